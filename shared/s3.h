@@ -1,0 +1,155 @@
+/*
+ * s3.h: the S3 client used by s3mount (and the tests). One struct s3_client
+ * per bucket; every call is synchronous and thread-safe, and many threads may
+ * call at once: each call borrows a libcurl easy handle from a pool that shares
+ * one connection cache, so connections are kept alive and reused across
+ * requests and threads.
+ *
+ * Keys are full object keys (no leading '/'); the mount adds its own prefix.
+ * Errors: 0 or a negative errno, mapped from HTTP/S3 errors in exactly one
+ * table (s3err.c): NoSuchKey/404 -> -ENOENT, AccessDenied/403/Signature... ->
+ * -EACCES, NoSuchBucket -> -ENXIO, PreconditionFailed/412 -> -ESTALE,
+ * InvalidRange/416 -> -ERANGE, EntityTooLarge -> -EFBIG, transport failure or
+ * 5xx after retries -> -EIO, timeouts after retries -> -ETIMEDOUT.
+ * The S3 code, request id and key of a failure go to the log (log.h).
+ * Retries: full-jitter exponential backoff for 500/502/503/504, SlowDown, 429,
+ * RequestTimeout, connection resets and timeouts (up to cfg.max_retries); an
+ * interrupted ranged GET resumes from the last byte received; ExpiredToken
+ * refreshes credentials and retries once; other 4xx are not retried.
+ */
+#ifndef S3_H
+#define S3_H
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "creds.h"
+
+#define S3_ETAG_MAX 80        /* quoted ETag incl. "-N" suffix and NUL */
+#define S3_KEY_MAX 1025       /* S3 keys are at most 1024 bytes */
+#define S3_UPLOAD_ID_MAX 1024
+#define S3_MAX_PARTS 10000
+#define S3_MIN_PART_SIZE (5ull << 20)
+#define S3_MAX_PART_SIZE (5ull << 30)
+#define S3_MAX_OBJECT_SIZE (5ull << 40)
+
+struct s3_config {
+	const char *bucket;          /* required */
+	const char *region;          /* NULL: from profile config, else "us-east-1";
+				      * learnt from a redirect if wrong */
+	const char *endpoint;        /* NULL: https://s3.<region>.amazonaws.com,
+				      * else e.g. "http://127.0.0.1:7480" */
+	int path_style;              /* 1: http://host/bucket/key; 0: virtual-hosted */
+	const char *ca_bundle;       /* NULL: system default; TLS is always verified */
+	int insecure_skip_verify;    /* only by explicit option; logged loudly */
+	struct creds_opts creds;     /* the credentials chain (creds.h) */
+	int unsigned_payload;        /* sign uploads with UNSIGNED-PAYLOAD (+Content-MD5)
+				      * instead of hashing the body */
+	long connect_timeout_ms;     /* 0 = 5000 */
+	long low_speed_time_s;       /* abort a transfer below 1 KB/s for this long; 0 = 30 */
+	int max_retries;             /* 0 = 6; -1 = none */
+	int max_connections;         /* pool size; 0 = 32 */
+};
+
+struct s3_client;
+
+int s3_client_new(const struct s3_config *cfg, struct s3_client **out);
+void s3_client_free(struct s3_client *c);
+/* HEAD bucket: 0 when it exists and we may use it (mount-time check). */
+int s3_bucket_check(struct s3_client *c);
+/* CreateBucket (tests and the demo; -EEXIST when it is already ours). */
+int s3_bucket_create(struct s3_client *c);
+
+struct s3_object_info {
+	uint64_t size;
+	time_t mtime;               /* Last-Modified */
+	char etag[S3_ETAG_MAX];     /* with its quotes, as S3 sends it */
+};
+
+int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info);
+
+/* GET bytes [off, off+len) into buf. *got is set to the bytes stored (less than
+ * len only at the end of the object). if_match: NULL or an ETag; a changed
+ * object then fails with -ESTALE. info (may be NULL) receives size/etag/mtime
+ * from the response (size = total object size from Content-Range). */
+int s3_get_range(struct s3_client *c, const char *key, uint64_t off, size_t len, void *buf,
+		 size_t *got, const char *if_match, struct s3_object_info *info);
+
+/* Streaming GET of [off, off+len) (len = UINT64_MAX: to the end); sink returns
+ * 0 to go on or a negative errno to stop. Resumes after a dropped connection
+ * from the last byte delivered, so sink never sees a byte twice. */
+typedef int (*s3_sink_fn)(void *arg, const void *data, size_t n);
+int s3_get_stream(struct s3_client *c, const char *key, uint64_t off, uint64_t len,
+		  s3_sink_fn sink, void *arg, struct s3_object_info *info);
+
+/* ListObjectsV2: one page. */
+struct s3_list_req {
+	const char *prefix;          /* NULL or "" for all */
+	const char *delimiter;       /* NULL or "/" */
+	const char *continuation;    /* NULL on the first page */
+	const char *start_after;     /* NULL or a key */
+	int max_keys;                /* 0 = server default (1000) */
+};
+struct s3_list_entry {
+	char *key;                   /* decoded (encoding-type=url is always requested) */
+	uint64_t size;
+	time_t mtime;
+	char etag[S3_ETAG_MAX];
+};
+struct s3_list_page {
+	struct s3_list_entry *entries;
+	size_t nentries;
+	char **prefixes;             /* CommonPrefixes, decoded */
+	size_t nprefixes;
+	int truncated;
+	char *next_continuation;     /* NULL when not truncated */
+};
+int s3_list(struct s3_client *c, const struct s3_list_req *req, struct s3_list_page *page);
+void s3_list_page_release(struct s3_list_page *page);
+
+struct s3_put_opts {
+	const char *content_type;    /* NULL: none */
+	const char *const *meta;     /* NULL or {"name", "value", ..., NULL}: x-amz-meta-* */
+	const char *if_none_match;   /* NULL or "*" (create only) */
+};
+/* PutObject of len bytes (Content-MD5 always sent, so corruption is rejected). */
+int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
+	   const struct s3_put_opts *opts, char etag[S3_ETAG_MAX]);
+
+/* CopyObject; above 5 GiB it switches to a multipart upload of parallel
+ * UploadPartCopy calls (src_size must then be known: pass it, or 0 to HEAD). */
+int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint64_t src_size,
+	    char etag[S3_ETAG_MAX]);
+int s3_delete(struct s3_client *c, const char *key);
+/* DeleteObjects in batches of 1000; -EIO if any key failed (each is logged). */
+int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n);
+
+/* Multipart upload. */
+struct s3_part {
+	int number;                  /* 1..10000 */
+	char etag[S3_ETAG_MAX];
+};
+int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts *opts,
+		  char upload_id[S3_UPLOAD_ID_MAX]);
+int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id,
+		       int part_number, const void *data, size_t len, char etag[S3_ETAG_MAX]);
+int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *upload_id,
+			    int part_number, const char *src_key, uint64_t off, uint64_t len,
+			    char etag[S3_ETAG_MAX]);
+/* A 200 whose body is <Error> is a failure (-EIO, or the mapped errno). etag may
+ * come back "" (Ceph RGW sends an empty one); HEAD the key if you need it. */
+int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
+		    const struct s3_part *parts, size_t nparts, char etag[S3_ETAG_MAX]);
+int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id);
+/* ListMultipartUploads under prefix, every page; fn returns non-zero to stop. */
+typedef int (*s3_upload_fn)(void *arg, const char *key, const char *upload_id,
+			    time_t initiated);
+int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *arg);
+
+/* Counters for the SIGUSR1/unmount summary (monotonic, relaxed atomics). */
+struct s3_stats {
+	uint64_t requests, retries, errors, bytes_down, bytes_up;
+};
+void s3_client_stats(struct s3_client *c, struct s3_stats *out);
+
+#endif
