@@ -9,8 +9,17 @@
  * Header names are lower-cased and values trimmed and their inner runs of
  * spaces folded, as the AWS test suite requires.
  *
+ * The signed headers are exactly req->headers: the caller includes host,
+ * x-amz-date, x-amz-content-sha256 and, with temporary credentials,
+ * x-amz-security-token (S3 wants it signed); the signer adds nothing.
+ * Duplicate header names are joined with ',' in the order given. A header name
+ * must be an HTTP token and a value must not contain CR or LF (-EINVAL).
+ * Query values should be encoded by sigv4_uri_encode_query(): '+' is taken
+ * literally (not as a space), %XX sequences are decoded and re-encoded.
+ *
  * Output is written into caller buffers; -E2BIG when a buffer is too small,
- * -EINVAL on malformed input. Thread-safe (no state).
+ * -EINVAL on malformed input. Thread-safe (no state). Nothing is logged: the
+ * secret, the signing key and the signature never leave the out-params.
  */
 #ifndef SIGV4_H
 #define SIGV4_H
@@ -34,8 +43,8 @@ struct sigv4_creds {
 
 enum sigv4_flags {
 	SIGV4_S3 = 0,                /* S3: no double encoding, no normalisation */
-	SIGV4_DOUBLE_ENCODE = 1 << 0, /* other services: encode the path twice */
-	SIGV4_NORMALIZE_PATH = 1 << 1 /* other services: remove dot segments and // */
+	SIGV4_DOUBLE_ENCODE = 1 << 0, /* other services: encode the path as sent once more */
+	SIGV4_NORMALIZE_PATH = 1 << 1 /* other services: remove dot segments and empty ones */
 };
 
 struct sigv4_request {
@@ -61,10 +70,22 @@ int sigv4_string_to_sign(const struct sigv4_request *req, struct buf *out);
 int sigv4_authorization(const struct sigv4_request *req, const struct sigv4_creds *creds,
 			struct buf *out);
 
+/* The lower-case hex signature alone (65 bytes with NUL), for presigned URLs
+ * and tests. */
+int sigv4_signature(const struct sigv4_request *req, const struct sigv4_creds *creds,
+		    char out[65]);
+/* The derived signing key: the HMAC chain over date8 ("YYYYMMDD"), region,
+ * service (for aws-chunked signatures and tests); -EINVAL for a secret over
+ * 512 bytes. */
+int sigv4_signing_key(const char *secret_key, const char *date8, const char *region,
+		       const char *service, unsigned char out[32]);
+
 /* Percent-encodes an S3 object key for use in a URL path: unreserved characters
- * and '/' stay, everything else becomes %XX (upper-case hex). */
+ * (A-Z a-z 0-9 - . _ ~) and '/' stay, every other byte becomes %XX (upper-case
+ * hex). APPENDS to out (so a path can be built piecewise: "/bucket/" + key). */
 int sigv4_uri_encode_path(const char *key, struct buf *out);
-/* Percent-encodes a query parameter name or value (also encodes '/'). */
+/* Percent-encodes a query parameter name or value (also encodes '/');
+ * APPENDS to out. */
 int sigv4_uri_encode_query(const char *s, struct buf *out);
 /* "YYYYMMDDTHHMMSSZ" of a UNIX time, into out[17]. */
 void sigv4_amz_date(long long unix_time, char out[17]);
