@@ -1,26 +1,43 @@
 /*
  * upload.h: a file written sequentially into the mount, streamed to S3.
  *
- * An upload buffers at most one part of its file; when the part is full it is
- * handed to the pool's worker threads and uploaded in the background while
- * the writer goes on (a multipart upload is created when the first part
- * fills). A file that never fills a part becomes one PutObject at commit.
- * Part buffers come from the shared memory budget (budget.h): when it is used
- * up, upload_write() blocks until a part finishes uploading: never -ENOMEM,
- * never unbounded growth. Part size policy (stated in --help and README):
- * parts 1-1000 use the configured part size (default 8 MiB), then it doubles
- * every 1000 parts (capped at 5 GiB), so 10,000 parts reach past 5 TiB.
+ * An upload buffers at most one part of its file; when the part is full and
+ * more data arrives, the part is handed to the pool's worker threads and
+ * uploaded in the background while the writer goes on (the multipart upload
+ * is created, synchronously, when the first part is handed over). A file of
+ * at most one part becomes one PutObject at commit (0 bytes included). Part
+ * buffers come from the shared memory budget (budget.h): when it is used up,
+ * upload_write() blocks until a part finishes uploading: never -ENOMEM, never
+ * unbounded growth. The first part's buffer grows from 64 KiB as data comes,
+ * so a small file charges the budget only for what it holds; later parts
+ * charge a whole part. At most max_inflight parts of one file are queued or
+ * uploading at once (the writer waits beyond that).
+ * Part size policy (partsize.h; stated in --help and README): parts 1-1000
+ * use the configured part size (default 8 MiB), then it doubles every 1000
+ * parts, capped at 5 GiB, so 10,000 parts reach past 5 TiB. A part must fit
+ * the memory budget: a write that would need a part larger than the budget
+ * fails with -EFBIG (with 256 MiB, parts up to 256 MiB: 504 GB per file).
  *
- * upload_commit() waits for every part, completes the upload and returns
- * only once the object exists; on any failure it aborts the multipart upload
- * (no orphaned parts), logs the key and S3 error, and returns -EIO (or the
- * mapped errno). upload_abort() discards everything: no object, no upload.
- * upload_retarget() renames a file still open for writing: the pending
- * upload is moved to the new key (how, and what it costs once parts have gone
- * out under the old key, is documented in upload.c).
+ * upload_commit() waits for every part, completes the upload (a 200 whose
+ * body is <Error> is a failure) and returns only once the object exists; on
+ * any failure it aborts the multipart upload (no orphaned parts), logs the
+ * key and S3 error, and returns -EIO (-EFBIG when the file outgrew the
+ * limits above). A part that fails is reported early: the next upload_write()
+ * returns -EIO. upload_abort() discards everything: no object, no upload.
+ * fsync: the caller commits (upload_commit); the object then exists and the
+ * handle is done: a later upload_write() fails with -EPERM and a log line
+ * (appending after fsync is not supported), a later commit returns 0 and the
+ * same info again (close after fsync), upload_abort() does nothing.
+ * upload_retarget() renames a file still open for writing: before anything
+ * went to S3 it only changes the key; once a multipart upload is open under
+ * the old key, the object is completed there at commit and then copied
+ * server-side to the new key and the old key deleted (upload.c says why).
  *
- * Thread-safety: one struct upload is used by one writer at a time (FUSE
- * serialises writes on a handle through the fs lock); the pool is shared.
+ * Thread-safety: all calls on one struct upload must be serialised by the
+ * caller (FUSE: writes, flush, fsync, rename and release of a handle under
+ * the handle's lock); the pool and its worker threads are shared and
+ * thread-safe. upload_write() and upload_commit() block (budget, in-flight
+ * bound, network).
  * Errors: negative errno; -ESPIPE for a write that is not at the current end
  * of the file (non-sequential writes are refused, see README).
  */
@@ -37,13 +54,15 @@ struct upload_pool;
 struct upload;
 
 struct upload_pool_opts {
-	size_t part_size;   /* first part size in bytes; >= 5 MiB; 0 = 8 MiB */
-	int workers;        /* parallel part uploads for all files; 0 = 4 */
+	size_t part_size;   /* first part size in bytes; 5 MiB .. 5 GiB; 0 = 8 MiB */
+	int workers;        /* parallel part uploads for all files; 0 = 8 */
+	int max_inflight;   /* parts of one file queued or uploading; 0 = workers */
 };
 
 int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_pool_opts *o,
 		    struct upload_pool **out);
-/* Waits for running part uploads; uploads still open are aborted. */
+/* Aborts and frees every upload of the pool still not freed (their handles
+ * must not be used afterwards), then stops the workers. Free the pool last. */
 void upload_pool_free(struct upload_pool *p);
 
 /* Part size used for part number n (1-based) under the policy above. */
@@ -54,7 +73,10 @@ int upload_new(struct upload_pool *p, const char *key, struct upload **out);
  * negative errno (a background part failure is reported here, early). */
 ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t off);
 uint64_t upload_size(const struct upload *u);
-/* Moves the pending upload to new_key (rename of a file open for writing). */
+/* The key the object will be committed under (after any retarget). */
+const char *upload_key(const struct upload *u);
+/* Moves the pending upload to new_key (rename of a file open for writing).
+ * -EINVAL after a commit (the object exists: rename it as an object). */
 int upload_retarget(struct upload *u, const char *new_key);
 /* Completes: waits for every part, then Complete (or PutObject); info gets
  * the new object's size, mtime and ETag. After a commit, the upload is done:
@@ -62,6 +84,7 @@ int upload_retarget(struct upload *u, const char *new_key);
 int upload_commit(struct upload *u, struct s3_object_info *info);
 /* Discards: no object, no listed upload. */
 void upload_abort(struct upload *u);
+/* Frees; an upload neither committed nor aborted is aborted first. NULL ok. */
 void upload_free(struct upload *u);
 
 #endif

@@ -1,0 +1,781 @@
+/*
+ * upload.c: see upload.h.
+ *
+ * Shape: the writer thread fills one part buffer per file; a full part is
+ * queued (FIFO, shared by all files) for the pool's workers, which upload it
+ * with UploadPart (Content-MD5 sent by the S3 client), record its ETag and
+ * give the buffer back to the budget. Part buffers are anonymous mmaps, not
+ * malloc: multi-MiB blocks freed by other threads would otherwise stay in
+ * glibc arenas and RSS would drift above the budget; munmap returns them at
+ * once. The first part grows by mremap (no copy) so small files stay cheap.
+ *
+ * Why a full part is queued only when the next byte arrives: a file of
+ * exactly one part then becomes a PutObject instead of a one-part multipart
+ * upload, and the last part is never empty.
+ *
+ * Failures: the first failing part stores its errno in u->err; queued parts
+ * of that file are then skipped (no point uploading data that will be
+ * discarded), the next write reports -EIO, and commit/abort/free abort the
+ * multipart upload. A CompleteMultipartUpload that fails with NoSuchUpload
+ * may be a retry after a lost response of a Complete that did succeed: the
+ * key is then HEADed and its ETag compared with the multipart ETag computed
+ * from the part ETags (md5 of the part md5s, "-N") before calling it failed.
+ *
+ * upload_retarget() after a multipart upload is open (the cost, honestly):
+ * S3 binds an upload id to its key, and UploadPartCopy can only copy from a
+ * committed object, never from the uncommitted parts of another upload, so
+ * parts already sent cannot move to a new key. The cheapest correct strategy
+ * is: keep uploading under the old key, complete there at commit, then
+ * CopyObject old -> new (server-side; s3_copy switches to parallel
+ * UploadPartCopy above 5 GiB: no byte goes through this host again) and
+ * DeleteObject old. Cost: one server-side copy of the object, and the
+ * complete object is visible under the OLD name between Complete and Delete
+ * (milliseconds to seconds). A hazard stated plainly: if another writer
+ * commits a new file under the old name in that window, this commit
+ * overwrites it and then deletes it. The alternatives are worse: completing
+ * at rename time and switching to a new upload under the new key that starts
+ * with UploadPartCopy of that object costs the same copy, exposes the old
+ * name for the whole rest of the write, and needs the copied prefix split into
+ * >= 5 MiB parts; re-reading the parts is impossible (their buffers are gone).
+ * A rename before the first part is queued costs nothing (the key changes);
+ * the usual editor pattern (write tmp, close, rename) renames a committed
+ * object and is not a retarget at all.
+ */
+#define _GNU_SOURCE /* mremap */
+#include "upload.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "partsize.h"
+
+#define FIRST_BUF_MIN (64u * 1024) /* initial first-part buffer, bytes */
+#define WORKERS_DEFAULT 8
+#define WORKERS_MAX 64
+
+enum upload_state {
+	UP_OPEN,      /* accepting writes */
+	UP_COMMITTED, /* the object exists; info is valid */
+	UP_FAILED,    /* commit failed: everything was aborted */
+	UP_ABORTED,   /* upload_abort() was called */
+};
+
+struct part_job {
+	struct upload *u;
+	int number;            /* 1-based part number */
+	char *data;            /* mmapped part buffer, owned by the job */
+	size_t len;            /* bytes of data */
+	size_t mapped;         /* bytes mapped and charged to the budget */
+	struct part_job *next; /* queue link; protected by pool->lock */
+};
+
+struct upload_pool {
+	struct s3_client *c;
+	struct budget *b;
+	uint64_t part_size;         /* first part size, bytes */
+	int nworkers;
+	int max_inflight;           /* per file */
+	pthread_t *threads;
+	pthread_mutex_t lock;       /* protects the queue, stopping and the open list */
+	pthread_cond_t work;        /* signalled when a job is queued or on stop */
+	struct part_job *head, *tail;
+	int stopping;
+	struct upload *open;        /* uploads not yet freed (doubly linked) */
+};
+
+struct upload {
+	struct upload_pool *p;
+	struct upload *prev, *next;           /* pool->open list; protected by p->lock */
+	char key[S3_KEY_MAX];                 /* key the upload is created under */
+	char final_key[S3_KEY_MAX];           /* key the object ends up under */
+	char upload_id[S3_UPLOAD_ID_MAX];     /* "" until CreateMultipartUpload */
+	int mpu_done;                         /* Complete succeeded: nothing to abort */
+	uint64_t size;                        /* bytes accepted so far */
+	enum upload_state state;              /* writer only */
+	int fail_rc;                          /* what commit returns once UP_FAILED */
+	struct s3_object_info info;           /* valid in UP_COMMITTED */
+
+	/* The part being filled: writer only. */
+	char *buf;                            /* NULL until the first byte of the part */
+	size_t buf_len;                       /* bytes in buf */
+	size_t buf_map;                       /* bytes mapped and charged */
+	uint64_t part_cap;                    /* size of this part */
+	int part_no;                          /* its number, 1-based */
+
+	pthread_mutex_t lock;                 /* protects the fields below */
+	pthread_cond_t cond;                  /* signalled when a part finishes */
+	int inflight;                         /* parts queued or uploading */
+	int err;                              /* first part failure (or -ECANCELED) */
+	struct s3_part *parts;                /* parts[i] is part i+1 */
+	size_t parts_alloc;                   /* entries allocated */
+};
+
+/* ---- part buffers ---- */
+
+static char *map_bytes(size_t n)
+{
+	void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+static void unmap_charged(struct budget *b, char *m, size_t n)
+{
+	if (m)
+		munmap(m, n);
+	if (n)
+		budget_release(b, n);
+}
+
+/* Makes room in the current part buffer: maps the first bytes of a part or
+ * grows the first part's buffer. Blocks in the budget (the backpressure). */
+static int ensure_room(struct upload *u)
+{
+	struct upload_pool *p = u->p;
+	if (u->buf && u->buf_len < u->buf_map)
+		return 0;
+	size_t want;
+	if (!u->buf)
+		want = u->part_no == 1 && u->part_cap > FIRST_BUF_MIN ? FIRST_BUF_MIN
+								     : (size_t)u->part_cap;
+	else
+		want = u->buf_map * 2 < u->part_cap ? u->buf_map * 2 : (size_t)u->part_cap;
+	if (want > budget_limit(p->b)) {
+		log_error("upload of %s: a %zu-byte part does not fit the %zu-byte memory budget "
+			  "(file too large for this budget at %llu bytes)",
+			  u->final_key, want, budget_limit(p->b), (unsigned long long)u->size);
+		return -EFBIG;
+	}
+	/* Charge only the growth: charging the whole new size while holding the
+	 * old buffer could wait forever on a budget of about one part. */
+	int rc = budget_acquire(p->b, want - u->buf_map);
+	if (rc < 0)
+		return rc;
+	char *m = u->buf ? mremap(u->buf, u->buf_map, want, MREMAP_MAYMOVE) : map_bytes(want);
+	if (m == MAP_FAILED || !m) {
+		budget_release(p->b, want - u->buf_map);
+		log_error("upload of %s: cannot map a %zu-byte part buffer", u->final_key, want);
+		return -ENOMEM;
+	}
+	u->buf = m;
+	u->buf_map = want;
+	return 0;
+}
+
+static void drop_buffer(struct upload *u)
+{
+	unmap_charged(u->p->b, u->buf, u->buf_map);
+	u->buf = NULL;
+	u->buf_len = 0;
+	u->buf_map = 0;
+}
+
+/* ---- the worker pool ---- */
+
+static void run_job(struct upload_pool *p, struct part_job *job)
+{
+	struct upload *u = job->u;
+	char etag[S3_ETAG_MAX] = "";
+	int rc = 0;
+
+	pthread_mutex_lock(&u->lock);
+	int skip = u->err != 0;
+	pthread_mutex_unlock(&u->lock);
+	/* key and upload_id do not change while parts are in flight: retarget
+	 * only touches final_key once the upload is open. */
+	if (!skip)
+		rc = s3_mpu_upload_part(p->c, u->key, u->upload_id, job->number, job->data,
+					job->len, etag);
+	unmap_charged(p->b, job->data, job->mapped);
+
+	pthread_mutex_lock(&u->lock);
+	if (!skip) {
+		if (rc < 0) {
+			if (!u->err) {
+				u->err = rc;
+				log_error("upload of %s: part %d (%zu bytes) failed: %s", u->key,
+					  job->number, job->len, strerror(-rc));
+			}
+		} else {
+			struct s3_part *sp = &u->parts[job->number - 1];
+			sp->number = job->number;
+			memcpy(sp->etag, etag, sizeof(sp->etag));
+		}
+	}
+	u->inflight--;
+	pthread_cond_broadcast(&u->cond);
+	/* Nothing may touch u after this unlock: upload_free may run now. */
+	pthread_mutex_unlock(&u->lock);
+	free(job);
+}
+
+static void *worker_main(void *arg)
+{
+	struct upload_pool *p = arg;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (!p->head && !p->stopping)
+			pthread_cond_wait(&p->work, &p->lock);
+		struct part_job *job = p->head;
+		if (!job)
+			break;
+		p->head = job->next;
+		if (!p->head)
+			p->tail = NULL;
+		pthread_mutex_unlock(&p->lock);
+		run_job(p, job);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_pool_opts *o,
+		    struct upload_pool **out)
+{
+	struct upload_pool *p = NULL;
+	uint64_t part = o && o->part_size ? o->part_size : PARTSIZE_DEFAULT;
+	int workers = o && o->workers > 0 ? o->workers : WORKERS_DEFAULT;
+	int rc = 0;
+
+	if (partsize_check_base(part) < 0) {
+		log_error("upload: part size %llu is outside S3's 5 MiB .. 5 GiB",
+			  (unsigned long long)part);
+		return -EINVAL;
+	}
+	if (workers > WORKERS_MAX)
+		workers = WORKERS_MAX;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->c = c;
+	p->b = b;
+	p->part_size = part;
+	p->max_inflight = o && o->max_inflight > 0 ? o->max_inflight : workers;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	p->threads = calloc((size_t)workers, sizeof(*p->threads));
+	if (!p->threads) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (; p->nworkers < workers; p->nworkers++) {
+		int e = pthread_create(&p->threads[p->nworkers], NULL, worker_main, p);
+		if (e) {
+			rc = -e;
+			goto out;
+		}
+	}
+	*out = p;
+	p = NULL;
+out:
+	upload_pool_free(p);
+	return rc;
+}
+
+size_t upload_part_size(const struct upload_pool *p, int part_number)
+{
+	return (size_t)partsize_for(p->part_size, part_number);
+}
+
+/* ---- one upload ---- */
+
+int upload_new(struct upload_pool *p, const char *key, struct upload **out)
+{
+	size_t klen = strlen(key);
+	if (klen == 0 || klen >= S3_KEY_MAX)
+		return -ENAMETOOLONG;
+	struct upload *u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->p = p;
+	memcpy(u->key, key, klen + 1);
+	memcpy(u->final_key, key, klen + 1);
+	u->part_no = 1;
+	u->part_cap = partsize_for(p->part_size, 1);
+	u->state = UP_OPEN;
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->cond, NULL);
+	pthread_mutex_lock(&p->lock);
+	u->next = p->open;
+	if (p->open)
+		p->open->prev = u;
+	p->open = u;
+	pthread_mutex_unlock(&p->lock);
+	*out = u;
+	return 0;
+}
+
+uint64_t upload_size(const struct upload *u)
+{
+	return u->size;
+}
+
+const char *upload_key(const struct upload *u)
+{
+	return u->final_key;
+}
+
+static int get_err(struct upload *u)
+{
+	pthread_mutex_lock(&u->lock);
+	int e = u->err;
+	pthread_mutex_unlock(&u->lock);
+	return e;
+}
+
+static int set_err(struct upload *u, int rc)
+{
+	pthread_mutex_lock(&u->lock);
+	if (!u->err)
+		u->err = rc;
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
+/* Hands the current (full, or at commit the last) part to the workers. */
+static int submit_current(struct upload *u)
+{
+	struct upload_pool *p = u->p;
+	int rc;
+
+	if (!u->upload_id[0]) {
+		rc = s3_mpu_create(p->c, u->key, NULL, u->upload_id);
+		if (rc < 0) {
+			u->upload_id[0] = '\0';
+			log_error("upload of %s: CreateMultipartUpload failed: %s", u->key,
+				  strerror(-rc));
+			return set_err(u, rc);
+		}
+		log_debug("upload of %s: multipart upload %s", u->key, u->upload_id);
+	}
+	struct part_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return set_err(u, -ENOMEM);
+
+	pthread_mutex_lock(&u->lock);
+	if ((size_t)u->part_no > u->parts_alloc) {
+		size_t n = u->parts_alloc ? u->parts_alloc * 2 : 64;
+		while (n < (size_t)u->part_no)
+			n *= 2;
+		if (n > S3_MAX_PARTS)
+			n = S3_MAX_PARTS;
+		struct s3_part *np = realloc(u->parts, n * sizeof(*np));
+		if (!np) {
+			pthread_mutex_unlock(&u->lock);
+			free(job);
+			return set_err(u, -ENOMEM);
+		}
+		memset(np + u->parts_alloc, 0, (n - u->parts_alloc) * sizeof(*np));
+		u->parts = np;
+		u->parts_alloc = n;
+	}
+	/* The per-file bound keeps one fast writer from filling the whole queue
+	 * (and budget) ahead of the other files. */
+	while (u->inflight >= p->max_inflight && !u->err)
+		pthread_cond_wait(&u->cond, &u->lock);
+	rc = u->err;
+	if (!rc)
+		u->inflight++;
+	pthread_mutex_unlock(&u->lock);
+	if (rc) {
+		free(job);
+		return rc;
+	}
+
+	job->u = u;
+	job->number = u->part_no;
+	job->data = u->buf;
+	job->len = u->buf_len;
+	job->mapped = u->buf_map;
+	u->buf = NULL;
+	u->buf_len = 0;
+	u->buf_map = 0;
+	u->part_no++;
+	u->part_cap = partsize_for(p->part_size, u->part_no);
+
+	pthread_mutex_lock(&p->lock);
+	if (p->tail)
+		p->tail->next = job;
+	else
+		p->head = job;
+	p->tail = job;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t off)
+{
+	const char *src = data;
+	size_t done = 0;
+	int rc;
+
+	if (u->state == UP_COMMITTED) {
+		log_warn("write to %s after it was committed (fsync): appending after fsync is "
+			 "not supported",
+			 u->final_key);
+		return -EPERM;
+	}
+	if (u->state != UP_OPEN)
+		return -EIO;
+	rc = get_err(u);
+	if (rc)
+		return rc == -EFBIG ? -EFBIG : -EIO;
+	if (off != u->size) {
+		log_warn("write to %s at offset %llu refused: the file is %llu bytes and s3mount "
+			 "writes only sequentially (ESPIPE)",
+			 u->final_key, (unsigned long long)off, (unsigned long long)u->size);
+		return -ESPIPE;
+	}
+	if (len == 0)
+		return 0;
+	uint64_t max = partsize_max_object(u->p->part_size);
+	if (len > max || u->size > max - len) {
+		log_error("write to %s refused: %llu bytes would pass the largest object the "
+			  "part-size policy allows (%llu)",
+			  u->final_key, (unsigned long long)(u->size + len),
+			  (unsigned long long)max);
+		return -EFBIG;
+	}
+	while (done < len) {
+		if (u->buf_len == u->part_cap) {
+			rc = submit_current(u);
+			if (rc < 0)
+				goto fail;
+		}
+		rc = ensure_room(u);
+		if (rc < 0)
+			goto fail;
+		size_t n = u->buf_map - u->buf_len;
+		if (n > len - done)
+			n = len - done;
+		memcpy(u->buf + u->buf_len, src + done, n);
+		u->buf_len += n;
+		u->size += n;
+		done += n;
+	}
+	return (ssize_t)len;
+fail:
+	/* Part of this write may be buffered already: the file can no longer
+	 * be completed correctly, so the upload is failed for good. */
+	set_err(u, rc);
+	return rc == -EFBIG ? -EFBIG : -EIO;
+}
+
+int upload_retarget(struct upload *u, const char *new_key)
+{
+	size_t klen = strlen(new_key);
+	if (klen == 0 || klen >= S3_KEY_MAX)
+		return -ENAMETOOLONG;
+	if (u->state != UP_OPEN)
+		return -EINVAL;
+	if (!u->upload_id[0]) {
+		/* Nothing under the old key yet: free. */
+		memcpy(u->key, new_key, klen + 1);
+		memcpy(u->final_key, new_key, klen + 1);
+		return 0;
+	}
+	memcpy(u->final_key, new_key, klen + 1);
+	log_info("rename of %s while open: its multipart upload is under way; it will be "
+		 "completed there and copied server-side to %s at close",
+		 u->key, new_key);
+	return 0;
+}
+
+/* Drops this upload's parts still waiting in the queue (their data would be
+ * discarded anyway) and waits for those being uploaded. */
+static void cancel_parts(struct upload *u)
+{
+	struct upload_pool *p = u->p;
+	struct part_job **pp, *dropped = NULL;
+	int n = 0;
+
+	set_err(u, -ECANCELED);
+	pthread_mutex_lock(&p->lock);
+	struct part_job *prev = NULL;
+	for (pp = &p->head; *pp;) {
+		struct part_job *j = *pp;
+		if (j->u == u) {
+			*pp = j->next;
+			j->next = dropped;
+			dropped = j;
+			n++;
+			continue;
+		}
+		prev = j;
+		pp = &j->next;
+	}
+	p->tail = prev;
+	pthread_mutex_unlock(&p->lock);
+	while (dropped) {
+		struct part_job *j = dropped;
+		dropped = j->next;
+		unmap_charged(p->b, j->data, j->mapped);
+		free(j);
+	}
+	pthread_mutex_lock(&u->lock);
+	u->inflight -= n;
+	while (u->inflight > 0)
+		pthread_cond_wait(&u->cond, &u->lock);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void abort_mpu(struct upload *u)
+{
+	if (!u->upload_id[0] || u->mpu_done)
+		return;
+	int rc = s3_mpu_abort(u->p->c, u->key, u->upload_id);
+	if (rc < 0 && rc != -ENOENT)
+		log_error("upload of %s: AbortMultipartUpload %s failed: %s (parts may remain; "
+			  "the abandoned-upload cleanup option removes them)",
+			  u->key, u->upload_id, strerror(-rc));
+	else
+		log_info("upload of %s: multipart upload aborted", u->key);
+	u->upload_id[0] = '\0';
+}
+
+/* The multipart ETag S3 computes: md5 of the binary part md5s, then "-N". */
+static int expected_etag(const struct upload *u, int nparts, char out[S3_ETAG_MAX])
+{
+	struct crypto_md5_ctx *ctx = crypto_md5_new();
+	if (!ctx)
+		return -ENOMEM;
+	for (int i = 0; i < nparts; i++) {
+		const char *e = u->parts[i].etag;
+		uint8_t bin[CRYPTO_MD5_LEN];
+		if (*e == '"')
+			e++;
+		for (int k = 0; k < CRYPTO_MD5_LEN; k++) {
+			int v = 0;
+			for (int h = 0; h < 2; h++) {
+				char ch = e[2 * k + h];
+				int d = ch >= '0' && ch <= '9'	 ? ch - '0'
+					: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+					: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+								 : -1;
+				if (d < 0) {
+					uint8_t junk[CRYPTO_MD5_LEN];
+					crypto_md5_final(ctx, junk);
+					return -EINVAL;
+				}
+				v = v * 16 + d;
+			}
+			bin[k] = (uint8_t)v;
+		}
+		crypto_md5_update(ctx, bin, sizeof(bin));
+	}
+	uint8_t md[CRYPTO_MD5_LEN];
+	char hex[2 * CRYPTO_MD5_LEN + 1];
+	crypto_md5_final(ctx, md);
+	crypto_hex(md, sizeof(md), hex);
+	snprintf(out, S3_ETAG_MAX, "\"%s-%d\"", hex, nparts);
+	return 0;
+}
+
+static int complete_mpu(struct upload *u)
+{
+	struct upload_pool *p = u->p;
+	int nparts = u->part_no - 1;
+	char etag[S3_ETAG_MAX] = "";
+	char want[S3_ETAG_MAX] = "";
+	int rc;
+
+	for (int i = 0; i < nparts; i++) {
+		if (u->parts[i].number != i + 1 || !u->parts[i].etag[0]) {
+			log_error("upload of %s: part %d has no ETag", u->key, i + 1);
+			return -EIO;
+		}
+	}
+	expected_etag(u, nparts, want);
+	rc = s3_mpu_complete(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, etag);
+	if (rc == -ENOENT && want[0]) {
+		/* NoSuchUpload: maybe our retry of a Complete that went through. */
+		struct s3_object_info hi;
+		if (s3_head(p->c, u->key, &hi) == 0 && strcmp(hi.etag, want) == 0 &&
+		    hi.size == u->size) {
+			log_warn("upload of %s: Complete answered NoSuchUpload but the object "
+				 "is ours (ETag %s): committed",
+				 u->key, want);
+			u->mpu_done = 1;
+			u->info = hi;
+			return 0;
+		}
+	}
+	if (rc < 0) {
+		log_error("upload of %s: CompleteMultipartUpload of %d parts failed: %s", u->key,
+			  nparts, strerror(-rc));
+		return rc;
+	}
+	u->mpu_done = 1;
+	u->info.size = u->size;
+	u->info.mtime = time(NULL);
+	memcpy(u->info.etag, etag, sizeof(etag));
+	if (!etag[0]) {
+		/* Ceph RGW answers Complete with an empty <ETag>: ask the object. */
+		rc = s3_head(p->c, u->key, &u->info);
+		if (rc < 0) {
+			log_error("upload of %s: HEAD after Complete failed: %s", u->key,
+				  strerror(-rc));
+			return rc;
+		}
+	}
+	if (u->info.size != u->size) {
+		log_error("upload of %s: the completed object has %llu bytes, %llu were written",
+			  u->key, (unsigned long long)u->info.size, (unsigned long long)u->size);
+		s3_delete(p->c, u->key);
+		return -EIO;
+	}
+	if (want[0] && strcmp(u->info.etag, want) != 0)
+		log_warn("upload of %s: ETag %s, expected %s", u->key, u->info.etag, want);
+	return 0;
+}
+
+/* Moves the committed object from key to final_key (see the file head). */
+static int move_to_final(struct upload *u)
+{
+	struct upload_pool *p = u->p;
+	char etag[S3_ETAG_MAX] = "";
+	int rc = s3_copy(p->c, u->key, u->final_key, u->info.size, etag);
+	if (rc < 0) {
+		log_error("upload of %s: copy to its new name %s failed: %s", u->key,
+			  u->final_key, strerror(-rc));
+		s3_delete(p->c, u->key);
+		return rc;
+	}
+	rc = s3_delete(p->c, u->key);
+	if (rc < 0 && rc != -ENOENT)
+		log_error("upload of %s (renamed to %s): deleting the old name failed: %s", u->key,
+			  u->final_key, strerror(-rc));
+	if (etag[0])
+		memcpy(u->info.etag, etag, sizeof(etag));
+	else if (s3_head(p->c, u->final_key, &u->info) < 0)
+		u->info.etag[0] = '\0';
+	u->info.mtime = time(NULL);
+	memcpy(u->key, u->final_key, sizeof(u->key));
+	return 0;
+}
+
+int upload_commit(struct upload *u, struct s3_object_info *info)
+{
+	struct upload_pool *p = u->p;
+	int rc;
+
+	if (u->state == UP_COMMITTED)
+		goto done;
+	if (u->state != UP_OPEN)
+		return u->state == UP_FAILED ? u->fail_rc : -EIO;
+	rc = get_err(u);
+	if (rc)
+		goto fail;
+	if (!u->upload_id[0]) {
+		char etag[S3_ETAG_MAX] = "";
+		rc = s3_put(p->c, u->key, u->buf ? u->buf : "", u->buf_len, NULL, etag);
+		if (rc < 0) {
+			log_error("upload of %s: PutObject of %zu bytes failed: %s", u->key,
+				  u->buf_len, strerror(-rc));
+			goto fail;
+		}
+		drop_buffer(u);
+		u->info.size = u->size;
+		u->info.mtime = time(NULL);
+		memcpy(u->info.etag, etag, sizeof(etag));
+	} else {
+		rc = submit_current(u);
+		if (rc < 0)
+			goto fail;
+		pthread_mutex_lock(&u->lock);
+		while (u->inflight > 0)
+			pthread_cond_wait(&u->cond, &u->lock);
+		rc = u->err;
+		pthread_mutex_unlock(&u->lock);
+		if (rc)
+			goto fail;
+		rc = complete_mpu(u);
+		if (rc < 0)
+			goto fail;
+	}
+	if (strcmp(u->key, u->final_key) != 0) {
+		rc = move_to_final(u);
+		if (rc < 0)
+			goto fail;
+	}
+	u->state = UP_COMMITTED;
+	log_debug("upload of %s committed: %llu bytes, ETag %s", u->final_key,
+		  (unsigned long long)u->info.size, u->info.etag);
+done:
+	if (info)
+		*info = u->info;
+	return 0;
+fail:
+	cancel_parts(u);
+	abort_mpu(u);
+	drop_buffer(u);
+	u->state = UP_FAILED;
+	u->fail_rc = rc == -EFBIG ? -EFBIG : -EIO;
+	log_error("upload of %s failed (%s): nothing was published", u->final_key,
+		  strerror(-rc));
+	return u->fail_rc;
+}
+
+void upload_abort(struct upload *u)
+{
+	if (u->state == UP_COMMITTED || u->state == UP_ABORTED)
+		return;
+	cancel_parts(u);
+	abort_mpu(u);
+	drop_buffer(u);
+	u->state = UP_ABORTED;
+}
+
+void upload_free(struct upload *u)
+{
+	if (!u)
+		return;
+	struct upload_pool *p = u->p;
+	upload_abort(u);
+	pthread_mutex_lock(&p->lock);
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		p->open = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	pthread_mutex_unlock(&p->lock);
+	pthread_cond_destroy(&u->cond);
+	pthread_mutex_destroy(&u->lock);
+	free(u->parts);
+	free(u);
+}
+
+void upload_pool_free(struct upload_pool *p)
+{
+	if (!p)
+		return;
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		struct upload *u = p->open;
+		pthread_mutex_unlock(&p->lock);
+		if (!u)
+			break;
+		if (u->state == UP_OPEN)
+			log_warn("upload of %s still open at shutdown: aborted", u->final_key);
+		upload_free(u);
+	}
+	pthread_mutex_lock(&p->lock);
+	p->stopping = 1;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; i < p->nworkers; i++)
+		pthread_join(p->threads[i], NULL);
+	free(p->threads);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
