@@ -17,12 +17,20 @@
  * low-speed timeout), -ECONNRESET (connection dropped mid-transfer, incl. a
  * short body), -ECONNREFUSED, -EHOSTUNREACH (DNS or route), -EPROTO (TLS or
  * protocol error), -ECANCELED (the sink returned an error; its errno is in
- * resp->sink_err). Retrying is the caller's business (retry.h).
+ * resp->sink_err), -E2BIG (headers or a buffered body passed their cap),
+ * -EINVAL (bad URL), -ENOMEM. Retrying is the caller's business (retry.h).
+ *
+ * The sink only ever sees the body of a 2xx response; resp->status is already
+ * set when it is called. Any other response's body goes to resp->body, so
+ * the caller can parse the S3 <Error>. No redirect is followed (S3 redirects
+ * mean "wrong region", which the S3 layer handles), and the URL path is sent
+ * as is (no dot-segment removal: "a/../b" is a valid S3 key).
  */
 #ifndef HTTP_H
 #define HTTP_H
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "buf.h"
 
@@ -77,7 +85,13 @@ void http_response_release(struct http_response *r);
 int http_response_header(const struct http_response *r, const char *name, char *out,
 			 size_t cap);
 
+/* Runs one request. resp must have been initialised; it is reset first, so
+ * one response struct can serve every attempt of a retry loop. */
 int http_perform(struct http_pool *p, const struct http_request *req,
 		 struct http_response *resp);
+
+/* An HTTP date (RFC 7231: "Sun, 06 Nov 1994 08:49:37 GMT", and the obsolete
+ * forms) into *out; -EINVAL when it cannot be parsed. */
+int http_parse_date(const char *s, time_t *out);
 
 #endif
