@@ -1,0 +1,460 @@
+/*
+ * gzin.c: open + sniff + inflate (ISA-L or zlib) + plain pass-through.
+ * See gzin.h for the contract. The state machine per stream:
+ *   ST_MEMBER  inside a gzip member (the inflater holds its state)
+ *   ST_BETWEEN a member ended: what follows is another member, zero padding,
+ *              or the end of the file
+ *   ST_DONE    clean end; ST_FAILED  sticky error (g->err, g->msg)
+ */
+#include "gzin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#ifdef HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
+
+enum { MODE_PLAIN, MODE_ZLIB, MODE_ISAL };
+enum { ST_MEMBER, ST_BETWEEN, ST_DONE, ST_FAILED };
+
+#define GZIN_DEFAULT_READ (512u * 1024u)
+
+struct gzin {
+	int fd;
+	int own_fd; /* 0 for stdin */
+	int mode;
+	int state;
+	int err;       /* sticky negative errno once ST_FAILED */
+	char msg[160]; /* detail of err */
+	unsigned char *in;
+	size_t in_size; /* allocated bytes of in */
+	size_t in_pos;  /* next unconsumed byte */
+	size_t in_len;  /* valid bytes in in */
+	int in_eof;     /* read(2) returned 0 */
+	int padding;    /* ST_BETWEEN saw zero bytes: only zeros may follow */
+	_Atomic uint64_t bytes_in;
+	uint64_t members;
+	z_stream zs;
+	int zs_ready;
+#ifdef HAVE_ISAL
+	struct inflate_state *isal;
+#endif
+};
+
+int gzin_have_isal(void)
+{
+#ifdef HAVE_ISAL
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+static int fail(struct gzin *g, int err, const char *msg)
+{
+	g->state = ST_FAILED;
+	g->err = err;
+	snprintf(g->msg, sizeof(g->msg), "%s", msg);
+	return err;
+}
+
+/* Refills the input buffer when it is empty. 0, or a negative errno. */
+static int fill(struct gzin *g)
+{
+	ssize_t n;
+
+	if (g->in_pos < g->in_len || g->in_eof)
+		return 0;
+	g->in_pos = 0;
+	g->in_len = 0;
+	do
+		n = read(g->fd, g->in, g->in_size);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = -errno;
+		snprintf(g->msg, sizeof(g->msg), "read: %s", strerror(-e));
+		g->state = ST_FAILED;
+		g->err = e;
+		return e;
+	}
+	if (n == 0)
+		g->in_eof = 1;
+	g->in_len = (size_t)n;
+	atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)n, memory_order_relaxed);
+	return 0;
+}
+
+/* Keeps the unconsumed tail and appends a read(2) after it. */
+static int fill_more(struct gzin *g)
+{
+	ssize_t n;
+
+	if (g->in_pos > 0) {
+		memmove(g->in, g->in + g->in_pos, g->in_len - g->in_pos);
+		g->in_len -= g->in_pos;
+		g->in_pos = 0;
+	}
+	if (g->in_len == g->in_size)
+		return fail(g, -EBADMSG, "inflater made no progress (corrupt data)");
+	do
+		n = read(g->fd, g->in + g->in_len, g->in_size - g->in_len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = -errno;
+		char m[120];
+
+		snprintf(m, sizeof(m), "read: %s", strerror(-e));
+		return fail(g, e, m);
+	}
+	if (n == 0)
+		g->in_eof = 1;
+	g->in_len += (size_t)n;
+	atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)n, memory_order_relaxed);
+	return 0;
+}
+
+static int member_reset(struct gzin *g)
+{
+#ifdef HAVE_ISAL
+	if (g->mode == MODE_ISAL) {
+		isal_inflate_reset(g->isal);
+		g->isal->crc_flag = ISAL_GZIP;
+		return 0;
+	}
+#endif
+	if (inflateReset(&g->zs) != Z_OK)
+		return fail(g, -EBADMSG, "zlib: inflateReset failed");
+	return 0;
+}
+
+/* ST_BETWEEN: decides what follows a finished member. 0 to go on (state
+ * changed to ST_MEMBER or ST_DONE), or a negative errno. */
+static int between(struct gzin *g)
+{
+	for (;;) {
+		int rc = fill(g);
+
+		if (rc < 0)
+			return rc;
+		if (g->in_pos == g->in_len) { /* end of file */
+			g->state = ST_DONE;
+			return 0;
+		}
+		while (g->in_pos < g->in_len && g->in[g->in_pos] == 0) {
+			g->in_pos++;
+			g->padding = 1;
+		}
+		if (g->in_pos == g->in_len)
+			continue;
+		if (g->padding || g->in[g->in_pos] != 0x1f)
+			return fail(g, -EBADMSG, "trailing garbage after gzip data");
+		rc = member_reset(g);
+		if (rc < 0)
+			return rc;
+		g->state = ST_MEMBER;
+		return 0;
+	}
+}
+
+static int read_plain(struct gzin *g, struct gzin_out *o)
+{
+	size_t want = o->size - o->pos;
+	ssize_t n;
+
+	if (g->in_pos < g->in_len) { /* bytes kept from the magic sniff */
+		size_t k = g->in_len - g->in_pos;
+
+		if (k > want)
+			k = want;
+		memcpy((char *)o->dst + o->pos, g->in + g->in_pos, k);
+		g->in_pos += k;
+		o->pos += k;
+		return 0;
+	}
+	if (g->in_eof) {
+		g->state = ST_DONE;
+		return GZIN_EOF;
+	}
+	/* Straight into the caller's window: no copy for plain text. */
+	do
+		n = read(g->fd, (char *)o->dst + o->pos, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = -errno;
+		char m[120];
+
+		snprintf(m, sizeof(m), "read: %s", strerror(-e));
+		return fail(g, e, m);
+	}
+	if (n == 0) {
+		g->in_eof = 1;
+		g->state = ST_DONE;
+		return GZIN_EOF;
+	}
+	atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)n, memory_order_relaxed);
+	o->pos += (size_t)n;
+	return 0;
+}
+
+#ifdef HAVE_ISAL
+static const char *isal_err(int ret)
+{
+	switch (ret) {
+	case ISAL_INVALID_BLOCK:
+		return "invalid deflate block (corrupt data)";
+	case ISAL_INVALID_SYMBOL:
+		return "invalid deflate symbol (corrupt data)";
+	case ISAL_INVALID_LOOKBACK:
+		return "invalid deflate distance (corrupt data)";
+	case ISAL_INVALID_WRAPPER:
+		return "invalid gzip header (corrupt data)";
+	case ISAL_UNSUPPORTED_METHOD:
+		return "unsupported gzip compression method";
+	case ISAL_INCORRECT_CHECKSUM:
+		return "CRC mismatch (corrupt data)";
+	case ISAL_NEED_DICT:
+		return "stream needs a preset dictionary";
+	default:
+		return "inflate error";
+	}
+}
+
+/* One isal_inflate call. 1 = member finished, 0 = ok, <0 = error. */
+static int step_isal(struct gzin *g, struct gzin_out *o, size_t *consumed)
+{
+	struct inflate_state *s = g->isal;
+	size_t room = o->size - o->pos;
+	size_t avail = g->in_len - g->in_pos;
+	int ret;
+
+	if (room > UINT32_MAX)
+		room = UINT32_MAX;
+	s->next_in = g->in + g->in_pos;
+	s->avail_in = (uint32_t)avail;
+	s->next_out = (uint8_t *)o->dst + o->pos;
+	s->avail_out = (uint32_t)room;
+	ret = isal_inflate(s);
+	*consumed = avail - s->avail_in;
+	g->in_pos += *consumed;
+	o->pos += room - s->avail_out;
+	if (ret < 0)
+		return fail(g, -EBADMSG, isal_err(ret));
+	if (ret == ISAL_NEED_DICT)
+		return fail(g, -EBADMSG, isal_err(ret));
+	return s->block_state == ISAL_BLOCK_FINISH ? 1 : 0;
+}
+#endif
+
+static int step_zlib(struct gzin *g, struct gzin_out *o, size_t *consumed)
+{
+	size_t room = o->size - o->pos;
+	size_t avail = g->in_len - g->in_pos;
+	char m[140];
+	int ret;
+
+	if (room > UINT32_MAX)
+		room = UINT32_MAX;
+	g->zs.next_in = g->in + g->in_pos;
+	g->zs.avail_in = (uInt)avail;
+	g->zs.next_out = (Bytef *)o->dst + o->pos;
+	g->zs.avail_out = (uInt)room;
+	ret = inflate(&g->zs, Z_NO_FLUSH);
+	*consumed = avail - g->zs.avail_in;
+	g->in_pos += *consumed;
+	o->pos += room - g->zs.avail_out;
+	switch (ret) {
+	case Z_OK:
+	case Z_BUF_ERROR: /* no progress possible: the caller decides */
+		return 0;
+	case Z_STREAM_END:
+		return 1;
+	case Z_MEM_ERROR:
+		return fail(g, -ENOMEM, "zlib: out of memory");
+	default:
+		snprintf(m, sizeof(m), "%s (corrupt data)",
+			 g->zs.msg ? g->zs.msg : "zlib inflate error");
+		return fail(g, -EBADMSG, m);
+	}
+}
+
+int gzin_read(struct gzin *g, struct gzin_out *o)
+{
+	size_t start = o->pos;
+
+	if (g->state == ST_FAILED)
+		return g->err;
+	if (g->state == ST_DONE)
+		return GZIN_EOF;
+	if (o->pos >= o->size)
+		return 0;
+	if (g->mode == MODE_PLAIN)
+		return read_plain(g, o);
+	for (;;) {
+		size_t before = o->pos, consumed = 0;
+		int rc;
+
+		if (g->state == ST_BETWEEN) {
+			rc = between(g);
+			if (rc < 0)
+				return rc;
+			if (g->state == ST_DONE)
+				return o->pos > start ? 0 : GZIN_EOF;
+		}
+		rc = fill(g);
+		if (rc < 0)
+			return rc;
+#ifdef HAVE_ISAL
+		if (g->mode == MODE_ISAL)
+			rc = step_isal(g, o, &consumed);
+		else
+#endif
+			rc = step_zlib(g, o, &consumed);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			g->members++;
+			g->state = ST_BETWEEN;
+			g->padding = 0;
+		}
+		if (o->pos >= o->size)
+			return 0;
+		if (rc == 1 || o->pos != before || consumed != 0)
+			continue;
+		/* No progress: the inflater needs more input than is buffered. */
+		if (!g->in_eof) {
+			rc = fill_more(g);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		/* Out of input inside a member: give what we have first. */
+		if (o->pos > start)
+			return 0;
+		return fail(g, -ENODATA, "unexpected end of file (truncated gzip stream)");
+	}
+}
+
+int gzin_open(struct gzin **out, const char *path, const struct gzin_opts *opts)
+{
+	struct gzin *g;
+	int rc;
+
+	*out = NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->fd = -1;
+	g->in_size = opts && opts->read_size ? opts->read_size : GZIN_DEFAULT_READ;
+	g->in = malloc(g->in_size);
+	if (!g->in) {
+		rc = -ENOMEM;
+		goto fail_out;
+	}
+	if (strcmp(path, "-") == 0) {
+		g->fd = STDIN_FILENO;
+	} else {
+		g->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (g->fd < 0) {
+			rc = -errno;
+			goto fail_out;
+		}
+		g->own_fd = 1;
+		/* Sequential hint: larger read-ahead on local disks. */
+		(void)posix_fadvise(g->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	/* Sniff: gather at least two bytes (a pipe may deliver one). */
+	while (g->in_len < 2 && !g->in_eof) {
+		ssize_t n;
+
+		do
+			n = read(g->fd, g->in + g->in_len, g->in_size - g->in_len);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			rc = -errno;
+			goto fail_out;
+		}
+		if (n == 0)
+			g->in_eof = 1;
+		g->in_len += (size_t)n;
+		atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)n, memory_order_relaxed);
+	}
+	if (g->in_len >= 2 && g->in[0] == 0x1f && g->in[1] == 0x8b) {
+		g->state = ST_MEMBER;
+#ifdef HAVE_ISAL
+		if (!(opts && opts->force_zlib)) {
+			g->isal = malloc(sizeof(*g->isal));
+			if (!g->isal) {
+				rc = -ENOMEM;
+				goto fail_out;
+			}
+			isal_inflate_init(g->isal);
+			g->isal->crc_flag = ISAL_GZIP;
+			g->mode = MODE_ISAL;
+		} else
+#endif
+		{
+			if (inflateInit2(&g->zs, 15 + 16) != Z_OK) {
+				rc = -ENOMEM;
+				goto fail_out;
+			}
+			g->zs_ready = 1;
+			g->mode = MODE_ZLIB;
+		}
+	} else {
+		g->mode = MODE_PLAIN;
+		g->state = ST_MEMBER;
+	}
+	*out = g;
+	return 0;
+fail_out:
+	gzin_free(g);
+	return rc;
+}
+
+int gzin_is_gzip(const struct gzin *g)
+{
+	return g->mode != MODE_PLAIN;
+}
+
+const char *gzin_decoder(const struct gzin *g)
+{
+	return g->mode == MODE_ISAL ? "isa-l" : g->mode == MODE_ZLIB ? "zlib" : "plain";
+}
+
+uint64_t gzin_bytes_in(const struct gzin *g)
+{
+	return atomic_load_explicit(&g->bytes_in, memory_order_relaxed);
+}
+
+uint64_t gzin_members(const struct gzin *g)
+{
+	return g->members;
+}
+
+const char *gzin_errmsg(const struct gzin *g)
+{
+	if (g->msg[0])
+		return g->msg;
+	return g->err ? strerror(-g->err) : "no error";
+}
+
+void gzin_free(struct gzin *g)
+{
+	if (!g)
+		return;
+	if (g->zs_ready)
+		inflateEnd(&g->zs);
+#ifdef HAVE_ISAL
+	free(g->isal);
+#endif
+	if (g->own_fd && g->fd >= 0)
+		close(g->fd);
+	free(g->in);
+	free(g);
+}

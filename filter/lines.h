@@ -1,0 +1,58 @@
+/*
+ * lines.h: splits a stream of byte chunks into lines (pure, no I/O).
+ *
+ * Chunks arrive in order (lines_feed); each complete line is handed to the
+ * sink as a slice (ptr, len) WITHOUT its "\n" and without a "\r" before it
+ * (CRLF). A line inside one chunk is passed in place, uncopied; only the one
+ * line per chunk that straddles a chunk boundary is assembled in a carry
+ * buffer, so there is no per-line allocation. lines_finish() hands over a
+ * final line that has no newline.
+ *
+ * A line longer than max_line bytes (without its newline) is never buffered
+ * whole: the sink's too_long callback is told its line number once, the rest
+ * of that line is skipped, and splitting resumes after its newline. The carry
+ * buffer is capped at max_line (shared/buf.h), so memory stays bounded.
+ *
+ * Line numbers start at 1 and count every "\n" seen (blank lines included).
+ * A callback returning non-zero stops lines_feed/lines_finish, which return
+ * that value (used by --strict). Errors: -ENOMEM from the carry buffer.
+ * Not thread-safe: one struct lines per stream.
+ */
+#ifndef LINES_H
+#define LINES_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+struct lines_sink {
+	/* One complete line; ptr is valid only during the call. */
+	int (*line)(void *ctx, const char *ptr, size_t len, uint64_t lineno);
+	/* Line lineno passed max_line bytes; it is skipped. */
+	int (*too_long)(void *ctx, uint64_t lineno, size_t max_line);
+	void *ctx;
+};
+
+struct lines {
+	struct buf carry;  /* the partial line carried over from the last chunk */
+	size_t max_line;   /* bytes; longer lines are reported and skipped */
+	uint64_t lineno;   /* number of the line being assembled (1-based) */
+	int skipping;      /* inside an over-long line: drop bytes until "\n" */
+};
+
+void lines_init(struct lines *l, size_t max_line);
+void lines_release(struct lines *l);
+
+/* Splits one chunk; calls sink->line per complete line. */
+int lines_feed(struct lines *l, const char *data, size_t n, const struct lines_sink *sink);
+
+/* End of stream: passes a final line without newline, if any (not blank). */
+int lines_finish(struct lines *l, const struct lines_sink *sink);
+
+/* Bytes of an incomplete line currently held (e.g. cut by a truncated file). */
+size_t lines_pending(const struct lines *l);
+
+/* Forgets the incomplete line (used when a stream ends in error). */
+void lines_discard(struct lines *l);
+
+#endif
