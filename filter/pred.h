@@ -28,7 +28,8 @@
  *   - A MISSING or NULL field never satisfies a test other than exists/missing
  *     and `== null`: `amount > 100`, `amount != 5`, `country in [...]`,
  *     `country not in [...]`, `name contains 'x'` are all FALSE when the field
- *     is missing or null. `not` is plain negation: `not (country == 'DE')` is
+ *     is missing or null (one exception: a null field matches `in [...]` or
+ *     `in @FILE` when the list holds null). `not` is plain negation: `not (country == 'DE')` is
  *     TRUE for a record without country (while `country != 'DE'` is false).
  *   - `x == null` is true iff x is present and null; `x != null` iff present
  *     and not null. exists(x): present (null counts as present);

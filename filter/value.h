@@ -48,12 +48,18 @@ struct value_num {
  * is not a string or holds an escape scan_record would not have accepted. */
 int value_unescape(const struct scan_val *v, char *out, size_t cap, size_t *outlen);
 
+/* Does the string view, unescaped, equal s[0..n)? Streams the unescaping
+ * (no buffer needed). 0 for a non-string view. */
+int value_str_eq(const struct scan_val *v, const char *s, size_t n);
+
 /* Number view -> value_num. inf/-inf/nan give is_int = 0 and the double.
  * -EINVAL if v is not a number. */
 int value_number(const struct scan_val *v, struct value_num *n);
 
 /* Parses a number token from raw text (the same JSON/Python number grammar;
- * the whole of s[0..len) must be the token). Used for set files and literals. */
+ * the whole of s[0..len) must be the token). Used for set files and literals.
+ * -EINVAL if it is not a number; -ERANGE for a token longer than 500 bytes
+ * that is not an exact int64 (not parsed: such a value compares as nothing). */
 int value_parse_number(const char *s, size_t len, struct value_num *n);
 
 #define VALUE_CMP_NONE 2 /* *res when the two values are unordered */
