@@ -4,6 +4,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
+
+/* A blocked acquire re-runs the reclaim callback this often: memory can
+ * become droppable without any budget_release (a cache block a reader has
+ * just finished copying from), and nothing would wake the waiter then. */
+#define BUDGET_RECHECK_NS (20 * 1000 * 1000)
 
 struct budget {
 	pthread_mutex_t lock;
@@ -11,6 +17,7 @@ struct budget {
 	size_t limit; /* bytes */
 	size_t used;  /* bytes; protected by lock */
 	size_t peak;  /* bytes; protected by lock */
+	size_t waiters; /* threads blocked in budget_acquire; protected by lock */
 	budget_reclaim_fn reclaim;
 	void *reclaim_arg;
 };
@@ -20,8 +27,12 @@ int budget_new(size_t limit, struct budget **out)
 	struct budget *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->freed, NULL);
+	pthread_cond_init(&b->freed, &ca);
+	pthread_condattr_destroy(&ca);
 	b->limit = limit;
 	*out = b;
 	return 0;
@@ -55,7 +66,9 @@ int budget_try_acquire(struct budget *b, size_t n)
 {
 	int rc = -ENOMEM;
 	pthread_mutex_lock(&b->lock);
-	if (n <= b->limit - b->used) {
+	/* While a blocking acquirer waits, opportunistic users (prefetch) get
+	 * nothing: otherwise they could take every byte freed and starve it. */
+	if (b->waiters == 0 && n <= b->limit - b->used) {
 		charge_locked(b, n);
 		rc = 0;
 	}
@@ -68,20 +81,33 @@ int budget_acquire(struct budget *b, size_t n)
 	if (n > b->limit)
 		return -EFBIG;
 	pthread_mutex_lock(&b->lock);
-	while (n > b->limit - b->used) {
-		budget_reclaim_fn fn = b->reclaim;
-		void *arg = b->reclaim_arg;
-		size_t want = n - (b->limit - b->used);
-		if (fn) {
-			/* The callback releases through budget_release, which takes
-			 * the lock: call it unlocked. */
-			pthread_mutex_unlock(&b->lock);
-			size_t got = fn(arg, want);
-			pthread_mutex_lock(&b->lock);
-			if (got > 0)
-				continue;
+	if (n > b->limit - b->used) {
+		/* Counted for the whole wait, reclaim calls included, so that
+		 * budget_try_acquire() leaves freed bytes to us. */
+		b->waiters++;
+		while (n > b->limit - b->used) {
+			budget_reclaim_fn fn = b->reclaim;
+			void *arg = b->reclaim_arg;
+			size_t want = n - (b->limit - b->used);
+			if (fn) {
+				/* The callback releases through budget_release,
+				 * which takes the lock: call it unlocked. */
+				pthread_mutex_unlock(&b->lock);
+				size_t got = fn(arg, want);
+				pthread_mutex_lock(&b->lock);
+				if (got > 0)
+					continue;
+			}
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += BUDGET_RECHECK_NS;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&b->freed, &b->lock, &ts);
 		}
-		pthread_cond_wait(&b->freed, &b->lock);
+		b->waiters--;
 	}
 	charge_locked(b, n);
 	pthread_mutex_unlock(&b->lock);

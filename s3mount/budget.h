@@ -9,7 +9,11 @@
  * budget_acquire() blocks until the bytes are free; it returns -EFBIG at once
  * for a request larger than the whole budget, which could never be served.
  * A reclaim callback, if set, is called (without the lock held) when a
- * blocking acquire cannot be served, so the read cache can drop clean blocks.
+ * blocking acquire cannot be served, so the read cache can drop clean blocks;
+ * a blocked acquire calls it again every 20 ms, because memory may become
+ * droppable without any release (a block nobody is copying from any more).
+ * While a blocking acquire waits, budget_try_acquire() fails, so prefetch
+ * cannot take the freed bytes first and starve a writer.
  */
 #ifndef BUDGET_H
 #define BUDGET_H

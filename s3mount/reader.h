@@ -32,12 +32,28 @@
 struct rcache;
 struct reader;
 
+/* Fetches [off, off+len) of key into buf (*got = bytes stored), failing with
+ * -ESTALE when the object's ETag is no longer if_match: s3_get_range's
+ * contract. Only tests substitute another (an in-memory object store). */
+typedef int (*rcache_fetch_fn)(void *arg, const char *key, uint64_t off, size_t len,
+			       void *buf, size_t *got, const char *if_match);
+
 struct rcache_opts {
-	size_t block_size;        /* bytes; 0 = implementation default */
-	size_t max_window;        /* prefetch window cap per handle in bytes; 0 = default */
+	size_t block_size;        /* bytes, a multiple of the page size; 0 = 1 MiB */
+	size_t max_window;        /* prefetch window cap per handle in bytes; 0 = 64 MiB
+				   * (also capped at a quarter of the budget) */
 	int fetch_threads;        /* parallel GETs for all handles; 0 = 8 */
+	size_t part_size;         /* bytes per ranged GET, a multiple of block_size;
+				   * 0 = 8 MiB */
+	rcache_fetch_fn fetch;    /* NULL = s3_get_range on the client */
+	void *fetch_arg;
 };
 
+/* rcache_new: c may be NULL only when o->fetch is set; o may be NULL (all
+ * defaults). Starts the fetch threads and registers the budget's reclaim
+ * callback. -EINVAL for a block size that is not a page multiple or a budget
+ * below two blocks (a GET is also cut to at most a quarter of the budget).
+ * rcache_free: every reader must have been freed first. */
 int rcache_new(struct s3_client *c, struct budget *b, const struct rcache_opts *o,
 	       struct rcache **out);
 void rcache_free(struct rcache *rc);
@@ -45,7 +61,12 @@ void rcache_free(struct rcache *rc);
 void rcache_invalidate(struct rcache *rc, const char *key);
 
 struct rcache_stats {
-	uint64_t hits, misses, prefetched_bytes, evicted_bytes;
+	uint64_t hits, misses;            /* blocks a read found cached/pending, or had to fetch */
+	uint64_t prefetched_bytes;        /* bytes fetched ahead by the prefetcher */
+	uint64_t evicted_bytes;           /* bytes dropped by LRU eviction or reclaim */
+	uint64_t fetched_bytes;           /* every byte fetched (demand and prefetch) */
+	uint64_t gets, get_errors;        /* ranged GETs issued, and failed */
+	uint64_t cached_bytes;            /* bytes held now (charged to the budget) */
 };
 void rcache_stats(struct rcache *rc, struct rcache_stats *out);
 
