@@ -1,0 +1,1280 @@
+/*
+ * fs.c: see fs.h. Layout: helpers (attributes, keys), then the operations in
+ * the order of struct fuse_lowlevel_ops, each as do_x() returning an errno
+ * plus a thin op_x() that replies. The shapes follow libfuse's
+ * passthrough_ll.c: nlookup counted on every entry handed to the kernel,
+ * dropped by forget.
+ *
+ * Why commit happens in flush, and only for the opener: close() must return
+ * the upload's error, and only FLUSH is synchronous with close() (RELEASE is
+ * not). But every process holding a copy of the descriptor flushes when it
+ * closes it: in `{ ls; date; } > out` the shell opened out and ls, date
+ * flush it when they exit, between writes. So a flush commits only when it
+ * comes from the process (thread group) that opened the file; other flushes
+ * are no-ops and the release of the last descriptor commits what is left
+ * (its error then only goes to the log). A flush from an opener that is dying
+ * from a signal (procstat.h) discards the upload instead.
+ */
+#define _GNU_SOURCE
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "dir.h"
+#include "log.h"
+#include "nsops.h"
+#include "procstat.h"
+
+#define FS_BLKSIZE (1u << 20) /* st_blksize: makes cp/cat use 1 MiB I/O */
+#define FS_MAX_WRITE (1u << 20)
+
+enum fh_kind { FH_READ, FH_WRITE };
+enum fh_state { FH_OPEN, FH_COMMITTED, FH_FAILED, FH_DISCARDED };
+
+struct fh {
+	enum fh_kind kind;
+	struct inode *in;       /* holds a ref */
+	struct reader *r;       /* FH_READ */
+	struct upload *u;       /* FH_WRITE */
+	pthread_mutex_t lock;   /* FH_WRITE: serialises write/flush/fsync/rename */
+	enum fh_state state;    /* protected by lock */
+	int err;                /* result of the commit; protected by lock */
+	pid_t opener_tgid;
+};
+
+struct dh {
+	pthread_mutex_t lock;
+	struct dir_stream *ds;
+	struct inode *in;       /* holds a ref */
+};
+
+static struct fs *FS(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct fh *FH(const struct fuse_file_info *fi)
+{
+	return (struct fh *)(uintptr_t)fi->fh;
+}
+
+static void cnt(atomic_uint_least64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* Thread group of a task id (FUSE gives the thread's id), 0 if unknown. */
+static pid_t fs_tgid(pid_t tid)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	pid_t tgid = 0;
+	while (fgets(text, sizeof(text), f)) {
+		if (strncmp(text, "Tgid:", 5) == 0) {
+			tgid = (pid_t)strtol(text + 5, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return tgid;
+}
+
+static int attr_fresh(const struct fs *fs, const struct inode *in, double now)
+{
+	return in->writers || in->ino == FUSE_ROOT_ID ||
+	       (in->attr_time > 0 && now - in->attr_time < fs->o->stat_ttl);
+}
+
+/* Fills st from in; call with the table lock held. */
+static void fill_stat_locked(const struct fs *fs, const struct inode *in, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = in->ino;
+	if (in->is_dir) {
+		st->st_mode = S_IFDIR | (fs->o->dir_mode & 07777);
+		st->st_nlink = 2;
+		st->st_size = 4096;
+	} else {
+		st->st_mode = S_IFREG | (fs->o->file_mode & 07777);
+		st->st_nlink = 1;
+		st->st_size = (off_t)in->size;
+	}
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = FS_BLKSIZE;
+	st->st_blocks = (blkcnt_t)((in->size + 511) / 512);
+	st->st_mtim.tv_sec = in->mtime;
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+static double fs_ttl(const struct fs *fs, const struct inode *in)
+{
+	return in->is_dir ? fs->o->dir_ttl : fs->o->stat_ttl;
+}
+
+/* Fills an entry for in and counts the kernel's new reference. */
+static void fill_entry_locked(struct fs *fs, struct inode *in, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	inode_lookup_locked(fs->it, in);
+	e->ino = in->ino;
+	e->generation = 1;
+	fill_stat_locked(fs, in, &e->attr);
+	e->attr_timeout = fs_ttl(fs, in);
+	e->entry_timeout = fs_ttl(fs, in);
+}
+
+static void reply_err(fuse_req_t req, int rc)
+{
+	fuse_reply_err(req, rc < 0 ? -rc : rc);
+}
+
+/* ---- init / destroy ---------------------------------------------------- */
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct fs *fs = userdata;
+	/* Big requests: 1 MiB writes (libfuse derives max_pages from it, so
+	 * reads are as large) and the largest readahead the kernel offers. */
+	if (conn->max_write < FS_MAX_WRITE || conn->max_write > FS_MAX_WRITE)
+		conn->max_write = FS_MAX_WRITE;
+	if (conn->capable & FUSE_CAP_ASYNC_READ)
+		conn->want |= FUSE_CAP_ASYNC_READ;
+	/* O_TRUNC arrives with open(), not as a setattr before it: truncating an
+	 * object then replacing it needs no empty PutObject in between. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* Attributes come with every listing page: always send them. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	}
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	log_info("mounted: max_write %u, max_readahead %u, capable 0x%x", conn->max_write,
+		 conn->max_readahead, conn->capable);
+	(void)fs;
+}
+
+static void op_destroy(void *userdata)
+{
+	(void)userdata;
+}
+
+/* ---- lookup / forget / getattr ----------------------------------------- */
+
+static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
+		     struct fuse_entry_param *e)
+{
+	size_t len = strlen(name);
+	if (len > META_NAME_MAX)
+		return -ENAMETOOLONG;
+	char fkey[S3_KEY_MAX + 2], dkey[S3_KEY_MAX + 2];
+	double now = itable_now();
+	cnt(&fs->n_lookup, 1);
+
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	if (!p || !p->is_dir) {
+		itable_unlock(fs->it);
+		return p ? -ENOTDIR : -ENOENT;
+	}
+	struct inode *c = itable_child_locked(fs->it, p, name);
+	if (c && attr_fresh(fs, c, now)) {
+		fill_entry_locked(fs, c, e);
+		itable_unlock(fs->it);
+		return 0;
+	}
+	int rc = inode_child_key_locked(fs->it, p, name, 0, fkey, sizeof(fkey));
+	if (!rc)
+		rc = inode_child_key_locked(fs->it, p, name, 1, dkey, sizeof(dkey));
+	itable_unlock(fs->it);
+	if (rc)
+		return rc;
+
+	if (meta_neg_check(fs->neg, parent, name, now))
+		return -ENOENT;
+	struct meta_probe pr;
+	cnt(&fs->n_probe, 1);
+	rc = meta_probe(fs->s3, fkey, dkey, &pr);
+	if (rc == -ENOENT) {
+		if (fs->o->negative_ttl > 0)
+			meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+		return rc;
+	}
+	if (rc)
+		return rc;
+
+	itable_lock(fs->it);
+	p = itable_find_locked(fs->it, parent);
+	if (!p) {
+		itable_unlock(fs->it);
+		return -ENOENT;
+	}
+	c = itable_upsert_locked(fs->it, p, name, pr.is_dir, pr.info.size, pr.info.mtime,
+				 pr.is_dir ? NULL : pr.info.etag, itable_now());
+	if (!c) {
+		itable_unlock(fs->it);
+		return -ENOMEM;
+	}
+	fill_entry_locked(fs, c, e);
+	itable_unlock(fs->it);
+	return 0;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = FS(req);
+	struct fuse_entry_param e;
+	int rc = do_lookup(fs, parent, name, &e);
+	if (rc == -ENOENT && fs->o->negative_ttl > 0) {
+		/* a negative entry: the kernel caches the miss too */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->o->negative_ttl;
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	itable_forget(FS(req)->it, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct fs *fs = FS(req);
+	for (size_t i = 0; i < count; i++)
+		itable_forget(fs->it, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* Refreshes a file's attributes from S3 when they are older than stat_ttl. */
+static int revalidate(struct fs *fs, fuse_ino_t ino)
+{
+	char key[S3_KEY_MAX + 2];
+	double now = itable_now();
+	itable_lock(fs->it);
+	struct inode *in = itable_find_locked(fs->it, ino);
+	if (!in) {
+		itable_unlock(fs->it);
+		return -ENOENT;
+	}
+	if (in->is_dir || attr_fresh(fs, in, now)) {
+		itable_unlock(fs->it);
+		return 0;
+	}
+	int rc = inode_key_locked(fs->it, in, key, sizeof(key));
+	itable_unlock(fs->it);
+	if (rc)
+		return rc;
+	struct s3_object_info info;
+	cnt(&fs->n_probe, 1);
+	rc = s3_head(fs->s3, key, &info);
+	if (rc)
+		return rc;
+	itable_lock(fs->it);
+	in = itable_find_locked(fs->it, ino);
+	if (in && !in->writers) {
+		in->size = info.size;
+		in->mtime = info.mtime;
+		snprintf(in->etag, sizeof(in->etag), "%s", info.etag);
+		in->attr_time = itable_now();
+	}
+	itable_unlock(fs->it);
+	return 0;
+}
+
+static int do_getattr(struct fs *fs, fuse_ino_t ino, struct stat *st, double *ttl)
+{
+	int rc = revalidate(fs, ino);
+	if (rc)
+		return rc;
+	itable_lock(fs->it);
+	struct inode *in = itable_find_locked(fs->it, ino);
+	if (in) {
+		fill_stat_locked(fs, in, st);
+		*ttl = fs_ttl(fs, in);
+	}
+	itable_unlock(fs->it);
+	return in ? 0 : -ENOENT;
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	double ttl = 0;
+	int rc = do_getattr(FS(req), ino, &st, &ttl);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, ttl);
+}
+
+/* chmod, chown and utimens are accepted and not stored (docs/semantics.md):
+ * cp -p, rsync and tar x must not fail on them. Size changes: only to the
+ * current size, or to 0 (an empty object / a file being written that has
+ * no data yet). */
+static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_set,
+		      struct fuse_file_info *fi, struct stat *out, double *ttl)
+{
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		char key[S3_KEY_MAX + 2];
+		uint64_t want = (uint64_t)attr->st_size;
+		itable_lock(fs->it);
+		struct inode *in = itable_find_locked(fs->it, ino);
+		if (!in) {
+			itable_unlock(fs->it);
+			return -ENOENT;
+		}
+		if (in->is_dir) {
+			itable_unlock(fs->it);
+			return -EISDIR;
+		}
+		uint64_t have = in->size;
+		int writing = in->writers > 0;
+		int rc = inode_key_locked(fs->it, in, key, sizeof(key));
+		itable_unlock(fs->it);
+		if (rc)
+			return rc;
+		if (want != have) {
+			if (fs->o->read_only)
+				return -EROFS;
+			if (want != 0 || writing) {
+				log_warn("truncate of '%s' to %" PRIu64 " bytes refused (size %" PRIu64
+					 "): only truncation to 0 of a closed file is supported",
+					 key, want, have);
+				return -EPERM;
+			}
+			char etag[S3_ETAG_MAX];
+			rc = s3_put(fs->s3, key, "", 0, NULL, etag);
+			if (rc) {
+				log_error("truncate of '%s': PutObject failed: %s", key, strerror(-rc));
+				return rc;
+			}
+			rcache_invalidate(fs->rc, key);
+			itable_lock(fs->it);
+			in = itable_find_locked(fs->it, ino);
+			if (in) {
+				in->size = 0;
+				in->mtime = time(NULL);
+				snprintf(in->etag, sizeof(in->etag), "%s", etag);
+				in->attr_time = itable_now();
+			}
+			itable_unlock(fs->it);
+		}
+	}
+	(void)fi;
+	return do_getattr(fs, ino, out, ttl);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct stat st;
+	double ttl = 0;
+	int rc = do_setattr(FS(req), ino, attr, to_set, fi, &st, &ttl);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_attr(req, &st, ttl);
+}
+
+/* ---- namespace ----------------------------------------------------------- */
+
+/* Key of (parent, name) as a file or directory; -ENOENT for an unknown parent. */
+static int child_key(struct fs *fs, fuse_ino_t parent, const char *name, int dir, char *out,
+		     size_t cap)
+{
+	if (strlen(name) > META_NAME_MAX)
+		return -ENAMETOOLONG;
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	int rc = p ? inode_child_key_locked(fs->it, p, name, dir, out, cap) : -ENOENT;
+	itable_unlock(fs->it);
+	return rc;
+}
+
+static int do_mkdir(struct fs *fs, fuse_ino_t parent, const char *name,
+		    struct fuse_entry_param *e)
+{
+	char key[S3_KEY_MAX + 2];
+	if (fs->o->read_only)
+		return -EROFS;
+	int rc = child_key(fs, parent, name, 1, key, sizeof(key));
+	if (rc)
+		return rc;
+	rc = nsops_mkdir(fs->s3, key);
+	if (rc)
+		return rc;
+	meta_neg_remove(fs->neg, parent, name);
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	struct inode *c = p ? itable_upsert_locked(fs->it, p, name, 1, 0, time(NULL), NULL,
+						   itable_now())
+			    : NULL;
+	if (c)
+		fill_entry_locked(fs, c, e);
+	itable_unlock(fs->it);
+	return c ? 0 : -ENOMEM;
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fuse_entry_param e;
+	int rc = do_mkdir(FS(req), parent, name, &e);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	char key[S3_KEY_MAX + 2];
+	if (fs->o->read_only)
+		return -EROFS;
+	int rc = child_key(fs, parent, name, 0, key, sizeof(key));
+	if (rc)
+		return rc;
+	rc = s3_delete(fs->s3, key);
+	if (rc) {
+		log_error("unlink '%s': DeleteObject failed: %s", key, strerror(-rc));
+		return rc;
+	}
+	rcache_invalidate(fs->rc, key);
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
+	if (c) {
+		if (c->writers)
+			c->unlinked = 1; /* its upload is discarded at close */
+		inode_unhash_locked(fs->it, c);
+	}
+	itable_unlock(fs->it);
+	if (fs->o->negative_ttl > 0)
+		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+	return 0;
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	reply_err(req, do_unlink(FS(req), parent, name));
+}
+
+static int do_rmdir(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	char key[S3_KEY_MAX + 2];
+	if (fs->o->read_only)
+		return -EROFS;
+	int rc = child_key(fs, parent, name, 1, key, sizeof(key));
+	if (rc)
+		return rc;
+	rc = nsops_rmdir(fs->s3, key);
+	if (rc)
+		return rc;
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
+	if (c)
+		inode_unhash_locked(fs->it, c);
+	itable_unlock(fs->it);
+	if (fs->o->negative_ttl > 0)
+		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+	return 0;
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	reply_err(req, do_rmdir(FS(req), parent, name));
+}
+
+/* The open write handle of an inode, if any (linked from the inode). */
+static struct fh *inode_writer(struct inode *in)
+{
+	return in->wctx;
+}
+
+static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		     const char *newname, unsigned int flags)
+{
+	char src[S3_KEY_MAX + 2], dst[S3_KEY_MAX + 2];
+	if (fs->o->read_only)
+		return -EROFS;
+	if (flags & ~(unsigned)RENAME_NOREPLACE)
+		return -EINVAL; /* RENAME_EXCHANGE / WHITEOUT: no way to do it on S3 */
+	if (strlen(newname) > META_NAME_MAX)
+		return -ENAMETOOLONG;
+
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	struct inode *np = itable_find_locked(fs->it, newparent);
+	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
+	if (!p || !np || !c) {
+		itable_unlock(fs->it);
+		return -ENOENT;
+	}
+	int is_dir = c->is_dir;
+	uint64_t size = c->size;
+	uint64_t ino = c->ino;
+	int rc = inode_key_locked(fs->it, c, src, sizeof(src));
+	if (!rc)
+		rc = inode_child_key_locked(fs->it, np, newname, is_dir, dst, sizeof(dst));
+	struct fh *w = c->writers ? inode_writer(c) : NULL;
+	itable_unlock(fs->it);
+	if (rc)
+		return rc;
+
+	if (flags & RENAME_NOREPLACE) {
+		struct fuse_entry_param e;
+		int lr = do_lookup(fs, newparent, newname, &e);
+		if (lr == 0) {
+			itable_forget(fs->it, e.ino, 1);
+			return -EEXIST;
+		}
+		if (lr != -ENOENT)
+			return lr;
+	}
+
+	if (is_dir) {
+		rc = nsops_rename_dir(fs->s3, src, dst, (size_t)fs->o->max_rename_objects, 0);
+		if (rc == -ENOENT)
+			rc = 0; /* an implicit directory known only here: nothing to move */
+	} else if (w) {
+		/* open for writing: the pending upload moves, no copy (upload.c) */
+		pthread_mutex_lock(&w->lock);
+		if (w->state == FH_OPEN) {
+			rc = upload_retarget(w->u, dst);
+			pthread_mutex_unlock(&w->lock);
+			/* an object under the old name (opened with O_TRUNC) is gone */
+			if (!rc)
+				rc = s3_delete(fs->s3, src);
+		} else {
+			pthread_mutex_unlock(&w->lock);
+			rc = nsops_rename_file(fs->s3, src, dst, size);
+		}
+	} else {
+		rc = nsops_rename_file(fs->s3, src, dst, size);
+	}
+	if (rc) {
+		log_warn("rename '%s' -> '%s' failed: %s", src, dst, strerror(-rc));
+		return rc;
+	}
+	rcache_invalidate(fs->rc, src);
+	rcache_invalidate(fs->rc, dst);
+	meta_neg_remove(fs->neg, newparent, newname);
+	itable_lock(fs->it);
+	c = itable_find_locked(fs->it, ino);
+	np = itable_find_locked(fs->it, newparent);
+	if (c && np)
+		rc = inode_move_locked(fs->it, c, np, newname);
+	itable_unlock(fs->it);
+	if (fs->o->negative_ttl > 0)
+		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+	return rc;
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	reply_err(req, do_rename(FS(req), parent, name, newparent, newname, flags));
+}
+
+/* ---- files --------------------------------------------------------------- */
+
+static void fh_free(struct fs *fs, struct fh *h)
+{
+	if (!h)
+		return;
+	if (h->r)
+		reader_free(h->r);
+	if (h->u)
+		upload_free(h->u);
+	if (h->in) {
+		itable_lock(fs->it);
+		if (h->kind == FH_WRITE) {
+			if (h->in->wctx == h)
+				h->in->wctx = NULL;
+			if (h->state == FH_OPEN && h->in->writers)
+				h->in->writers--;
+		}
+		inode_unref_locked(fs->it, h->in);
+		itable_unlock(fs->it);
+	}
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static struct fh *fh_new(enum fh_kind kind)
+{
+	struct fh *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->kind = kind;
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
+}
+
+/* Starts a write handle on an inode (table lock held by the caller). */
+static int start_write_locked(struct fs *fs, struct inode *in, struct fh *h, const char *key)
+{
+	int rc = upload_new(fs->up, key, &h->u);
+	if (rc)
+		return rc;
+	h->in = in;
+	inode_ref_locked(fs->it, in);
+	in->writers++;
+	in->wctx = h;
+	in->unlinked = 0;
+	in->size = 0;
+	in->mtime = time(NULL);
+	in->etag[0] = '\0';
+	in->attr_time = itable_now();
+	return 0;
+}
+
+static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char key[S3_KEY_MAX + 2];
+	int acc = fi->flags & O_ACCMODE;
+	cnt(&fs->n_open, 1);
+	if (acc != O_RDONLY) {
+		if (fs->o->read_only)
+			return -EROFS;
+		struct fh *h = fh_new(FH_WRITE);
+		if (!h)
+			return -ENOMEM;
+		h->opener_tgid = fs_tgid(fuse_req_ctx(req)->pid);
+		itable_lock(fs->it);
+		struct inode *in = itable_find_locked(fs->it, ino);
+		int rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
+		if (!rc && in->is_dir)
+			rc = -EISDIR;
+		if (!rc && in->writers) {
+			log_warn("open of '%s' for writing refused: it is already open for "
+				 "writing",
+				 key);
+			rc = -EBUSY;
+		}
+		if (!rc && !(fi->flags & O_TRUNC) && in->size > 0) {
+			log_warn("open of '%s' for writing without O_TRUNC refused: objects can "
+				 "only be replaced whole (EPERM; see docs/semantics.md)",
+				 key);
+			rc = -EPERM;
+		}
+		if (!rc)
+			rc = start_write_locked(fs, in, h, key);
+		itable_unlock(fs->it);
+		if (rc) {
+			fh_free(fs, h);
+			return rc;
+		}
+		fi->fh = (uintptr_t)h;
+		fi->keep_cache = 0;
+		return 0;
+	}
+
+	int rc = revalidate(fs, ino);
+	if (rc)
+		return rc;
+	struct fh *h = fh_new(FH_READ);
+	if (!h)
+		return -ENOMEM;
+	char etag[S3_ETAG_MAX];
+	uint64_t size = 0;
+	itable_lock(fs->it);
+	struct inode *in = itable_find_locked(fs->it, ino);
+	rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
+	if (!rc && in->writers) {
+		log_warn("open of '%s' for reading refused: it is being written and not "
+			 "committed yet",
+			 key);
+		rc = -EBUSY;
+	}
+	if (!rc) {
+		snprintf(etag, sizeof(etag), "%s", in->etag);
+		size = in->size;
+		/* the kernel keeps its page cache only for the same object version */
+		fi->keep_cache = etag[0] && strcmp(in->open_etag, etag) == 0;
+		snprintf(in->open_etag, sizeof(in->open_etag), "%s", etag);
+		h->in = in;
+		inode_ref_locked(fs->it, in);
+	}
+	itable_unlock(fs->it);
+	if (!rc && !etag[0]) {
+		/* ETag unknown (e.g. just written): ask once, reads need it */
+		struct s3_object_info info;
+		rc = s3_head(fs->s3, key, &info);
+		if (!rc) {
+			snprintf(etag, sizeof(etag), "%s", info.etag);
+			size = info.size;
+		}
+	}
+	if (!rc)
+		rc = reader_new(fs->rc, key, size, etag, &h->r);
+	if (rc) {
+		fh_free(fs, h);
+		return rc;
+	}
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	int rc = do_open(fs, req, ino, fi);
+	if (rc)
+		reply_err(req, rc);
+	else if (fuse_reply_open(req, fi) == -ENOENT)
+		fh_free(fs, FH(fi)); /* the opener was interrupted */
+}
+
+static int do_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
+		     struct fuse_file_info *fi, struct fuse_entry_param *e)
+{
+	char key[S3_KEY_MAX + 2];
+	if (fs->o->read_only)
+		return -EROFS;
+	int rc = child_key(fs, parent, name, 0, key, sizeof(key));
+	if (rc)
+		return rc;
+	struct fh *h = fh_new(FH_WRITE);
+	if (!h)
+		return -ENOMEM;
+	h->opener_tgid = fs_tgid(fuse_req_ctx(req)->pid);
+	meta_neg_remove(fs->neg, parent, name);
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
+	if (!p)
+		rc = -ENOENT;
+	else if (c && c->is_dir)
+		rc = -EISDIR;
+	else if (c && c->writers)
+		rc = -EBUSY;
+	if (!rc && !c) {
+		c = itable_upsert_locked(fs->it, p, name, 0, 0, time(NULL), NULL, itable_now());
+		if (!c)
+			rc = -ENOMEM;
+	}
+	if (!rc)
+		rc = start_write_locked(fs, c, h, key);
+	if (!rc)
+		fill_entry_locked(fs, c, e);
+	itable_unlock(fs->it);
+	if (rc) {
+		fh_free(fs, h);
+		return rc;
+	}
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct fuse_entry_param e;
+	int rc = do_create(fs, req, parent, name, fi, &e);
+	if (rc) {
+		reply_err(req, rc);
+	} else if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+		itable_forget(fs->it, e.ino, 1);
+		fh_free(fs, FH(fi));
+	}
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct fh *h = FH(fi);
+	if (h->kind != FH_READ) {
+		log_warn("read of a file open for writing refused (EPERM)");
+		reply_err(req, -EPERM);
+		return;
+	}
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		reply_err(req, -ENOMEM);
+		return;
+	}
+	ssize_t n = reader_read(h->r, buf, size, (uint64_t)off);
+	if (n < 0) {
+		reply_err(req, (int)n);
+	} else {
+		cnt(&fs->n_read, 1);
+		cnt(&fs->bytes_read, (uint64_t)n);
+		fuse_reply_buf(req, buf, (size_t)n);
+	}
+	free(buf);
+}
+
+static ssize_t do_write(struct fs *fs, struct fh *h, const char *buf, size_t size, off_t off)
+{
+	if (h->kind != FH_WRITE)
+		return -EBADF;
+	pthread_mutex_lock(&h->lock);
+	ssize_t n;
+	if (h->state != FH_OPEN) {
+		log_warn("write after the file was committed or discarded refused (EBADF); "
+			 "see docs/semantics.md");
+		n = -EBADF;
+	} else {
+		n = upload_write(h->u, buf, size, (uint64_t)off);
+		if (n == -ESPIPE)
+			log_warn("non-sequential write at offset %lld (file size %" PRIu64
+				 ") refused (ESPIPE): files are written front to back",
+				 (long long)off, upload_size(h->u));
+	}
+	if (n > 0) {
+		uint64_t end = upload_size(h->u);
+		itable_lock(fs->it);
+		h->in->size = end;
+		h->in->mtime = time(NULL);
+		itable_unlock(fs->it);
+		cnt(&fs->n_write, 1);
+		cnt(&fs->bytes_written, (uint64_t)n);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	ssize_t n = do_write(FS(req), FH(fi), buf, size, off);
+	if (n < 0)
+		reply_err(req, (int)n);
+	else
+		fuse_reply_write(req, (size_t)n);
+}
+
+/* Commits or discards a write handle; h->lock held. Returns the result,
+ * remembered for later flushes. */
+static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const char *why)
+{
+	if (h->state != FH_OPEN)
+		return h->state == FH_FAILED ? h->err : 0;
+	char key[S3_KEY_MAX + 2];
+	itable_lock(fs->it);
+	int unlinked = h->in->unlinked;
+	int krc = inode_key_locked(fs->it, h->in, key, sizeof(key));
+	itable_unlock(fs->it);
+	if (krc)
+		snprintf(key, sizeof(key), "?");
+	int rc = 0;
+	struct s3_object_info info;
+	memset(&info, 0, sizeof(info));
+	if (discard || unlinked) {
+		upload_abort(h->u);
+		h->state = FH_DISCARDED;
+		if (discard)
+			log_warn("upload of '%s' discarded: %s", key, why);
+	} else {
+		rc = upload_commit(h->u, &info);
+		cnt(&fs->n_commit, 1);
+		if (rc) {
+			cnt(&fs->n_commit_err, 1);
+			log_error("upload of '%s' failed: %s; nothing was published", key,
+				  strerror(-rc));
+			h->state = FH_FAILED;
+			h->err = rc;
+		} else {
+			h->state = FH_COMMITTED;
+			log_debug("committed '%s' (%" PRIu64 " bytes)", key, info.size);
+			rcache_invalidate(fs->rc, key);
+		}
+	}
+	itable_lock(fs->it);
+	struct inode *in = h->in;
+	if (in->writers)
+		in->writers--;
+	if (in->wctx == h)
+		in->wctx = NULL;
+	if (h->state == FH_COMMITTED) {
+		/* read your writes: the new version is what stat and open see */
+		in->size = info.size;
+		in->mtime = info.mtime ? info.mtime : time(NULL);
+		snprintf(in->etag, sizeof(in->etag), "%s", info.etag);
+		in->attr_time = itable_now();
+	} else {
+		in->attr_time = 0; /* ask S3 again */
+	}
+	itable_unlock(fs->it);
+	return rc;
+}
+
+static int do_flush(struct fs *fs, fuse_req_t req, struct fh *h)
+{
+	if (h->kind != FH_WRITE)
+		return 0;
+	pid_t pid = fuse_req_ctx(req)->pid;
+	pid_t tgid = fs_tgid(pid);
+	int sig = 0;
+	int dying = procstat_caller_dying(pid, &sig);
+	int opener = tgid != 0 && tgid == h->opener_tgid;
+	int rc = 0;
+	pthread_mutex_lock(&h->lock);
+	if (h->state != FH_OPEN) {
+		rc = h->state == FH_FAILED ? h->err : 0;
+	} else if (dying && opener) {
+		char why[64];
+		snprintf(why, sizeof(why), "the writer (pid %d) was killed by signal %d",
+			 (int)pid, sig);
+		finish_write_locked(fs, h, 1, why);
+		cnt(&fs->n_abort_killed, 1);
+	} else if (opener) {
+		rc = finish_write_locked(fs, h, 0, NULL);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	reply_err(req, do_flush(FS(req), req, FH(fi)));
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct fh *h = FH(fi);
+	if (h->kind == FH_WRITE) {
+		/* the last descriptor is gone; a flush by the opener usually came first */
+		pthread_mutex_lock(&h->lock);
+		finish_write_locked(fs, h, 0, NULL);
+		pthread_mutex_unlock(&h->lock);
+	}
+	fh_free(fs, h);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct fh *h = FH(fi);
+	int rc = 0;
+	if (h->kind == FH_WRITE) {
+		/* durable means committed: the object exists when fsync returns */
+		pthread_mutex_lock(&h->lock);
+		rc = finish_write_locked(fs, h, 0, NULL);
+		pthread_mutex_unlock(&h->lock);
+	}
+	reply_err(req, rc);
+}
+
+/* ---- directories --------------------------------------------------------- */
+
+static int do_opendir(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char key[S3_KEY_MAX + 2];
+	struct dh *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	pthread_mutex_init(&d->lock, NULL);
+	itable_lock(fs->it);
+	struct inode *in = itable_find_locked(fs->it, ino);
+	int rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
+	if (!rc && !in->is_dir)
+		rc = -ENOTDIR;
+	if (!rc) {
+		d->in = in;
+		inode_ref_locked(fs->it, in);
+	}
+	itable_unlock(fs->it);
+	if (!rc)
+		rc = dir_stream_new(fs->s3, key, &d->ds);
+	if (rc) {
+		if (d->in) {
+			itable_lock(fs->it);
+			inode_unref_locked(fs->it, d->in);
+			itable_unlock(fs->it);
+		}
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		return rc;
+	}
+	fi->fh = (uintptr_t)d;
+	return 0;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int rc = do_opendir(FS(req), ino, fi);
+	if (rc)
+		reply_err(req, rc);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = FS(req);
+	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
+	dir_stream_free(d->ds);
+	itable_lock(fs->it);
+	inode_unref_locked(fs->it, d->in);
+	itable_unlock(fs->it);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+/* Offsets: entry k of the stream has offset k + 3; "." is 1, ".." is 2. */
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
+{
+	struct fs *fs = FS(req);
+	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
+	char *buf = malloc(size);
+	if (!buf) {
+		reply_err(req, -ENOMEM);
+		return;
+	}
+	size_t pos = 0;
+	int rc = 0;
+	pthread_mutex_lock(&d->lock);
+	uint64_t pages0 = dir_stream_pages(d->ds);
+	for (uint64_t k = (uint64_t)off;; k++) {
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		const char *name;
+		struct inode *counted = NULL;
+		if (k < 2) {
+			name = k == 0 ? "." : "..";
+			e.attr.st_ino = k == 0 ? ino : FUSE_ROOT_ID;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			struct dir_entry de;
+			rc = dir_stream_get(d->ds, k - 2, &de);
+			if (rc <= 0)
+				break;
+			name = de.name;
+			itable_lock(fs->it);
+			struct inode *c =
+				itable_upsert_locked(fs->it, d->in, de.name, de.is_dir, de.size,
+						     de.mtime, de.is_dir ? NULL : de.etag,
+						     itable_now());
+			if (c) {
+				if (plus) {
+					fill_entry_locked(fs, c, &e);
+					counted = c;
+				} else {
+					e.attr.st_ino = c->ino;
+					e.attr.st_mode = c->is_dir ? S_IFDIR : S_IFREG;
+				}
+			}
+			itable_unlock(fs->it);
+			if (!c) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
+		size_t room = size - pos, need;
+		if (plus)
+			need = fuse_add_direntry_plus(req, buf + pos, room, name, &e,
+						      (off_t)(k + 1));
+		else
+			need = fuse_add_direntry(req, buf + pos, room, name, &e.attr,
+						 (off_t)(k + 1));
+		if (need > room) {
+			if (counted)
+				itable_forget(fs->it, counted->ino, 1);
+			rc = 0;
+			break;
+		}
+		pos += need;
+	}
+	cnt(&fs->n_readdir_pages, dir_stream_pages(d->ds) - pages0);
+	pthread_mutex_unlock(&d->lock);
+	if (rc < 0 && pos == 0)
+		reply_err(req, rc);
+	else
+		fuse_reply_buf(req, buf, pos);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+/* ---- misc ------------------------------------------------------------------ */
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	/* S3 has no capacity: large round numbers so df and free-space checks pass */
+	struct statvfs st;
+	memset(&st, 0, sizeof(st));
+	st.f_bsize = 4096;
+	st.f_frsize = 4096;
+	st.f_blocks = 1ull << 40; /* 4 PiB */
+	st.f_bfree = 1ull << 40;
+	st.f_bavail = 1ull << 40;
+	st.f_files = 1ull << 32;
+	st.f_ffree = 1ull << 32;
+	st.f_favail = 1ull << 32;
+	st.f_namemax = META_NAME_MAX;
+	fuse_reply_statfs(req, &st);
+}
+
+/* Extended attributes are not stored. ENOSYS makes the kernel answer
+ * EOPNOTSUPP (== ENOTSUP) itself from now on, never EIO, so cp -p / cp -a /
+ * rsync -X go on, and no further xattr request reaches us. */
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			size_t size, int flags)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	fuse_reply_err(req, ENOSYS);
+}
+
+void fs_ops(struct fuse_lowlevel_ops *ops)
+{
+	memset(ops, 0, sizeof(*ops));
+	ops->init = op_init;
+	ops->destroy = op_destroy;
+	ops->lookup = op_lookup;
+	ops->forget = op_forget;
+	ops->forget_multi = op_forget_multi;
+	ops->getattr = op_getattr;
+	ops->setattr = op_setattr;
+	ops->mkdir = op_mkdir;
+	ops->unlink = op_unlink;
+	ops->rmdir = op_rmdir;
+	ops->rename = op_rename;
+	ops->open = op_open;
+	ops->create = op_create;
+	ops->read = op_read;
+	ops->write = op_write;
+	ops->flush = op_flush;
+	ops->release = op_release;
+	ops->fsync = op_fsync;
+	ops->opendir = op_opendir;
+	ops->readdir = op_readdir;
+	ops->readdirplus = op_readdirplus;
+	ops->releasedir = op_releasedir;
+	ops->statfs = op_statfs;
+	ops->getxattr = op_getxattr;
+	ops->listxattr = op_listxattr;
+	ops->setxattr = op_setxattr;
+	ops->removexattr = op_removexattr;
+}
+
+/* ---- context --------------------------------------------------------------- */
+
+int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid, gid_t gid)
+{
+	memset(fs, 0, sizeof(*fs));
+	fs->o = o;
+	fs->s3 = s3;
+	fs->uid = uid;
+	fs->gid = gid;
+	int rc = budget_new((size_t)o->memory_budget, &fs->budget);
+	if (!rc) {
+		struct rcache_opts ro;
+		memset(&ro, 0, sizeof(ro));
+		rc = rcache_new(s3, fs->budget, &ro, &fs->rc);
+	}
+	if (!rc) {
+		struct upload_pool_opts uo = {.part_size = (size_t)o->part_size};
+		rc = upload_pool_new(s3, fs->budget, &uo, &fs->up);
+	}
+	if (!rc)
+		rc = itable_new(o->prefix, &fs->it);
+	if (!rc)
+		rc = meta_neg_new(&fs->neg);
+	if (rc)
+		fs_release(fs);
+	return rc;
+}
+
+void fs_release(struct fs *fs)
+{
+	if (fs->up)
+		upload_pool_free(fs->up);
+	if (fs->rc)
+		rcache_free(fs->rc);
+	itable_free(fs->it);
+	meta_neg_free(fs->neg);
+	if (fs->budget)
+		budget_free(fs->budget);
+	fs->up = NULL;
+	fs->rc = NULL;
+	fs->it = NULL;
+	fs->neg = NULL;
+	fs->budget = NULL;
+}
+
+#define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+void fs_log_summary(struct fs *fs)
+{
+	struct s3_stats ss;
+	struct rcache_stats rs;
+	struct itable_stats is;
+	s3_client_stats(fs->s3, &ss);
+	memset(&rs, 0, sizeof(rs));
+	if (fs->rc)
+		rcache_stats(fs->rc, &rs);
+	itable_stats(fs->it, &is);
+	log_msg(LOG_LVL_WARN,
+		"summary: s3 requests %llu retries %llu errors %llu down %llu MiB up %llu MiB | "
+		"lookups %llu probes %llu list pages %llu | opens %llu reads %llu (%llu MiB) "
+		"writes %llu (%llu MiB) commits %llu failed %llu killed-writer aborts %llu | "
+		"cache hits %llu misses %llu prefetched %llu MiB evicted %llu MiB | memory "
+		"used %zu peak %zu of %zu MiB | inodes %llu (unused %llu)",
+		(unsigned long long)ss.requests, (unsigned long long)ss.retries,
+		(unsigned long long)ss.errors, (unsigned long long)(ss.bytes_down >> 20),
+		(unsigned long long)(ss.bytes_up >> 20), LD(fs->n_lookup), LD(fs->n_probe),
+		LD(fs->n_readdir_pages), LD(fs->n_open), LD(fs->n_read), LD(fs->bytes_read) >> 20,
+		LD(fs->n_write), LD(fs->bytes_written) >> 20, LD(fs->n_commit),
+		LD(fs->n_commit_err), LD(fs->n_abort_killed), (unsigned long long)rs.hits,
+		(unsigned long long)rs.misses, (unsigned long long)(rs.prefetched_bytes >> 20),
+		(unsigned long long)(rs.evicted_bytes >> 20), budget_used(fs->budget) >> 20,
+		budget_peak(fs->budget) >> 20, budget_limit(fs->budget) >> 20,
+		(unsigned long long)is.inodes, (unsigned long long)is.unused);
+}

@@ -1,0 +1,64 @@
+/*
+ * fs.h: the filesystem: the context every FUSE operation reaches through
+ * fuse_req_userdata(), and the table of low-level operations.
+ *
+ * The context (struct fs) lives in main() and owns the memory budget, the read
+ * cache, the upload pool, the inode table and the negative cache; the S3
+ * client and the options are lent by main() and outlive it. Each operation is
+ * a thin replier around a do_x() that returns 0 or a negative errno; no lock
+ * is held across a fuse_reply_*() call or an S3 request.
+ *
+ * The semantics users see (what is cached how long, which writes work, what
+ * close() and rename() do, the errnos) are in docs/semantics.md.
+ *
+ * Thread-safety: every operation may run on any FUSE worker thread at once;
+ * shared state is behind the inode table's lock, per-handle locks, or atomics.
+ * fs_init() and fs_release() run with no session loop running.
+ */
+#ifndef FS_H
+#define FS_H
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 312
+#endif
+#include <fuse_lowlevel.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "budget.h"
+#include "inode.h"
+#include "meta.h"
+#include "opts.h"
+#include "reader.h"
+#include "s3.h"
+#include "upload.h"
+
+struct fs {
+	const struct opts *o;       /* lent by main() */
+	struct s3_client *s3;       /* lent by main() */
+	struct budget *budget;
+	struct rcache *rc;
+	struct upload_pool *up;
+	struct itable *it;
+	struct meta_neg *neg;
+	uid_t uid;
+	gid_t gid;
+
+	/* counters for the summary (relaxed atomics) */
+	atomic_uint_least64_t n_lookup, n_probe, n_readdir_pages, n_open, n_read,
+		bytes_read, n_write, bytes_written, n_commit, n_commit_err, n_abort_killed;
+};
+
+/* Makes the budget, read cache, upload pool, inode table and negative cache.
+ * Starts worker threads: call after fuse_daemonize(). */
+int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid, gid_t gid);
+void fs_release(struct fs *fs);
+
+/* Fills the low-level operation table. */
+void fs_ops(struct fuse_lowlevel_ops *ops);
+
+/* Logs one summary line of requests, bytes, retries, cache hits, memory. */
+void fs_log_summary(struct fs *fs);
+
+#endif

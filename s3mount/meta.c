@@ -1,0 +1,216 @@
+/*
+ * meta.c: see meta.h. The probe runs HEAD in a short-lived thread while the
+ * calling FUSE thread runs the LIST, so a lookup costs one round trip, not
+ * two.
+ */
+#include "meta.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum meta_name_verdict meta_name_check(const char *name, size_t len)
+{
+	if (len == 0)
+		return META_NAME_EMPTY;
+	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
+		return META_NAME_DOT;
+	if (len > META_NAME_MAX)
+		return META_NAME_LONG;
+	if (memchr(name, '/', len))
+		return META_NAME_SLASH;
+	return META_NAME_OK;
+}
+
+const char *meta_name_reason(enum meta_name_verdict v)
+{
+	switch (v) {
+	case META_NAME_OK:
+		return "ok";
+	case META_NAME_EMPTY:
+		return "empty path component (\"a//b\")";
+	case META_NAME_DOT:
+		return "'.' or '..' component";
+	case META_NAME_LONG:
+		return "name over 255 bytes";
+	case META_NAME_SLASH:
+		return "name holds '/'";
+	}
+	return "?";
+}
+
+struct head_job {
+	struct s3_client *c;
+	const char *key;
+	struct s3_object_info info;
+	int rc;
+};
+
+static void *head_thread(void *arg)
+{
+	struct head_job *j = arg;
+	j->rc = s3_head(j->c, j->key, &j->info);
+	return NULL;
+}
+
+int meta_probe(struct s3_client *c, const char *file_key, const char *dir_key,
+	       struct meta_probe *out)
+{
+	struct head_job job = {.c = c, .key = file_key, .rc = -ENOENT};
+	pthread_t th;
+	int threaded = pthread_create(&th, NULL, head_thread, &job) == 0;
+
+	struct s3_list_req req = {.prefix = dir_key, .delimiter = "/", .max_keys = 1};
+	struct s3_list_page page;
+	memset(&page, 0, sizeof(page));
+	int lrc = s3_list(c, &req, &page);
+	int is_dir = lrc == 0 && (page.nentries > 0 || page.nprefixes > 0);
+	if (lrc == 0)
+		s3_list_page_release(&page);
+
+	if (threaded)
+		pthread_join(th, NULL);
+	else
+		head_thread(&job);
+
+	memset(out, 0, sizeof(*out));
+	if (is_dir) {
+		out->is_dir = 1;
+		return 0;
+	}
+	if (job.rc == 0) {
+		out->info = job.info;
+		return 0;
+	}
+	if (job.rc != -ENOENT)
+		return job.rc;
+	if (lrc != 0 && lrc != -ENOENT)
+		return lrc;
+	return -ENOENT;
+}
+
+/* ---- negative cache ---------------------------------------------------- */
+
+#define NEG_BUCKETS 4096
+
+struct neg_entry {
+	struct neg_entry *next;
+	uint64_t parent;
+	double expiry;
+	char name[]; /* NUL-terminated */
+};
+
+struct meta_neg {
+	pthread_mutex_t lock;
+	struct neg_entry *b[NEG_BUCKETS];
+	size_t count;
+};
+
+static size_t neg_hash(uint64_t parent, const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ (parent * 0x9e3779b97f4a7c15ull);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	return (size_t)(h % NEG_BUCKETS);
+}
+
+int meta_neg_new(struct meta_neg **out)
+{
+	struct meta_neg *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	pthread_mutex_init(&n->lock, NULL);
+	*out = n;
+	return 0;
+}
+
+static void neg_clear_locked(struct meta_neg *n)
+{
+	for (size_t i = 0; i < NEG_BUCKETS; i++) {
+		struct neg_entry *e = n->b[i], *next;
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+		n->b[i] = NULL;
+	}
+	n->count = 0;
+}
+
+void meta_neg_free(struct meta_neg *n)
+{
+	if (!n)
+		return;
+	neg_clear_locked(n);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}
+
+/* Unlinks and returns the entry for (parent, name), or NULL. */
+static struct neg_entry *neg_take_locked(struct meta_neg *n, uint64_t parent, const char *name)
+{
+	struct neg_entry **pp = &n->b[neg_hash(parent, name)];
+	for (; *pp; pp = &(*pp)->next) {
+		struct neg_entry *e = *pp;
+		if (e->parent == parent && strcmp(e->name, name) == 0) {
+			*pp = e->next;
+			n->count--;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+void meta_neg_add(struct meta_neg *n, uint64_t parent, const char *name, double expiry)
+{
+	size_t len = strlen(name);
+	pthread_mutex_lock(&n->lock);
+	struct neg_entry *e = neg_take_locked(n, parent, name);
+	if (!e) {
+		if (n->count >= META_NEG_MAX)
+			neg_clear_locked(n);
+		e = malloc(sizeof(*e) + len + 1);
+	}
+	if (e) {
+		e->parent = parent;
+		e->expiry = expiry;
+		memcpy(e->name, name, len + 1);
+		size_t h = neg_hash(parent, name);
+		e->next = n->b[h];
+		n->b[h] = e;
+		n->count++;
+	}
+	pthread_mutex_unlock(&n->lock);
+}
+
+int meta_neg_check(struct meta_neg *n, uint64_t parent, const char *name, double now)
+{
+	int hit = 0;
+	pthread_mutex_lock(&n->lock);
+	struct neg_entry *e = neg_take_locked(n, parent, name);
+	if (e) {
+		if (e->expiry > now) {
+			hit = 1;
+			size_t h = neg_hash(parent, name);
+			e->next = n->b[h];
+			n->b[h] = e;
+			n->count++;
+		} else {
+			free(e);
+		}
+	}
+	pthread_mutex_unlock(&n->lock);
+	return hit;
+}
+
+void meta_neg_remove(struct meta_neg *n, uint64_t parent, const char *name)
+{
+	pthread_mutex_lock(&n->lock);
+	free(neg_take_locked(n, parent, name));
+	pthread_mutex_unlock(&n->lock);
+}
