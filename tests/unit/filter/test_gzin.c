@@ -1,0 +1,228 @@
+/* test_gzin.c: gzin on the real datasets (../shared/datasets), with ISA-L and
+ * with zlib, large and tiny buffers: line counts from the datasets' README,
+ * multi-member and zero-padded streams, truncated files (every complete byte
+ * first, then -ENODATA), corrupt data and CRC errors (-EBADMSG), plain text,
+ * a missing file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gzin.h"
+#include "t.h"
+
+#define DS S3M_SHARED_DIR "/datasets/"
+
+struct res {
+	int rc;            /* final gzin_read status */
+	uint64_t bytes;    /* decompressed bytes */
+	uint64_t newlines; /* '\n' seen */
+	uint64_t members;
+	uint32_t sum; /* a cheap order-sensitive checksum of the bytes */
+};
+
+static struct res run(const char *path, int force_zlib, size_t read_size, size_t window)
+{
+	struct gzin_opts o = {force_zlib, read_size};
+	struct res r = {0, 0, 0, 0, 0};
+	struct gzin *g = NULL;
+	char *buf = malloc(window);
+
+	r.rc = gzin_open(&g, path, &o);
+	if (r.rc < 0) {
+		free(buf);
+		return r;
+	}
+	for (;;) {
+		struct gzin_out out = {buf, window, 0};
+
+		r.rc = gzin_read(g, &out);
+		for (size_t i = 0; i < out.pos; i++) {
+			r.newlines += buf[i] == '\n';
+			r.sum = r.sum * 31u + (unsigned char)buf[i];
+		}
+		r.bytes += out.pos;
+		if (r.rc != 0)
+			break;
+	}
+	r.members = gzin_members(g);
+	gzin_free(g);
+	free(buf);
+	return r;
+}
+
+/* Every combination of decoder and buffer sizes must agree. */
+static void check_file(const char *path, int want_rc, uint64_t want_lines, uint64_t want_members)
+{
+	static const size_t reads[] = {0, 4096, 7};
+	static const size_t windows[] = {1 << 20, 333};
+	struct res ref = run(path, 1, 0, 1 << 20);
+
+	CHECK_INT(ref.rc, want_rc);
+	CHECK_INT(ref.newlines, want_lines);
+	CHECK_INT(ref.members, want_members);
+	for (int z = 0; z < 2; z++) {
+		for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+			for (size_t j = 0; j < sizeof(windows) / sizeof(windows[0]); j++) {
+				struct res r;
+
+				if (reads[i] == 7 && ref.bytes > 5000000)
+					continue; /* 7-byte reads over many MB: slow, adds nothing */
+				r = run(path, z, reads[i], windows[j]);
+				if (r.rc != ref.rc || r.bytes != ref.bytes || r.sum != ref.sum ||
+				    r.members != ref.members) {
+					fprintf(stderr, "%s zlib=%d read=%zu window=%zu: rc %d bytes %llu members %llu (want %d %llu %llu)\n",
+						path, z, reads[i], windows[j], r.rc,
+						(unsigned long long)r.bytes, (unsigned long long)r.members,
+						ref.rc, (unsigned long long)ref.bytes,
+						(unsigned long long)ref.members);
+					t_cur_failed = 1;
+				}
+			}
+		}
+	}
+}
+
+static void test_datasets(void)
+{
+	check_file(DS "amazon-mcauley/qa_Appliances.json.gz", GZIN_EOF, 9011, 1);
+	check_file(DS "gharchive/2015-01-01-0.json.gz", GZIN_EOF, 7702, 1);
+	check_file(DS "gharchive/2015-01-01-1.json.gz", GZIN_EOF, 7427, 1);
+	check_file(DS "humaneval/HumanEval.jsonl.gz", GZIN_EOF, 164, 1);
+	check_file(DS "derived/reviews_Digital_Music_5.complete-lines.json.gz", GZIN_EOF, 6908, 1);
+}
+
+static void test_truncated(void)
+{
+	/* README: 7,419 complete lines + a cut one; 6,908 + a cut one */
+	check_file(DS "amazon-mcauley/meta_Digital_Music.json.gz", -ENODATA, 7419, 0);
+	check_file(DS "amazon-mcauley/reviews_Digital_Music_5.json.gz", -ENODATA, 6908, 0);
+}
+
+static char tmpdir[64];
+
+static void write_file(const char *name, const void *p, size_t n, int append)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+	CHECK(fd >= 0);
+	CHECK(write(fd, p, n) == (ssize_t)n);
+	close(fd);
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *p;
+	long sz;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	sz = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	p = malloc((size_t)sz);
+	*n = fread(p, 1, (size_t)sz, f);
+	fclose(f);
+	return p;
+}
+
+static const char *tp(const char *name)
+{
+	static char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return path;
+}
+
+static void test_made_streams(void)
+{
+	size_t n0, n1;
+	char *g0 = slurp(DS "gharchive/2015-01-01-0.json.gz", &n0);
+	char *g1 = slurp(DS "gharchive/2015-01-01-1.json.gz", &n1);
+	char zeros[1000] = {0};
+	char *bad;
+
+	CHECK(g0 && g1);
+	if (!g0 || !g1)
+		return;
+	/* cat a.gz b.gz: two members, every line of both */
+	write_file("mm.gz", g0, n0, 0);
+	write_file("mm.gz", g1, n1, 1);
+	check_file(tp("mm.gz"), GZIN_EOF, 7702 + 7427, 2);
+	/* zero padding after the last member is ignored (gzip does the same) */
+	write_file("pad.gz", g0, n0, 0);
+	write_file("pad.gz", zeros, sizeof(zeros), 1);
+	check_file(tp("pad.gz"), GZIN_EOF, 7702, 1);
+	/* other trailing bytes are corrupt data */
+	write_file("garbage.gz", g0, n0, 0);
+	write_file("garbage.gz", "garbage\n", 8, 1);
+	check_file(tp("garbage.gz"), -EBADMSG, 7702, 1);
+	/* a flipped byte inside the deflate data */
+	bad = malloc(n0);
+	memcpy(bad, g0, n0);
+	bad[n0 / 2] ^= 0x55;
+	write_file("flip.gz", bad, n0, 0);
+	CHECK_INT(run(tp("flip.gz"), 0, 0, 1 << 20).rc, -EBADMSG);
+	CHECK_INT(run(tp("flip.gz"), 1, 0, 1 << 20).rc, -EBADMSG);
+	/* a wrong CRC in the trailer: all data, then the error */
+	memcpy(bad, g0, n0);
+	bad[n0 - 6] ^= 0x01;
+	write_file("crc.gz", bad, n0, 0);
+	check_file(tp("crc.gz"), -EBADMSG, 7702, 0);
+	free(bad);
+	free(g0);
+	free(g1);
+}
+
+static void test_plain_and_errors(void)
+{
+	struct res r;
+	struct gzin *g = NULL;
+	struct gzin_opts o = {0, 0};
+
+	write_file("plain.json", "{\"a\":1}\r\n{\"a\":2}", 16, 0);
+	r = run(tp("plain.json"), 0, 0, 1 << 20);
+	CHECK_INT(r.rc, GZIN_EOF);
+	CHECK_INT(r.bytes, 16);
+	CHECK_INT(r.newlines, 1);
+	r = run(tp("plain.json"), 0, 3, 5);
+	CHECK_INT(r.bytes, 16);
+	/* one byte that happens to be the first magic byte: plain */
+	write_file("one", "\x1f", 1, 0);
+	r = run(tp("one"), 0, 0, 64);
+	CHECK_INT(r.rc, GZIN_EOF);
+	CHECK_INT(r.bytes, 1);
+	write_file("empty", "", 0, 0);
+	r = run(tp("empty"), 0, 0, 64);
+	CHECK_INT(r.rc, GZIN_EOF);
+	CHECK_INT(r.bytes, 0);
+	CHECK_INT(gzin_open(&g, tp("does-not-exist"), &o), -ENOENT);
+	CHECK(g == NULL);
+	/* a directory opens but read(2) fails: EISDIR */
+	r = run(tmpdir, 0, 0, 64);
+	CHECK_INT(r.rc, -EISDIR);
+}
+
+int main(void)
+{
+	char cmd[128];
+
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_gzin.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 1;
+	T_RUN(test_datasets);
+	T_RUN(test_truncated);
+	T_RUN(test_made_streams);
+	T_RUN(test_plain_and_errors);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		return 1;
+	return T_DONE();
+}
