@@ -138,7 +138,7 @@ if [ "$INNER" = 1 ]; then
         for p in /proc/[0-9]*; do
             p=${p#/proc/}
             [ "$p" = $$ ] && continue
-            if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "$RUN_TMP/"; then
+            if tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF "$RUN_TMP/"; then
                 echo "run-tests: killing leftover process $p: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2
                 kill -KILL "$p" 2>/dev/null && record "leftover process $p" FAILED 0 0 1
             fi

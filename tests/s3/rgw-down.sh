@@ -37,7 +37,7 @@ for n in client.rgw.a osd.0 mon.a; do
         continue
     fi
     # A recycled PID must not be killed: check it is a ceph daemon using this directory.
-    if ! tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -e "$D/ceph.conf" -e "ceph-\|radosgw"; then
+    if ! tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q -e "$D/ceph.conf" -e "ceph-\|radosgw"; then
         echo "rgw-down: pid $p in $f is not a ceph daemon any more; left alone" >&2
         rm -f "$f"
         continue
