@@ -12,12 +12,27 @@
  *      opts->imds_v1_fallback is set.
  * opts->anonymous skips the chain: requests go unsigned.
  *
- * Temporary credentials (ECS, IMDS, a profile session token with expiry) are
- * refreshed when fewer than 5 minutes remain; creds_get() is safe from any
- * thread and copies the current set out under a lock, so a refresh never tears
- * a set in half. Secrets are never logged.
+ * The chain is walked once, by creds_provider_new(); later refreshes ask the
+ * source that answered (as the SDKs do). A source that is not configured (no
+ * variables, no such profile keys, IMDS disabled or unreachable, no instance
+ * role) passes to the next; a configured source that fails (a malformed
+ * file, a profile named explicitly that does not exist, partial keys, an ECS
+ * endpoint that is not allowed or refuses) stops the chain with its error.
+ * Profiles that need assume-role, SSO or credential_process are not supported:
+ * they are skipped with a warning. A credentials file readable by group or
+ * others is loaded with a warning.
+ *
+ * Temporary credentials (ECS, IMDS) are refreshed when fewer than 5 minutes
+ * remain, at most once a second (a source that keeps serving nearly expired
+ * sets is not hammered); while one thread refreshes, the others keep using
+ * the current set if it has not expired, else wait for the refresh. If a
+ * refresh fails, the current set is kept until it really expires. creds_get()
+ * is safe from any thread and copies the current set out under a lock, so a
+ * refresh never tears a set in half. The IMDSv2 session token is cached for
+ * its TTL and fetched again on a 401. Secrets and tokens are never logged.
  * Errors: -ENOENT when no source in the chain has credentials, -EACCES when a
- * source answered but refused, -EIO on transport failure; detail in the log.
+ * source answered but refused, -EIO on transport failure, -EINVAL for bad
+ * configuration; detail in the log.
  */
 #ifndef CREDS_H
 #define CREDS_H
@@ -31,6 +46,9 @@ struct creds_opts {
 	int anonymous;            /* sign nothing */
 	int imds_v1_fallback;     /* allow IMDSv1 when the token PUT fails */
 	long timeout_ms;          /* per metadata request; 0 = 1000 */
+	const char *ecs_base_url; /* NULL: "http://169.254.170.2", the base of
+				   * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
+				   * (tests point it at a loopback server) */
 };
 
 struct creds {
@@ -51,11 +69,37 @@ void creds_provider_free(struct creds_provider *p);
  * within 5 minutes. */
 int creds_get(struct creds_provider *p, struct creds *out);
 /* Marks the current set as expired (after an ExpiredToken answer), so the next
- * creds_get() refreshes. */
+ * creds_get() refreshes from the same source. Calls within a second of the
+ * last refresh are ignored: requests signed before it may still fail. */
 void creds_invalidate(struct creds_provider *p);
 
 /* The region named by the profile in the config file ("" when none), for
  * s3mount's region default; -ENOENT when none is set. */
 int creds_profile_region(const char *profile, char *out, size_t cap);
+
+/* Pure helpers, exported for tests. */
+
+/* The IMDS base URL (no trailing '/'): endpoint_override, else
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT (env_endpoint), else the profile's
+ * ec2_metadata_service_endpoint; otherwise by mode (mode_override, env
+ * AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE, profile
+ * ec2_metadata_service_endpoint_mode; "IPv4" (default) or "IPv6", any case).
+ * -EINVAL with a message in err for a bad URL or mode. */
+struct creds_imds_cfg {
+	const char *endpoint_override, *mode_override;
+	const char *env_endpoint, *env_mode;
+	const char *cfg_endpoint, *cfg_mode;
+};
+int creds_imds_endpoint(const struct creds_imds_cfg *c, char *out, size_t cap, char *err,
+			size_t errcap);
+
+/* The container credentials URL: base (NULL: http://169.254.170.2) +
+ * relative when relative is set (it wins), else full, which must be https or
+ * name a loopback host (localhost, 127.0.0.0/8, ::1) or the ECS / EKS Pod
+ * Identity addresses (169.254.170.2, 169.254.170.23, fd00:ec2::23). Host names
+ * other than localhost over http are refused (they would need a DNS check).
+ * -ENOENT when neither is set, -EINVAL with a message in err otherwise. */
+int creds_ecs_uri(const char *relative, const char *full, const char *base, char *out,
+		  size_t cap, char *err, size_t errcap);
 
 #endif
