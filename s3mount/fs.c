@@ -14,6 +14,13 @@
  * are no-ops and the release of the last descriptor commits what is left
  * (its error then only goes to the log). A flush from an opener that is dying
  * from a signal (procstat.h) discards the upload instead.
+ *
+ * Why an empty commit may be reopened: shells (`cmd > f`) and dd open the
+ * file, dup2() it onto fd 1 and close the original before the first write,
+ * so the opener's first flush comes with no data. That flush commits an empty
+ * object (touch must leave one), and a later write at offset 0 on the same
+ * handle starts a fresh upload that replaces it at the next commit. A write
+ * after a commit of data fails with EBADF (documented).
  */
 #define _GNU_SOURCE
 #include "fs.h"
@@ -48,6 +55,8 @@ struct fh {
 	pthread_mutex_t lock;   /* FH_WRITE: serialises write/flush/fsync/rename */
 	enum fh_state state;    /* protected by lock */
 	int err;                /* result of the commit; protected by lock */
+	uint64_t committed_size; /* bytes of the last commit; protected by lock */
+	int empty_committed;    /* an empty object was committed and reopened */
 	pid_t opener_tgid;
 };
 
@@ -115,7 +124,8 @@ static void fill_stat_locked(const struct fs *fs, const struct inode *in, struct
 	st->st_gid = fs->gid;
 	st->st_blksize = FS_BLKSIZE;
 	st->st_blocks = (blkcnt_t)((in->size + 511) / 512);
-	st->st_mtim.tv_sec = in->mtime;
+	/* implicit directories have no date: show the mount time */
+	st->st_mtim.tv_sec = in->is_dir && !in->mtime ? fs->mount_time : in->mtime;
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
 }
@@ -838,6 +848,29 @@ static ssize_t do_write(struct fs *fs, struct fh *h, const char *buf, size_t siz
 		return -EBADF;
 	pthread_mutex_lock(&h->lock);
 	ssize_t n;
+	if (h->state == FH_COMMITTED && h->committed_size == 0 && off == 0) {
+		/* an empty commit after dup2+close: start over (see the top) */
+		char key[S3_KEY_MAX + 2];
+		itable_lock(fs->it);
+		int rc = inode_key_locked(fs->it, h->in, key, sizeof(key));
+		itable_unlock(fs->it);
+		struct upload *u = NULL;
+		if (!rc)
+			rc = upload_new(fs->up, key, &u);
+		if (!rc) {
+			upload_free(h->u);
+			h->u = u;
+			h->state = FH_OPEN;
+			h->empty_committed = 1;
+			itable_lock(fs->it);
+			h->in->writers++;
+			h->in->wctx = h;
+			itable_unlock(fs->it);
+		} else {
+			pthread_mutex_unlock(&h->lock);
+			return rc;
+		}
+	}
 	if (h->state != FH_OPEN) {
 		log_warn("write after the file was committed or discarded refused (EBADF); "
 			 "see docs/semantics.md");
@@ -893,6 +926,9 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 		h->state = FH_DISCARDED;
 		if (discard)
 			log_warn("upload of '%s' discarded: %s", key, why);
+		/* the empty object committed before the first write goes too */
+		if (discard && h->empty_committed && !krc && s3_delete(fs->s3, key) == 0)
+			rcache_invalidate(fs->rc, key);
 	} else {
 		rc = upload_commit(h->u, &info);
 		cnt(&fs->n_commit, 1);
@@ -904,6 +940,7 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 			h->err = rc;
 		} else {
 			h->state = FH_COMMITTED;
+			h->committed_size = info.size;
 			log_debug("committed '%s' (%" PRIu64 " bytes)", key, info.size);
 			rcache_invalidate(fs->rc, key);
 		}
@@ -1213,6 +1250,7 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 	fs->s3 = s3;
 	fs->uid = uid;
 	fs->gid = gid;
+	fs->mount_time = time(NULL);
 	int rc = budget_new((size_t)o->memory_budget, &fs->budget);
 	if (!rc) {
 		struct rcache_opts ro;

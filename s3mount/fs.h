@@ -44,6 +44,7 @@ struct fs {
 	struct meta_neg *neg;
 	uid_t uid;
 	gid_t gid;
+	time_t mount_time;          /* shown as the date of implicit directories */
 
 	/* counters for the summary (relaxed atomics) */
 	atomic_uint_least64_t n_lookup, n_probe, n_readdir_pages, n_open, n_read,
