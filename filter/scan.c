@@ -33,6 +33,8 @@ struct sf_node {
 	uint32_t parent;
 	uint32_t first_child;
 	uint32_t next_sibling;
+	uint64_t key_bloom; /* bit key_bit(name) set for each key child: rejects
+			       most keys of a record with one test */
 	uint8_t has_keys; /* some child is a key node */
 	uint8_t has_idx;  /* some child is an index node */
 };
@@ -209,6 +211,14 @@ static int parse_path(const char *s, size_t len, size_t *consumed, char *names, 
 	return 0;
 }
 
+/* Bloom bit of a key: mixes its length with its first and last bytes. */
+static inline unsigned key_bit(const char *k, size_t n)
+{
+	if (n == 0)
+		return 0;
+	return (unsigned)(n * 5 + (unsigned char)k[0] * 7 + (unsigned char)k[n - 1] * 3) & 63;
+}
+
 static int add_child(struct scan_fields *f, uint32_t parent, const char *name, size_t nlen,
 		     int32_t index, uint32_t *out)
 {
@@ -251,10 +261,12 @@ static int add_child(struct scan_fields *f, uint32_t parent, const char *name, s
 	while (*link != NONE)
 		link = &f->nodes[*link].next_sibling;
 	*link = (uint32_t)f->n;
-	if (index >= 0)
+	if (index >= 0) {
 		f->nodes[parent].has_idx = 1;
-	else
+	} else {
 		f->nodes[parent].has_keys = 1;
+		f->nodes[parent].key_bloom |= 1ULL << key_bit(name, nlen);
+	}
 	*out = (uint32_t)f->n++;
 	return 0;
 }
@@ -373,7 +385,7 @@ static inline int is_ws(unsigned char c, int py)
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t' || (py && c == '\f');
 }
 
-static inline const char *ws(const char *p, const char *end, int py)
+static inline __attribute__((always_inline)) const char *ws(const char *p, const char *end, int py)
 {
 	while (p < end && is_ws((unsigned char)*p, py))
 		p++;
@@ -394,7 +406,7 @@ static inline int is_digit(unsigned char c)
  * JSON string at p (the opening quote). Fills v (content slice, ESC flag);
  * returns the byte after the closing quote or NULL.
  */
-static inline const char *json_string(struct sc *s, const char *p, struct scan_val *v)
+static inline __attribute__((always_inline)) const char *json_string(struct sc *s, const char *p, struct scan_val *v)
 {
 	const char *end = s->end;
 	const char *q = p + 1;
@@ -455,7 +467,7 @@ found:
  * are all "backslash + next byte" except the counted ones (\x \u \U \N),
  * which are checked here so value_unescape can trust them.
  */
-static inline const char *py_string(struct sc *s, const char *p, struct scan_val *v)
+static inline __attribute__((always_inline)) const char *py_string(struct sc *s, const char *p, struct scan_val *v)
 {
 	const char *end = s->end;
 	uint8_t flags = SCAN_F_PY;
@@ -534,7 +546,7 @@ found:
 }
 
 /* Number token at p (JSON grammar; Python adds inf/nan). */
-static inline const char *number(struct sc *s, const char *p, int py, struct scan_val *v)
+static inline __attribute__((always_inline)) const char *number(struct sc *s, const char *p, int py, struct scan_val *v)
 {
 	const char *end = s->end, *q = p;
 	uint8_t flags = SCAN_F_INT;
@@ -592,7 +604,7 @@ static inline int lit(const char *p, const char *end, const char *w, size_t n)
  * One scalar at p (p < end, not whitespace). Containers are not scalars:
  * returns NULL without error for '{' '[' '(' so callers can branch.
  */
-static inline const char *scalar(struct sc *s, const char *p, int py, struct scan_val *v)
+static inline __attribute__((always_inline)) const char *scalar(struct sc *s, const char *p, int py, struct scan_val *v)
 {
 	const char *end = s->end;
 	switch (*p) {
@@ -761,13 +773,24 @@ static void clear_subtree(struct sc *s, uint32_t node)
 static const char *match_value(struct sc *s, const char *p, uint32_t node, int py);
 
 
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+	/* Keys are short: an inline loop beats a call to memcmp. */
+	for (size_t i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 static inline uint32_t find_key(struct sc *s, uint32_t node, const struct scan_val *k)
 {
 	const struct sf_node *nodes = s->f->nodes;
 	if (!(k->flags & SCAN_F_ESC) && k->type == SCAN_STRING) {
+		if (!((nodes[node].key_bloom >> key_bit(k->p, k->len)) & 1))
+			return NONE;
 		for (uint32_t c = nodes[node].first_child; c != NONE; c = nodes[c].next_sibling)
 			if (nodes[c].name_len == k->len && nodes[c].index < 0 &&
-			    memcmp(nodes[c].name, k->p, k->len) == 0)
+			    same_bytes(nodes[c].name, k->p, k->len))
 				return c;
 		return NONE;
 	}
