@@ -35,7 +35,8 @@
 
 struct s3_config {
 	const char *bucket;          /* required */
-	const char *region;          /* NULL: from profile config, else "us-east-1";
+	const char *region;          /* NULL: $AWS_REGION, $AWS_DEFAULT_REGION, the
+				      * profile's config, else "us-east-1";
 				      * learnt from a redirect if wrong */
 	const char *endpoint;        /* NULL: https://s3.<region>.amazonaws.com,
 				      * else e.g. "http://127.0.0.1:7480" */
@@ -49,6 +50,10 @@ struct s3_config {
 	long low_speed_time_s;       /* abort a transfer below 1 KB/s for this long; 0 = 30 */
 	int max_retries;             /* 0 = 6; -1 = none */
 	int max_connections;         /* pool size; 0 = 32 */
+	uint64_t copy_multipart_threshold; /* s3_copy goes multipart above this many
+				      * bytes; 0 = 5 GiB (CopyObject's limit) */
+	uint64_t copy_part_size;     /* UploadPartCopy part size; 0 = max(512 MiB,
+				      * size/10000) */
 };
 
 struct s3_client;
@@ -59,6 +64,8 @@ void s3_client_free(struct s3_client *c);
 int s3_bucket_check(struct s3_client *c);
 /* CreateBucket (tests and the demo; -EEXIST when it is already ours). */
 int s3_bucket_create(struct s3_client *c);
+/* DeleteBucket (tests and the demo; -ENOTEMPTY unless it is empty). */
+int s3_bucket_delete(struct s3_client *c);
 
 struct s3_object_info {
 	uint64_t size;
@@ -69,15 +76,20 @@ struct s3_object_info {
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info);
 
 /* GET bytes [off, off+len) into buf. *got is set to the bytes stored (less than
- * len only at the end of the object). if_match: NULL or an ETag; a changed
- * object then fails with -ESTALE. info (may be NULL) receives size/etag/mtime
- * from the response (size = total object size from Content-Range). */
+ * len only at the end of the object); off at or past the end of the object
+ * (also any off on an empty object) is -ERANGE (HTTP 416); len 0 is a no-op.
+ * if_match: NULL or an ETag; a changed object then fails with -ESTALE. info
+ * (may be NULL) receives size/etag/mtime from the response (size = total
+ * object size from Content-Range). A dropped connection resumes from the last
+ * byte received, pinned to the first response's ETag. */
 int s3_get_range(struct s3_client *c, const char *key, uint64_t off, size_t len, void *buf,
 		 size_t *got, const char *if_match, struct s3_object_info *info);
 
 /* Streaming GET of [off, off+len) (len = UINT64_MAX: to the end); sink returns
- * 0 to go on or a negative errno to stop. Resumes after a dropped connection
- * from the last byte delivered, so sink never sees a byte twice. */
+ * 0 to go on or a negative errno to stop (which is then returned). Resumes
+ * after a dropped connection from the last byte delivered, with If-Match on
+ * the first response's ETag, so sink never sees a byte twice nor bytes of two
+ * versions of the object (-ESTALE if it changed meanwhile). */
 typedef int (*s3_sink_fn)(void *arg, const void *data, size_t n);
 int s3_get_stream(struct s3_client *c, const char *key, uint64_t off, uint64_t len,
 		  s3_sink_fn sink, void *arg, struct s3_object_info *info);
