@@ -24,7 +24,7 @@ struct csvr {
 	char *arena;
 };
 
-static void csvr_free(struct csvr *t)
+static inline void csvr_free(struct csvr *t)
 {
 	free(t->off);
 	free(t->len);
@@ -32,7 +32,7 @@ static void csvr_free(struct csvr *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static const char *csvr_field(const struct csvr *t, size_t row, size_t col, size_t *n)
+static inline const char *csvr_field(const struct csvr *t, size_t row, size_t col, size_t *n)
 {
 	size_t i = row * t->ncols + col;
 	*n = t->len[i];
@@ -40,7 +40,7 @@ static const char *csvr_field(const struct csvr *t, size_t row, size_t col, size
 }
 
 /* Returns 0, or -1 with *err_off at the offending byte. */
-static int csvr_parse_sep(const char *s, size_t n, char sep, int tsv, struct csvr *t,
+static inline int csvr_parse_sep(const char *s, size_t n, char sep, int tsv, struct csvr *t,
 			  size_t *err_off)
 {
 	memset(t, 0, sizeof(*t));
@@ -134,12 +134,12 @@ static int csvr_parse_sep(const char *s, size_t n, char sep, int tsv, struct csv
 	}
 }
 
-static int csvr_parse(const char *s, size_t n, struct csvr *t, size_t *err_off)
+static inline int csvr_parse(const char *s, size_t n, struct csvr *t, size_t *err_off)
 {
 	return csvr_parse_sep(s, n, ',', 0, t, err_off);
 }
 
-static int tsvr_parse(const char *s, size_t n, struct csvr *t, size_t *err_off)
+static inline int tsvr_parse(const char *s, size_t n, struct csvr *t, size_t *err_off)
 {
 	return csvr_parse_sep(s, n, '\t', 1, t, err_off);
 }
