@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,6 +42,7 @@ struct http_pool {
 	long connect_timeout_ms;
 	long low_speed_time_s;
 	long timeout_ms;
+	_Atomic uint64_t connects;   /* new connections opened (not reused) */
 };
 
 /* Per-request state for the callbacks. */
@@ -409,6 +411,10 @@ int http_perform(struct http_pool *p, const struct http_request *req,
 	HTTP_SET(e, CURLOPT_LOW_SPEED_TIME, p->low_speed_time_s);
 	HTTP_SET(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : p->timeout_ms);
 	HTTP_SET(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* The cache of idle connections is shared, but each transfer trims it to
+	 * its own MAXCONNECTS (default 5) when it finishes: size it for the
+	 * whole pool, or parallel requests would keep closing warm ones. */
+	HTTP_SET(e, CURLOPT_MAXCONNECTS, (long)p->max);
 	HTTP_SET(e, CURLOPT_BUFFERSIZE, (long)HTTP_RECV_BUFFER);
 	HTTP_SET(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)HTTP_SEND_BUFFER);
 	HTTP_SET(e, CURLOPT_SSL_VERIFYPEER, p->insecure ? 0L : 1L);
@@ -444,6 +450,9 @@ int http_perform(struct http_pool *p, const struct http_request *req,
 
 	CURLcode cc = curl_easy_perform(e);
 	rc = http_map_error(cc, &x);
+	long nc = 0;
+	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK && nc > 0)
+		atomic_fetch_add_explicit(&p->connects, (uint64_t)nc, memory_order_relaxed);
 	if (cc == CURLE_OK) {
 		long st = 0;
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &st);
@@ -464,6 +473,11 @@ out:
 	curl_slist_free_all(hdrs);
 	buf_release(&line);
 	return rc;
+}
+
+uint64_t http_pool_connects(struct http_pool *p)
+{
+	return atomic_load_explicit(&p->connects, memory_order_relaxed);
 }
 
 int http_parse_date(const char *s, time_t *out)

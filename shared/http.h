@@ -90,6 +90,9 @@ int http_response_header(const struct http_response *r, const char *name, char *
 int http_perform(struct http_pool *p, const struct http_request *req,
 		 struct http_response *resp);
 
+/* New connections the pool has opened so far (the rest were reused). */
+uint64_t http_pool_connects(struct http_pool *p);
+
 /* An HTTP date (RFC 7231: "Sun, 06 Nov 1994 08:49:37 GMT", and the obsolete
  * forms) into *out; -EINVAL when it cannot be parsed. */
 int http_parse_date(const char *s, time_t *out);

@@ -225,6 +225,7 @@ void s3_client_stats(struct s3_client *c, struct s3_stats *out)
 	out->errors = atomic_load_explicit(&c->n_errors, memory_order_relaxed);
 	out->bytes_down = atomic_load_explicit(&c->n_down, memory_order_relaxed);
 	out->bytes_up = atomic_load_explicit(&c->n_up, memory_order_relaxed);
+	out->connects = http_pool_connects(c->http);
 }
 
 /* ---- addressing ---- */

@@ -13,7 +13,11 @@
  * checks and the log's errors are shown on stdout at the end.
  *
  * A small relay thread between client and server cuts connections after a
- * number of bytes, to check that a GET resumes from the last byte received.
+ * number of bytes (a GET must resume from the last byte received), or answers
+ * a new connection's first request itself: 503 SlowDown / 500 (retried with
+ * backoff), ExpiredToken (credentials refreshed, retried once), a 301 or 400
+ * naming another region (learnt, retried there), a 200 whose body is <Error>
+ * for CompleteMultipartUpload.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,8 +36,12 @@
 #include "buf.h"
 #include "crypto.h"
 #include "log.h"
+#include "retry.h"
 #include "s3.h"
 #include "t.h"
+
+/* the longest a retry sleep can be, in seconds (retry.h's cap) */
+#define RETRY_CAP_S (RETRY_DEFAULT_CAP_MS / 1000.0)
 
 static char g_bucket[64];
 static const char *g_endpoint, *g_ak, *g_sk, *g_region;
@@ -790,8 +798,22 @@ static void test_unreachable(void)
 
 /* ---- a relay that drops connections, for the resume test ---- */
 
+/* What the relay does with the first request of each new connection. */
+enum relay_mode {
+	RELAY_PASS = 0,   /* forward */
+	RELAY_CANNED,     /* answer inject_resp (inject_left times), then forward */
+	RELAY_REGION,     /* 301 + x-amz-bucket-region unless signed for want_region */
+	RELAY_REGION_400, /* same with 400 AuthorizationHeaderMalformed + <Region> */
+};
+
 struct relay {
 	int lfd, port, up_port;
+	enum relay_mode mode;
+	const char *inject_status;   /* "503 Slow Down" */
+	const char *inject_body;     /* XML or "" */
+	const char *want_region;
+	_Atomic int inject_left;
+	_Atomic int injected;
 	uint64_t cut_after;          /* downstream bytes per connection before a cut */
 	_Atomic int cuts_left;
 	_Atomic int arm_gen;         /* bumped when cuts are armed */
@@ -811,14 +833,71 @@ static void *relay_conn_main(void *arg)
 	struct relay *r = rc->r;
 	int cfd = rc->cfd;
 	free(rc);
-	int ufd = socket(AF_INET, SOCK_STREAM, 0);
+	int ufd = -1;
+	char b[65536];
+	size_t have = 0;
+	if (r->mode != RELAY_PASS) {
+		/* read the request head, answer it ourselves or pass it on */
+		while (have < sizeof(b) - 1) {
+			ssize_t n = read(cfd, b + have, sizeof(b) - 1 - have);
+			if (n <= 0)
+				goto out;
+			have += (size_t)n;
+			b[have] = '\0';
+			if (strstr(b, "\r\n\r\n"))
+				break;
+		}
+		const char *status = NULL, *body = "", *extra = "";
+		char region_hdr[128] = "", region_body[512];
+		if (r->mode == RELAY_CANNED && atomic_fetch_sub(&r->inject_left, 1) > 0) {
+			status = r->inject_status;
+			body = r->inject_body;
+		} else if (r->mode == RELAY_REGION || r->mode == RELAY_REGION_400) {
+			char scope[96];
+			snprintf(scope, sizeof(scope), "/%s/s3/aws4_request", r->want_region);
+			if (!strstr(b, scope)) {
+				if (r->mode == RELAY_REGION) {
+					status = "301 Moved Permanently";
+					snprintf(region_hdr, sizeof(region_hdr),
+						 "x-amz-bucket-region: %s\r\n", r->want_region);
+					extra = region_hdr;
+					body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
+					       "PermanentRedirect</Code><Message>wrong region</Message>"
+					       "<RequestId>INJECTED</RequestId></Error>";
+				} else {
+					status = "400 Bad Request";
+					snprintf(region_body, sizeof(region_body),
+						 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
+						 "AuthorizationHeaderMalformed</Code><Message>x</Message>"
+						 "<Region>%s</Region><RequestId>INJECTED</RequestId>"
+						 "</Error>",
+						 r->want_region);
+					body = region_body;
+				}
+			}
+		}
+		if (status) {
+			int head_req = strncmp(b, "HEAD ", 5) == 0;
+			char resp[2048];
+			int n = snprintf(resp, sizeof(resp),
+					 "HTTP/1.1 %s\r\nContent-Type: application/xml\r\n"
+					 "Content-Length: %zu\r\n%sx-amz-request-id: INJECTED\r\n"
+					 "Connection: close\r\n\r\n%s",
+					 status, strlen(body), extra, head_req ? "" : body);
+			(void)!write(cfd, resp, (size_t)n);
+			atomic_fetch_add(&r->injected, 1);
+			goto out;
+		}
+	}
+	ufd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->up_port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (connect(ufd, (struct sockaddr *)&a, sizeof(a)) != 0)
 		goto out;
+	if (have && write(ufd, b, have) != (ssize_t)have)
+		goto out;
 	uint64_t down = 0;
 	int gen = -1;
-	char b[65536];
 	for (;;) {
 		struct pollfd p[2] = {{cfd, POLLIN, 0}, {ufd, POLLIN, 0}};
 		if (poll(p, 2, 200) < 0 || atomic_load(&r->stop))
@@ -855,7 +934,8 @@ static void *relay_conn_main(void *arg)
 		}
 	}
 out:
-	close(ufd);
+	if (ufd >= 0)
+		close(ufd);
 	close(cfd);
 	return NULL;
 }
@@ -952,6 +1032,215 @@ static void test_resume_after_drop(void)
 	relay_stop(&r);
 	free(col.p);
 	free(d);
+}
+
+static struct s3_client *relay_client(struct relay *r, int max_retries, const char *region)
+{
+	char ep[64];
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", r->port);
+	struct s3_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.bucket = g_bucket;
+	cfg.region = region ? region : g_region;
+	cfg.endpoint = ep;
+	cfg.path_style = 1;
+	cfg.max_retries = max_retries;
+	struct s3_client *c = NULL;
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	return c;
+}
+
+static int up_port(void)
+{
+	const char *colon = strrchr(g_endpoint, ':');
+	return colon ? (int)strtol(colon + 1, NULL, 10) : 0;
+}
+
+/* Throttling: 503 SlowDown is retried with backoff; too many fail with -EIO. */
+static void test_injected_slowdown(void)
+{
+	struct relay r;
+	memset(&r, 0, sizeof(r));
+	r.mode = RELAY_CANNED;
+	r.inject_status = "503 Slow Down";
+	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
+			"<Message>Please reduce your request rate.</Message><RequestId>INJECTED"
+			"</RequestId></Error>";
+	CHECK_INT(relay_start(&r, up_port()), 0);
+	atomic_store(&r.inject_left, 3);
+	struct s3_client *c = relay_client(&r, 5, NULL);
+	char b[100];
+	size_t got = 0;
+	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), 0);
+	CHECK_INT(got, sizeof(b));
+	struct s3_stats st;
+	s3_client_stats(c, &st);
+	CHECK_INT(st.retries, 3);
+	CHECK_INT(st.requests, 4);
+	CHECK_INT(atomic_load(&r.injected), 3);
+	s3_client_free(c);
+	/* more than max_retries: -EIO after 1 + 2 tries, in bounded time */
+	atomic_store(&r.inject_left, 100);
+	r.inject_status = "500 Internal Server Error";
+	r.inject_body = "<Error><Code>InternalError</Code><Message>x</Message></Error>";
+	c = relay_client(&r, 2, NULL);
+	double t0 = now_s();
+	CHECK_INT(s3_head(c, "obj.bin", NULL), -EIO);
+	CHECK(now_s() - t0 < 2 * RETRY_CAP_S);
+	s3_client_stats(c, &st);
+	CHECK_INT(st.requests, 3);
+	s3_client_free(c);
+	/* a 4xx other than the listed ones is not retried */
+	atomic_store(&r.inject_left, 100);
+	r.inject_status = "400 Bad Request";
+	r.inject_body = "<Error><Code>InvalidArgument</Code><Message>x</Message></Error>";
+	c = relay_client(&r, 5, NULL);
+	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), -EINVAL);
+	s3_client_stats(c, &st);
+	CHECK_INT(st.requests, 1);
+	s3_client_free(c);
+	relay_stop(&r);
+}
+
+/* ExpiredToken: credentials are refreshed and the request retried once. */
+static void test_injected_expired_token(void)
+{
+	struct relay r;
+	memset(&r, 0, sizeof(r));
+	r.mode = RELAY_CANNED;
+	r.inject_status = "400 Bad Request";
+	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ExpiredToken"
+			"</Code><Message>The provided token has expired.</Message><RequestId>"
+			"INJECTED</RequestId></Error>";
+	CHECK_INT(relay_start(&r, up_port()), 0);
+	atomic_store(&r.inject_left, 1);
+	struct s3_client *c = relay_client(&r, 5, NULL);
+	char b[100];
+	size_t got = 0;
+	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), 0);
+	CHECK(log_contains("ExpiredToken (rid INJECTED): refreshing credentials"));
+	s3_client_free(c);
+	/* expired again after the refresh: no second refresh, -EACCES */
+	atomic_store(&r.inject_left, 2);
+	c = relay_client(&r, 5, NULL);
+	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), -EACCES);
+	struct s3_stats st;
+	s3_client_stats(c, &st);
+	CHECK_INT(st.requests, 2);
+	s3_client_free(c);
+	relay_stop(&r);
+}
+
+/* The region is learnt from a 301's x-amz-bucket-region, or from the
+ * <Region> of a 400 AuthorizationHeaderMalformed, and the request retried. */
+static void test_injected_region(void)
+{
+	struct relay r;
+	memset(&r, 0, sizeof(r));
+	r.mode = RELAY_REGION;
+	r.want_region = "eu-test-1";
+	CHECK_INT(relay_start(&r, up_port()), 0);
+	struct s3_client *c = relay_client(&r, 5, "us-west-2");
+	struct s3_object_info info;
+	CHECK_INT(s3_head(c, "obj.bin", &info), 0); /* HEAD: the header alone */
+	CHECK_INT(info.size, OBJ_SIZE);
+	CHECK_INT(atomic_load(&r.injected), 1);
+	CHECK_INT(s3_head(c, "obj.bin", &info), 0); /* remembered */
+	CHECK_INT(atomic_load(&r.injected), 1);
+	CHECK(log_contains("is in region eu-test-1 (not us-west-2)"));
+	s3_client_free(c);
+	r.mode = RELAY_REGION_400;
+	r.want_region = "ap-test-2";
+	c = relay_client(&r, 5, "us-west-2");
+	char b[100];
+	size_t got = 0;
+	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), 0);
+	CHECK_INT(atomic_load(&r.injected), 2);
+	s3_client_free(c);
+	relay_stop(&r);
+}
+
+/* CompleteMultipartUpload answering 200 with an <Error> body: InternalError
+ * is retried, AccessDenied is a failure. */
+static void test_injected_complete_200_error(void)
+{
+	char id[S3_UPLOAD_ID_MAX], etag[S3_ETAG_MAX];
+	struct s3_part part = {1, ""};
+	char *d = make_data(1000, 5);
+	CHECK_INT(s3_mpu_create(g_c, "inj/complete", NULL, id), 0);
+	CHECK_INT(s3_mpu_upload_part(g_c, "inj/complete", id, 1, d, 1000, part.etag), 0);
+	struct relay r;
+	memset(&r, 0, sizeof(r));
+	r.mode = RELAY_CANNED;
+	r.inject_status = "200 OK";
+	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error>\n<Code>AccessDenied"
+			"</Code>\n<Message>Access denied.</Message>\n<RequestId>INJECTED"
+			"</RequestId>\n</Error>";
+	CHECK_INT(relay_start(&r, up_port()), 0);
+	atomic_store(&r.inject_left, 1);
+	struct s3_client *c = relay_client(&r, 5, NULL);
+	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, etag), -EACCES);
+	s3_client_free(c);
+	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error>\n<Code>InternalError"
+			"</Code>\n<Message>We encountered an internal error. Please try again."
+			"</Message>\n<RequestId>INJECTED</RequestId>\n</Error>";
+	atomic_store(&r.inject_left, 1);
+	c = relay_client(&r, 5, NULL);
+	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, etag), 0);
+	struct s3_stats st;
+	s3_client_stats(c, &st);
+	CHECK_INT(st.retries, 1);
+	s3_client_free(c);
+	int rc;
+	char *got = get_all(g_c, "inj/complete", 1000, &rc);
+	CHECK(rc == 0 && memcmp(got, d, 1000) == 0);
+	free(got);
+	CHECK_INT(s3_delete(g_c, "inj/complete"), 0);
+	relay_stop(&r);
+	free(d);
+}
+
+/* Connections are kept alive and shared by threads: 8 threads x 40 GETs
+ * open about 8 connections, not 320. */
+struct par_get {
+	struct s3_client *c;
+	_Atomic int fails;
+};
+
+static void *par_get_worker(void *arg)
+{
+	struct par_get *p = arg;
+	char b[4096];
+	for (int i = 0; i < 40; i++) {
+		size_t got;
+		if (s3_get_range(p->c, "obj.bin", (uint64_t)i * 1000, sizeof(b), b, &got, NULL,
+				 NULL) != 0)
+			atomic_fetch_add(&p->fails, 1);
+	}
+	return NULL;
+}
+
+static void test_connection_reuse(void)
+{
+	struct par_get p = {new_client(g_endpoint, 0), 0};
+	CHECK(p.c != NULL);
+	if (!p.c)
+		return;
+	pthread_t th[8];
+	double t0 = now_s();
+	for (int i = 0; i < 8; i++)
+		pthread_create(&th[i], NULL, par_get_worker, &p);
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	double dt = now_s() - t0;
+	struct s3_stats st;
+	s3_client_stats(p.c, &st);
+	fprintf(stdout, "320 ranged GETs from 8 threads: %.2f s, %" PRIu64 " connections\n", dt,
+		st.connects);
+	CHECK_INT(atomic_load(&p.fails), 0);
+	CHECK_INT(st.requests, 320);
+	CHECK(st.connects >= 1 && st.connects <= 12);
+	s3_client_free(p.c);
 }
 
 static void test_stats(void)
@@ -1058,6 +1347,11 @@ int main(void)
 	T_RUN(test_session_token_not_logged);
 	T_RUN(test_unreachable);
 	T_RUN(test_resume_after_drop);
+	T_RUN(test_injected_slowdown);
+	T_RUN(test_injected_expired_token);
+	T_RUN(test_injected_region);
+	T_RUN(test_injected_complete_200_error);
+	T_RUN(test_connection_reuse);
 	T_RUN(test_stats);
 	T_RUN(test_cleanup);
 	s3_client_free(g_c);
