@@ -30,7 +30,7 @@
 
 #define NEXT 1                     /* a link is not configured: try the next */
 #define REFRESH_BEFORE_S 300       /* refresh temporary sets 5 minutes early */
-#define REFRESH_MIN_INTERVAL_S 1   /* at most one refresh attempt a second */
+#define REFRESH_MIN_INTERVAL_MS 1000 /* at most one refresh attempt a second */
 #define IMDS_TOKEN_TTL_S 21600     /* the TTL we ask for (6 h, the maximum) */
 #define IMDS_TOKEN_MARGIN_S 60     /* fetch a new token this long before its end */
 #define META_ATTEMPTS 3            /* tries per metadata request on 5xx */
@@ -50,7 +50,7 @@ struct creds_provider {
 	struct creds cur;         /* protected by lock */
 	int refreshing;           /* a thread is fetching; protected by lock */
 	int invalid;              /* creds_invalidate() was called; protected by lock */
-	long long last_attempt;   /* monotonic s of the last fetch; protected by lock */
+	long long last_attempt;   /* monotonic ms of the last fetch; protected by lock */
 	enum source src;          /* the link that answered; fixed after _new */
 	int anonymous;
 	int imds_v1_fallback;
@@ -63,7 +63,7 @@ struct creds_provider {
 	/* IMDSv2 session: used only by the thread that refreshes (one at a
 	 * time, see refreshing) or by _new before other threads exist. */
 	char imds_token[1024];
-	long long imds_token_until; /* monotonic s */
+	long long imds_token_until; /* monotonic ms */
 	int imds_v1;              /* fell back to IMDSv1 (opted in) */
 };
 
@@ -74,11 +74,11 @@ static void wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
-static long long mono_now(void)
+static long long mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int copy_str(char *dst, size_t cap, const char *src, size_t n)
@@ -641,7 +641,7 @@ static int imds_token(struct creds_provider *p, const char *base, struct buf *bo
 	long status = 0;
 	int rc;
 
-	if (!force && (p->imds_v1 || (p->imds_token[0] && mono_now() < p->imds_token_until)))
+	if (!force && (p->imds_v1 || (p->imds_token[0] && mono_ms() < p->imds_token_until)))
 		return 0;
 	p->imds_v1 = 0;
 	wipe(p->imds_token, sizeof(p->imds_token));
@@ -664,7 +664,7 @@ static int imds_token(struct creds_provider *p, const char *base, struct buf *bo
 			return -EPROTO;
 		}
 		wipe(body->ptr, body->len);
-		p->imds_token_until = mono_now() + IMDS_TOKEN_TTL_S - IMDS_TOKEN_MARGIN_S;
+		p->imds_token_until = mono_ms() + (IMDS_TOKEN_TTL_S - IMDS_TOKEN_MARGIN_S) * 1000LL;
 		return 0;
 	}
 	if (p->imds_v1_fallback && (status == 403 || status == 404 || status == 405)) {
@@ -860,7 +860,7 @@ int creds_provider_new(const struct creds_opts *opts, struct creds_provider **ou
 		rc = -ENOENT;
 	}
 	if (rc == 0) {
-		p->last_attempt = mono_now();
+		p->last_attempt = mono_ms();
 		log_info("credentials: from %s%s", source_names[p->src],
 			 p->cur.session_token[0] ? " (temporary)" : "");
 	}
@@ -909,8 +909,8 @@ int creds_get(struct creds_provider *p, struct creds *out)
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
-		long long mono = mono_now();
-		if (!p->invalid && mono - p->last_attempt < REFRESH_MIN_INTERVAL_S)
+		long long mono = mono_ms();
+		if (!p->invalid && mono - p->last_attempt < REFRESH_MIN_INTERVAL_MS)
 			break; /* tried a moment ago: use what we have */
 		p->refreshing = 1;
 		p->invalid = 0;
@@ -948,7 +948,7 @@ int creds_get(struct creds_provider *p, struct creds *out)
 void creds_invalidate(struct creds_provider *p)
 {
 	pthread_mutex_lock(&p->lock);
-	if (!p->anonymous && mono_now() - p->last_attempt >= REFRESH_MIN_INTERVAL_S)
+	if (!p->anonymous && mono_ms() - p->last_attempt >= REFRESH_MIN_INTERVAL_MS)
 		p->invalid = 1;
 	pthread_mutex_unlock(&p->lock);
 }
