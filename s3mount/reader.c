@@ -14,13 +14,17 @@
  *   or a quarter of the budget: several handles can stream at once and
  *   demand reads always find memory to reclaim.
  *
- * Memory: a GET's blocks live in one anonymous mapping so s3_get_range writes
- * straight into them (the only other copy is from the block into the
- * caller's buffer). Each block is a page-aligned slice of it, unmapped on its
- * own when the block dies, so freed memory goes back to the kernel at once
- * and RSS follows the budget (malloc's arenas would keep freed blocks). A
- * block is charged to the budget before it exists and credited after it is
- * unmapped, so the cache's memory never passes the budget.
+ * Memory: a GET's blocks live in one anonymous mapping, a "chunk", so
+ * s3_get_range writes straight into them (the only other copy is from the
+ * block into the caller's buffer). The budget is charged per chunk before
+ * the GET and credited after the chunk is unmapped, so the cache's memory
+ * never passes the budget; a chunk dies when its last block does. Fresh
+ * anonymous memory costs a page fault and a zeroed page per 4 KiB (in a
+ * profile, a third of the CPU of a sequential read), so dead full-size
+ * chunks go to a small pool, still charged, and the next GET reuses one
+ * as is. The pool is the first thing the budget's reclaim callback gives
+ * back. Chunks are mmapped rather than malloced so that freed memory goes
+ * back to the kernel at once and RSS follows the budget.
  *
  * Block life: PENDING (queued or being fetched) -> FILLED, or -> ERROR (its
  * waiters get the errno; it leaves the table at once, so the next read
@@ -73,17 +77,32 @@ struct robj {
 	int dead;       /* invalidated or replaced: reader_new makes a new one */
 };
 
+/* One GET's memory: blocks are page-aligned slices of it. */
+struct rchunk {
+	struct rchunk *next; /* in the pool or a grave */
+	char *base;
+	size_t size;         /* bytes mapped and charged to the budget */
+	unsigned live;       /* blocks using it; protected by rc->lock */
+};
+
+/* What dies under the lock and is freed after it (free, munmap, credit). */
+struct grave {
+	struct rblock *blocks;
+	struct rchunk *chunks;
+	size_t bytes; /* chunk bytes in chunks, to be credited */
+};
+
 struct rjob;
 
 struct rblock {
-	struct rblock *hnext;        /* hash chain, or the free list once dead */
+	struct rblock *hnext;        /* hash chain, or a grave's list once dead */
 	struct rblock *lprev, *lnext; /* LRU, while FILLED and hashed */
 	struct robj *obj;            /* holds a ref */
 	struct rjob *job;            /* queued job that fills it; NULL once taken */
+	struct rchunk *chunk;        /* its memory, once FILLED */
 	uint64_t idx;
-	char *data;    /* slice of the job's mapping; NULL until FILLED */
+	char *data;    /* slice of chunk; NULL until FILLED */
 	size_t len;    /* bytes of object data */
-	size_t charge; /* bytes charged to the budget (len rounded to pages) */
 	int state;
 	int err;       /* negative errno when ERROR */
 	unsigned refs; /* all fields below and above: protected by rc->lock */
@@ -92,8 +111,10 @@ struct rblock {
 
 struct rjob {
 	struct rjob *next;
-	int prefetch;  /* 1: in the prefetch queue (lower priority) */
+	int prefetch;         /* 1: in the prefetch queue (lower priority) */
 	unsigned n;
+	size_t maplen;        /* bytes the blocks need (lens rounded to pages) */
+	struct rchunk *chunk; /* from the pool, or NULL: maplen charged, to map */
 	struct rblock *blk[RC_MAX_PART_BLOCKS]; /* consecutive; each holds a ref */
 };
 
@@ -109,6 +130,7 @@ struct rcache {
 	size_t bs;          /* block size, bytes */
 	size_t page;        /* page size, bytes */
 	unsigned part_blocks;
+	size_t part_bytes;  /* part_blocks * bs: the size of pooled chunks */
 	size_t min_window, max_window; /* bytes */
 
 	pthread_mutex_t lock;
@@ -119,6 +141,9 @@ struct rcache {
 	struct rblock lru;     /* sentinel: lru.lnext is the coldest */
 	struct robj *objs;
 	struct rjob_queue demand, ahead;
+	struct rchunk *pool;   /* dead full-size chunks, still charged */
+	size_t pool_bytes, pool_max;
+	int pooling;           /* 0 while the reclaim callback runs */
 	int stopping;
 	struct rcache_stats st;
 
@@ -194,20 +219,41 @@ static void obj_put_locked(struct rcache *rc, struct robj *o)
 	free(o);
 }
 
-/* Drops one ref; the last one moves b to *dead, to be freed unlocked. */
-static void block_put_locked(struct rcache *rc, struct rblock *b, struct rblock **dead)
+
+/* A chunk lost a block (or a failed GET gives it up): the last one sends it
+ * to the pool, or to the grave to be unmapped and credited. */
+static void chunk_put_locked(struct rcache *rc, struct rchunk *ch, struct grave *g)
+{
+	if (ch->live > 0 && --ch->live > 0)
+		return;
+	if (rc->pooling && ch->size == rc->part_bytes &&
+	    rc->pool_bytes + ch->size <= rc->pool_max) {
+		ch->next = rc->pool;
+		rc->pool = ch;
+		rc->pool_bytes += ch->size;
+		return;
+	}
+	ch->next = g->chunks;
+	g->chunks = ch;
+	g->bytes += ch->size;
+	rc->st.cached_bytes -= ch->size;
+}
+
+/* Drops one ref; the last one moves b to the grave. */
+static void block_put_locked(struct rcache *rc, struct rblock *b, struct grave *g)
 {
 	if (--b->refs > 0)
 		return;
-	rc->st.cached_bytes -= b->charge;
+	if (b->chunk)
+		chunk_put_locked(rc, b->chunk, g);
 	obj_put_locked(rc, b->obj);
 	b->obj = NULL;
-	b->hnext = *dead;
-	*dead = b;
+	b->hnext = g->blocks;
+	g->blocks = b;
 }
 
 /* Takes b out of the table (and the LRU) and drops the table's ref. */
-static void unhash_locked(struct rcache *rc, struct rblock *b, struct rblock **dead)
+static void unhash_locked(struct rcache *rc, struct rblock *b, struct grave *g)
 {
 	if (!b->hashed)
 		return;
@@ -218,37 +264,57 @@ static void unhash_locked(struct rcache *rc, struct rblock *b, struct rblock **d
 	b->hnext = NULL;
 	b->hashed = 0;
 	lru_unlink(b);
-	block_put_locked(rc, b, dead);
+	block_put_locked(rc, b, g);
 }
 
-/* Frees dead blocks: unmap first, credit the budget after, so the memory is
- * gone before anyone may allocate it again. */
-static void free_dead(struct rcache *rc, struct rblock *dead)
+static void pool_drain_locked(struct rcache *rc, struct grave *g)
 {
-	while (dead) {
-		struct rblock *next = dead->hnext;
-		if (dead->data)
-			munmap(dead->data, dead->charge);
-		if (dead->charge)
-			budget_release(rc->budget, dead->charge);
-		free(dead);
-		dead = next;
+	while (rc->pool) {
+		struct rchunk *ch = rc->pool;
+		rc->pool = ch->next;
+		rc->pool_bytes -= ch->size;
+		ch->next = g->chunks;
+		g->chunks = ch;
+		g->bytes += ch->size;
+		rc->st.cached_bytes -= ch->size;
 	}
 }
 
-/* Evicts unreferenced FILLED blocks from the cold end until want bytes are
- * out; returns the bytes evicted (their memory is freed by free_dead). */
-static size_t evict_locked(struct rcache *rc, size_t want, enum evict_mode mode,
-			   struct rblock **dead)
+/* Frees what died: unmap first, credit the budget after, so the memory is
+ * gone before anyone may allocate it again. Returns the bytes credited. */
+static size_t grave_free(struct rcache *rc, struct grave *g)
 {
-	size_t got = 0;
+	size_t bytes = g->bytes;
+	while (g->chunks) {
+		struct rchunk *ch = g->chunks;
+		g->chunks = ch->next;
+		if (ch->base)
+			munmap(ch->base, ch->size);
+		free(ch);
+	}
+	if (bytes)
+		budget_release(rc->budget, bytes);
+	while (g->blocks) {
+		struct rblock *b = g->blocks;
+		g->blocks = b->hnext;
+		free(b);
+	}
+	g->bytes = 0;
+	return bytes;
+}
+
+/* Evicts unreferenced FILLED blocks from the cold end until want bytes of
+ * chunks have died (to the pool or the grave); returns those bytes. */
+static size_t evict_locked(struct rcache *rc, size_t want, enum evict_mode mode, struct grave *g)
+{
+	size_t g0 = g->bytes, p0 = rc->pool_bytes, got = 0;
 	struct rblock *b = rc->lru.lnext;
 	while (b != &rc->lru && got < want) {
 		struct rblock *next = b->lnext;
 		if (b->refs == 1 && !(mode == EVICT_FOR_PREFETCH && b->prefetched && !b->used)) {
-			got += b->charge;
-			rc->st.evicted_bytes += b->charge;
-			unhash_locked(rc, b, dead);
+			rc->st.evicted_bytes += b->len;
+			unhash_locked(rc, b, g);
+			got = g->bytes - g0 + (rc->pool_bytes > p0 ? rc->pool_bytes - p0 : 0);
 		}
 		b = next;
 	}
@@ -260,8 +326,54 @@ static size_t block_charge(const struct rcache *rc, const struct robj *o, uint64
 	return blockmap_round(blockmap_len(o->size, rc->bs, idx), rc->page);
 }
 
-/* A new PENDING block in the table; the caller has charged its bytes and
- * gets one ref besides the table's. NULL on allocation failure. */
+/* Memory for a GET needing maplen bytes, without waiting: a pooled chunk
+ * (*chunk set; only for GETs of more than half a part, so a small random
+ * read does not pin a whole part), else maplen charged to the budget
+ * (*chunk NULL: the fetch thread maps it). When neither works but the pool
+ * holds chunks, one goes to the grave and -EAGAIN asks the caller to free
+ * the grave and try again; -ENOMEM otherwise. */
+static int job_memory_locked(struct rcache *rc, size_t maplen, struct rchunk **chunk,
+			     struct grave *g)
+{
+	*chunk = NULL;
+	if (rc->pool && maplen > rc->part_bytes / 2) {
+		*chunk = rc->pool;
+		rc->pool = rc->pool->next;
+		rc->pool_bytes -= (*chunk)->size;
+		(*chunk)->next = NULL;
+		return 0;
+	}
+	if (budget_try_acquire(rc->budget, maplen) == 0) {
+		rc->st.cached_bytes += maplen;
+		return 0;
+	}
+	if (!rc->pool)
+		return -ENOMEM;
+	struct rchunk *ch = rc->pool;
+	rc->pool = ch->next;
+	rc->pool_bytes -= ch->size;
+	ch->next = g->chunks;
+	g->chunks = ch;
+	g->bytes += ch->size;
+	rc->st.cached_bytes -= ch->size;
+	return -EAGAIN;
+}
+
+/* Gives back job memory that was not used (a job could not be made). */
+static void job_memory_undo_locked(struct rcache *rc, size_t maplen, struct rchunk *chunk,
+				   struct grave *g)
+{
+	if (chunk) {
+		chunk->live = 0;
+		chunk_put_locked(rc, chunk, g);
+	} else {
+		g->bytes += maplen;
+		rc->st.cached_bytes -= maplen;
+	}
+}
+
+/* A new PENDING block in the table; the caller gets one ref besides the
+ * table's. NULL on allocation failure. */
 static struct rblock *block_new_locked(struct rcache *rc, struct robj *o, uint64_t idx,
 				       int prefetched)
 {
@@ -272,7 +384,6 @@ static struct rblock *block_new_locked(struct rcache *rc, struct robj *o, uint64
 	o->refs++;
 	b->idx = idx;
 	b->len = blockmap_len(o->size, rc->bs, idx);
-	b->charge = block_charge(rc, o, idx);
 	b->state = BLK_PENDING;
 	b->refs = 2;
 	b->prefetched = (unsigned char)prefetched;
@@ -280,7 +391,6 @@ static struct rblock *block_new_locked(struct rcache *rc, struct robj *o, uint64
 	b->hnext = rc->table[s];
 	rc->table[s] = b;
 	b->hashed = 1;
-	rc->st.cached_bytes += b->charge;
 	return b;
 }
 
@@ -333,32 +443,55 @@ static void promote_locked(struct rcache *rc, struct rblock *b)
 	queue_push(&rc->demand, j);
 }
 
-/* Queues blocks blk[0..n) (consecutive, PENDING, one ref each handed over to
- * the job). On allocation failure the blocks fail with -ENOMEM. */
-static void submit_locked(struct rcache *rc, struct rblock **blk, unsigned n, int prefetch,
-			  struct rblock **dead)
+/* Makes blocks [idx, idx+n) of o (all missing) and queues one GET for them,
+ * with memory from job_memory_locked. held (may be NULL) receives the blocks
+ * with an extra ref for the caller. Returns how many blocks were made: 0
+ * when there was no memory (*err = -ENOMEM or -EAGAIN) or allocation failed. */
+static unsigned make_job_locked(struct rcache *rc, struct robj *o, uint64_t idx, unsigned n,
+				int prefetch, struct rblock **held, int *err, struct grave *g)
 {
-	if (n == 0)
-		return;
+	size_t maplen = 0;
+	for (unsigned i = 0; i < n; i++)
+		maplen += block_charge(rc, o, idx + i);
+	struct rchunk *chunk;
+	*err = job_memory_locked(rc, maplen, &chunk, g);
+	if (*err)
+		return 0;
 	struct rjob *j = malloc(sizeof(*j));
-	if (!j) {
-		for (unsigned i = 0; i < n; i++) {
-			blk[i]->state = BLK_ERROR;
-			blk[i]->err = -ENOMEM;
-			unhash_locked(rc, blk[i], dead);
-			block_put_locked(rc, blk[i], dead);
+	unsigned made = 0;
+	while (j && made < n) {
+		struct rblock *b = block_new_locked(rc, o, idx + made, prefetch);
+		if (!b)
+			break;
+		j->blk[made++] = b;
+	}
+	if (made < n) {
+		/* Out of memory: undo the partial job entirely. */
+		for (unsigned i = 0; i < made; i++) {
+			j->blk[i]->state = BLK_ERROR;
+			j->blk[i]->err = -ENOMEM;
+			unhash_locked(rc, j->blk[i], g);
+			block_put_locked(rc, j->blk[i], g);
 		}
-		pthread_cond_broadcast(&rc->filled);
-		return;
+		free(j);
+		job_memory_undo_locked(rc, maplen, chunk, g);
+		*err = -ENOMEM;
+		return 0;
 	}
 	j->prefetch = prefetch;
 	j->n = n;
+	j->maplen = maplen;
+	j->chunk = chunk;
 	for (unsigned i = 0; i < n; i++) {
-		j->blk[i] = blk[i];
-		blk[i]->job = j;
+		j->blk[i]->job = j;
+		if (held) {
+			j->blk[i]->refs++;
+			held[i] = j->blk[i];
+		}
 	}
 	queue_push(prefetch ? &rc->ahead : &rc->demand, j);
 	pthread_cond_signal(&rc->work);
+	return n;
 }
 
 /* ---- fetch threads ---- */
@@ -373,22 +506,31 @@ static void run_job(struct rcache *rc, struct rjob *j)
 {
 	struct robj *o = j->blk[0]->obj; /* kept alive by the blocks' refs */
 	uint64_t off = j->blk[0]->idx * rc->bs;
-	size_t total = 0, maplen = 0;
-	for (unsigned i = 0; i < j->n; i++) {
+	size_t total = 0;
+	for (unsigned i = 0; i < j->n; i++)
 		total += j->blk[i]->len;
-		maplen += j->blk[i]->charge;
+	struct rchunk *ch = j->chunk;
+	int err = 0;
+	if (!ch) {
+		/* maplen is already charged. MAP_POPULATE faults the pages in
+		 * with one call instead of one trap per page in curl's copy. */
+		ch = calloc(1, sizeof(*ch));
+		void *map = mmap(NULL, j->maplen, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (!ch || map == MAP_FAILED) {
+			if (map != MAP_FAILED)
+				munmap(map, j->maplen);
+			free(ch);
+			ch = NULL;
+			err = -ENOMEM;
+		} else {
+			ch->base = map;
+			ch->size = j->maplen;
+		}
 	}
-	/* MAP_POPULATE faults the pages in with one call instead of one trap
-	 * per page while curl writes into them. */
-	char *map = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	size_t got = 0;
-	int err;
-	if (map == MAP_FAILED) {
-		map = NULL;
-		err = -ENOMEM;
-	} else {
-		err = rc->fetch(rc->fetch_arg, o->key, off, total, map, &got,
+	if (!err) {
+		err = rc->fetch(rc->fetch_arg, o->key, off, total, ch->base, &got,
 				o->etag[0] ? o->etag : NULL);
 		if (err == 0 && got != total) {
 			log_warn("reader: short GET of %s at %llu: %zu of %zu bytes", o->key,
@@ -396,45 +538,48 @@ static void run_job(struct rcache *rc, struct rjob *j)
 			err = -EIO;
 		}
 	}
-	if (err) {
+	if (err)
 		log_warn("reader: GET %s [%llu, +%zu) failed: %s", o->key,
 			 (unsigned long long)off, total, strerror(-err));
-		if (map)
-			munmap(map, maplen);
-		budget_release(rc->budget, maplen);
-	}
 
-	struct rblock *dead = NULL;
+	struct grave g = { 0 };
 	pthread_mutex_lock(&rc->lock);
 	rc->st.gets++;
 	if (err) {
 		rc->st.get_errors++;
 		if (err == -ESTALE)
 			o->dead = 1;
+		if (ch) {
+			ch->live = 0;
+			chunk_put_locked(rc, ch, &g);
+		} else {
+			g.bytes += j->maplen;
+			rc->st.cached_bytes -= j->maplen;
+		}
 	} else {
 		rc->st.fetched_bytes += total;
+		ch->live = j->n;
 	}
 	for (unsigned i = 0; i < j->n; i++) {
 		struct rblock *b = j->blk[i];
 		if (err) {
-			rc->st.cached_bytes -= b->charge;
-			b->charge = 0;
 			b->state = BLK_ERROR;
 			b->err = err;
-			unhash_locked(rc, b, &dead);
+			unhash_locked(rc, b, &g);
 		} else {
-			b->data = map + i * rc->bs;
+			b->chunk = ch;
+			b->data = ch->base + i * rc->bs;
 			b->state = BLK_FILLED;
 			if (b->prefetched)
 				rc->st.prefetched_bytes += b->len;
 			if (b->hashed)
 				lru_push_warm(rc, b);
 		}
-		block_put_locked(rc, b, &dead);
+		block_put_locked(rc, b, &g);
 	}
 	pthread_cond_broadcast(&rc->filled);
 	pthread_mutex_unlock(&rc->lock);
-	free_dead(rc, dead);
+	grave_free(rc, &g);
 	free(j);
 }
 
@@ -467,17 +612,21 @@ static void *fetch_main(void *arg)
 static size_t rcache_reclaim(void *arg, size_t want)
 {
 	struct rcache *rc = arg;
-	struct rblock *dead = NULL;
+	struct grave g = { 0 };
 	pthread_mutex_lock(&rc->lock);
-	size_t got = evict_locked(rc, want, EVICT_ANY, &dead);
+	/* Someone else needs the memory: give back, do not pool. */
+	rc->pooling = 0;
+	pool_drain_locked(rc, &g);
+	if (g.bytes < want)
+		evict_locked(rc, want - g.bytes, EVICT_ANY, &g);
+	rc->pooling = 1;
 	pthread_mutex_unlock(&rc->lock);
-	free_dead(rc, dead);
-	return got;
+	return grave_free(rc, &g);
 }
 
 /* ---- cache lifecycle ---- */
 
-static void drain_queue_locked(struct rcache *rc, struct rjob_queue *q, struct rblock **dead)
+static void drain_queue_locked(struct rcache *rc, struct rjob_queue *q, struct grave *g)
 {
 	struct rjob *j;
 	while ((j = queue_pop(q))) {
@@ -486,9 +635,10 @@ static void drain_queue_locked(struct rcache *rc, struct rjob_queue *q, struct r
 			b->job = NULL;
 			b->state = BLK_ERROR;
 			b->err = -ECANCELED;
-			unhash_locked(rc, b, dead);
-			block_put_locked(rc, b, dead);
+			unhash_locked(rc, b, g);
+			block_put_locked(rc, b, g);
 		}
+		job_memory_undo_locked(rc, j->maplen, j->chunk, g);
 		free(j);
 	}
 }
@@ -505,17 +655,19 @@ void rcache_free(struct rcache *rc)
 	for (int i = 0; i < rc->nthreads; i++)
 		pthread_join(rc->threads[i], NULL);
 
-	struct rblock *dead = NULL;
+	struct grave g = { 0 };
 	pthread_mutex_lock(&rc->lock);
-	drain_queue_locked(rc, &rc->demand, &dead);
-	drain_queue_locked(rc, &rc->ahead, &dead);
+	rc->pooling = 0;
+	drain_queue_locked(rc, &rc->demand, &g);
+	drain_queue_locked(rc, &rc->ahead, &g);
 	for (size_t s = 0; s <= rc->mask; s++)
 		while (rc->table[s])
-			unhash_locked(rc, rc->table[s], &dead);
+			unhash_locked(rc, rc->table[s], &g);
+	pool_drain_locked(rc, &g);
 	if (rc->objs)
 		log_error("reader: rcache_free with readers still open");
 	pthread_mutex_unlock(&rc->lock);
-	free_dead(rc, dead);
+	grave_free(rc, &g);
 	free(rc->table);
 	pthread_cond_destroy(&rc->work);
 	pthread_cond_destroy(&rc->filled);
@@ -558,6 +710,11 @@ int rcache_new(struct s3_client *c, struct budget *b, const struct rcache_opts *
 	if (pb > limit / 4 / bs)
 		pb = limit / 4 / bs;
 	rc->part_blocks = pb ? (unsigned)pb : 1;
+	rc->part_bytes = rc->part_blocks * bs;
+	/* A streaming reader frees about one chunk per GET it starts: a few
+	 * pooled chunks are enough, and never more than 1/8 of the budget. */
+	rc->pool_max = 4 * rc->part_bytes < limit / 8 ? 4 * rc->part_bytes : limit / 8;
+	rc->pooling = 1;
 	size_t win = o->max_window ? o->max_window : RC_DEF_WINDOW;
 	if (win > limit / 4)
 		win = limit / 4;
@@ -598,7 +755,7 @@ int rcache_new(struct s3_client *c, struct budget *b, const struct rcache_opts *
 
 void rcache_invalidate(struct rcache *rc, const char *key)
 {
-	struct rblock *dead = NULL;
+	struct grave g = { 0 };
 	pthread_mutex_lock(&rc->lock);
 	int any = 0;
 	for (struct robj *o = rc->objs; o; o = o->next) {
@@ -614,12 +771,12 @@ void rcache_invalidate(struct rcache *rc, const char *key)
 		while (b) {
 			struct rblock *next = b->hnext;
 			if (b->obj->dead && strcmp(b->obj->key, key) == 0)
-				unhash_locked(rc, b, &dead);
+				unhash_locked(rc, b, &g);
 			b = next;
 		}
 	}
 	pthread_mutex_unlock(&rc->lock);
-	free_dead(rc, dead);
+	grave_free(rc, &g);
 }
 
 void rcache_stats(struct rcache *rc, struct rcache_stats *out)
@@ -685,48 +842,44 @@ void reader_free(struct reader *r)
 	free(r);
 }
 
-/* Pins blocks [idx, idx+n) without blocking: found ones get a ref, missing
- * ones are created and fetched when the budget has room now (consecutive
- * ones in one GET); held[i] stays NULL for a block that had no room. */
+static void pin_found_locked(struct rcache *rc, struct rblock *b)
+{
+	b->refs++;
+	rc->st.hits++;
+	if (b->state == BLK_PENDING)
+		promote_locked(rc, b);
+}
+
+/* Pins blocks [idx, idx+n) without blocking: found ones get a ref; runs of
+ * missing ones are fetched, one GET per run of up to part_blocks, when
+ * memory is at hand now. held[i] stays NULL for a block that had none. */
 static void pin_group(struct reader *r, uint64_t idx, unsigned n, struct rblock **held)
 {
 	struct rcache *rc = r->rc;
 	struct robj *o = r->obj;
-	struct rblock *run[RC_MAX_PART_BLOCKS];
-	unsigned nrun = 0;
-	struct rblock *dead = NULL;
+	struct grave g = { 0 };
 	pthread_mutex_lock(&rc->lock);
-	for (unsigned i = 0; i < n; i++) {
+	unsigned i = 0;
+	while (i < n) {
 		struct rblock *b = lookup_locked(rc, o, idx + i);
 		if (b) {
-			b->refs++;
-			rc->st.hits++;
-			if (b->state == BLK_PENDING)
-				promote_locked(rc, b);
-			held[i] = b;
-		} else if (budget_try_acquire(rc->budget, block_charge(rc, o, idx + i)) == 0) {
-			b = block_new_locked(rc, o, idx + i, 0);
-			if (b) {
-				rc->st.misses++;
-				held[i] = b;
-				b->refs++; /* one for us, one handed to the job */
-				run[nrun++] = b;
-				if (nrun < rc->part_blocks)
-					continue;
-			} else {
-				/* pin_blocking retries it (and reports ENOMEM). */
-				budget_release(rc->budget, block_charge(rc, o, idx + i));
-			}
+			pin_found_locked(rc, b);
+			held[i++] = b;
+			continue;
 		}
-		submit_locked(rc, run, nrun, 0, &dead);
-		nrun = 0;
+		unsigned run = 1;
+		while (i + run < n && run < rc->part_blocks && !lookup_locked(rc, o, idx + i + run))
+			run++;
+		int err;
+		unsigned made = make_job_locked(rc, o, idx + i, run, 0, held + i, &err, &g);
+		rc->st.misses += made;
+		i += run; /* blocks left NULL are pinned by pin_blocking */
 	}
-	submit_locked(rc, run, nrun, 0, &dead);
 	pthread_mutex_unlock(&rc->lock);
-	free_dead(rc, dead);
+	grave_free(rc, &g);
 }
 
-/* Pins block idx, waiting for budget if it must: demand reads always make
+/* Pins block idx, waiting for memory if it must: demand reads always make
  * progress (evicting, then blocking in budget_acquire, whose reclaim evicts
  * other handles' blocks and waits for writers to free part buffers). */
 static int pin_blocking(struct reader *r, uint64_t idx, struct rblock **out)
@@ -734,68 +887,83 @@ static int pin_blocking(struct reader *r, uint64_t idx, struct rblock **out)
 	struct rcache *rc = r->rc;
 	struct robj *o = r->obj;
 	size_t charge = block_charge(rc, o, idx);
-	struct rblock *dead = NULL, *b;
+	struct grave g = { 0 };
 	int err = 0;
-
-	pthread_mutex_lock(&rc->lock);
-	b = lookup_locked(rc, o, idx);
-	if (b) {
-		b->refs++;
-		rc->st.hits++;
-		if (b->state == BLK_PENDING)
-			promote_locked(rc, b);
-		goto out_unlock;
-	}
-	if (budget_try_acquire(rc->budget, charge) != 0) {
-		evict_locked(rc, charge, EVICT_ANY, &dead);
-		pthread_mutex_unlock(&rc->lock);
-		free_dead(rc, dead);
-		dead = NULL;
-		if (budget_try_acquire(rc->budget, charge) != 0) {
-			err = budget_acquire(rc->budget, charge);
-			if (err)
-				return err;
+	*out = NULL;
+	for (int attempt = 0;; attempt++) {
+		pthread_mutex_lock(&rc->lock);
+		struct rblock *b = lookup_locked(rc, o, idx);
+		if (b) {
+			pin_found_locked(rc, b);
+			*out = b;
+			break;
 		}
+		if (make_job_locked(rc, o, idx, 1, 0, out, &err, &g) == 1) {
+			rc->st.misses++;
+			break;
+		}
+		if (err == -ENOMEM && attempt < 2)
+			evict_locked(rc, charge, EVICT_ANY, &g);
+		pthread_mutex_unlock(&rc->lock);
+		grave_free(rc, &g);
+		if (err == -EAGAIN || (err == -ENOMEM && attempt < 2))
+			continue;
+		if (err != -ENOMEM)
+			return err;
+		/* Nothing to evict here: wait for memory (others' reads finishing,
+		 * uploads completing), then hand it over as this block's. */
+		err = budget_acquire(rc->budget, charge);
+		if (err)
+			return err;
 		pthread_mutex_lock(&rc->lock);
 		b = lookup_locked(rc, o, idx);
 		if (b) {
-			/* Someone fetched it while we waited for memory. */
-			b->refs++;
-			rc->st.hits++;
-			pthread_mutex_unlock(&rc->lock);
-			budget_release(rc->budget, charge);
+			g.bytes += charge; /* not needed after all: credit it back */
+			pin_found_locked(rc, b);
 			*out = b;
-			return 0;
+			break;
 		}
+		/* A budget_try_acquire would race others for the bytes we hold:
+		 * make the job with them directly. */
+		struct rjob *j = malloc(sizeof(*j));
+		b = j ? block_new_locked(rc, o, idx, 0) : NULL;
+		if (!b) {
+			free(j);
+			g.bytes += charge;
+			pthread_mutex_unlock(&rc->lock);
+			grave_free(rc, &g);
+			return -ENOMEM;
+		}
+		rc->st.cached_bytes += charge;
+		rc->st.misses++;
+		j->prefetch = 0;
+		j->n = 1;
+		j->maplen = charge;
+		j->chunk = NULL;
+		j->blk[0] = b;
+		b->job = j;
+		b->refs++;
+		*out = b;
+		queue_push(&rc->demand, j);
+		pthread_cond_signal(&rc->work);
+		break;
 	}
-	b = block_new_locked(rc, o, idx, 0);
-	if (!b) {
-		pthread_mutex_unlock(&rc->lock);
-		budget_release(rc->budget, charge);
-		return -ENOMEM;
-	}
-	rc->st.misses++;
-	b->refs++;
-	struct rblock *one = b;
-	submit_locked(rc, &one, 1, 0, &dead);
-out_unlock:
 	pthread_mutex_unlock(&rc->lock);
-	free_dead(rc, dead);
-	*out = b;
-	return err;
+	grave_free(rc, &g);
+	return 0;
 }
 
 static void unpin(struct rcache *rc, struct rblock **held, unsigned n)
 {
-	struct rblock *dead = NULL;
+	struct grave g = { 0 };
 	pthread_mutex_lock(&rc->lock);
 	for (unsigned i = 0; i < n; i++) {
 		if (held[i])
-			block_put_locked(rc, held[i], &dead);
+			block_put_locked(rc, held[i], &g);
 		held[i] = NULL;
 	}
 	pthread_mutex_unlock(&rc->lock);
-	free_dead(rc, dead);
+	grave_free(rc, &g);
 }
 
 /* Waits until b is filled or failed; 0 or its errno. */
@@ -813,7 +981,7 @@ static int wait_block(struct rcache *rc, struct rblock *b)
  * sequential reader has read it to its end), then drop our ref. */
 static void release_block(struct rcache *rc, struct rblock *b, int drop_behind)
 {
-	struct rblock *dead = NULL;
+	struct grave g = { 0 };
 	pthread_mutex_lock(&rc->lock);
 	b->used = 1;
 	if (b->in_lru) {
@@ -822,22 +990,22 @@ static void release_block(struct rcache *rc, struct rblock *b, int drop_behind)
 		else
 			lru_push_warm(rc, b);
 	}
-	block_put_locked(rc, b, &dead);
+	block_put_locked(rc, b, &g);
 	pthread_mutex_unlock(&rc->lock);
-	free_dead(rc, dead);
+	grave_free(rc, &g);
 }
 
 /* Keeps the window ahead of a sequential reader requested: from the furthest
- * read end, missing blocks are fetched in GETs of up to part_blocks, charged
- * with budget_try_acquire. No room: evict blocks already read, else shrink
- * the window and stop (prefetch never waits for memory). */
+ * read end, missing blocks are fetched in GETs of up to part_blocks, with
+ * memory from the pool or budget_try_acquire. No room: evict blocks already
+ * read, else shrink the window and stop (prefetch never waits for memory). */
 static void prefetch(struct reader *r)
 {
 	struct rcache *rc = r->rc;
 	struct robj *o = r->obj;
-	int evicted = 0;
+	int tries = 0;
 	for (;;) {
-		struct rblock *dead = NULL;
+		struct grave g = { 0 };
 		pthread_mutex_lock(&rc->lock);
 		uint64_t end = r->seq.next_off;
 		size_t window = r->seq.window;
@@ -858,12 +1026,8 @@ static void prefetch(struct reader *r)
 			return;
 		}
 		unsigned n = 1;
-		size_t charge = block_charge(rc, o, start);
-		while (n < rc->part_blocks && start + n <= last &&
-		       !lookup_locked(rc, o, start + n)) {
-			charge += block_charge(rc, o, start + n);
+		while (n < rc->part_blocks && start + n <= last && !lookup_locked(rc, o, start + n))
 			n++;
-		}
 		/* Top the window up in large GETs: a run cut only by the window's
 		 * end waits until it is a full part or half the window (else, at
 		 * a steady 64 MiB window, every new block would be its own GET). */
@@ -873,39 +1037,28 @@ static void prefetch(struct reader *r)
 			pthread_mutex_unlock(&rc->lock);
 			return;
 		}
-		if (budget_try_acquire(rc->budget, charge) == 0) {
-			struct rblock *run[RC_MAX_PART_BLOCKS];
-			unsigned made = 0;
-			size_t unused = 0;
-			for (unsigned i = 0; i < n; i++) {
-				struct rblock *b = made == i
-					? block_new_locked(rc, o, start + i, 1) : NULL;
-				if (b)
-					run[made++] = b;
-				else
-					unused += block_charge(rc, o, start + i);
-			}
-			/* block_new gave each block a ref for us and the
-			 * table; the job takes ours. */
-			submit_locked(rc, run, made, 1, &dead);
+		int err;
+		unsigned made = make_job_locked(rc, o, start, n, 1, NULL, &err, &g);
+		if (made) {
 			r->pf_next = start + made;
-			pthread_mutex_unlock(&rc->lock);
-			if (unused)
-				budget_release(rc->budget, unused);
-			free_dead(rc, dead);
-			if (made < n)
+			tries = 0;
+		} else if (err == -ENOMEM) {
+			size_t need = 0;
+			for (unsigned i = 0; i < n; i++)
+				need += block_charge(rc, o, start + i);
+			if (tries++ > 0 || evict_locked(rc, need, EVICT_FOR_PREFETCH, &g) == 0) {
+				seqdetect_shrink(&r->seq);
+				pthread_mutex_unlock(&rc->lock);
+				grave_free(rc, &g);
 				return;
-			evicted = 0;
-			continue;
-		}
-		size_t got = evicted ? 0 : evict_locked(rc, charge, EVICT_FOR_PREFETCH, &dead);
-		if (got == 0)
-			seqdetect_shrink(&r->seq);
-		pthread_mutex_unlock(&rc->lock);
-		free_dead(rc, dead);
-		if (got == 0)
+			}
+		} else if (err != -EAGAIN) {
+			pthread_mutex_unlock(&rc->lock);
+			grave_free(rc, &g);
 			return;
-		evicted = 1;
+		}
+		pthread_mutex_unlock(&rc->lock);
+		grave_free(rc, &g);
 	}
 }
 

@@ -1,0 +1,529 @@
+/* test_reader.c: the read cache and prefetcher over an in-memory object
+ * store (rcache_opts.fetch), so every path is exercised without a server:
+ * block boundaries, sequential and random reads, large reads, 8 threads,
+ * a budget smaller than the object (peak stays within it), a fetch error
+ * (waiters get it, the next read retries), a replaced object (-ESTALE),
+ * invalidation, reclaim by another budget user, and the prefetch shape
+ * (window growth, 8 MiB GETs, no prefetch for random reads). The same
+ * reads against RGW are in tests/integration/it_reader.c. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "reader.h"
+#include "t.h"
+
+#define KiB ((size_t)1 << 10)
+#define MiB ((size_t)1 << 20)
+
+struct fobj {
+	const char *key;
+	char etag[S3_ETAG_MAX];
+	unsigned char *data;
+	size_t size;
+};
+
+struct store {
+	pthread_mutex_t lock;
+	struct fobj objs[16];
+	int nobjs;
+	atomic_int calls;
+	atomic_int fail_next;    /* fail this many fetches with -EIO */
+	atomic_size_t max_len;   /* largest range asked */
+	atomic_size_t bytes;
+	long delay_us;           /* per fetch, to let waiters pile up */
+};
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void fill_random(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(rnd() >> 24);
+}
+
+static struct fobj *store_put(struct store *s, const char *key, size_t size, const char *etag)
+{
+	pthread_mutex_lock(&s->lock);
+	struct fobj *o = NULL;
+	for (int i = 0; i < s->nobjs; i++)
+		if (strcmp(s->objs[i].key, key) == 0)
+			o = &s->objs[i];
+	if (!o)
+		o = &s->objs[s->nobjs++];
+	free(o->data);
+	o->key = key;
+	o->size = size;
+	o->data = malloc(size ? size : 1);
+	fill_random(o->data, size);
+	snprintf(o->etag, sizeof(o->etag), "\"%s\"", etag);
+	pthread_mutex_unlock(&s->lock);
+	return o;
+}
+
+static int store_fetch(void *arg, const char *key, uint64_t off, size_t len, void *buf,
+		       size_t *got, const char *if_match)
+{
+	struct store *s = arg;
+	atomic_fetch_add(&s->calls, 1);
+	size_t m = atomic_load(&s->max_len);
+	while (len > m && !atomic_compare_exchange_weak(&s->max_len, &m, len))
+		;
+	if (s->delay_us) {
+		struct timespec ts = { 0, s->delay_us * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&s->fail_next) > 0) {
+		atomic_fetch_sub(&s->fail_next, 1);
+		return -EIO;
+	}
+	int rc = -ENOENT;
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->nobjs; i++) {
+		struct fobj *o = &s->objs[i];
+		if (strcmp(o->key, key) != 0)
+			continue;
+		if (if_match && strcmp(if_match, o->etag) != 0) {
+			rc = -ESTALE;
+			break;
+		}
+		if (off >= o->size) {
+			rc = -ERANGE;
+			break;
+		}
+		size_t n = o->size - off < len ? o->size - off : len;
+		memcpy(buf, o->data + off, n);
+		*got = n;
+		atomic_fetch_add(&s->bytes, n);
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static struct store st;
+
+static void store_reset(void)
+{
+	for (int i = 0; i < st.nobjs; i++) {
+		free(st.objs[i].data);
+		st.objs[i].data = NULL;
+	}
+	st.nobjs = 0;
+	st.calls = 0;
+	st.fail_next = 0;
+	st.max_len = 0;
+	st.bytes = 0;
+	st.delay_us = 0;
+}
+
+struct env {
+	struct budget *b;
+	struct rcache *rc;
+};
+
+static int env_open(struct env *e, size_t budget, int threads)
+{
+	struct rcache_opts o = { 0 };
+	o.fetch = store_fetch;
+	o.fetch_arg = &st;
+	o.fetch_threads = threads;
+	if (budget_new(budget, &e->b))
+		return -1;
+	return rcache_new(NULL, e->b, &o, &e->rc);
+}
+
+static void env_close(struct env *e)
+{
+	rcache_free(e->rc);
+	CHECK_INT(budget_used(e->b), 0); /* every block credited back */
+	budget_free(e->b);
+}
+
+/* Reads the whole object in chunks of `chunk` bytes; 1 when it matches. */
+static int read_all(struct rcache *rc, const struct fobj *o, size_t chunk)
+{
+	struct reader *r;
+	if (reader_new(rc, o->key, o->size, o->etag, &r))
+		return 0;
+	unsigned char *buf = malloc(chunk);
+	int ok = 1;
+	uint64_t off = 0;
+	for (;;) {
+		ssize_t n = reader_read(r, buf, chunk, off);
+		if (n < 0) {
+			fprintf(stderr, "read %s at %llu: %zd\n", o->key, (unsigned long long)off, n);
+			ok = 0;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (off + (size_t)n > o->size || memcmp(buf, o->data + off, (size_t)n) != 0) {
+			fprintf(stderr, "mismatch %s at %llu\n", o->key, (unsigned long long)off);
+			ok = 0;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (ok && off != o->size)
+		ok = 0;
+	free(buf);
+	reader_free(r);
+	return ok;
+}
+
+static void test_sizes_sequential(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 64 * MiB, 4), 0);
+	size_t sizes[] = { 0, 1, MiB - 1, MiB, MiB + 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1,
+			   20 * MiB + 12345 };
+	char names[9][16];
+	for (int i = 0; i < 9; i++) {
+		snprintf(names[i], sizeof(names[i]), "obj%d", i);
+		store_put(&st, names[i], sizes[i], names[i]);
+	}
+	size_t chunks[] = { 128 * KiB, MiB, 100000, 3 * MiB + 7 };
+	for (int i = 0; i < 9; i++)
+		for (int c = 0; c < 4; c++) {
+			char name[64];
+			snprintf(name, sizeof(name), "size %zu chunk %zu", sizes[i], chunks[c]);
+			T_CASE(name, read_all(e.rc, &st.objs[i], chunks[c]));
+		}
+	struct rcache_stats s;
+	rcache_stats(e.rc, &s);
+	CHECK(s.hits > 0);
+	CHECK(s.prefetched_bytes > 0);
+	CHECK(budget_peak(e.b) <= 64 * MiB);
+	env_close(&e);
+	store_reset();
+}
+
+static void test_reads_at_eof_and_beyond(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 16 * MiB, 2), 0);
+	struct fobj *o = store_put(&st, "k", MiB + 1, "e1");
+	struct reader *r;
+	CHECK_INT(reader_new(e.rc, "k", o->size, o->etag, &r), 0);
+	unsigned char buf[16];
+	CHECK_INT(reader_read(r, buf, sizeof(buf), MiB + 1), 0);
+	CHECK_INT(reader_read(r, buf, sizeof(buf), 5ull << 40), 0);
+	CHECK_INT(reader_read(r, buf, 0, 0), 0);
+	CHECK_INT(reader_read(r, buf, sizeof(buf), MiB), 1);
+	CHECK_INT(buf[0], o->data[MiB]);
+	CHECK_INT(reader_read(r, buf, 2, MiB - 1), 2);
+	CHECK(memcmp(buf, o->data + MiB - 1, 2) == 0);
+	reader_free(r);
+	env_close(&e);
+	store_reset();
+}
+
+static void test_random_reads_no_prefetch(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 64 * MiB, 4), 0);
+	struct fobj *o = store_put(&st, "big", 40 * MiB + 3, "e1");
+	struct reader *r;
+	CHECK_INT(reader_new(e.rc, "big", o->size, o->etag, &r), 0);
+	unsigned char *buf = malloc(2 * MiB);
+	/* tail -c 1000 */
+	CHECK_INT(reader_read(r, buf, 1000, o->size - 1000), 1000);
+	CHECK(memcmp(buf, o->data + o->size - 1000, 1000) == 0);
+	struct rcache_stats s;
+	rcache_stats(e.rc, &s);
+	CHECK_INT(s.prefetched_bytes, 0);
+	CHECK_INT(s.gets, 1);
+	/* Middle offsets, crossing block boundaries. */
+	uint64_t offs[] = { 17 * MiB - 1, 5 * MiB + 77, 30 * MiB - 100, 1, 33 * MiB };
+	size_t lens[] = { 2, MiB, 200, MiB + 5, 2 * MiB };
+	for (int i = 0; i < 5; i++) {
+		ssize_t n = reader_read(r, buf, lens[i], offs[i]);
+		CHECK_INT(n, lens[i]);
+		CHECK(memcmp(buf, o->data + offs[i], lens[i]) == 0);
+	}
+	rcache_stats(e.rc, &s);
+	CHECK_INT(s.prefetched_bytes, 0);
+	/* Only the blocks touched were fetched: 2 for the tail (the last
+	 * holds 3 bytes), then 2 for each of the five reads. */
+	CHECK_INT(s.fetched_bytes, 11 * MiB + 3);
+	/* Reading them again is served from the cache. */
+	int calls = atomic_load(&st.calls);
+	CHECK_INT(reader_read(r, buf, lens[1], offs[1]), lens[1]);
+	CHECK_INT(atomic_load(&st.calls), calls);
+	free(buf);
+	reader_free(r);
+	env_close(&e);
+	store_reset();
+}
+
+static void test_prefetch_shape(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 256 * MiB, 8), 0);
+	struct fobj *o = store_put(&st, "seq", 100 * MiB, "e1");
+	CHECK(read_all(e.rc, o, 128 * KiB));
+	struct rcache_stats s;
+	rcache_stats(e.rc, &s);
+	/* Most bytes came from prefetch, in GETs of up to 8 MiB, and nothing
+	 * was fetched twice. */
+	CHECK(s.prefetched_bytes >= 90 * MiB);
+	CHECK_INT(atomic_load(&st.max_len), 8 * MiB);
+	CHECK_INT(s.fetched_bytes, 100 * MiB);
+	if (s.gets > 24)
+		fprintf(stderr, "gets %llu\n", (unsigned long long)s.gets);
+	CHECK(s.gets <= 24);
+	CHECK_INT(s.get_errors, 0);
+	/* The first GET was small (first byte fast): one block on demand. */
+	CHECK(budget_peak(e.b) <= 256 * MiB);
+	env_close(&e);
+	store_reset();
+}
+
+static void test_small_budget(void)
+{
+	struct env e;
+	/* 8 MiB budget, 40 MiB object, 4 readers at once. */
+	CHECK_INT(env_open(&e, 8 * MiB, 4), 0);
+	struct fobj *o = store_put(&st, "b", 40 * MiB + 1, "e1");
+	CHECK(read_all(e.rc, o, MiB));
+	CHECK(read_all(e.rc, o, 128 * KiB));
+	CHECK(budget_peak(e.b) <= 8 * MiB);
+	CHECK_INT(atomic_load(&st.max_len) <= 2 * MiB, 1); /* GETs cut to budget/4 */
+	struct rcache_stats s;
+	rcache_stats(e.rc, &s);
+	CHECK(s.evicted_bytes > 0);
+	CHECK(s.cached_bytes <= 8 * MiB);
+	env_close(&e);
+	store_reset();
+}
+
+struct job {
+	struct rcache *rc;
+	const struct fobj *o;
+	size_t chunk;
+	int ok;
+	int random;
+};
+
+static void *reader_thread(void *arg)
+{
+	struct job *j = arg;
+	if (!j->random) {
+		j->ok = read_all(j->rc, j->o, j->chunk);
+		return NULL;
+	}
+	struct reader *r;
+	j->ok = reader_new(j->rc, j->o->key, j->o->size, j->o->etag, &r) == 0;
+	unsigned char *buf = malloc(j->chunk);
+	uint64_t seed = (uint64_t)(uintptr_t)j;
+	for (int i = 0; i < 200 && j->ok; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		uint64_t off = (seed >> 11) % j->o->size;
+		ssize_t n = reader_read(r, buf, j->chunk, off);
+		size_t want = j->o->size - off < j->chunk ? j->o->size - off : j->chunk;
+		if (n != (ssize_t)want || memcmp(buf, j->o->data + off, want) != 0)
+			j->ok = 0;
+	}
+	free(buf);
+	reader_free(r);
+	return NULL;
+}
+
+static void run_threads(size_t budget)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, budget, 8), 0);
+	st.delay_us = 200;
+	struct fobj *a = store_put(&st, "a", 30 * MiB + 5, "ea");
+	struct fobj *b = store_put(&st, "b", 17 * MiB - 3, "eb");
+	struct fobj *c = store_put(&st, "c", 9 * MiB, "ec");
+	struct job jobs[8] = {
+		{ e.rc, a, 128 * KiB, 0, 0 }, { e.rc, a, MiB, 0, 0 },
+		{ e.rc, a, 128 * KiB, 0, 0 }, { e.rc, b, MiB, 0, 0 },
+		{ e.rc, b, 64 * KiB, 0, 1 },  { e.rc, c, 128 * KiB, 0, 0 },
+		{ e.rc, a, 300 * KiB, 0, 1 }, { e.rc, c, MiB, 0, 1 },
+	};
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, reader_thread, &jobs[i]);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(jobs[i].ok);
+	}
+	CHECK(budget_peak(e.b) <= budget);
+	env_close(&e);
+	store_reset();
+}
+
+static void test_threads(void)
+{
+	run_threads(256 * MiB);
+}
+
+static void test_threads_tight_budget(void)
+{
+	run_threads(6 * MiB);
+}
+
+static void test_fetch_error_then_retry(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 32 * MiB, 2), 0);
+	struct fobj *o = store_put(&st, "f", 3 * MiB, "e1");
+	struct reader *r;
+	CHECK_INT(reader_new(e.rc, "f", o->size, o->etag, &r), 0);
+	unsigned char buf[4096];
+	atomic_store(&st.fail_next, 100);
+	CHECK_INT(reader_read(r, buf, sizeof(buf), MiB + 5), -EIO);
+	atomic_store(&st.fail_next, 0);
+	CHECK_INT(reader_read(r, buf, sizeof(buf), MiB + 5), sizeof(buf));
+	CHECK(memcmp(buf, o->data + MiB + 5, sizeof(buf)) == 0);
+	struct rcache_stats s;
+	rcache_stats(e.rc, &s);
+	CHECK(s.get_errors >= 1);
+	reader_free(r);
+	env_close(&e);
+	store_reset();
+}
+
+static void test_stale_and_invalidate(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 32 * MiB, 2), 0);
+	store_put(&st, "s", 4 * MiB, "v1");
+	char etag1[S3_ETAG_MAX];
+	snprintf(etag1, sizeof(etag1), "%s", st.objs[0].etag);
+	struct reader *r;
+	CHECK_INT(reader_new(e.rc, "s", 4 * MiB, etag1, &r), 0);
+	unsigned char buf[100];
+	CHECK_INT(reader_read(r, buf, sizeof(buf), 3 * MiB), 100);
+	/* Another client replaces the object: uncached blocks fail -ESTALE. */
+	struct fobj *o2 = store_put(&st, "s", 4 * MiB, "v2");
+	CHECK_INT(reader_read(r, buf, sizeof(buf), 0), -ESTALE);
+	/* The cached block of the old version still reads (same handle). */
+	CHECK_INT(reader_read(r, buf, sizeof(buf), 3 * MiB), 100);
+	reader_free(r);
+	/* After invalidate, a reader of the new version sees new data. */
+	rcache_invalidate(e.rc, "s");
+	CHECK(read_all(e.rc, o2, MiB));
+	/* Invalidating drops cached blocks: the reread fetches again. */
+	int calls = atomic_load(&st.calls);
+	rcache_invalidate(e.rc, "s");
+	CHECK(read_all(e.rc, o2, MiB));
+	CHECK(atomic_load(&st.calls) > calls);
+	env_close(&e);
+	store_reset();
+}
+
+/* An upload-like user takes memory with budget_acquire while the cache is
+ * full: the reclaim callback gives clean blocks back. */
+static void test_reclaim_by_other_user(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 16 * MiB, 4), 0);
+	struct fobj *o = store_put(&st, "r", 30 * MiB, "e1");
+	CHECK(read_all(e.rc, o, MiB));
+	struct rcache_stats s;
+	rcache_stats(e.rc, &s);
+	CHECK(s.cached_bytes > 0);
+	CHECK_INT(budget_acquire(e.b, 16 * MiB), 0); /* everything */
+	rcache_stats(e.rc, &s);
+	CHECK_INT(s.cached_bytes, 0);
+	budget_release(e.b, 16 * MiB);
+	CHECK(budget_peak(e.b) <= 16 * MiB);
+	env_close(&e);
+	store_reset();
+}
+
+/* While a demand read waits for its block, nothing is fetched twice: two
+ * threads wanting the same block share one GET. */
+struct same {
+	struct rcache *rc;
+	const struct fobj *o;
+	int ok;
+};
+
+static void *same_thread(void *arg)
+{
+	struct same *s = arg;
+	struct reader *r;
+	unsigned char buf[512];
+	s->ok = 0;
+	if (reader_new(s->rc, s->o->key, s->o->size, s->o->etag, &r))
+		return NULL;
+	ssize_t n = reader_read(r, buf, sizeof(buf), 5 * MiB + 100);
+	s->ok = n == (ssize_t)sizeof(buf) && memcmp(buf, s->o->data + 5 * MiB + 100, 512) == 0;
+	reader_free(r);
+	return NULL;
+}
+
+static void test_one_fetch_for_waiters(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 32 * MiB, 4), 0);
+	st.delay_us = 100000; /* 100 ms: both readers arrive during the GET */
+	struct fobj *o = store_put(&st, "w", 10 * MiB, "e1");
+	struct same s[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct same){ e.rc, o, 0 };
+		pthread_create(&t[i], NULL, same_thread, &s[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(s[i].ok);
+	}
+	CHECK_INT(atomic_load(&st.calls), 1);
+	env_close(&e);
+	store_reset();
+}
+
+static void test_bad_opts(void)
+{
+	struct budget *b;
+	struct rcache *rc;
+	CHECK_INT(budget_new(MiB, &b), 0);
+	struct rcache_opts o = { 0 };
+	o.fetch = store_fetch;
+	o.fetch_arg = &st;
+	CHECK_INT(rcache_new(NULL, b, &o, &rc), -EINVAL); /* budget < 2 blocks */
+	o.block_size = 4096 + 1;
+	CHECK_INT(rcache_new(NULL, b, &o, &rc), -EINVAL);
+	CHECK_INT(rcache_new(NULL, b, NULL, &rc), -EINVAL); /* no client, no fetch */
+	o.block_size = 64 * KiB;
+	CHECK_INT(rcache_new(NULL, b, &o, &rc), 0);
+	rcache_free(rc);
+	budget_free(b);
+}
+
+int main(void)
+{
+	pthread_mutex_init(&st.lock, NULL);
+	T_RUN(test_sizes_sequential);
+	T_RUN(test_reads_at_eof_and_beyond);
+	T_RUN(test_random_reads_no_prefetch);
+	T_RUN(test_prefetch_shape);
+	T_RUN(test_small_budget);
+	T_RUN(test_threads);
+	T_RUN(test_threads_tight_budget);
+	T_RUN(test_fetch_error_then_retry);
+	T_RUN(test_stale_and_invalidate);
+	T_RUN(test_reclaim_by_other_user);
+	T_RUN(test_one_fetch_for_waiters);
+	T_RUN(test_bad_opts);
+	store_reset();
+	return T_DONE();
+}
