@@ -35,6 +35,8 @@ struct sf_node {
 	uint32_t next_sibling;
 	uint64_t key_bloom; /* bit key_bit(name) set for each key child: rejects
 			       most keys of a record with one test */
+	uint16_t bit_head[64]; /* key children by key_bit: first node + 1 (0: none) */
+	uint16_t next_same_bit; /* next sibling key node with the same key_bit, + 1 */
 	uint8_t has_keys; /* some child is a key node */
 	uint8_t has_idx;  /* some child is an index node */
 };
@@ -264,8 +266,14 @@ static int add_child(struct scan_fields *f, uint32_t parent, const char *name, s
 	if (index >= 0) {
 		f->nodes[parent].has_idx = 1;
 	} else {
+		unsigned bit = key_bit(name, nlen);
 		f->nodes[parent].has_keys = 1;
-		f->nodes[parent].key_bloom |= 1ULL << key_bit(name, nlen);
+		f->nodes[parent].key_bloom |= 1ULL << bit;
+		/* chain the new node into its bit's list (n->next_same_bit = 0) */
+		uint16_t *hp = &f->nodes[parent].bit_head[bit];
+		while (*hp)
+			hp = &f->nodes[*hp - 1].next_same_bit;
+		*hp = (uint16_t)(f->n + 1);
 	}
 	*out = (uint32_t)f->n++;
 	return 0;
@@ -786,12 +794,13 @@ static inline uint32_t find_key(struct sc *s, uint32_t node, const struct scan_v
 {
 	const struct sf_node *nodes = s->f->nodes;
 	if (!(k->flags & SCAN_F_ESC) && k->type == SCAN_STRING) {
-		if (!((nodes[node].key_bloom >> key_bit(k->p, k->len)) & 1))
+		unsigned bit = key_bit(k->p, k->len);
+		if (!((nodes[node].key_bloom >> bit) & 1))
 			return NONE;
-		for (uint32_t c = nodes[node].first_child; c != NONE; c = nodes[c].next_sibling)
-			if (nodes[c].name_len == k->len && nodes[c].index < 0 &&
-			    same_bytes(nodes[c].name, k->p, k->len))
-				return c;
+		for (uint32_t c = nodes[node].bit_head[bit]; c; c = nodes[c - 1].next_same_bit)
+			if (nodes[c - 1].name_len == k->len &&
+			    same_bytes(nodes[c - 1].name, k->p, k->len))
+				return c - 1;
 		return NONE;
 	}
 	if (k->type != SCAN_STRING) {
@@ -835,7 +844,14 @@ static const char *match_object(struct sc *s, const char *p, uint32_t node, int 
 			return fail(s, p, "expected ':'");
 		p = ws(p + 1, end, py);
 		uint32_t c = find_key(s, node, &k);
-		p = c != NONE ? match_value(s, p, c, py) : skip_value(s, p, py);
+		if (c != NONE) {
+			p = match_value(s, p, c, py);
+		} else if (p < end && *p != '{' && *p != '[' && *p != '(') {
+			struct scan_val tmp; /* a skipped scalar: no call, no stack */
+			p = scalar(s, p, py, &tmp);
+		} else {
+			p = skip_value(s, p, py);
+		}
 		if (!p)
 			return NULL;
 		p = ws(p, end, py);

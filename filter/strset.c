@@ -59,7 +59,8 @@ static uint64_t hash_bytes(const char *p, size_t n)
 		n -= 8;
 	}
 	uint64_t w = 0;
-	memcpy(&w, p, n);
+	if (n)
+		memcpy(&w, p, n);
 	h = (h ^ w) * 0xC4CEB9FE1A85EC53ULL;
 	h ^= h >> 29;
 	h *= 0x9E3779B97F4A7C15ULL;
@@ -140,7 +141,7 @@ int strset_has_str(const struct strset *s, const char *v, size_t n)
 		uint64_t e = s->slots[h];
 		if (!e)
 			return 0;
-		if (slot_len(e) == n && memcmp(s->arena + slot_off(e), v, n) == 0)
+		if (slot_len(e) == n && (n == 0 || memcmp(s->arena + slot_off(e), v, n) == 0))
 			return 1;
 		h = (h + 1) & (s->nslots - 1);
 	}
