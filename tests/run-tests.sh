@@ -15,6 +15,7 @@
 #                       only when an integration test matches)
 #   --no-asan-integration
 #                       run only unit and fuzz-replay tests on the ASan build
+#   --tsan              also build build-tsan/ (-DS3M_TSAN=ON) and run every test on it
 #   --no-install        never call apt-get (fail later if something is missing)
 #   -j N                build and unit-test parallelism (default 2: the machines have 2 cores)
 #   -h, --help
@@ -42,6 +43,7 @@ PKGS=(
 QUICK=0
 INSTALL=1
 ASAN_IT=1
+TSAN=${S3M_RT_TSAN:-0}
 JOBS=2
 FILTER=()
 INNER=0
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1 ;;
     --no-install) INSTALL=0 ;;
     --no-asan-integration) ASAN_IT=0 ;;
+    --tsan) TSAN=1 ;;
     -R | -E | -L)
         [ $# -ge 2 ] || { echo "run-tests: $1 needs an argument" >&2; exit 2; }
         FILTER+=("$1" "$2")
@@ -61,7 +64,7 @@ while [ $# -gt 0 ]; do
         ;;
     --inner) INNER=1 ;;
     -h | --help)
-        sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+        awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
         exit 0
         ;;
     *)
@@ -178,6 +181,11 @@ if [ "$INNER" = 1 ]; then
     for b in $S3M_RT_BUILDS; do
         kind=normal
         [ "$b" = build-asan ] && kind=asan
+        [ "$b" = build-tsan ] && kind=tsan
+        unset ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
+        if [ "$kind" = tsan ]; then
+            export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:print_summary=1
+        fi
         if [ "$kind" = asan ]; then
             # halt_on_error: the first report fails the test. Leak checking stays on, for the
             # FUSE daemon too (stop_mount in lib.sh fails a test on any sanitizer report).
@@ -213,7 +221,7 @@ if [ "$INNER" = 1 ]; then
             any_fail=1
         fi
     done
-    unset ASAN_OPTIONS UBSAN_OPTIONS
+    unset ASAN_OPTIONS UBSAN_OPTIONS TSAN_OPTIONS
     exit "$any_fail"
 fi
 
@@ -309,6 +317,9 @@ BUILDS=""
 build build && BUILDS=build || FAILED=1
 if [ "$QUICK" = 0 ]; then
     build build-asan -DS3M_SANITIZE=ON && BUILDS="$BUILDS build-asan" || FAILED=1
+fi
+if [ "$TSAN" = 1 ]; then
+    build build-tsan -DS3M_TSAN=ON && BUILDS="$BUILDS build-tsan" || FAILED=1
 fi
 
 # ---- 3. tests in a private network namespace ------------------------------------------
