@@ -96,7 +96,7 @@ static int valid_name(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		      strchr("_-/.%@:+", ch)))
+		      (ch != 0 && strchr("_-/.%@:+", ch))))
 			return 0;
 	}
 	return 1;
@@ -357,6 +357,14 @@ int awsconfig_parse(struct awsconfig *c, enum awsconfig_file kind, const char *t
 		err[0] = '\0';
 	if (len > AWSCONFIG_FILE_MAX)
 		return fail(err, errcap, 0, "file over %d bytes", AWSCONFIG_FILE_MAX);
+	/* Values are C strings: a NUL byte would cut one silently. */
+	const char *nul = memchr(text, '\0', len);
+	if (nul) {
+		size_t ln = 1;
+		for (const char *q = text; q < nul; q++)
+			ln += *q == '\n';
+		return fail(err, errcap, ln, "NUL byte in the file");
+	}
 	memset(&st, 0, sizeof(st));
 	st.c = c;
 	st.kind = kind;

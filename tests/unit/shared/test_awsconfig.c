@@ -285,6 +285,12 @@ static void test_load_file(void)
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/credentials", dir);
 	unlink(path);
+
+	/* a NUL byte would silently cut a key or value: refused (found by fuzzing) */
+	CHECK_INT(awsconfig_parse(c, AWSCONFIG_CONFIG, "[profile n]\nk\0x = v\n", 17, err,
+				  sizeof(err)),
+		  -EINVAL);
+	CHECK(strstr(err, "line 2: NUL byte") != NULL);
 out:
 	awsconfig_free(c);
 	rmdir(dir);
