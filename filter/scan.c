@@ -395,6 +395,15 @@ static inline int is_ws(unsigned char c, int py)
 
 static inline __attribute__((always_inline)) const char *ws(const char *p, const char *end, int py)
 {
+	/* Every whitespace byte is <= 0x20, and most calls see none or the one
+	 * space json.dumps/repr put after ':' and ','. */
+	if (p < end && (unsigned char)*p > 0x20)
+		return p;
+	if (p < end && *p == ' ') {
+		p++;
+		if (p < end && (unsigned char)*p > 0x20)
+			return p;
+	}
 	while (p < end && is_ws((unsigned char)*p, py))
 		p++;
 	return p;
@@ -535,13 +544,13 @@ found:
 		for (size_t k = 0; k < need; k++)
 			if (!is_hex((unsigned char)q[2 + k]))
 				return fail(s, q, "bad hex escape");
-		if (e == 'U') {
+		if (e == 'U' && !(flags & SCAN_F_BYTES)) {
 			unsigned long cp = 0;
 			for (size_t k = 0; k < 8; k++) {
 				unsigned char h = (unsigned char)q[2 + k];
 				cp = cp * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
 			}
-			if (!(flags & SCAN_F_BYTES) && cp > 0x10FFFF)
+			if (cp > 0x10FFFF)
 				return fail(s, q, "\\U escape beyond U+10FFFF");
 		}
 		q += 2 + need;

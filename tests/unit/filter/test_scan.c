@@ -364,6 +364,15 @@ static void test_py_escapes(void)
 	CHECK_INT(n, 8);
 	CHECK(memcmp(buf, "\xe9" "A\\u20ac", 8) == 0);
 	CHECK_STR(str_of(V(&s, 8)), "it's \"x\"");
+	done(&s);
+	/* bytes: \u and \U are not escapes, so no hex digits follow them */
+	const char *bl = "{'b': b'\\U', 'c': b'\\u12'}";
+	const char *bp[] = {"b", "c"};
+	CHECK_INT(do_scan(&s, bl, strlen(bl), SCAN_PYDICT, bp, 2), 0);
+	CHECK_STR(str_of(V(&s, 0)), "\\U");
+	CHECK_STR(str_of(V(&s, 1)), "\\u12");
+	done(&s);
+	CHECK_INT(do_scan(&s, line, strlen(line), SCAN_PYDICT, paths, 10), 0);
 	CHECK_STR(str_of(V(&s, 9)), "größe\t🙂");
 	CHECK_STR(json_of(V(&s, 0)), "\"q' d\\\" b\\\\ \\u0007\\b\\f\\n\\r\\t\\u000b\"");
 	CHECK_STR(json_of(V(&s, 9)), "\"größe\\t🙂\"");
