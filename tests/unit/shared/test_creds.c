@@ -114,8 +114,14 @@ static void test_credjson_cases(void)
 
 		if (chunks) {
 			const cJSON *ch;
+			size_t used = 0;
 			cJSON_ArrayForEach(ch, chunks)
-				strncat(joined, ch->valuestring, sizeof(joined) - strlen(joined) - 1);
+			{
+				int k = snprintf(joined + used, sizeof(joined) - used, "%s",
+						 ch->valuestring);
+				if (k > 0 && (size_t)k < sizeof(joined) - used)
+					used += (size_t)k;
+			}
 			body = joined;
 		}
 		if (!body)

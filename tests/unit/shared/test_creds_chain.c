@@ -94,7 +94,8 @@ static int start_server(void)
 	for (int i = 0; i < 200; i++) {
 		char *t = read_file(portfile);
 		if (t) {
-			snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", atoi(t));
+			snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%ld",
+				 strtol(t, NULL, 10));
 			free(t);
 			unlink(portfile);
 			struct http_pool_opts po = {.connect_timeout_ms = 2000, .timeout_ms = 5000};
@@ -183,7 +184,7 @@ static void clean_env(void)
 static int keynum(const char *s, const char *prefix)
 {
 	size_t n = strlen(prefix);
-	return strncmp(s, prefix, n) == 0 ? atoi(s + n) : -1;
+	return strncmp(s, prefix, n) == 0 ? (int)strtol(s + n, NULL, 10) : -1;
 }
 
 /* The set is one of the server's: key, secret and token share a number. */
