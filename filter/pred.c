@@ -246,10 +246,11 @@ static int parse_string(struct ps *p, char **out, size_t *outlen)
 			break;
 		}
 		default:
-			free(buf);
-			perr(p, at, "unknown escape '\\%c' in string (use \\\\ \\' \\\" \\n \\t \\r \\uXXXX)",
-			     e);
-			return -EINVAL;
+			/* kept as written (as Python does), so regexes read
+			 * naturally: '\.' is backslash-dot */
+			buf[o++] = '\\';
+			buf[o++] = e;
+			break;
 		}
 	}
 	buf[o] = '\0';
@@ -442,6 +443,64 @@ static int parse_list(struct ps *p, struct pnode *n)
 
 static struct pnode *parse_or(struct ps *p);
 
+/*
+ * glibc's regcomp copies the tree of a repeated group once per repetition, so
+ * stacked quantifiers (`a++++`, undefined in POSIX ERE anyway) or large/nested
+ * bounds (`(a{200}){200}`) take exponential memory: a mistyped -w must not
+ * eat the machine. Returns why a pattern is refused, or NULL.
+ */
+static const char *regex_risky(const char *re)
+{
+	int prev_quant = 0;
+	long bounds = 1;
+	for (size_t i = 0; re[i]; i++) {
+		char c = re[i];
+		if (c == '\\' && re[i + 1]) {
+			i++;
+			prev_quant = 0;
+			continue;
+		}
+		if (c == '[') {
+			/* a bracket expression: ']' first is literal */
+			size_t j = i + 1;
+			if (re[j] == '^')
+				j++;
+			if (re[j] == ']')
+				j++;
+			while (re[j] && re[j] != ']')
+				j++;
+			i = re[j] ? j : j - 1;
+			prev_quant = 0;
+			continue;
+		}
+		int quant = c == '*' || c == '+' || c == '?' || c == '{';
+		if (quant && prev_quant)
+			return "stacked repetition operators (like '++' or '*{2}')";
+		if (c == '{') {
+			long v = 0, vmax = 1;
+			size_t j = i + 1;
+			for (; re[j] && re[j] != '}'; j++) {
+				if (re[j] >= '0' && re[j] <= '9') {
+					v = v * 10 + (re[j] - '0');
+					if (v > 255)
+						return "a repetition bound over 255";
+					if (v > vmax)
+						vmax = v;
+				} else if (re[j] == ',') {
+					v = 0;
+				}
+			}
+			/* nested bounds multiply: cap the product of all of them */
+			bounds *= vmax;
+			if (bounds > 4096)
+				return "repetition bounds whose product exceeds 4096";
+			i = re[j] ? j : j - 1;
+		}
+		prev_quant = quant;
+	}
+	return NULL;
+}
+
 /* path followed by an operator. */
 static struct pnode *parse_test(struct ps *p)
 {
@@ -550,6 +609,11 @@ static struct pnode *parse_test(struct ps *p)
 		return NULL;
 	}
 	if (kind == P_REGEX) {
+		const char *why = regex_risky(n->lit.s);
+		if (why) {
+			node_free(n);
+			return perr(p, lit_at, "regular expression not accepted: %s", why);
+		}
 		int rc = regcomp(&n->re, n->lit.s, REG_EXTENDED | REG_NOSUB);
 		if (rc) {
 			char m[128];

@@ -16,10 +16,16 @@
  *            | path ('startswith' | 'endswith' | 'contains') string
  *            | path ('matches' | '=~') string          (POSIX extended regex, libc
  *                                                      regcomp/regexec: no new
- *                                                      dependency; REG_NOSUB)
+ *                                                      dependency; REG_NOSUB;
+ *                                                      refused: stacked quantifiers
+ *                                                      `a++`, bounds > 255, bounds
+ *                                                      multiplying past 4096: glibc
+ *                                                      needs exponential memory)
  *   op      := '==' | '=' | '!=' | '<' | '<=' | '>' | '>='
  *   literal := number (JSON grammar, e.g. -3, 9.49, 1e3) | string ('...' or "..."
- *              with \\ \' \" \n \t \r \uXXXX escapes) | true | false | null
+ *              with \\ \' \" \n \t \r \uXXXX escapes; any other backslash
+ *              pair is kept as written, so '\.' reaches a regex as \.)
+ *              | true | false | null
  *              | True | False | None
  *   path    := scan.h field path (user.country, tags[0], ['odd key'].x);
  *              a key named like a keyword needs brackets: ['and'].

@@ -697,7 +697,7 @@ static inline __attribute__((always_inline)) const char *scalar(struct sc *s, co
  * Skips one complete value of any type at p (after whitespace), validating
  * it. Iterative: the stack holds the closing byte of each open container.
  */
-static const char *skip_value(struct sc *s, const char *p, int py)
+static inline __attribute__((always_inline)) const char *skip_value_impl(struct sc *s, const char *p, int py)
 {
 	const char *end = s->end;
 	char stk[SCAN_MAX_DEPTH];
@@ -787,7 +787,23 @@ static void clear_subtree(struct sc *s, uint32_t node)
 	}
 }
 
-static const char *match_value(struct sc *s, const char *p, uint32_t node, int py);
+/* JSON and Python copies of the walkers, so `py` is a constant inside each. */
+static const char *skip_value_j(struct sc *s, const char *p);
+static const char *skip_value_p(struct sc *s, const char *p);
+static const char *match_value_j(struct sc *s, const char *p, uint32_t node);
+static const char *match_value_p(struct sc *s, const char *p, uint32_t node);
+
+static inline __attribute__((always_inline)) const char *skip_value(struct sc *s, const char *p,
+								     int py)
+{
+	return py ? skip_value_p(s, p) : skip_value_j(s, p);
+}
+
+static inline __attribute__((always_inline)) const char *match_value(struct sc *s, const char *p,
+								      uint32_t node, int py)
+{
+	return py ? match_value_p(s, p, node) : match_value_j(s, p, node);
+}
 
 
 static inline int same_bytes(const char *a, const char *b, size_t n)
@@ -827,7 +843,7 @@ static inline uint32_t find_key(struct sc *s, uint32_t node, const struct scan_v
 	return NONE;
 }
 
-static const char *match_object(struct sc *s, const char *p, uint32_t node, int py)
+static inline __attribute__((always_inline)) const char *match_object(struct sc *s, const char *p, uint32_t node, int py)
 {
 	const char *end = s->end;
 	struct scan_val k;
@@ -878,7 +894,7 @@ static const char *match_object(struct sc *s, const char *p, uint32_t node, int 
 	}
 }
 
-static const char *match_array(struct sc *s, const char *p, uint32_t node, int py)
+static inline __attribute__((always_inline)) const char *match_array(struct sc *s, const char *p, uint32_t node, int py)
 {
 	const char *end = s->end;
 	const struct sf_node *nodes = s->f->nodes;
@@ -913,7 +929,7 @@ static const char *match_array(struct sc *s, const char *p, uint32_t node, int p
 }
 
 /* Value at p (after whitespace) for trie node `node`: recorded in its slot. */
-static const char *match_value(struct sc *s, const char *p, uint32_t node, int py)
+static inline __attribute__((always_inline)) const char *match_value_impl(struct sc *s, const char *p, uint32_t node, int py)
 {
 	const struct sf_node *n = &s->f->nodes[node];
 	struct scan_val *slot = &s->slots[node];
@@ -947,6 +963,26 @@ static const char *match_value(struct sc *s, const char *p, uint32_t node, int p
 		return p;
 	}
 	return scalar(s, p, py, slot);
+}
+
+static const char *skip_value_j(struct sc *s, const char *p)
+{
+	return skip_value_impl(s, p, 0);
+}
+
+static const char *skip_value_p(struct sc *s, const char *p)
+{
+	return skip_value_impl(s, p, 1);
+}
+
+static const char *match_value_j(struct sc *s, const char *p, uint32_t node)
+{
+	return match_value_impl(s, p, node, 0);
+}
+
+static const char *match_value_p(struct sc *s, const char *p, uint32_t node)
+{
+	return match_value_impl(s, p, node, 1);
 }
 
 /* One attempt in one format. Returns 0 or -EINVAL (s->err set). */
