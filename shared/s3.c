@@ -73,6 +73,10 @@ struct s3_op {
 	int attempts;                /* out: tries made */
 };
 
+static int s3_part_copy(struct s3_client *c, const char *key, const char *upload_id,
+			int part_number, const char *src_key, uint64_t off, uint64_t len,
+			const char *src_etag, char etag[S3_ETAG_MAX]);
+
 static int s3_op_header(struct s3_op *op, const char *name, const char *value)
 {
 	if (op->nhdrs >= S3_OP_HDRS)
@@ -929,6 +933,7 @@ out:
 struct s3_mcopy {
 	struct s3_client *c;
 	const char *src_key, *dst_key, *upload_id;
+	const char *src_etag;        /* every part from this version */
 	uint64_t size, part_size;
 	int nparts;
 	struct s3_part *parts;
@@ -948,8 +953,8 @@ static void *s3_mcopy_worker(void *arg)
 		uint64_t off = (uint64_t)i * m->part_size;
 		uint64_t len = m->size - off < m->part_size ? m->size - off : m->part_size;
 		m->parts[i].number = i + 1;
-		int rc = s3_mpu_upload_part_copy(m->c, m->dst_key, m->upload_id, i + 1, m->src_key,
-						 off, len, m->parts[i].etag);
+		int rc = s3_part_copy(m->c, m->dst_key, m->upload_id, i + 1, m->src_key, off, len,
+				      m->src_etag, m->parts[i].etag);
 		if (rc) {
 			int zero = 0;
 			atomic_compare_exchange_strong(&m->failed, &zero, rc);
@@ -960,7 +965,7 @@ static void *s3_mcopy_worker(void *arg)
 }
 
 static int s3_copy_multipart(struct s3_client *c, const char *src_key, const char *dst_key,
-			     uint64_t size, char etag[S3_ETAG_MAX])
+			     uint64_t size, const char *src_etag, char etag[S3_ETAG_MAX])
 {
 	int rc;
 	char upload_id[S3_UPLOAD_ID_MAX];
@@ -978,8 +983,8 @@ static int s3_copy_multipart(struct s3_client *c, const char *src_key, const cha
 	uint64_t np = (size + ps - 1) / ps;
 	if (np == 0 || np > S3_MAX_PARTS)
 		return -EFBIG;
-	struct s3_mcopy m = {.c = c, .src_key = src_key, .dst_key = dst_key, .size = size,
-			     .part_size = ps, .nparts = (int)np};
+	struct s3_mcopy m = {.c = c, .src_key = src_key, .dst_key = dst_key, .src_etag = src_etag,
+			     .size = size, .part_size = ps, .nparts = (int)np};
 	m.parts = calloc((size_t)np, sizeof(*m.parts));
 	if (!m.parts)
 		return -ENOMEM;
@@ -1014,18 +1019,29 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint6
 	    char etag[S3_ETAG_MAX])
 {
 	int rc;
+	struct s3_object_info info;
+	int have_info = 0;
 	if (etag)
 		etag[0] = '\0';
 	if (!src_size) {
-		struct s3_object_info info;
 		rc = s3_head(c, src_key, &info);
 		if (rc)
 			return rc;
 		src_size = info.size;
+		have_info = 1;
 	}
 	if (src_size > c->copy_threshold) {
+		/* Many requests over a while: pin them all to one version. */
+		if (!have_info) {
+			rc = s3_head(c, src_key, &info);
+			if (rc)
+				return rc;
+			if (info.size != src_size)
+				return -ESTALE;
+		}
 		char tag[S3_ETAG_MAX];
-		return s3_copy_multipart(c, src_key, dst_key, src_size, etag ? etag : tag);
+		return s3_copy_multipart(c, src_key, dst_key, src_size, info.etag,
+					 etag ? etag : tag);
 	}
 	return s3_copy_single(c, src_key, dst_key, etag);
 }
@@ -1153,6 +1169,15 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *up
 			    int part_number, const char *src_key, uint64_t off, uint64_t len,
 			    char etag[S3_ETAG_MAX])
 {
+	return s3_part_copy(c, key, upload_id, part_number, src_key, off, len, NULL, etag);
+}
+
+/* src_etag (or NULL): the source must still be that version (-ESTALE if not),
+ * so the parts of one copy all come from the same object. */
+static int s3_part_copy(struct s3_client *c, const char *key, const char *upload_id,
+			int part_number, const char *src_key, uint64_t off, uint64_t len,
+			const char *src_etag, char etag[S3_ETAG_MAX])
+{
 	if (part_number < 1 || part_number > S3_MAX_PARTS || len == 0 || len > S3_MAX_PART_SIZE)
 		return -EINVAL;
 	struct buf q, src;
@@ -1169,6 +1194,8 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *up
 			   .error_in_200 = 1};
 	s3_op_header(&op, "x-amz-copy-source", src.ptr);
 	s3_op_header(&op, "x-amz-copy-source-range", range);
+	if (src_etag && src_etag[0])
+		s3_op_header(&op, "x-amz-copy-source-if-match", src_etag);
 	struct http_response r;
 	http_response_init(&r);
 	rc = s3_exec(c, &op, &r);

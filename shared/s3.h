@@ -128,8 +128,12 @@ struct s3_put_opts {
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   const struct s3_put_opts *opts, char etag[S3_ETAG_MAX]);
 
-/* CopyObject; above 5 GiB it switches to a multipart upload of parallel
- * UploadPartCopy calls (src_size must then be known: pass it, or 0 to HEAD). */
+/* CopyObject (metadata and Content-Type copied); above 5 GiB (or
+ * cfg.copy_multipart_threshold) it switches to a multipart upload of parallel
+ * UploadPartCopy calls, every part pinned to the source's ETag
+ * (x-amz-copy-source-if-match; -ESTALE if it changes meanwhile). That path
+ * does NOT carry the source's user metadata or Content-Type over. src_size:
+ * pass it, or 0 to HEAD. The multipart upload is aborted on any failure. */
 int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint64_t src_size,
 	    char etag[S3_ETAG_MAX]);
 int s3_delete(struct s3_client *c, const char *key);

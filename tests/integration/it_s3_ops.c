@@ -814,6 +814,7 @@ struct relay {
 	const char *want_region;
 	_Atomic int inject_left;
 	_Atomic int injected;
+	char last_req[4096];         /* head of the last request answered by us */
 	uint64_t cut_after;          /* downstream bytes per connection before a cut */
 	_Atomic int cuts_left;
 	_Atomic int arm_gen;         /* bumped when cuts are armed */
@@ -885,6 +886,9 @@ static void *relay_conn_main(void *arg)
 					 "Connection: close\r\n\r\n%s",
 					 status, strlen(body), extra, head_req ? "" : body);
 			(void)!write(cfd, resp, (size_t)n);
+			size_t keep = have < sizeof(r->last_req) - 1 ? have : sizeof(r->last_req) - 1;
+			memcpy(r->last_req, b, keep);
+			r->last_req[keep] = '\0';
 			atomic_fetch_add(&r->injected, 1);
 			goto out;
 		}
@@ -1200,6 +1204,119 @@ static void test_injected_complete_200_error(void)
 	free(d);
 }
 
+/* Virtual-hosted addressing: the bucket goes in the Host, not the path.
+ * (curl resolves *.localhost to loopback itself; RGW here is path-style, so
+ * the relay answers.) */
+static void test_virtual_host(void)
+{
+	struct relay r;
+	memset(&r, 0, sizeof(r));
+	r.mode = RELAY_CANNED;
+	r.inject_status = "404 Not Found";
+	r.inject_body = "";
+	CHECK_INT(relay_start(&r, up_port()), 0);
+	atomic_store(&r.inject_left, 1);
+	char ep[64], want[128];
+	snprintf(ep, sizeof(ep), "http://localhost:%d", r.port);
+	struct s3_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.bucket = g_bucket;
+	cfg.region = g_region;
+	cfg.endpoint = ep;
+	cfg.path_style = 0;
+	struct s3_client *c = NULL;
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	if (c) {
+		CHECK_INT(s3_head(c, "dir/a b", NULL), -ENOENT);
+		CHECK(strncmp(r.last_req, "HEAD /dir/a%20b HTTP/1.1\r\n", 26) == 0);
+		snprintf(want, sizeof(want), "\r\nHost: %s.localhost:%d\r\n", g_bucket, r.port);
+		CHECK(strstr(r.last_req, want) != NULL);
+		CHECK(strstr(r.last_req, "SignedHeaders=host;") != NULL);
+		s3_client_free(c);
+	}
+	relay_stop(&r);
+}
+
+/* A server that accepts and never answers: -ETIMEDOUT after the retries,
+ * each try cut by the low-speed timeout. */
+static void test_silent_server(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	CHECK(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 16) == 0 &&
+	      getsockname(fd, (struct sockaddr *)&a, &al) == 0);
+	char ep[64];
+	snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", ntohs(a.sin_port));
+	struct s3_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.bucket = g_bucket;
+	cfg.region = g_region;
+	cfg.endpoint = ep;
+	cfg.path_style = 1;
+	cfg.max_retries = 2;
+	cfg.low_speed_time_s = 1;
+	struct s3_client *c = NULL;
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	if (c) {
+		double t0 = now_s();
+		int rc = s3_head(c, "obj.bin", NULL);
+		double dt = now_s() - t0;
+		fprintf(stdout, "silent server: rc %d after %.2f s\n", rc, dt);
+		CHECK_INT(rc, -ETIMEDOUT);
+		CHECK(dt >= 2.5 && dt < 3 * 3 + 2 * RETRY_CAP_S);
+		struct s3_stats st;
+		s3_client_stats(c, &st);
+		CHECK_INT(st.requests, 3);
+		s3_client_free(c);
+	}
+	close(fd);
+}
+
+/* UNSIGNED-PAYLOAD uploads (Content-MD5 still protects them), and
+ * anonymous requests (no Authorization: RGW refuses them). */
+static void test_unsigned_and_anonymous(void)
+{
+	struct s3_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.bucket = g_bucket;
+	cfg.region = g_region;
+	cfg.endpoint = g_endpoint;
+	cfg.path_style = 1;
+	cfg.unsigned_payload = 1;
+	struct s3_client *c = NULL;
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	char *d = make_data(300000, 9);
+	char etag[S3_ETAG_MAX], want[S3_ETAG_MAX];
+	md5_etag(d, 300000, want);
+	if (c) {
+		CHECK_INT(s3_put(c, "unsigned/obj", d, 300000, NULL, etag), 0);
+		CHECK_STR(etag, want);
+		char id[S3_UPLOAD_ID_MAX];
+		struct s3_part p = {1, ""};
+		CHECK_INT(s3_mpu_create(c, "unsigned/mp", NULL, id), 0);
+		CHECK_INT(s3_mpu_upload_part(c, "unsigned/mp", id, 1, d, 300000, p.etag), 0);
+		CHECK_INT(s3_mpu_complete(c, "unsigned/mp", id, &p, 1, etag), 0);
+		int rc;
+		char *got = get_all(c, "unsigned/mp", 300000, &rc);
+		CHECK(rc == 0 && memcmp(got, d, 300000) == 0);
+		free(got);
+		CHECK_INT(s3_delete(c, "unsigned/mp"), 0);
+		CHECK_INT(s3_delete(c, "unsigned/obj"), 0);
+		s3_client_free(c);
+	}
+	cfg.unsigned_payload = 0;
+	cfg.creds.anonymous = 1;
+	c = NULL;
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	if (c) {
+		CHECK_INT(s3_head(c, "obj.bin", NULL), -EACCES);
+		CHECK_INT(s3_put(c, "anon", d, 10, NULL, NULL), -EACCES);
+		s3_client_free(c);
+	}
+	free(d);
+}
+
 /* Connections are kept alive and shared by threads: 8 threads x 40 GETs
  * open about 8 connections, not 320. */
 struct par_get {
@@ -1352,6 +1469,9 @@ int main(void)
 	T_RUN(test_injected_region);
 	T_RUN(test_injected_complete_200_error);
 	T_RUN(test_connection_reuse);
+	T_RUN(test_virtual_host);
+	T_RUN(test_silent_server);
+	T_RUN(test_unsigned_and_anonymous);
 	T_RUN(test_stats);
 	T_RUN(test_cleanup);
 	s3_client_free(g_c);
