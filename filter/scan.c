@@ -501,11 +501,16 @@ static inline __attribute__((always_inline)) const char *py_string(struct sc *s,
 	const char *body = ++q;
 	for (;;) {
 #ifdef SCAN_SSE2
-		const __m128i qq = _mm_set1_epi8(quote), bs = _mm_set1_epi8('\\'),
-			      nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+		/* Both quote bytes stop the vector loop (constant vectors are cheaper
+		 * than a per-string broadcast); the other quote is rare inside a
+		 * string and is stepped over below. */
+		const __m128i sq = _mm_set1_epi8('\''), dq = _mm_set1_epi8('"'),
+			      bs = _mm_set1_epi8('\\'), nl = _mm_set1_epi8('\n'),
+			      cr = _mm_set1_epi8('\r');
 		while (q + 16 <= end) {
 			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
-			__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, qq), _mm_cmpeq_epi8(x, bs));
+			__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, sq), _mm_cmpeq_epi8(x, dq));
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(x, bs));
 			m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, nl), _mm_cmpeq_epi8(x, cr)));
 			int mask = _mm_movemask_epi8(m);
 			if (mask) {
@@ -524,6 +529,10 @@ found:
 #endif
 		if (*q == quote)
 			break;
+		if (*q == '\'' || *q == '"') {
+			q++; /* the other quote: plain text */
+			continue;
+		}
 		if (*q != '\\')
 			return fail(s, q, "newline in string");
 		flags |= SCAN_F_ESC;
@@ -627,6 +636,10 @@ static inline __attribute__((always_inline)) const char *scalar(struct sc *s, co
 	switch (*p) {
 	case '"':
 		return py ? py_string(s, p, v) : json_string(s, p, v);
+	case '\'':
+		if (py)
+			return py_string(s, p, v);
+		break;
 	case '-': case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
 		return number(s, p, py, v);
