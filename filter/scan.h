@@ -36,7 +36,7 @@
  *               keeps its backslash (as Python does); \N{name} is REJECTED (not
  *               supported). True/False/None; ints; floats incl. exponents and
  *               the tokens inf, -inf, nan (repr writes them); dicts (keys:
- *               strings, numbers, True/False/None, tuples), lists, tuples
+ *               strings, numbers, True/False/None; tuple keys are rejected), lists, tuples
  *               (`(v)` is read as a 1-tuple; Python reads it as v, repr never
  *               writes it); trailing commas as Python allows. Whitespace: space,
  *               \t, \n, \r, \f. Not accepted: sets, raw strings, implicit string
