@@ -814,7 +814,10 @@ struct relay {
 	const char *want_region;
 	_Atomic int inject_left;
 	_Atomic int injected;
-	char last_req[4096];         /* head of the last request answered by us */
+	char last_req[4096];         /* head of the last request answered by us;
+				      * protected by lock */
+	pthread_mutex_t lock;
+	_Atomic int live;            /* connection threads still running */
 	uint64_t cut_after;          /* downstream bytes per connection before a cut */
 	_Atomic int cuts_left;
 	_Atomic int arm_gen;         /* bumped when cuts are armed */
@@ -887,8 +890,10 @@ static void *relay_conn_main(void *arg)
 					 status, strlen(body), extra, head_req ? "" : body);
 			(void)!write(cfd, resp, (size_t)n);
 			size_t keep = have < sizeof(r->last_req) - 1 ? have : sizeof(r->last_req) - 1;
+			pthread_mutex_lock(&r->lock);
 			memcpy(r->last_req, b, keep);
 			r->last_req[keep] = '\0';
+			pthread_mutex_unlock(&r->lock);
 			atomic_fetch_add(&r->injected, 1);
 			goto out;
 		}
@@ -941,6 +946,7 @@ out:
 	if (ufd >= 0)
 		close(ufd);
 	close(cfd);
+	atomic_fetch_sub(&r->live, 1);
 	return NULL;
 }
 
@@ -958,9 +964,11 @@ static void *relay_main(void *arg)
 		rc->r = r;
 		rc->cfd = cfd;
 		pthread_t t;
-		if (pthread_create(&t, NULL, relay_conn_main, rc) == 0)
+		atomic_fetch_add(&r->live, 1);
+		if (pthread_create(&t, NULL, relay_conn_main, rc) == 0) {
 			pthread_detach(t);
-		else {
+		} else {
+			atomic_fetch_sub(&r->live, 1);
 			close(cfd);
 			free(rc);
 		}
@@ -971,6 +979,7 @@ static void *relay_main(void *arg)
 static int relay_start(struct relay *r, int up_port)
 {
 	r->up_port = up_port;
+	pthread_mutex_init(&r->lock, NULL);
 	r->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof(a);
@@ -986,9 +995,13 @@ static void relay_stop(struct relay *r)
 	atomic_store(&r->stop, 1);
 	pthread_join(r->th, NULL);
 	close(r->lfd);
-	/* connection threads notice stop within one poll */
-	struct timespec ts = {0, 300 * 1000 * 1000};
-	nanosleep(&ts, NULL);
+	/* connection threads notice stop within one poll (200 ms) */
+	for (int i = 0; i < 100 && atomic_load(&r->live) > 0; i++) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	CHECK_INT(atomic_load(&r->live), 0);
+	pthread_mutex_destroy(&r->lock);
 }
 
 static void test_resume_after_drop(void)
@@ -1228,10 +1241,12 @@ static void test_virtual_host(void)
 	CHECK_INT(s3_client_new(&cfg, &c), 0);
 	if (c) {
 		CHECK_INT(s3_head(c, "dir/a b", NULL), -ENOENT);
+		pthread_mutex_lock(&r.lock);
 		CHECK(strncmp(r.last_req, "HEAD /dir/a%20b HTTP/1.1\r\n", 26) == 0);
 		snprintf(want, sizeof(want), "\r\nHost: %s.localhost:%d\r\n", g_bucket, r.port);
 		CHECK(strstr(r.last_req, want) != NULL);
 		CHECK(strstr(r.last_req, "SignedHeaders=host;") != NULL);
+		pthread_mutex_unlock(&r.lock);
 		s3_client_free(c);
 	}
 	relay_stop(&r);
