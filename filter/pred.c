@@ -22,6 +22,8 @@ enum pk {
 	P_STARTS, P_ENDS, P_CONTAINS, P_REGEX,
 };
 
+#define PRED_MAX_NODES 10000
+
 enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
 
 struct lit {
@@ -79,6 +81,7 @@ struct ps {
 	struct pred_error *err;
 	int rc;
 	int depth;
+	int nodes;
 };
 
 __attribute__((format(printf, 3, 4))) static struct pnode *perr(struct ps *p, size_t col,
@@ -136,6 +139,10 @@ static int accept_kw(struct ps *p, const char *w)
 
 static struct pnode *new_node(struct ps *p, enum pk kind)
 {
+	/* eval and free recurse over the tree: a cap on its size bounds the
+	 * stack even for `a and b and c ...` chains thousands long */
+	if (++p->nodes > PRED_MAX_NODES)
+		return perr(p, p->i, "expression too long (more than %d tests)", PRED_MAX_NODES);
 	struct pnode *n = calloc(1, sizeof(*n));
 	if (!n && p->rc == 0) {
 		p->rc = -ENOMEM;

@@ -329,6 +329,51 @@ static void test_strset_literals(void)
 	strset_free(s);
 }
 
+static void test_size_limits(void)
+{
+	/* a 20,000-test chain is refused cleanly; 2,000 are fine */
+	for (int n = 2000; n <= 20000; n += 18000) {
+		size_t cap = (size_t)n * 16 + 16, o = 0;
+		char *e = malloc(cap);
+		for (int i = 0; i < n; i++)
+			o += (size_t)snprintf(e + o, cap - o, "%sa == %d", i ? " or " : "", i);
+		struct scan_fields *f = scan_fields_new();
+		struct pred *p = NULL;
+		struct pred_error err;
+		int rc = pred_compile(e, f, NULL, &p, &err);
+		if (n == 2000) {
+			CHECK_INT(rc, 0);
+			struct scan_val slots[8];
+			struct scan_result res;
+			char scratch[64];
+			CHECK_INT(scan_record(f, "{\"a\": 1999}", 11, SCAN_JSON, slots, &res), 0);
+			CHECK_INT(pred_eval(p, slots, scratch, sizeof(scratch)), 1);
+		} else {
+			CHECK_INT(rc, -EINVAL);
+			CHECK(strstr(err.msg, "too long") != NULL);
+		}
+		pred_free(p);
+		scan_fields_free(f);
+		free(e);
+	}
+	/* deep nesting is refused at the nesting limit, not by the stack */
+	char deep[1200];
+	size_t o = 0;
+	for (int i = 0; i < 500; i++)
+		deep[o++] = '(';
+	memcpy(deep + o, "a == 1", 6);
+	o += 6;
+	for (int i = 0; i < 500; i++)
+		deep[o++] = ')';
+	deep[o] = '\0';
+	struct scan_fields *f = scan_fields_new();
+	struct pred *p = NULL;
+	struct pred_error err;
+	CHECK_INT(pred_compile(deep, f, NULL, &p, &err), -EINVAL);
+	CHECK(strstr(err.msg, "nested") != NULL);
+	scan_fields_free(f);
+}
+
 static void test_scratch_too_small(void)
 {
 	struct scan_fields *f = scan_fields_new();
@@ -352,5 +397,6 @@ int main(void)
 	T_RUN(test_real_file_loader);
 	T_RUN(test_strset_literals);
 	T_RUN(test_scratch_too_small);
+	T_RUN(test_size_limits);
 	return T_DONE();
 }
