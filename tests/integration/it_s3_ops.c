@@ -888,13 +888,14 @@ static void *relay_conn_main(void *arg)
 					 "Content-Length: %zu\r\n%sx-amz-request-id: INJECTED\r\n"
 					 "Connection: close\r\n\r\n%s",
 					 status, strlen(body), extra, head_req ? "" : body);
-			(void)!write(cfd, resp, (size_t)n);
+			/* recorded before answering: the client checks it after */
 			size_t keep = have < sizeof(r->last_req) - 1 ? have : sizeof(r->last_req) - 1;
 			pthread_mutex_lock(&r->lock);
 			memcpy(r->last_req, b, keep);
 			r->last_req[keep] = '\0';
 			pthread_mutex_unlock(&r->lock);
 			atomic_fetch_add(&r->injected, 1);
+			(void)!write(cfd, resp, (size_t)n);
 			goto out;
 		}
 	}
