@@ -1,6 +1,7 @@
 /*
  * lines.c: memchr-driven line splitting with one carry buffer (see lines.h).
  */
+#define _GNU_SOURCE /* memrchr */
 #include "lines.h"
 
 #include <errno.h>
@@ -114,4 +115,97 @@ void lines_discard(struct lines *l)
 {
 	buf_reset(&l->carry);
 	l->skipping = 0;
+}
+
+void lines_align_init(struct lines_align *a, size_t max_line)
+{
+	buf_init(&a->carry, max_line + 1);
+	a->max_line = max_line;
+	a->lineno = 1;
+	a->skipping = 0;
+}
+
+void lines_align_release(struct lines_align *a)
+{
+	buf_release(&a->carry);
+}
+
+void lines_align_reset(struct lines_align *a)
+{
+	buf_reset(&a->carry);
+	a->lineno = 1;
+	a->skipping = 0;
+}
+
+size_t lines_align_pending(const struct lines_align *a)
+{
+	return a->carry.len;
+}
+
+size_t lines_align_take(struct lines_align *a, char *dst)
+{
+	size_t n = a->carry.len;
+
+	if (n)
+		memcpy(dst, a->carry.ptr, n);
+	buf_reset(&a->carry);
+	return n;
+}
+
+static uint64_t count_nl(const char *p, size_t n)
+{
+	const char *end = p + n;
+	uint64_t c = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		c++;
+		p++;
+	}
+	return c;
+}
+
+int lines_align_cut(struct lines_align *a, const char *buf, size_t len, int final, size_t *start,
+		    size_t *end, uint64_t *first_lineno, const struct lines_sink *sink)
+{
+	size_t s = 0, e, tail;
+	const char *last;
+	uint64_t n;
+
+	*start = *end = len;
+	*first_lineno = a->lineno;
+	if (a->skipping) {
+		const char *nl = memchr(buf, '\n', len);
+
+		if (!nl) {
+			if (final)
+				a->skipping = 0;
+			return 0;
+		}
+		s = (size_t)(nl - buf) + 1;
+		a->skipping = 0;
+		a->lineno++;
+	}
+	*first_lineno = a->lineno;
+	if (final) {
+		n = count_nl(buf + s, len - s);
+		if (len > s && buf[len - 1] != '\n')
+			n++;
+		a->lineno += n;
+		*start = s;
+		*end = len;
+		return 0;
+	}
+	last = len > s ? memrchr(buf + s, '\n', len - s) : NULL;
+	e = last ? (size_t)(last - buf) + 1 : s;
+	n = count_nl(buf + s, e - s);
+	*start = s;
+	*end = e;
+	a->lineno += n;
+	tail = len - e;
+	/* +1: a line of max_line bytes may still end in "\r" */
+	if (tail > a->max_line + 1) {
+		a->skipping = 1;
+		return sink->too_long ? sink->too_long(sink->ctx, a->lineno, a->max_line) : 0;
+	}
+	return buf_add(&a->carry, buf + e, tail);
 }

@@ -55,4 +55,41 @@ size_t lines_pending(const struct lines *l);
 /* Forgets the incomplete line (used when a stream ends in error). */
 void lines_discard(struct lines *l);
 
+/*
+ * Aligner: cuts a stream of buffers at line boundaries so that each buffer
+ * can be split (lines_feed + lines_finish) by ANY thread on its own: the
+ * producer fills a buffer with lines_align_take() (the carried partial line)
+ * followed by new data, then lines_align_cut() returns the range of complete
+ * lines to hand on and carries the rest (at most one line, capped at
+ * max_line) into the next buffer. It also numbers the lines: first_lineno is
+ * the number of the line at *start. A line that outgrows max_line before its
+ * newline arrives is reported through sink->too_long once and dropped up to
+ * its newline (lines within one buffer are checked by lines_feed). Not
+ * thread-safe: the producer owns it.
+ */
+struct lines_align {
+	struct buf carry; /* the partial line carried to the next buffer */
+	size_t max_line;
+	uint64_t lineno;  /* number of the next line to start */
+	int skipping;     /* dropping an over-long line up to its newline */
+};
+
+void lines_align_init(struct lines_align *a, size_t max_line);
+void lines_align_release(struct lines_align *a);
+/* Back to a new stream: drops the carry, numbering restarts at line 1. */
+void lines_align_reset(struct lines_align *a);
+/* Bytes the next lines_align_take() will copy. */
+size_t lines_align_pending(const struct lines_align *a);
+/* Copies the carried bytes to dst (room for lines_align_pending()), empties
+ * the carry, returns the byte count. */
+size_t lines_align_take(struct lines_align *a, char *dst);
+/*
+ * buf[0..len) = what lines_align_take() copied + new data. final: nothing
+ * follows (the last line may lack its newline and is included). Sets
+ * [*start, *end) to the complete lines (may be empty) and *first_lineno.
+ * Returns 0, -ENOMEM, or the too_long callback's non-zero value.
+ */
+int lines_align_cut(struct lines_align *a, const char *buf, size_t len, int final, size_t *start,
+		    size_t *end, uint64_t *first_lineno, const struct lines_sink *sink);
+
 #endif

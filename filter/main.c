@@ -149,6 +149,9 @@ int main(int argc, char **argv)
 	cfg.job = &job;
 	cfg.out = &out;
 	cfg.jobs = o.jobs ? o.jobs : ncpu();
+	/* Fewer files in flight than cores: give each file a second scanner
+	 * thread (inflate and scanning then share the cores). */
+	cfg.scan_threads = (files.n < cfg.jobs ? files.n : cfg.jobs) < ncpu() ? 2 : 1;
 	cfg.gz.force_zlib = o.force_zlib;
 	cfg.max_line = o.max_line;
 	cfg.strict = o.strict;

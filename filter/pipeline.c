@@ -56,37 +56,64 @@ struct pipe {
 	pthread_mutex_t err_mu; /* first internal error */
 };
 
-/* ---- per-worker ring between inflater and scanner ---- */
+/* ---- per-worker ring: inflater -> scanners -> in-order commit ---- */
 
 struct rslot {
 	char *data;
-	size_t len;
-	int status; /* 0 more follows, GZIN_EOF, or negative errno: last slot */
+	size_t cap;          /* bytes allocated at data */
+	size_t start, end;   /* the complete lines to scan: data[start, end) */
+	uint64_t first_line; /* number of the line at start */
+	int status;          /* 0 more follows; else the last slot: GZIN_EOF, a
+				negative errno, or -ECANCELED (stopped) */
+	int scanned;         /* scanned, waiting for its turn to be committed */
+	int stopped;         /* --strict stopped inside it: later slots are dropped */
+	struct buf out;      /* its rows */
+	uint64_t n_rec, n_match;
 };
 
+/* Slots cycle: the inflater fills slot wr and publishes it; a scanner claims
+ * slot cl (any scanner, any order of finishing); slots are committed (rows
+ * handed on, then released to the inflater) strictly in order from rd. */
 struct ring {
 	pthread_mutex_t mu;
-	pthread_cond_t cv_full;  /* a slot was published */
-	pthread_cond_t cv_empty; /* a slot was released */
+	pthread_cond_t cv_full;  /* published / claimed-final / cancel: for scanners */
+	pthread_cond_t cv_empty; /* released: for the inflater */
 	struct rslot *s;
-	size_t n, size;
-	size_t rd, wr, count; /* consumer index, producer index, published slots */
+	size_t n, size; /* slots; nominal bytes per slot */
+	size_t rd, cl, wr;
+	size_t count;     /* published, not yet released */
+	size_t unclaimed; /* published, not yet claimed */
+	int final_claimed;
+	int committing; /* a scanner is committing: the others leave it to it */
 	int cancel;
+};
+
+struct worker;
+
+struct scanner {
+	struct worker *w;
+	pthread_t tid;
+	struct job_worker jw;
+	struct lines lines;
+	struct rslot *slot; /* being scanned */
 };
 
 struct worker {
 	struct pipe *p;
 	pthread_t tid;
 	struct ring ring;
-	struct lines lines;
-	struct job_worker jw;
+	struct lines_align align; /* used by the inflater thread */
+	struct scanner sc[2];
+	size_t nsc;      /* scanner threads per file: 1 or 2 */
 	struct gzin *gz; /* the current file's stream (inflater thread uses it) */
 	size_t idx;      /* current file */
 	const char *path;
-	struct chunk *cur; /* rows being gathered */
-	uint64_t n_rec, n_match; /* since the last flush into st */
-	int stop;                /* strict stop or output abort seen */
-	int gz_err;              /* the stream's final status */
+	struct chunk *cur;  /* rows being gathered (by the committing scanner) */
+	atomic_int stop;    /* strict stop or abort seen in this file */
+	int committed_stop; /* a stopped slot was committed: drop the rest */
+	int gz_err;         /* the stream's final error, 0 if none */
+	size_t dropped;     /* bytes of the partial line cut by that error */
+	uint64_t err_line;  /* its line number */
 };
 
 static void set_internal(struct pipe *p, int err)
@@ -246,7 +273,7 @@ static void *writer_main(void *arg)
 
 /* ---- ring ---- */
 
-static int ring_init(struct ring *r, size_t n, size_t size)
+static int ring_init(struct ring *r, size_t n, size_t size, size_t out_cap)
 {
 	memset(r, 0, sizeof(*r));
 	r->s = calloc(n, sizeof(*r->s));
@@ -254,14 +281,16 @@ static int ring_init(struct ring *r, size_t n, size_t size)
 		return -ENOMEM;
 	r->n = n;
 	r->size = size;
-	for (size_t i = 0; i < n; i++) {
-		r->s[i].data = malloc(size);
-		if (!r->s[i].data)
-			return -ENOMEM;
-	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv_full, NULL);
 	pthread_cond_init(&r->cv_empty, NULL);
+	for (size_t i = 0; i < n; i++) {
+		buf_init(&r->s[i].out, out_cap);
+		r->s[i].data = malloc(size);
+		if (!r->s[i].data)
+			return -ENOMEM;
+		r->s[i].cap = size;
+	}
 	return 0;
 }
 
@@ -269,8 +298,10 @@ static void ring_release(struct ring *r)
 {
 	if (!r->s)
 		return;
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		free(r->s[i].data);
+		buf_release(&r->s[i].out);
+	}
 	free(r->s);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv_full);
@@ -280,63 +311,136 @@ static void ring_release(struct ring *r)
 
 static void ring_reset(struct ring *r)
 {
-	r->rd = r->wr = r->count = 0;
-	r->cancel = 0;
+	r->rd = r->cl = r->wr = 0;
+	r->count = r->unclaimed = 0;
+	r->final_claimed = r->committing = r->cancel = 0;
+	for (size_t i = 0; i < r->n; i++)
+		r->s[i].scanned = 0;
+}
+
+/* ---- error reporting ---- */
+
+static int report_budget(struct worker *w)
+{
+	return atomic_fetch_add(&w->p->st->reported, 1) < w->p->cfg->max_errors;
+}
+
+static void stop_file(struct worker *w)
+{
+	strict_stop(w->p, w->idx);
+	atomic_store(&w->stop, 1);
+}
+
+/* An over-long line, seen by the inflater (straddling) or a scanner. */
+static int too_long(struct worker *w, uint64_t lineno, size_t max_line)
+{
+	atomic_fetch_add_explicit(&w->p->st->too_long, 1, memory_order_relaxed);
+	if (report_budget(w))
+		log_error("%s:%llu: line longer than --max-line (%zu bytes): skipped", w->path,
+			  (unsigned long long)lineno, max_line);
+	if (w->p->cfg->strict) {
+		stop_file(w);
+		return 1;
+	}
+	return 0;
+}
+
+static int on_too_long_inflater(void *ctx, uint64_t lineno, size_t max_line)
+{
+	return too_long(ctx, lineno, max_line);
 }
 
 /* ---- inflater thread ---- */
+
+static void publish(struct ring *r, struct rslot *s, int status)
+{
+	s->status = status;
+	s->scanned = 0;
+	s->stopped = 0;
+	s->n_rec = s->n_match = 0;
+	buf_reset(&s->out);
+	pthread_mutex_lock(&r->mu);
+	r->wr = (r->wr + 1) % r->n;
+	r->count++;
+	r->unclaimed++;
+	pthread_cond_broadcast(&r->cv_full);
+	pthread_mutex_unlock(&r->mu);
+}
 
 static void *inflater_main(void *arg)
 {
 	struct worker *w = arg;
 	struct ring *r = &w->ring;
 	struct pipe_stats *st = w->p->st;
+	const struct lines_sink sink = {NULL, on_too_long_inflater, w};
+	struct rslot *s = NULL;
 	uint64_t seen = 0;
 
 	for (;;) {
-		struct rslot *s;
 		struct gzin_out o;
-		int rc = 0;
+		size_t need;
+		int rc = 0, arc;
 		uint64_t in;
 
-		pthread_mutex_lock(&r->mu);
-		while (r->count == r->n && !r->cancel)
-			pthread_cond_wait(&r->cv_empty, &r->mu);
-		if (r->cancel) {
+		if (!s) {
+			pthread_mutex_lock(&r->mu);
+			while (r->count == r->n && !r->cancel)
+				pthread_cond_wait(&r->cv_empty, &r->mu);
+			if (r->cancel) {
+				pthread_mutex_unlock(&r->mu);
+				break;
+			}
+			s = &r->s[r->wr];
 			pthread_mutex_unlock(&r->mu);
-			break;
 		}
-		s = &r->s[r->wr];
-		pthread_mutex_unlock(&r->mu);
+		/* Room for the carried partial line plus a nominal slot of new
+		 * data; a slot grown by a long line shrinks back afterwards. */
+		need = lines_align_pending(&w->align) + r->size;
+		if (s->cap < need || s->cap > 2 * need) {
+			char *d = realloc(s->data, need);
 
+			if (!d) {
+				set_internal(w->p, -ENOMEM);
+				s->start = s->end = 0;
+				publish(r, s, -ECANCELED);
+				break;
+			}
+			s->data = d;
+			s->cap = need;
+		}
 		o.dst = s->data;
-		o.size = r->size;
-		o.pos = 0;
+		o.size = s->cap;
+		o.pos = lines_align_take(&w->align, s->data);
 		while (o.pos < o.size && rc == 0)
 			rc = gzin_read(w->gz, &o);
 		in = gzin_bytes_in(w->gz);
 		atomic_fetch_add_explicit(&st->bytes_in, in - seen, memory_order_relaxed);
 		seen = in;
-		s->len = o.pos;
-		s->status = rc;
-
-		pthread_mutex_lock(&r->mu);
-		r->wr = (r->wr + 1) % r->n;
-		r->count++;
-		pthread_cond_signal(&r->cv_full);
-		pthread_mutex_unlock(&r->mu);
+		arc = lines_align_cut(&w->align, s->data, o.pos, rc == GZIN_EOF, &s->start, &s->end,
+				      &s->first_line, &sink);
+		if (rc < 0) {
+			/* the cut partial line is not a record: never scanned */
+			w->dropped = lines_align_pending(&w->align);
+			w->err_line = w->align.lineno;
+			lines_align_reset(&w->align);
+		}
+		if (arc == -ENOMEM)
+			set_internal(w->p, arc);
+		if (arc) {
+			publish(r, s, -ECANCELED);
+			break;
+		}
+		if (rc == 0 && s->start == s->end)
+			continue; /* no line ended yet: keep filling the same slot */
+		publish(r, s, rc);
 		if (rc != 0)
 			break;
+		s = NULL;
 	}
 	return NULL;
 }
 
-/* ---- the worker's scanning side ---- */
-
-static int report_budget(struct worker *w)
-{
-	return atomic_fetch_add(&w->p->st->reported, 1) < w->p->cfg->max_errors;
-}
+/* ---- scanners ---- */
 
 static int push_cur(struct worker *w)
 {
@@ -353,32 +457,25 @@ static int push_cur(struct worker *w)
 
 static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno)
 {
-	struct worker *w = ctx;
+	struct scanner *sc = ctx;
+	struct worker *w = sc->w;
+	struct rslot *s = sc->slot;
 	struct scan_result res;
 	int rc;
 
 	memset(&res, 0, sizeof(res));
-	rc = job_record(&w->jw, line, len, &w->cur->b, &res);
+	rc = job_record(&sc->jw, line, len, &s->out, &res);
 	if (rc == 1) {
-		w->n_rec++;
-		w->n_match++;
-		if (w->cur->b.len >= CHUNK_TARGET) {
-			rc = push_cur(w);
-			if (rc == -ENOMEM)
-				set_internal(w->p, rc);
-			if (rc < 0) {
-				w->stop = 1;
-				return 1;
-			}
-		}
+		s->n_rec++;
+		s->n_match++;
 		return 0;
 	}
 	if (rc == 0) {
 		if (len && !job_is_blank(line, len))
-			w->n_rec++;
+			s->n_rec++;
 		return 0;
 	}
-	w->n_rec++;
+	s->n_rec++;
 	atomic_fetch_add_explicit(&w->p->st->bad, 1, memory_order_relaxed);
 	if (report_budget(w)) {
 		if (rc == -EINVAL)
@@ -390,36 +487,118 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno)
 				  w->path, (unsigned long long)lineno, strerror(-rc));
 	}
 	if (w->p->cfg->strict) {
-		strict_stop(w->p, w->idx);
-		w->stop = 1;
+		s->stopped = 1;
+		stop_file(w);
 		return 1;
 	}
 	return 0;
 }
 
-static int on_too_long(void *ctx, uint64_t lineno, size_t max_line)
+static int on_too_long_scanner(void *ctx, uint64_t lineno, size_t max_line)
 {
-	struct worker *w = ctx;
+	struct scanner *sc = ctx;
+	int rc = too_long(sc->w, lineno, max_line);
 
-	atomic_fetch_add_explicit(&w->p->st->too_long, 1, memory_order_relaxed);
-	if (report_budget(w))
-		log_error("%s:%llu: line longer than --max-line (%zu bytes): skipped", w->path,
-			  (unsigned long long)lineno, max_line);
-	if (w->p->cfg->strict) {
-		strict_stop(w->p, w->idx);
-		w->stop = 1;
-		return 1;
-	}
-	return 0;
+	if (rc)
+		sc->slot->stopped = 1;
+	return rc;
 }
 
-static void flush_counts(struct worker *w)
+static void scan_slot(struct scanner *sc, struct rslot *s)
+{
+	const struct lines_sink sink = {on_line, on_too_long_scanner, sc};
+
+	sc->slot = s;
+	lines_discard(&sc->lines);
+	sc->lines.lineno = s->first_line;
+	/* slots hold whole lines; only the last one may end without "\n" */
+	if (lines_feed(&sc->lines, s->data + s->start, s->end - s->start, &sink) == 0)
+		lines_finish(&sc->lines, &sink);
+}
+
+/* Hands a scanned slot's rows on, in order (one committer at a time). */
+static void commit(struct worker *w, struct rslot *s)
 {
 	struct pipe_stats *st = w->p->st;
+	int rc = 0;
 
-	atomic_fetch_add_explicit(&st->records, w->n_rec, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->matched, w->n_match, memory_order_relaxed);
-	w->n_rec = w->n_match = 0;
+	if (w->committed_stop || cancelled(w->p, w->idx))
+		return;
+	atomic_fetch_add_explicit(&st->bytes_data, s->end - s->start, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->records, s->n_rec, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->matched, s->n_match, memory_order_relaxed);
+	if (s->out.len) {
+		if (w->cur && w->cur->b.len + s->out.len > w->cur->b.cap_max)
+			rc = push_cur(w);
+		if (rc == 0 && w->cur)
+			rc = buf_add(&w->cur->b, s->out.ptr, s->out.len);
+		if (rc == 0 && w->cur && w->cur->b.len >= CHUNK_TARGET)
+			rc = push_cur(w);
+		if (rc == -ENOMEM || rc == -E2BIG)
+			set_internal(w->p, rc);
+		if (rc < 0)
+			atomic_store(&w->stop, 1);
+	}
+	if (s->stopped)
+		w->committed_stop = 1;
+	if (s->status != 0 && s->status != GZIN_EOF && s->status != -ECANCELED) {
+		w->gz_err = s->status;
+	}
+}
+
+static void *scanner_main(void *arg)
+{
+	struct scanner *sc = arg;
+	struct worker *w = sc->w;
+	struct ring *r = &w->ring;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		struct rslot *s;
+		int skip;
+
+		while (r->unclaimed == 0 && !r->final_claimed && !r->cancel)
+			pthread_cond_wait(&r->cv_full, &r->mu);
+		if (r->cancel || r->unclaimed == 0)
+			break;
+		s = &r->s[r->cl];
+		r->cl = (r->cl + 1) % r->n;
+		r->unclaimed--;
+		if (s->status != 0) {
+			r->final_claimed = 1;
+			pthread_cond_broadcast(&r->cv_full);
+		}
+		pthread_mutex_unlock(&r->mu);
+
+		/* After a stop, slots already claimed may be skipped: a stopped
+		 * slot's successors are dropped at commit anyway. */
+		skip = cancelled(w->p, w->idx) || (atomic_load(&w->stop) && w->p->cfg->strict == 0);
+		if (!skip)
+			scan_slot(sc, s);
+
+		pthread_mutex_lock(&r->mu);
+		s->scanned = 1;
+		if (r->committing)
+			continue;
+		r->committing = 1;
+		while (r->count > 0 && r->s[r->rd].scanned) {
+			struct rslot *c = &r->s[r->rd];
+
+			pthread_mutex_unlock(&r->mu);
+			commit(w, c);
+			pthread_mutex_lock(&r->mu);
+			c->scanned = 0;
+			r->rd = (r->rd + 1) % r->n;
+			r->count--;
+			if (w->committed_stop || atomic_load(&w->stop) || cancelled(w->p, w->idx))
+				r->cancel = 1;
+			pthread_cond_signal(&r->cv_empty);
+			pthread_cond_broadcast(&r->cv_full);
+		}
+		r->committing = 0;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return NULL;
 }
 
 static void file_failed(struct worker *w)
@@ -429,60 +608,19 @@ static void file_failed(struct worker *w)
 		strict_stop(w->p, w->idx);
 }
 
-/* Consumes the ring until the inflater's last slot. */
-static void consume(struct worker *w)
-{
-	struct ring *r = &w->ring;
-	const struct lines_sink sink = {on_line, on_too_long, w};
-	struct pipe_stats *st = w->p->st;
-
-	for (;;) {
-		struct rslot *s;
-		int status;
-
-		pthread_mutex_lock(&r->mu);
-		while (r->count == 0)
-			pthread_cond_wait(&r->cv_full, &r->mu);
-		s = &r->s[r->rd];
-		pthread_mutex_unlock(&r->mu);
-
-		status = s->status;
-		if (!w->stop && s->len) {
-			atomic_fetch_add_explicit(&st->bytes_data, s->len, memory_order_relaxed);
-			lines_feed(&w->lines, s->data, s->len, &sink);
-			flush_counts(w);
-		}
-		pthread_mutex_lock(&r->mu);
-		r->rd = (r->rd + 1) % r->n;
-		r->count--;
-		if (!w->stop && cancelled(w->p, w->idx))
-			w->stop = 1;
-		if (w->stop)
-			r->cancel = 1; /* the inflater stops at its next slot */
-		pthread_cond_signal(&r->cv_empty);
-		pthread_mutex_unlock(&r->mu);
-		if (status != 0) {
-			w->gz_err = status == GZIN_EOF ? 0 : status;
-			return;
-		}
-		if (w->stop) {
-			w->gz_err = 0;
-			return;
-		}
-	}
-}
-
 static void process_file(struct worker *w, size_t idx)
 {
 	struct pipe *p = w->p;
 	const struct walk_file *f = &p->cfg->files->v[idx];
 	pthread_t inf;
-	int rc;
+	int rc, helper = 0;
 
 	w->idx = idx;
 	w->path = strcmp(f->path, "-") == 0 ? "<stdin>" : f->path;
-	w->stop = 0;
+	atomic_store(&w->stop, 0);
+	w->committed_stop = 0;
 	w->gz_err = 0;
+	w->dropped = 0;
 	rc = gzin_open(&w->gz, f->path, &p->cfg->gz);
 	if (rc < 0) {
 		log_error("%s: cannot open: %s (skipped)", w->path, strerror(-rc));
@@ -490,35 +628,32 @@ static void process_file(struct worker *w, size_t idx)
 		goto done;
 	}
 	ring_reset(&w->ring);
-	lines_discard(&w->lines);
-	w->lines.lineno = 1;
+	lines_align_reset(&w->align);
 	rc = pthread_create(&inf, NULL, inflater_main, w);
 	if (rc) {
 		set_internal(p, -rc);
 		goto done;
 	}
-	consume(w);
+	if (w->nsc > 1 && pthread_create(&w->sc[1].tid, NULL, scanner_main, &w->sc[1]) == 0)
+		helper = 1;
+	scanner_main(&w->sc[0]);
+	if (helper)
+		pthread_join(w->sc[1].tid, NULL);
+	/* the scanners may have stopped early: release the inflater */
+	pthread_mutex_lock(&w->ring.mu);
+	w->ring.cancel = 1;
+	pthread_cond_broadcast(&w->ring.cv_empty);
+	pthread_mutex_unlock(&w->ring.mu);
 	pthread_join(inf, NULL);
-	if (w->stop) {
-		/* strict stop or abort: the partial line is not a record */
-		lines_discard(&w->lines);
-	} else if (w->gz_err == 0) {
-		const struct lines_sink sink = {on_line, on_too_long, w};
-
-		lines_finish(&w->lines, &sink);
-		flush_counts(w);
-	} else {
-		size_t pending = lines_pending(&w->lines);
-
-		lines_discard(&w->lines);
-		if (pending)
+	if (w->gz_err && !w->committed_stop) {
+		if (w->dropped)
 			log_error("%s:%llu: %s; the incomplete last line (%zu bytes) was discarded",
-				  w->path, (unsigned long long)w->lines.lineno,
-				  gzin_errmsg(w->gz), pending);
+				  w->path, (unsigned long long)w->err_line, gzin_errmsg(w->gz),
+				  w->dropped);
 		else
 			log_error("%s:%llu: %s (after %llu complete lines)", w->path,
-				  (unsigned long long)w->lines.lineno, gzin_errmsg(w->gz),
-				  (unsigned long long)(w->lines.lineno - 1));
+				  (unsigned long long)w->err_line, gzin_errmsg(w->gz),
+				  (unsigned long long)(w->err_line - 1));
 		file_failed(w);
 	}
 done:
@@ -561,13 +696,20 @@ static int worker_init(struct worker *w, struct pipe *p)
 
 	memset(w, 0, sizeof(*w));
 	w->p = p;
-	rc = ring_init(&w->ring, c->ring_n ? c->ring_n : 4, c->ring_size ? c->ring_size : 1u << 20);
+	atomic_init(&w->stop, 0);
+	rc = ring_init(&w->ring, c->ring_n ? c->ring_n : 4, c->ring_size ? c->ring_size : 1u << 20,
+		       p->oq.chunk_cap);
 	if (rc < 0)
 		return rc;
-	lines_init(&w->lines, c->max_line);
-	rc = job_worker_init(&w->jw, c->job);
-	if (rc < 0)
-		return rc;
+	lines_align_init(&w->align, c->max_line);
+	w->nsc = c->scan_threads > 1 ? 2 : 1;
+	for (size_t i = 0; i < w->nsc; i++) {
+		w->sc[i].w = w;
+		lines_init(&w->sc[i].lines, c->max_line);
+		rc = job_worker_init(&w->sc[i].jw, c->job);
+		if (rc < 0)
+			return rc;
+	}
 	w->cur = chunk_get(&p->oq);
 	return w->cur ? 0 : -ENOMEM;
 }
@@ -582,8 +724,11 @@ static void worker_release(struct worker *w)
 		pthread_mutex_unlock(&oq->mu);
 		w->cur = NULL;
 	}
-	job_worker_release(&w->jw);
-	lines_release(&w->lines);
+	for (size_t i = 0; i < w->nsc; i++) {
+		job_worker_release(&w->sc[i].jw);
+		lines_release(&w->sc[i].lines);
+	}
+	lines_align_release(&w->align);
 	ring_release(&w->ring);
 }
 

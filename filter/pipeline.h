@@ -2,21 +2,28 @@
  * pipeline.h: runs a job over the input files with bounded memory.
  *
  * Threads:
- *   - `jobs` workers take the files in list order (an atomic counter); each
+ *   - `jobs` workers take the files in list order (an atomic counter). Each
  *     file is read by that worker's INFLATER thread (gzin.h: read(2) +
- *     inflate) into a ring of ring_n buffers of ring_size bytes, while the
- *     worker itself splits lines (lines.h) and runs the job (job.h) on the
- *     previous buffers: decompression and scanning run on two cores.
+ *     inflate) into a ring of ring_n slots of ~ring_size bytes; the inflater
+ *     cuts every slot at its last newline (lines_align: the partial line moves
+ *     on to the next slot, lines are numbered there), so a slot holds whole
+ *     lines and any thread can scan it alone. One or two SCANNER threads (the
+ *     worker itself, plus a helper when scan_threads = 2) claim slots, split
+ *     them (lines.h) and run the job (job.h) into the slot's row buffer; the
+ *     scanner that finishes commits every finished slot in slot order (rows
+ *     handed on, slot released), so rows keep the line order. Inflate and
+ *     scanning thus share the cores even for a single file.
  *   - one WRITER thread writes the rows in FILE ORDER: rows of file i are
  *     written before rows of file i+1 whatever finishes first. A worker ahead
  *     of the file being written keeps its rows in 1 MiB chunks and blocks
  *     while more than out_cap bytes are buffered; the file being written
  *     blocks only when more than out_cap/2 of its own bytes wait for the
  *     writer (it is always drained, so nothing deadlocks).
- * Memory: workers x (ring_n x ring_size + the inflater's read buffer + ~1 MiB
- * of row chunk) + out_cap + the output stage, plus a carry buffer per worker
- * that holds at most one line (capped at max_line). Independent of file sizes
- * and of the number of matches.
+ * Memory: workers x (ring_n x (ring_size + the slot's rows) + the inflater's
+ * read buffer + ~1 MiB of row chunk) + out_cap + the output stage, plus one
+ * carried line per worker (capped at max_line; a slot grows to hold it and
+ * shrinks back after). Independent of file sizes and of the number of
+ * matches; a slot's rows are bounded by what its ~1 MiB of lines produce.
  *
  * Errors inside a file (cannot open, corrupt or truncated gzip, a line over
  * max_line, a bad record) are reported on stderr with file:line and counted;
@@ -53,6 +60,8 @@ struct pipe_cfg {
 	size_t ring_n;       /* buffers per worker; 0 = 4 */
 	size_t ring_size;    /* bytes per buffer; 0 = 1 MiB */
 	size_t out_cap;      /* bytes of rows buffered ahead; 0 = 8 MiB */
+	unsigned scan_threads; /* scanner threads per file: 1, or 2 (when cores are
+				  spare: one file then uses 3 threads) */
 };
 
 struct pipe_stats {

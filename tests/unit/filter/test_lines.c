@@ -161,8 +161,106 @@ static void test_many_lines(void)
 	free(s);
 }
 
+/* The aligner cuts a stream into slots of whole lines; splitting each slot
+ * on its own must give exactly what one streaming split gives, for every
+ * slot size, including over-long lines, CRLF and a last line without "\n". */
+static void split_aligned(const char *s, size_t n, size_t slot, size_t max_line, struct got *g)
+{
+	struct lines_align a;
+	struct lines l;
+	const struct lines_sink sink = {on_line, on_long, g};
+	char *buf = malloc(n + max_line + slot + 8);
+	size_t pos = 0;
+
+	lines_align_init(&a, max_line);
+	lines_init(&l, max_line);
+	for (;;) {
+		size_t fill = lines_align_take(&a, buf), k, start, end;
+		uint64_t first;
+		int final;
+
+		k = n - pos < slot ? n - pos : slot;
+		memcpy(buf + fill, s + pos, k);
+		pos += k;
+		final = pos == n;
+		CHECK_INT(lines_align_cut(&a, buf, fill + k, final, &start, &end, &first, &sink), 0);
+		CHECK(lines_align_pending(&a) <= max_line + 1);
+		if (start < end) {
+			lines_discard(&l);
+			l.lineno = first;
+			lines_feed(&l, buf + start, end - start, &sink);
+			lines_finish(&l, &sink);
+		}
+		if (final)
+			break;
+	}
+	lines_align_release(&a);
+	lines_release(&l);
+	free(buf);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The aligner reports a straddling over-long line when it sees it, which
+ * can be before the lines of the same slot are split: compare the entries
+ * as sets (each entry carries its line number). */
+static void sorted_entries(const char *text, char *out, size_t cap)
+{
+	char tmp[4096], *v[256], *p, *save = NULL;
+	size_t n = 0, len = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s", text);
+	for (p = strtok_r(tmp, "|", &save); p && n < 256; p = strtok_r(NULL, "|", &save))
+		v[n++] = p;
+	qsort(v, n, sizeof(v[0]), cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(out + len, cap - len, "%s|", v[i]);
+}
+
+static void test_align(void)
+{
+	static const char *streams[] = {
+		"a\nbb\nccc\n", "a\nbb\nccc", "\n\n\nx", "abc\nabcdefghij\nxy\r\nabc\r\n",
+		"abcdefghijklmnop", "x\nabcdefghijklmnop", "abcdefghijklmnop\nq\n", "",
+		"1234\n12345\n123456\n1234567\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+		const char *s = streams[i];
+		size_t n = strlen(s);
+		struct got ref;
+		struct lines l;
+		const struct lines_sink sink = {on_line, on_long, &ref};
+
+		memset(&ref, 0, sizeof(ref));
+		lines_init(&l, 5);
+		lines_feed(&l, s, n, &sink);
+		lines_finish(&l, &sink);
+		lines_release(&l);
+		for (size_t slot = 1; slot <= n + 1; slot++) {
+			struct got g;
+
+			memset(&g, 0, sizeof(g));
+			char a[4096], b[4096];
+
+			split_aligned(s, n, slot, 5, &g);
+			sorted_entries(g.text, a, sizeof(a));
+			sorted_entries(ref.text, b, sizeof(b));
+			if (strcmp(a, b) != 0) {
+				fprintf(stderr, "stream %zu slot %zu: got [%s] want [%s]\n", i, slot,
+					g.text, ref.text);
+				t_cur_failed = 1;
+			}
+		}
+	}
+}
+
 int main(void)
 {
+	T_RUN(test_align);
 	T_RUN(test_basic);
 	T_RUN(test_crlf);
 	T_RUN(test_too_long);

@@ -41,6 +41,8 @@ struct outcome {
 	uint64_t records, matched, bad, failed;
 };
 
+static unsigned scan_threads = 1;
+
 static struct outcome run(char **paths, size_t np, const char *where, const char *cols,
 			  unsigned jobs, size_t ring_n, size_t ring_size, size_t out_cap,
 			  int strict)
@@ -73,6 +75,7 @@ static struct outcome run(char **paths, size_t np, const char *where, const char
 	cfg.ring_n = ring_n;
 	cfg.ring_size = ring_size;
 	cfg.out_cap = out_cap;
+	cfg.scan_threads = scan_threads;
 	pipe_stats_init(&st);
 	CHECK_INT(pipe_run(&cfg, &st), 0);
 	CHECK_INT(output_close(&out), 0);
@@ -154,6 +157,9 @@ static void test_strict_truncated(void)
 
 int main(void)
 {
+	T_RUN(test_identical_under_pressure);
+	T_RUN(test_strict_truncated);
+	scan_threads = 2; /* two scanners per file, slots committed in order */
 	T_RUN(test_identical_under_pressure);
 	T_RUN(test_strict_truncated);
 	return T_DONE();
