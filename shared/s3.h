@@ -9,13 +9,26 @@
  * Errors: 0 or a negative errno, mapped from HTTP/S3 errors in exactly one
  * table (s3err.c): NoSuchKey/404 -> -ENOENT, AccessDenied/403/Signature... ->
  * -EACCES, NoSuchBucket -> -ENXIO, PreconditionFailed/412 -> -ESTALE,
- * InvalidRange/416 -> -ERANGE, EntityTooLarge -> -EFBIG, transport failure or
- * 5xx after retries -> -EIO, timeouts after retries -> -ETIMEDOUT.
- * The S3 code, request id and key of a failure go to the log (log.h).
- * Retries: full-jitter exponential backoff for 500/502/503/504, SlowDown, 429,
- * RequestTimeout, connection resets and timeouts (up to cfg.max_retries); an
- * interrupted ranged GET resumes from the last byte received; ExpiredToken
- * refreshes credentials and retries once; other 4xx are not retried.
+ * InvalidRange/416 -> -ERANGE, EntityTooLarge -> -EFBIG, NoSuchUpload ->
+ * -ENOENT, BucketAlreadyOwnedByYou -> -EEXIST, BucketNotEmpty -> -ENOTEMPTY,
+ * InvalidArgument/InvalidPart/other 400 -> -EINVAL, transport failure or 5xx
+ * after retries -> -EIO, timeouts after retries -> -ETIMEDOUT (s3err.c has
+ * the whole table).
+ * The S3 code, request id and key of a failure go to the log (log.h): at
+ * error level, except expected answers (-ENOENT of HEAD/GET at debug;
+ * -ESTALE, -ERANGE, -EEXIST at info). Secrets, session tokens and the
+ * Authorization header are never logged, at any level.
+ * Retries: full-jitter exponential backoff (retry.h: 50 ms doubling to 5 s)
+ * for 500/502/503/504, SlowDown, 429, RequestTimeout, connection resets and
+ * timeouts (up to cfg.max_retries); an interrupted GET resumes from the last
+ * byte received; ExpiredToken refreshes credentials and retries once; a 301 or
+ * 400 naming the bucket's region (x-amz-bucket-region or <Region>) switches the
+ * client to that region and retries; other 4xx are not retried.
+ * Addressing: virtual-hosted (https://BUCKET.s3.REGION.amazonaws.com/KEY) by
+ * default, path-style on request (or for a dotted bucket name over https).
+ * Signing: SigV4 with x-amz-content-sha256 = SHA-256 of the body (or
+ * UNSIGNED-PAYLOAD with cfg.unsigned_payload); uploads always carry
+ * Content-MD5; anonymous credentials send no Authorization.
  */
 #ifndef S3_H
 #define S3_H
