@@ -29,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1333,6 +1335,171 @@ static void test_unsigned_and_anonymous(void)
 	free(d);
 }
 
+/* A writable argv for execvp (string literals are const here). */
+struct argv_buf {
+	char store[4096];
+	size_t used;
+	char *v[32];
+	int n;
+};
+
+static void av_add(struct argv_buf *a, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	if (a->used + n > sizeof(a->store) || a->n >= 31)
+		abort();
+	memcpy(a->store + a->used, s, n);
+	a->v[a->n++] = a->store + a->used;
+	a->v[a->n] = NULL;
+	a->used += n;
+}
+
+static void av_list(struct argv_buf *a, const char *const *list)
+{
+	a->used = 0;
+	a->n = 0;
+	for (; *list; list++)
+		av_add(a, *list);
+}
+
+static int open_devnull(void)
+{
+	FILE *f = fopen("/dev/null", "w");
+	return f ? fileno(f) : -1;
+}
+
+/* Runs argv[0] with stdout and stderr to /dev/null; returns its pid. */
+static pid_t spawn_quiet(char *const argv[])
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		FILE *n = freopen("/dev/null", "w", stdout);
+		(void)n;
+		int fd = open_devnull();
+		if (fd >= 0)
+			dup2(fd, 2);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int run_quiet(char *const argv[])
+{
+	int st;
+	pid_t pid = spawn_quiet(argv);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	bind(fd, (struct sockaddr *)&a, sizeof(a));
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int wait_port(int port)
+{
+	for (int i = 0; i < 100; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+		close(fd);
+		if (ok)
+			return 0;
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return -1;
+}
+
+/* TLS: a self-signed server is refused by default (not retried), accepted
+ * with its certificate as the CA bundle, and with the explicit insecure
+ * option (which is logged). The server is `openssl s_server -www`: not S3,
+ * so an accepted connection shows as an answer that is not a listing. */
+static void test_tls(void)
+{
+	char dir[] = "/tmp/it_s3_ops_tls.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char cert[128], key[128], acc[64], ep[64];
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	struct argv_buf av;
+	const char *req[] = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+			     "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+			     "-addext", "subjectAltName=IP:127.0.0.1", NULL};
+	av_list(&av, req);
+	CHECK_INT(run_quiet(av.v), 0);
+	int port = free_port();
+	snprintf(acc, sizeof(acc), "127.0.0.1:%d", port);
+	const char *srv[] = {"openssl", "s_server", "-accept", acc, "-cert", cert, "-key", key,
+			     "-www", "-quiet", NULL};
+	av_list(&av, srv);
+	pid_t pid = spawn_quiet(av.v);
+	CHECK(pid > 0);
+	CHECK_INT(wait_port(port), 0);
+	snprintf(ep, sizeof(ep), "https://127.0.0.1:%d", port);
+
+	struct s3_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.bucket = g_bucket;
+	cfg.region = g_region;
+	cfg.endpoint = ep;
+	cfg.path_style = 1;
+	struct s3_client *c = NULL;
+	struct s3_list_req lr = {0};
+	struct s3_list_page pg;
+	struct s3_stats st;
+	/* default: verified, refused, not retried */
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	if (c) {
+		CHECK_INT(s3_list(c, &lr, &pg), -EIO);
+		s3_client_stats(c, &st);
+		CHECK_INT(st.requests, 1);
+		CHECK(log_contains("SSL certificate problem"));
+		s3_client_free(c);
+	}
+	/* its certificate as the CA bundle: the handshake succeeds */
+	cfg.ca_bundle = cert;
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	if (c) {
+		int rc = s3_list(c, &lr, &pg);
+		CHECK(rc == -ENOMSG || rc == -EBADMSG); /* an HTML page */
+		s3_client_free(c);
+	}
+	/* a bundle without it: refused again */
+	cfg.ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	if (c) {
+		CHECK_INT(s3_list(c, &lr, &pg), -EIO);
+		s3_client_free(c);
+	}
+	/* insecure, by explicit option only, and said so in the log */
+	cfg.ca_bundle = NULL;
+	cfg.insecure_skip_verify = 1;
+	CHECK_INT(s3_client_new(&cfg, &c), 0);
+	if (c) {
+		int rc = s3_list(c, &lr, &pg);
+		CHECK(rc == -ENOMSG || rc == -EBADMSG);
+		CHECK(log_contains("TLS certificate verification is DISABLED"));
+		s3_client_free(c);
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	unlink(cert);
+	unlink(key);
+	rmdir(dir);
+}
+
 /* Connections are kept alive and shared by threads: 8 threads x 40 GETs
  * open about 8 connections, not 320. */
 struct par_get {
@@ -1488,6 +1655,7 @@ int main(void)
 	T_RUN(test_virtual_host);
 	T_RUN(test_silent_server);
 	T_RUN(test_unsigned_and_anonymous);
+	T_RUN(test_tls);
 	T_RUN(test_stats);
 	T_RUN(test_cleanup);
 	s3_client_free(g_c);
