@@ -246,7 +246,8 @@ static int add_child(struct scan_fields *f, uint32_t parent, const char *name, s
 	memset(n, 0, sizeof(*n));
 	n->index = index;
 	if (index < 0) {
-		n->name = malloc(nlen + 1);
+		/* zero-padded to >= 8 bytes: key_eq compares short keys as one word */
+		n->name = calloc(1, nlen + 1 > 8 ? nlen + 1 : 8);
 		if (!n->name)
 			return -ENOMEM;
 		memcpy(n->name, name, nlen);
@@ -819,16 +820,21 @@ static inline __attribute__((always_inline)) const char *match_value(struct sc *
 }
 
 
-static inline int same_bytes(const char *a, const char *b, size_t n)
+/* name (zero-padded to 8 bytes) == key k[0..n)? A key of up to 8 bytes with
+ * 8 readable bytes in the line is compared as one masked word. */
+static inline __attribute__((always_inline)) int key_eq(const char *name, const char *k, size_t n, const char *end)
 {
-	/* Keys are short: an inline loop beats a call to memcmp. */
-	for (size_t i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return 0;
-	return 1;
+	if (n <= 8 && (size_t)(end - k) >= 8) {
+		uint64_t a, b;
+		memcpy(&a, name, 8);
+		memcpy(&b, k, 8);
+		uint64_t mask = n == 8 ? ~0ULL : (1ULL << (8 * n)) - 1;
+		return ((a ^ b) & mask) == 0;
+	}
+	return memcmp(name, k, n) == 0;
 }
 
-static inline uint32_t find_key(struct sc *s, uint32_t node, const struct scan_val *k)
+static inline __attribute__((always_inline)) uint32_t find_key(struct sc *s, uint32_t node, const struct scan_val *k)
 {
 	const struct sf_node *nodes = s->f->nodes;
 	if (!(k->flags & SCAN_F_ESC) && k->type == SCAN_STRING) {
@@ -837,7 +843,7 @@ static inline uint32_t find_key(struct sc *s, uint32_t node, const struct scan_v
 			return NONE;
 		for (uint32_t c = nodes[node].bit_head[bit]; c; c = nodes[c - 1].next_same_bit)
 			if (nodes[c - 1].name_len == k->len &&
-			    same_bytes(nodes[c - 1].name, k->p, k->len))
+			    key_eq(nodes[c - 1].name, k->p, k->len, s->end))
 				return c - 1;
 		return NONE;
 	}
