@@ -12,9 +12,12 @@
  * field matches only them (and never the strings "true" ...): see
  * strset_add_literal.
  *
+ * Numbers are kept as doubles: integers beyond 2^53 that round to the same
+ * double are not told apart.
+ *
  * Ownership: strset_new / strset_free (NULL is a no-op). Built single-threaded,
  * then read-only: lookups from any number of threads. Errors: -ENOMEM, -E2BIG
- * (more than 2^31 values or 2^40 bytes), -EINVAL.
+ * (a value of 16 MiB or more, or 2^40 bytes of values in all), -EINVAL.
  */
 #ifndef STRSET_H
 #define STRSET_H
