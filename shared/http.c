@@ -25,7 +25,7 @@
 
 struct http_handle {
 	CURL *easy;
-	struct http_handle *next;    /* idle list; protected by pool->lock */
+	struct http_handle *next; /* idle list; protected by pool->lock */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -33,16 +33,16 @@ struct http_pool {
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 	pthread_mutex_t lock;
-	pthread_cond_t cond;         /* a handle came back */
-	struct http_handle *idle;    /* protected by lock */
-	int created;                 /* protected by lock */
+	pthread_cond_t cond;	  /* a handle came back */
+	struct http_handle *idle; /* protected by lock */
+	int created;		  /* protected by lock */
 	int max;
 	char *ca_bundle;
 	int insecure;
 	long connect_timeout_ms;
 	long low_speed_time_s;
 	long timeout_ms;
-	_Atomic uint64_t connects;   /* new connections opened (not reused) */
+	_Atomic uint64_t connects; /* new connections opened (not reused) */
 };
 
 /* Per-request state for the callbacks. */
@@ -50,7 +50,7 @@ struct http_xfer {
 	const struct http_request *req;
 	struct http_response *resp;
 	size_t upload_pos;
-	int overflow;                /* a capped buffer was full */
+	int overflow; /* a capped buffer was full */
 };
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
@@ -93,7 +93,7 @@ int http_pool_new(const struct http_pool_opts *opts, struct http_pool **out)
 	pthread_cond_init(&p->cond, NULL);
 	p->max = opts && opts->max_handles > 0 ? opts->max_handles : 32;
 	p->connect_timeout_ms =
-		opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
+	    opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
 	p->low_speed_time_s = opts && opts->low_speed_time_s > 0 ? opts->low_speed_time_s : 30;
 	p->timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : 0;
 	p->insecure = opts ? opts->insecure : 0;
@@ -202,8 +202,7 @@ void http_response_release(struct http_response *r)
 	r->sink_err = 0;
 }
 
-int http_response_header(const struct http_response *r, const char *name, char *out,
-			 size_t cap)
+int http_response_header(const struct http_response *r, const char *name, char *out, size_t cap)
 {
 	size_t nlen = strlen(name);
 	const char *p = r->headers.ptr;
@@ -241,9 +240,8 @@ static size_t http_on_header(char *data, size_t size, size_t n, void *arg)
 		buf_reset(&x->resp->headers);
 		const char *sp = memchr(data, ' ', len);
 		long st = 0;
-		for (const char *c = sp ? sp + 1 : data + len; c < data + len && *c >= '0' &&
-							       *c <= '9' && st < 1000;
-		     c++)
+		for (const char *c = sp ? sp + 1 : data + len;
+		     c < data + len && *c >= '0' && *c <= '9' && st < 1000; c++)
 			st = st * 10 + (*c - '0');
 		x->resp->status = st;
 	}
@@ -338,16 +336,15 @@ static int http_map_error(CURLcode c, const struct http_xfer *x)
 	}
 }
 
-#define HTTP_SET(e, opt, val)                                  \
-	do {                                                   \
-		if (curl_easy_setopt((e), (opt), (val)) != CURLE_OK) { \
-			rc = -EINVAL;                          \
-			goto out;                              \
-		}                                              \
+#define HTTP_SET(e, opt, val)                                                                      \
+	do {                                                                                       \
+		if (curl_easy_setopt((e), (opt), (val)) != CURLE_OK) {                             \
+			rc = -EINVAL;                                                              \
+			goto out;                                                                  \
+		}                                                                                  \
 	} while (0)
 
-int http_perform(struct http_pool *p, const struct http_request *req,
-		 struct http_response *resp)
+int http_perform(struct http_pool *p, const struct http_request *req, struct http_response *resp)
 {
 	int rc = 0;
 	struct curl_slist *hdrs = NULL;
@@ -373,8 +370,7 @@ int http_perform(struct http_pool *p, const struct http_request *req,
 		buf_reset(&line);
 		/* "Name;" is curl's way to send a header with an empty value. */
 		if (req->headers[i].value[0])
-			rc = buf_addf(&line, "%s: %s", req->headers[i].name,
-				      req->headers[i].value);
+			rc = buf_addf(&line, "%s: %s", req->headers[i].name, req->headers[i].value);
 		else
 			rc = buf_addf(&line, "%s;", req->headers[i].name);
 		if (rc)

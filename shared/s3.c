@@ -28,49 +28,49 @@
 #include "s3xml.h"
 #include "sigv4.h"
 
-#define S3_OP_HDRS 24       /* extra headers of one request */
-#define S3_HNAME_MAX 160    /* an x-amz-meta-* header name we build */
+#define S3_OP_HDRS 24	 /* extra headers of one request */
+#define S3_HNAME_MAX 160 /* an x-amz-meta-* header name we build */
 #define S3_REGION_MAX 64
-#define S3_MAX_REDIRECTS 2  /* region changes followed per request */
-#define S3_MAX_RESUMES 64   /* stream resumes that made progress, per call */
+#define S3_MAX_REDIRECTS 2 /* region changes followed per request */
+#define S3_MAX_RESUMES 64  /* stream resumes that made progress, per call */
 #define S3_COPY_LIMIT (5ull << 30)
 #define S3_COPY_THREADS 4
 #define S3_DELETE_BATCH 1000
 
 struct s3_client {
 	char *bucket;
-	char *endpoint;              /* "scheme://authority[/base]" without trailing
-				      * '/', or NULL for AWS */
+	char *endpoint; /* "scheme://authority[/base]" without trailing
+			 * '/', or NULL for AWS */
 	int path_style;
 	int unsigned_payload;
 	struct retry_policy retry;
-	uint64_t copy_threshold;     /* bytes */
-	uint64_t copy_part_size;     /* bytes; 0 = auto */
+	uint64_t copy_threshold; /* bytes */
+	uint64_t copy_part_size; /* bytes; 0 = auto */
 	struct http_pool *http;
 	struct creds_provider *creds;
 	pthread_mutex_t region_lock;
-	char region[S3_REGION_MAX];  /* protected by region_lock */
-	_Atomic uint64_t seed;       /* per-call jitter seeds */
+	char region[S3_REGION_MAX]; /* protected by region_lock */
+	_Atomic uint64_t seed;	    /* per-call jitter seeds */
 	_Atomic uint64_t n_requests, n_retries, n_errors, n_down, n_up;
 };
 
 struct s3_op {
-	const char *name;            /* "GetObject": for logs */
+	const char *name; /* "GetObject": for logs */
 	const char *method;
-	const char *key;             /* NULL: the bucket itself */
-	const char *query;           /* raw query, values already encoded; or NULL */
+	const char *key;   /* NULL: the bucket itself */
+	const char *query; /* raw query, values already encoded; or NULL */
 	struct http_header hdrs[S3_OP_HDRS];
 	size_t nhdrs;
 	char hname[S3_OP_HDRS][S3_HNAME_MAX]; /* storage for built header names */
 	const void *body;
 	size_t body_len;
-	int content_md5;             /* send Content-MD5 of the body */
+	int content_md5; /* send Content-MD5 of the body */
 	http_sink_fn sink;
 	void *sink_arg;
-	int error_in_200;            /* a 200 may carry <Error> (Complete, Copy) */
-	int quiet_enoent;            /* -ENOENT is an expected answer: log at debug */
-	int no_retry_after_data;     /* failure after the sink saw bytes: return it raw */
-	int attempts;                /* out: tries made */
+	int error_in_200;	 /* a 200 may carry <Error> (Complete, Copy) */
+	int quiet_enoent;	 /* -ENOENT is an expected answer: log at debug */
+	int no_retry_after_data; /* failure after the sink saw bytes: return it raw */
+	int attempts;		 /* out: tries made */
 };
 
 static int s3_part_copy(struct s3_client *c, const char *key, const char *upload_id,
@@ -158,13 +158,13 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 	c->unsigned_payload = cfg->unsigned_payload;
 	c->retry.base_ms = RETRY_DEFAULT_BASE_MS;
 	c->retry.cap_ms = RETRY_DEFAULT_CAP_MS;
-	c->retry.max_retries = cfg->max_retries == 0 ? RETRY_DEFAULT_MAX
+	c->retry.max_retries = cfg->max_retries == 0  ? RETRY_DEFAULT_MAX
 			       : cfg->max_retries < 0 ? -1
 						      : cfg->max_retries;
-	c->copy_threshold = cfg->copy_multipart_threshold && cfg->copy_multipart_threshold <
-								     S3_COPY_LIMIT
-				    ? cfg->copy_multipart_threshold
-				    : S3_COPY_LIMIT;
+	c->copy_threshold =
+	    cfg->copy_multipart_threshold && cfg->copy_multipart_threshold < S3_COPY_LIMIT
+		? cfg->copy_multipart_threshold
+		: S3_COPY_LIMIT;
 	c->copy_part_size = cfg->copy_part_size;
 
 	const char *region = cfg->region;
@@ -187,11 +187,11 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 	atomic_store(&c->seed, (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)c);
 
 	struct http_pool_opts ho = {
-		.ca_bundle = cfg->ca_bundle,
-		.insecure = cfg->insecure_skip_verify,
-		.connect_timeout_ms = cfg->connect_timeout_ms,
-		.low_speed_time_s = cfg->low_speed_time_s,
-		.max_handles = cfg->max_connections,
+	    .ca_bundle = cfg->ca_bundle,
+	    .insecure = cfg->insecure_skip_verify,
+	    .connect_timeout_ms = cfg->connect_timeout_ms,
+	    .low_speed_time_s = cfg->low_speed_time_s,
+	    .max_handles = cfg->max_connections,
 	};
 	rc = http_pool_new(&ho, &c->http);
 	if (rc)
@@ -202,7 +202,8 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 		goto out;
 	}
 	log_debug("s3: bucket %s region %s endpoint %s %s", c->bucket, c->region,
-		  c->endpoint ? c->endpoint : "(aws)", c->path_style ? "path-style" : "virtual-host");
+		  c->endpoint ? c->endpoint : "(aws)",
+		  c->path_style ? "path-style" : "virtual-host");
 	*out = c;
 	c = NULL;
 out:
@@ -372,8 +373,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 			hv[n++] = (struct http_header){"x-amz-content-sha256", payload_hash};
 			hv[n++] = (struct http_header){"x-amz-date", amz_date};
 			if (cr.session_token[0])
-				hv[n++] = (struct http_header){"x-amz-security-token",
-							       cr.session_token};
+				hv[n++] =
+				    (struct http_header){"x-amz-security-token", cr.session_token};
 		}
 		if (op->content_md5)
 			hv[n++] = (struct http_header){"Content-MD5", md5_b64};
@@ -385,16 +386,16 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 				sh[i] = (struct sigv4_header){hv[i].name, hv[i].value};
 			const char *q = op->query && op->query[0] ? op->query : NULL;
 			struct sigv4_request sr = {
-				.method = op->method,
-				.path = path.ptr,
-				.query = q,
-				.headers = sh,
-				.nheaders = n,
-				.payload_hash = payload_hash,
-				.region = region,
-				.service = "s3",
-				.amz_date = amz_date,
-				.flags = SIGV4_S3,
+			    .method = op->method,
+			    .path = path.ptr,
+			    .query = q,
+			    .headers = sh,
+			    .nheaders = n,
+			    .payload_hash = payload_hash,
+			    .region = region,
+			    .service = "s3",
+			    .amz_date = amz_date,
+			    .flags = SIGV4_S3,
 			};
 			struct sigv4_creds sc = {cr.access_key, cr.secret_key, cr.session_token};
 			rc = sigv4_authorization(&sr, &sc, &auth);
@@ -406,14 +407,14 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 			hv[n++] = (struct http_header){"Authorization", auth.ptr};
 		}
 		struct http_request hr = {
-			.method = op->method,
-			.url = url.ptr,
-			.headers = hv,
-			.nheaders = n,
-			.body = op->body,
-			.body_len = op->body_len,
-			.sink = op->sink,
-			.sink_arg = op->sink_arg,
+		    .method = op->method,
+		    .url = url.ptr,
+		    .headers = hv,
+		    .nheaders = n,
+		    .body = op->body,
+		    .body_len = op->body_len,
+		    .sink = op->sink,
+		    .sink_arg = op->sink_arg,
 		};
 		int trc = http_perform(c->http, &hr, resp);
 		atomic_fetch_add_explicit(&c->n_requests, 1, memory_order_relaxed);
@@ -452,7 +453,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		if (k.action == S3ERR_REGION && redirects < S3_MAX_REDIRECTS) {
 			char nr[S3_REGION_MAX] = "";
 			if (http_response_header(resp, "x-amz-bucket-region", nr, sizeof(nr)) != 0)
-				s3_copy_str(nr, sizeof(nr), e.region[0] ? e.region : e.bucket_region);
+				s3_copy_str(nr, sizeof(nr),
+					    e.region[0] ? e.region : e.bucket_region);
 			if (nr[0] && s3_region_valid(nr) && strcmp(nr, region) != 0) {
 				pthread_mutex_lock(&c->region_lock);
 				s3_copy_str(c->region, sizeof(c->region), nr);
@@ -609,8 +611,7 @@ int s3_bucket_delete(struct s3_client *c)
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info)
 {
-	struct s3_op op = {.name = "HeadObject", .method = "HEAD", .key = key,
-			   .quiet_enoent = 1};
+	struct s3_op op = {.name = "HeadObject", .method = "HEAD", .key = key, .quiet_enoent = 1};
 	struct http_response r;
 	http_response_init(&r);
 	int rc = s3_exec(c, &op, &r);
@@ -624,11 +625,11 @@ struct s3_get_ctx {
 	s3_sink_fn sink;
 	void *arg;
 	struct http_response *resp;
-	uint64_t delivered;          /* bytes passed to sink by this request */
-	uint64_t skip;               /* bytes to drop first (a 200 to a ranged GET) */
-	uint64_t want;               /* bytes still wanted overall; UINT64_MAX = all */
+	uint64_t delivered; /* bytes passed to sink by this request */
+	uint64_t skip;	    /* bytes to drop first (a 200 to a ranged GET) */
+	uint64_t want;	    /* bytes still wanted overall; UINT64_MAX = all */
 	int got_headers;
-	int full_ok;                 /* stopped on purpose: we had all we wanted */
+	int full_ok;		     /* stopped on purpose: we had all we wanted */
 	struct s3_object_info first; /* from the first response that had a body */
 };
 
@@ -699,9 +700,14 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 	struct http_response r;
 	http_response_init(&r);
 	for (;;) {
-		struct s3_op op = {.name = "GetObject", .method = "GET", .key = key,
-				   .quiet_enoent = 1, .no_retry_after_data = 1};
-		struct s3_get_ctx g = {.sink = sink, .arg = arg, .resp = &r,
+		struct s3_op op = {.name = "GetObject",
+				   .method = "GET",
+				   .key = key,
+				   .quiet_enoent = 1,
+				   .no_retry_after_data = 1};
+		struct s3_get_ctx g = {.sink = sink,
+				       .arg = arg,
+				       .resp = &r,
 				       .want = end == UINT64_MAX ? UINT64_MAX : end - pos};
 		/* The whole object from 0 is a plain GET: "bytes=0-" on an empty
 		 * object would be a 416. */
@@ -757,8 +763,8 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 	return rc;
 }
 
-int s3_get_stream(struct s3_client *c, const char *key, uint64_t off, uint64_t len,
-		  s3_sink_fn sink, void *arg, struct s3_object_info *info)
+int s3_get_stream(struct s3_client *c, const char *key, uint64_t off, uint64_t len, s3_sink_fn sink,
+		  void *arg, struct s3_object_info *info)
 {
 	return s3_get_common(c, key, off, len, sink, arg, NULL, info);
 }
@@ -831,8 +837,8 @@ int s3_list(struct s3_client *c, const struct s3_list_req *req, struct s3_list_p
 		long kc;
 		rc = s3xml_parse_list_v2(r.body.ptr, r.body.len, page, &kc);
 		if (rc)
-			log_error("s3: ListObjectsV2 %s prefix=%s: unreadable answer (%s)", c->bucket,
-				  req->prefix ? req->prefix : "", strerror(-rc));
+			log_error("s3: ListObjectsV2 %s prefix=%s: unreadable answer (%s)",
+				  c->bucket, req->prefix ? req->prefix : "", strerror(-rc));
 		else if (kc >= 0 && (size_t)kc != page->nentries + page->nprefixes)
 			log_debug("s3: ListObjectsV2 %s: KeyCount %ld, got %zu", c->bucket, kc,
 				  page->nentries + page->nprefixes);
@@ -872,8 +878,12 @@ static int s3_put_headers(struct s3_op *op, const struct s3_put_opts *opts)
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   const struct s3_put_opts *opts, char etag[S3_ETAG_MAX])
 {
-	struct s3_op op = {.name = "PutObject", .method = "PUT", .key = key, .body = data,
-			   .body_len = len, .content_md5 = 1};
+	struct s3_op op = {.name = "PutObject",
+			   .method = "PUT",
+			   .key = key,
+			   .body = data,
+			   .body_len = len,
+			   .content_md5 = 1};
 	if (etag)
 		etag[0] = '\0';
 	int rc = s3_put_headers(&op, opts);
@@ -907,8 +917,8 @@ static int s3_copy_single(struct s3_client *c, const char *src_key, const char *
 	int rc = s3_copy_source(c, src_key, &src);
 	if (rc)
 		goto out;
-	struct s3_op op = {.name = "CopyObject", .method = "PUT", .key = dst_key,
-			   .error_in_200 = 1};
+	struct s3_op op = {
+	    .name = "CopyObject", .method = "PUT", .key = dst_key, .error_in_200 = 1};
 	s3_op_header(&op, "x-amz-copy-source", src.ptr);
 	struct http_response r;
 	http_response_init(&r);
@@ -933,12 +943,12 @@ out:
 struct s3_mcopy {
 	struct s3_client *c;
 	const char *src_key, *dst_key, *upload_id;
-	const char *src_etag;        /* every part from this version */
+	const char *src_etag; /* every part from this version */
 	uint64_t size, part_size;
 	int nparts;
 	struct s3_part *parts;
-	_Atomic int next;            /* next part index to copy */
-	_Atomic int failed;          /* first error, 0 while all is well */
+	_Atomic int next;   /* next part index to copy */
+	_Atomic int failed; /* first error, 0 while all is well */
 };
 
 static void *s3_mcopy_worker(void *arg)
@@ -983,8 +993,13 @@ static int s3_copy_multipart(struct s3_client *c, const char *src_key, const cha
 	uint64_t np = (size + ps - 1) / ps;
 	if (np == 0 || np > S3_MAX_PARTS)
 		return -EFBIG;
-	struct s3_mcopy m = {.c = c, .src_key = src_key, .dst_key = dst_key, .src_etag = src_etag,
-			     .size = size, .part_size = ps, .nparts = (int)np};
+	struct s3_mcopy m = {.c = c,
+			     .src_key = src_key,
+			     .dst_key = dst_key,
+			     .src_etag = src_etag,
+			     .size = size,
+			     .part_size = ps,
+			     .nparts = (int)np};
 	m.parts = calloc((size_t)np, sizeof(*m.parts));
 	if (!m.parts)
 		return -ENOMEM;
@@ -1069,8 +1084,12 @@ int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n)
 		rc = s3xml_build_delete(keys + at, cnt, 1, &body);
 		if (rc)
 			break;
-		struct s3_op op = {.name = "DeleteObjects", .method = "POST", .query = "delete",
-				   .body = body.ptr, .body_len = body.len, .content_md5 = 1,
+		struct s3_op op = {.name = "DeleteObjects",
+				   .method = "POST",
+				   .query = "delete",
+				   .body = body.ptr,
+				   .body_len = body.len,
+				   .content_md5 = 1,
 				   .error_in_200 = 1};
 		s3_op_header(&op, "Content-Type", "application/xml");
 		struct http_response r;
@@ -1117,8 +1136,8 @@ static int s3_upload_query(struct buf *q, int part_number, const char *upload_id
 int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts *opts,
 		  char upload_id[S3_UPLOAD_ID_MAX])
 {
-	struct s3_op op = {.name = "CreateMultipartUpload", .method = "POST", .key = key,
-			   .query = "uploads"};
+	struct s3_op op = {
+	    .name = "CreateMultipartUpload", .method = "POST", .key = key, .query = "uploads"};
 	upload_id[0] = '\0';
 	int rc = s3_put_headers(&op, opts);
 	if (rc)
@@ -1136,8 +1155,8 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 	return rc;
 }
 
-int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id,
-		       int part_number, const void *data, size_t len, char etag[S3_ETAG_MAX])
+int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id, int part_number,
+		       const void *data, size_t len, char etag[S3_ETAG_MAX])
 {
 	if (part_number < 1 || part_number > S3_MAX_PARTS || len > S3_MAX_PART_SIZE)
 		return -EINVAL;
@@ -1146,8 +1165,13 @@ int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_
 	int rc = s3_upload_query(&q, part_number, upload_id);
 	if (rc)
 		goto out;
-	struct s3_op op = {.name = "UploadPart", .method = "PUT", .key = key, .query = q.ptr,
-			   .body = data, .body_len = len, .content_md5 = 1};
+	struct s3_op op = {.name = "UploadPart",
+			   .method = "PUT",
+			   .key = key,
+			   .query = q.ptr,
+			   .body = data,
+			   .body_len = len,
+			   .content_md5 = 1};
 	struct http_response r;
 	http_response_init(&r);
 	rc = s3_exec(c, &op, &r);
@@ -1190,7 +1214,10 @@ static int s3_part_copy(struct s3_client *c, const char *key, const char *upload
 	if (rc)
 		goto out;
 	snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, off, off + len - 1);
-	struct s3_op op = {.name = "UploadPartCopy", .method = "PUT", .key = key, .query = q.ptr,
+	struct s3_op op = {.name = "UploadPartCopy",
+			   .method = "PUT",
+			   .key = key,
+			   .query = q.ptr,
 			   .error_in_200 = 1};
 	s3_op_header(&op, "x-amz-copy-source", src.ptr);
 	s3_op_header(&op, "x-amz-copy-source-range", range);
@@ -1237,8 +1264,12 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		rc = s3xml_build_complete(parts, nparts, &body);
 	if (rc)
 		goto out;
-	struct s3_op op = {.name = "CompleteMultipartUpload", .method = "POST", .key = key,
-			   .query = q.ptr, .body = body.ptr, .body_len = body.len,
+	struct s3_op op = {.name = "CompleteMultipartUpload",
+			   .method = "POST",
+			   .key = key,
+			   .query = q.ptr,
+			   .body = body.ptr,
+			   .body_len = body.len,
 			   .error_in_200 = 1};
 	s3_op_header(&op, "Content-Type", "application/xml");
 	struct http_response r;
@@ -1276,8 +1307,8 @@ int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id)
 	int rc = s3_upload_query(&q, 0, upload_id);
 	if (rc)
 		goto out;
-	struct s3_op op = {.name = "AbortMultipartUpload", .method = "DELETE", .key = key,
-			   .query = q.ptr};
+	struct s3_op op = {
+	    .name = "AbortMultipartUpload", .method = "DELETE", .key = key, .query = q.ptr};
 	struct http_response r;
 	http_response_init(&r);
 	rc = s3_exec(c, &op, &r);
@@ -1308,8 +1339,7 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *
 			rc = s3_query_add(&q, "uploads", NULL);
 		if (rc)
 			break;
-		struct s3_op op = {.name = "ListMultipartUploads", .method = "GET",
-				   .query = q.ptr};
+		struct s3_op op = {.name = "ListMultipartUploads", .method = "GET", .query = q.ptr};
 		struct http_response r;
 		http_response_init(&r);
 		rc = s3_exec(c, &op, &r);
@@ -1327,10 +1357,10 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *
 		for (size_t i = 0; i < u.n && !stop; i++)
 			stop = fn(arg, u.v[i].key, u.v[i].upload_id, u.v[i].initiated);
 		int more = u.truncated && u.next_key_marker && !stop;
-		if (more && key_marker && strcmp(key_marker, u.next_key_marker) == 0 &&
-		    id_marker && u.next_upload_id_marker &&
-		    strcmp(id_marker, u.next_upload_id_marker) == 0) {
-			log_error("s3: ListMultipartUploads %s: markers did not advance", c->bucket);
+		if (more && key_marker && strcmp(key_marker, u.next_key_marker) == 0 && id_marker &&
+		    u.next_upload_id_marker && strcmp(id_marker, u.next_upload_id_marker) == 0) {
+			log_error("s3: ListMultipartUploads %s: markers did not advance",
+				  c->bucket);
 			rc = -EIO;
 			more = 0;
 		}

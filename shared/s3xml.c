@@ -21,15 +21,15 @@ typedef int (*sx_end_fn)(struct sx *x, const char *name, char *text, size_t len)
 
 struct sx {
 	XML_Parser p;
-	const char *root1;           /* accepted root names (NULL: any) */
+	const char *root1; /* accepted root names (NULL: any) */
 	const char *root2;
-	int depth;                   /* open elements; the root is depth 1 */
+	int depth; /* open elements; the root is depth 1 */
 	char stack[S3XML_DEPTH_MAX][SX_NAME_MAX];
-	struct buf text;             /* text of the innermost open element */
+	struct buf text; /* text of the innermost open element */
 	int err;
-	int done;                    /* stopped on purpose: success */
-	sx_start_fn on_start;        /* after the element is pushed; may be NULL */
-	sx_end_fn on_end;            /* before it is popped */
+	int done;	      /* stopped on purpose: success */
+	sx_start_fn on_start; /* after the element is pushed; may be NULL */
+	sx_end_fn on_end;     /* before it is popped */
 	void *ctx;
 };
 
@@ -396,7 +396,7 @@ struct list_ctx {
 	size_t ealloc, palloc;
 	long key_count;
 	int encoded;
-	int have_key;                /* current <Contents> had a <Key> */
+	int have_key; /* current <Contents> had a <Key> */
 };
 
 static int list_start(struct sx *x, const char *name)
@@ -477,12 +477,11 @@ void s3xml_list_page_release(struct s3_list_page *pg)
 	memset(pg, 0, sizeof(*pg));
 }
 
-int s3xml_parse_list_v2(const char *body, size_t len, struct s3_list_page *page,
-			long *key_count)
+int s3xml_parse_list_v2(const char *body, size_t len, struct s3_list_page *page, long *key_count)
 {
 	struct list_ctx l = {.pg = page, .key_count = -1};
-	struct sx x = {.root1 = "ListBucketResult", .on_start = list_start, .on_end = list_end,
-		       .ctx = &l};
+	struct sx x = {
+	    .root1 = "ListBucketResult", .on_start = list_start, .on_end = list_end, .ctx = &l};
 	memset(page, 0, sizeof(*page));
 	int rc = sx_run(&x, body, len);
 	if (rc)
@@ -561,8 +560,8 @@ int s3xml_parse_complete(const char *body, size_t len, char etag[S3_ETAG_MAX])
 int s3xml_parse_copy(const char *body, size_t len, char etag[S3_ETAG_MAX], time_t *mtime)
 {
 	struct one_ctx o = {"ETag", etag, S3_ETAG_MAX, 0, mtime};
-	struct sx x = {.root1 = "CopyObjectResult", .root2 = "CopyPartResult", .on_end = one_end,
-		       .ctx = &o};
+	struct sx x = {
+	    .root1 = "CopyObjectResult", .root2 = "CopyPartResult", .on_end = one_end, .ctx = &o};
 	etag[0] = '\0';
 	int rc = sx_run(&x, body, len);
 	if (!rc && !o.found)
@@ -639,8 +638,10 @@ void s3xml_uploads_release(struct s3xml_uploads *u)
 int s3xml_parse_list_uploads(const char *body, size_t len, struct s3xml_uploads *out)
 {
 	struct up_ctx c = {.u = out};
-	struct sx x = {.root1 = "ListMultipartUploadsResult", .on_start = up_start,
-		       .on_end = up_end, .ctx = &c};
+	struct sx x = {.root1 = "ListMultipartUploadsResult",
+		       .on_start = up_start,
+		       .on_end = up_end,
+		       .ctx = &c};
 	memset(out, 0, sizeof(*out));
 	int rc = sx_run(&x, body, len);
 	if (!rc && c.encoded) {
@@ -715,8 +716,8 @@ void s3xml_parts_release(struct s3xml_parts *p)
 int s3xml_parse_list_parts(const char *body, size_t len, struct s3xml_parts *out)
 {
 	struct parts_ctx c = {.p = out};
-	struct sx x = {.root1 = "ListPartsResult", .on_start = parts_start, .on_end = parts_end,
-		       .ctx = &c};
+	struct sx x = {
+	    .root1 = "ListPartsResult", .on_start = parts_start, .on_end = parts_end, .ctx = &c};
 	memset(out, 0, sizeof(*out));
 	int rc = sx_run(&x, body, len);
 	if (rc)
@@ -774,8 +775,8 @@ void s3xml_delete_result_release(struct s3xml_delete_result *r)
 int s3xml_parse_delete_result(const char *body, size_t len, struct s3xml_delete_result *out)
 {
 	struct del_ctx c = {.r = out};
-	struct sx x = {.root1 = "DeleteResult", .on_start = del_start, .on_end = del_end,
-		       .ctx = &c};
+	struct sx x = {
+	    .root1 = "DeleteResult", .on_start = del_start, .on_end = del_end, .ctx = &c};
 	memset(out, 0, sizeof(*out));
 	int rc = sx_run(&x, body, len);
 	if (rc)

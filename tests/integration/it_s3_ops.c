@@ -25,11 +25,11 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -193,8 +193,12 @@ static void test_put_head_get(void)
 	struct {
 		uint64_t off;
 		size_t len, want;
-	} rg[] = {{10, 10, 10}, {0, 1, 1}, {OBJ_SIZE - 100, 100, 100}, {OBJ_SIZE - 10, 100, 10},
-		  {OBJ_SIZE - 1, 1, 1}, {123457, 654321, 654321}};
+	} rg[] = {{10, 10, 10},
+		  {0, 1, 1},
+		  {OBJ_SIZE - 100, 100, 100},
+		  {OBJ_SIZE - 10, 100, 10},
+		  {OBJ_SIZE - 1, 1, 1},
+		  {123457, 654321, 654321}};
 	for (size_t i = 0; i < sizeof(rg) / sizeof(rg[0]); i++) {
 		char *b = malloc(rg[i].len);
 		size_t got = 0;
@@ -212,8 +216,7 @@ static void test_put_head_get(void)
 	size_t got = 99;
 	CHECK_INT(s3_get_range(g_c, "obj.bin", OBJ_SIZE, 16, b1, &got, NULL, NULL), -ERANGE);
 	CHECK_INT(got, 0);
-	CHECK_INT(s3_get_range(g_c, "obj.bin", OBJ_SIZE + 5000, 16, b1, &got, NULL, NULL),
-		  -ERANGE);
+	CHECK_INT(s3_get_range(g_c, "obj.bin", OBJ_SIZE + 5000, 16, b1, &got, NULL, NULL), -ERANGE);
 	/* len 0: nothing asked, nothing done */
 	CHECK_INT(s3_get_range(g_c, "obj.bin", 0, 0, b1, &got, NULL, NULL), 0);
 	CHECK_INT(got, 0);
@@ -262,8 +265,7 @@ static void test_get_stream(void)
 	CHECK(memcmp(col.p, d, OBJ_SIZE) == 0);
 	CHECK_INT(info.size, OBJ_SIZE);
 	col.len = 0;
-	CHECK_INT(s3_get_stream(g_c, "obj.bin", 999000, UINT64_MAX, collect_sink, &col, &info),
-		  0);
+	CHECK_INT(s3_get_stream(g_c, "obj.bin", 999000, UINT64_MAX, collect_sink, &col, &info), 0);
 	CHECK_INT(col.len, OBJ_SIZE - 999000);
 	CHECK(memcmp(col.p, d + 999000, col.len) == 0);
 	/* the sink's error comes back as is */
@@ -290,21 +292,21 @@ static void test_missing(void)
 
 /* Keys that need care in URLs, signatures and XML. */
 static const char *const odd_keys[] = {
-	"keys/with space.txt",
-	"keys/plus+sign",
-	"keys/percent%25%",
-	"keys/dollar$",
-	"keys/eq=ual",
-	"keys/amp&ersand",
-	"keys/unicode-\xc3\xa9t\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac-\xf0\x9f\x8e\x89",
-	"keys/tilde~star*paren()",
-	"keys/quote'dq\"lt<gt>",
-	"keys/question?hash#",
-	"keys/colon:semi;comma,at@",
-	"keys/dir/sub dir/file",
-	"keys/a//double",
-	"keys/back\\slash",
-	"keys/caret^brace{}bar|",
+    "keys/with space.txt",
+    "keys/plus+sign",
+    "keys/percent%25%",
+    "keys/dollar$",
+    "keys/eq=ual",
+    "keys/amp&ersand",
+    "keys/unicode-\xc3\xa9t\xc3\xa9-\xe6\x97\xa5\xe6\x9c\xac-\xf0\x9f\x8e\x89",
+    "keys/tilde~star*paren()",
+    "keys/quote'dq\"lt<gt>",
+    "keys/question?hash#",
+    "keys/colon:semi;comma,at@",
+    "keys/dir/sub dir/file",
+    "keys/a//double",
+    "keys/back\\slash",
+    "keys/caret^brace{}bar|",
 };
 
 static char long_key[1025];
@@ -575,8 +577,12 @@ static void test_multipart_100m(void)
 	struct s3_put_opts po = {.content_type = "application/x-test"};
 	CHECK_INT(s3_mpu_create(g_c, key, &po, upload_id), 0);
 	CHECK(upload_id[0] != '\0');
-	struct mp_up m = {.key = key, .upload_id = upload_id, .data = d, .size = MP_SIZE,
-			  .part = MP_PART, .nparts = (MP_SIZE + MP_PART - 1) / MP_PART};
+	struct mp_up m = {.key = key,
+			  .upload_id = upload_id,
+			  .data = d,
+			  .size = MP_SIZE,
+			  .part = MP_PART,
+			  .nparts = (MP_SIZE + MP_PART - 1) / MP_PART};
 	m.parts = calloc((size_t)m.nparts, sizeof(*m.parts));
 	double t0 = now_s();
 	pthread_t th[4];
@@ -597,8 +603,8 @@ static void test_multipart_100m(void)
 	CHECK_STR(info.etag, want);
 	char suffix[16];
 	snprintf(suffix, sizeof(suffix), "-%d\"", m.nparts);
-	CHECK(strlen(info.etag) > 4 && strcmp(info.etag + strlen(info.etag) - strlen(suffix),
-					      suffix) == 0);
+	CHECK(strlen(info.etag) > 4 &&
+	      strcmp(info.etag + strlen(info.etag) - strlen(suffix), suffix) == 0);
 	/* content, streamed */
 	struct collect col = {malloc(MP_SIZE), 0, MP_SIZE};
 	t0 = now_s();
@@ -676,9 +682,9 @@ static void test_upload_part_copy(void)
 	/* parts in the reverse order of the source: [7 MiB, n) then [0, 7 MiB) */
 	size_t cut = 7u << 20;
 	parts[0].number = 1;
-	CHECK_INT(s3_mpu_upload_part_copy(g_c, "upc/dst", id, 1, "upc/src", cut, n - cut,
-					  parts[0].etag),
-		  0);
+	CHECK_INT(
+	    s3_mpu_upload_part_copy(g_c, "upc/dst", id, 1, "upc/src", cut, n - cut, parts[0].etag),
+	    0);
 	parts[1].number = 2;
 	CHECK_INT(s3_mpu_upload_part_copy(g_c, "upc/dst", id, 2, "upc/src", 0, cut, parts[1].etag),
 		  0);
@@ -802,27 +808,27 @@ static void test_unreachable(void)
 
 /* What the relay does with the first request of each new connection. */
 enum relay_mode {
-	RELAY_PASS = 0,   /* forward */
-	RELAY_CANNED,     /* answer inject_resp (inject_left times), then forward */
-	RELAY_REGION,     /* 301 + x-amz-bucket-region unless signed for want_region */
+	RELAY_PASS = 0,	  /* forward */
+	RELAY_CANNED,	  /* answer inject_resp (inject_left times), then forward */
+	RELAY_REGION,	  /* 301 + x-amz-bucket-region unless signed for want_region */
 	RELAY_REGION_400, /* same with 400 AuthorizationHeaderMalformed + <Region> */
 };
 
 struct relay {
 	int lfd, port, up_port;
 	enum relay_mode mode;
-	const char *inject_status;   /* "503 Slow Down" */
-	const char *inject_body;     /* XML or "" */
+	const char *inject_status; /* "503 Slow Down" */
+	const char *inject_body;   /* XML or "" */
 	const char *want_region;
 	_Atomic int inject_left;
 	_Atomic int injected;
-	char last_req[4096];         /* head of the last request answered by us;
-				      * protected by lock */
+	char last_req[4096]; /* head of the last request answered by us;
+			      * protected by lock */
 	pthread_mutex_t lock;
-	_Atomic int live;            /* connection threads still running */
-	uint64_t cut_after;          /* downstream bytes per connection before a cut */
+	_Atomic int live;   /* connection threads still running */
+	uint64_t cut_after; /* downstream bytes per connection before a cut */
 	_Atomic int cuts_left;
-	_Atomic int arm_gen;         /* bumped when cuts are armed */
+	_Atomic int arm_gen; /* bumped when cuts are armed */
 	_Atomic int stop;
 	_Atomic int cuts_done;
 	pthread_t th;
@@ -867,17 +873,22 @@ static void *relay_conn_main(void *arg)
 					snprintf(region_hdr, sizeof(region_hdr),
 						 "x-amz-bucket-region: %s\r\n", r->want_region);
 					extra = region_hdr;
-					body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
-					       "PermanentRedirect</Code><Message>wrong region</Message>"
+					body = "<?xml version=\"1.0\" "
+					       "encoding=\"UTF-8\"?><Error><Code>"
+					       "PermanentRedirect</Code><Message>wrong "
+					       "region</Message>"
 					       "<RequestId>INJECTED</RequestId></Error>";
 				} else {
 					status = "400 Bad Request";
-					snprintf(region_body, sizeof(region_body),
-						 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>"
-						 "AuthorizationHeaderMalformed</Code><Message>x</Message>"
-						 "<Region>%s</Region><RequestId>INJECTED</RequestId>"
-						 "</Error>",
-						 r->want_region);
+					snprintf(
+					    region_body, sizeof(region_body),
+					    "<?xml version=\"1.0\" "
+					    "encoding=\"UTF-8\"?><Error><Code>"
+					    "AuthorizationHeaderMalformed</Code><Message>x</"
+					    "Message>"
+					    "<Region>%s</Region><RequestId>INJECTED</RequestId>"
+					    "</Error>",
+					    r->want_region);
 					body = region_body;
 				}
 			}
@@ -891,7 +902,8 @@ static void *relay_conn_main(void *arg)
 					 "Connection: close\r\n\r\n%s",
 					 status, strlen(body), extra, head_req ? "" : body);
 			/* recorded before answering: the client checks it after */
-			size_t keep = have < sizeof(r->last_req) - 1 ? have : sizeof(r->last_req) - 1;
+			size_t keep =
+			    have < sizeof(r->last_req) - 1 ? have : sizeof(r->last_req) - 1;
 			pthread_mutex_lock(&r->lock);
 			memcpy(r->last_req, b, keep);
 			r->last_req[keep] = '\0';
@@ -902,7 +914,8 @@ static void *relay_conn_main(void *arg)
 		}
 	}
 	ufd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->up_port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)r->up_port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (connect(ufd, (struct sockaddr *)&a, sizeof(a)) != 0)
 		goto out;
@@ -1408,7 +1421,8 @@ static int wait_port(int port)
 {
 	for (int i = 0; i < 100; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)port),
 					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 		close(fd);
@@ -1432,15 +1446,21 @@ static void test_tls(void)
 	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
 	snprintf(key, sizeof(key), "%s/key.pem", dir);
 	struct argv_buf av;
-	const char *req[] = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-			     "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
-			     "-addext", "subjectAltName=IP:127.0.0.1", NULL};
+	const char *req[] = {"openssl",	 "req",
+			     "-x509",	 "-newkey",
+			     "rsa:2048", "-nodes",
+			     "-keyout",	 key,
+			     "-out",	 cert,
+			     "-days",	 "1",
+			     "-subj",	 "/CN=127.0.0.1",
+			     "-addext",	 "subjectAltName=IP:127.0.0.1",
+			     NULL};
 	av_list(&av, req);
 	CHECK_INT(run_quiet(av.v), 0);
 	int port = free_port();
 	snprintf(acc, sizeof(acc), "127.0.0.1:%d", port);
-	const char *srv[] = {"openssl", "s_server", "-accept", acc, "-cert", cert, "-key", key,
-			     "-www", "-quiet", NULL};
+	const char *srv[] = {"openssl", "s_server", "-accept", acc,	 "-cert", cert,
+			     "-key",	key,	    "-www",    "-quiet", NULL};
 	av_list(&av, srv);
 	pid_t pid = spawn_quiet(av.v);
 	CHECK(pid > 0);

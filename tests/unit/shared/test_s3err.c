@@ -26,62 +26,62 @@ struct want {
 };
 
 static const struct want table[] = {
-	/* s3.h's promised mapping */
-	{404, "NoSuchKey", 0, -ENOENT, S3ERR_FAIL},
-	{404, NULL, 0, -ENOENT, S3ERR_FAIL},
-	{403, "AccessDenied", 0, -EACCES, S3ERR_FAIL},
-	{403, NULL, 0, -EACCES, S3ERR_FAIL},
-	{403, "SignatureDoesNotMatch", 0, -EACCES, S3ERR_FAIL},
-	{403, "InvalidAccessKeyId", 0, -EACCES, S3ERR_FAIL},
-	{404, "NoSuchBucket", 0, -ENXIO, S3ERR_FAIL},
-	{412, "PreconditionFailed", 0, -ESTALE, S3ERR_FAIL},
-	{412, NULL, 0, -ESTALE, S3ERR_FAIL},
-	{416, "InvalidRange", 0, -ERANGE, S3ERR_FAIL},
-	{416, NULL, 0, -ERANGE, S3ERR_FAIL},
-	{400, "EntityTooLarge", 0, -EFBIG, S3ERR_FAIL},
-	{404, "NoSuchUpload", 0, -ENOENT, S3ERR_FAIL},
-	{409, "BucketAlreadyOwnedByYou", 0, -EEXIST, S3ERR_FAIL},
-	{409, "BucketNotEmpty", 0, -ENOTEMPTY, S3ERR_FAIL},
-	{400, "InvalidPart", 0, -EINVAL, S3ERR_FAIL},
-	{400, "KeyTooLongError", 0, -ENAMETOOLONG, S3ERR_FAIL},
-	/* retryable */
-	{500, NULL, 0, -EIO, S3ERR_RETRY},
-	{500, "InternalError", 0, -EIO, S3ERR_RETRY},
-	{502, NULL, 0, -EIO, S3ERR_RETRY},
-	{503, NULL, 0, -EIO, S3ERR_RETRY},
-	{503, "SlowDown", 0, -EIO, S3ERR_RETRY},
-	{504, NULL, 0, -EIO, S3ERR_RETRY},
-	{429, NULL, 0, -EIO, S3ERR_RETRY},
-	{400, "RequestTimeout", 0, -ETIMEDOUT, S3ERR_RETRY},
-	{200, "InternalError", 0, -EIO, S3ERR_RETRY}, /* Complete's 200 + <Error> */
-	{400, "BadDigest", 0, -EIO, S3ERR_RETRY},
-	{0, NULL, -ECONNRESET, -EIO, S3ERR_RETRY},
-	{0, NULL, -ECONNREFUSED, -EIO, S3ERR_RETRY},
-	{0, NULL, -EHOSTUNREACH, -EIO, S3ERR_RETRY},
-	{0, NULL, -ETIMEDOUT, -ETIMEDOUT, S3ERR_RETRY},
-	/* not retryable transport failures */
-	{0, NULL, -EPROTO, -EIO, S3ERR_FAIL},
-	{0, NULL, -ECANCELED, -ECANCELED, S3ERR_FAIL},
-	{0, NULL, -ENOMEM, -ENOMEM, S3ERR_FAIL},
-	{0, NULL, -E2BIG, -E2BIG, S3ERR_FAIL},
-	/* other 4xx: not retried */
-	{400, NULL, 0, -EINVAL, S3ERR_FAIL},
-	{400, "InvalidArgument", 0, -EINVAL, S3ERR_FAIL},
-	{405, NULL, 0, -EOPNOTSUPP, S3ERR_FAIL},
-	{409, NULL, 0, -EBUSY, S3ERR_FAIL},
-	{418, NULL, 0, -EIO, S3ERR_FAIL},
-	/* credentials */
-	{400, "ExpiredToken", 0, -EACCES, S3ERR_REFRESH},
-	{403, "TokenRefreshRequired", 0, -EACCES, S3ERR_REFRESH},
-	{400, "InvalidToken", 0, -EACCES, S3ERR_FAIL},
-	/* region */
-	{301, "PermanentRedirect", 0, -EIO, S3ERR_REGION},
-	{301, NULL, 0, -EIO, S3ERR_REGION}, /* HEAD: no body */
-	{400, "AuthorizationHeaderMalformed", 0, -EIO, S3ERR_REGION},
-	/* unknown codes fall back to the status class */
-	{403, "NotARealError", 0, -EACCES, S3ERR_FAIL},
-	{503, "SomethingNew", 0, -EIO, S3ERR_RETRY},
-	{404, "", 0, -ENOENT, S3ERR_FAIL},
+    /* s3.h's promised mapping */
+    {404, "NoSuchKey", 0, -ENOENT, S3ERR_FAIL},
+    {404, NULL, 0, -ENOENT, S3ERR_FAIL},
+    {403, "AccessDenied", 0, -EACCES, S3ERR_FAIL},
+    {403, NULL, 0, -EACCES, S3ERR_FAIL},
+    {403, "SignatureDoesNotMatch", 0, -EACCES, S3ERR_FAIL},
+    {403, "InvalidAccessKeyId", 0, -EACCES, S3ERR_FAIL},
+    {404, "NoSuchBucket", 0, -ENXIO, S3ERR_FAIL},
+    {412, "PreconditionFailed", 0, -ESTALE, S3ERR_FAIL},
+    {412, NULL, 0, -ESTALE, S3ERR_FAIL},
+    {416, "InvalidRange", 0, -ERANGE, S3ERR_FAIL},
+    {416, NULL, 0, -ERANGE, S3ERR_FAIL},
+    {400, "EntityTooLarge", 0, -EFBIG, S3ERR_FAIL},
+    {404, "NoSuchUpload", 0, -ENOENT, S3ERR_FAIL},
+    {409, "BucketAlreadyOwnedByYou", 0, -EEXIST, S3ERR_FAIL},
+    {409, "BucketNotEmpty", 0, -ENOTEMPTY, S3ERR_FAIL},
+    {400, "InvalidPart", 0, -EINVAL, S3ERR_FAIL},
+    {400, "KeyTooLongError", 0, -ENAMETOOLONG, S3ERR_FAIL},
+    /* retryable */
+    {500, NULL, 0, -EIO, S3ERR_RETRY},
+    {500, "InternalError", 0, -EIO, S3ERR_RETRY},
+    {502, NULL, 0, -EIO, S3ERR_RETRY},
+    {503, NULL, 0, -EIO, S3ERR_RETRY},
+    {503, "SlowDown", 0, -EIO, S3ERR_RETRY},
+    {504, NULL, 0, -EIO, S3ERR_RETRY},
+    {429, NULL, 0, -EIO, S3ERR_RETRY},
+    {400, "RequestTimeout", 0, -ETIMEDOUT, S3ERR_RETRY},
+    {200, "InternalError", 0, -EIO, S3ERR_RETRY}, /* Complete's 200 + <Error> */
+    {400, "BadDigest", 0, -EIO, S3ERR_RETRY},
+    {0, NULL, -ECONNRESET, -EIO, S3ERR_RETRY},
+    {0, NULL, -ECONNREFUSED, -EIO, S3ERR_RETRY},
+    {0, NULL, -EHOSTUNREACH, -EIO, S3ERR_RETRY},
+    {0, NULL, -ETIMEDOUT, -ETIMEDOUT, S3ERR_RETRY},
+    /* not retryable transport failures */
+    {0, NULL, -EPROTO, -EIO, S3ERR_FAIL},
+    {0, NULL, -ECANCELED, -ECANCELED, S3ERR_FAIL},
+    {0, NULL, -ENOMEM, -ENOMEM, S3ERR_FAIL},
+    {0, NULL, -E2BIG, -E2BIG, S3ERR_FAIL},
+    /* other 4xx: not retried */
+    {400, NULL, 0, -EINVAL, S3ERR_FAIL},
+    {400, "InvalidArgument", 0, -EINVAL, S3ERR_FAIL},
+    {405, NULL, 0, -EOPNOTSUPP, S3ERR_FAIL},
+    {409, NULL, 0, -EBUSY, S3ERR_FAIL},
+    {418, NULL, 0, -EIO, S3ERR_FAIL},
+    /* credentials */
+    {400, "ExpiredToken", 0, -EACCES, S3ERR_REFRESH},
+    {403, "TokenRefreshRequired", 0, -EACCES, S3ERR_REFRESH},
+    {400, "InvalidToken", 0, -EACCES, S3ERR_FAIL},
+    /* region */
+    {301, "PermanentRedirect", 0, -EIO, S3ERR_REGION},
+    {301, NULL, 0, -EIO, S3ERR_REGION}, /* HEAD: no body */
+    {400, "AuthorizationHeaderMalformed", 0, -EIO, S3ERR_REGION},
+    /* unknown codes fall back to the status class */
+    {403, "NotARealError", 0, -EACCES, S3ERR_FAIL},
+    {503, "SomethingNew", 0, -EIO, S3ERR_RETRY},
+    {404, "", 0, -ENOENT, S3ERR_FAIL},
 };
 
 static void test_table(void)
@@ -131,9 +131,9 @@ static void test_mountpoint_cases(void)
 		const char *file = cJSON_GetObjectItemCaseSensitive(c, "file")->valuestring;
 		long status = (long)cJSON_GetObjectItemCaseSensitive(c, "status")->valuedouble;
 		const char *cls =
-			cJSON_GetObjectItemCaseSensitive(c, "mountpoint_classification")->valuestring;
+		    cJSON_GetObjectItemCaseSensitive(c, "mountpoint_classification")->valuestring;
 		const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(c, "headers"), "x-amz-bucket-region");
+		    cJSON_GetObjectItemCaseSensitive(c, "headers"), "x-amz-bucket-region");
 		char path[1024];
 		snprintf(path, sizeof(path), DIR_MP "/%s", file);
 		char *body = slurp(path, &len);

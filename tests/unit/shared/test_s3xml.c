@@ -172,8 +172,7 @@ static char *join_body(const cJSON *lines, size_t *len)
 	return buf_detach(&b, len);
 }
 
-static int check_mock(const char *op, const char *name, long status, const char *body,
-		      size_t len)
+static int check_mock(const char *op, const char *name, long status, const char *body, size_t len)
 {
 	char root[64] = "";
 	int is_xml = len && s3xml_root(body, len, root, sizeof(root)) == 0;
@@ -234,8 +233,7 @@ static int check_mock(const char *op, const char *name, long status, const char 
 		else if (strcmp(name, "multiple_list_parts_2") == 0)
 			ok = p.n == 1 && p.v[0].number == 3 && !p.truncated;
 		else
-			ok = p.n == 2 && p.v[0].number == 2 && p.v[1].number == 3 &&
-			     !p.truncated;
+			ok = p.n == 2 && p.v[0].number == 2 && p.v[1].number == 3 && !p.truncated;
 		s3xml_parts_release(&p);
 		return ok;
 	}
@@ -260,9 +258,13 @@ static int check_mock(const char *op, const char *name, long status, const char 
 
 static void test_mock_server_bodies(void)
 {
-	static const char *const ops[] = {"AbortMultipartUpload", "CompleteMultipartUpload",
-					  "CreateMultipartUpload", "CreateSession", "GetObject",
-					  "ListParts", "UploadPart"};
+	static const char *const ops[] = {"AbortMultipartUpload",
+					  "CompleteMultipartUpload",
+					  "CreateMultipartUpload",
+					  "CreateSession",
+					  "GetObject",
+					  "ListParts",
+					  "UploadPart"};
 	int n = 0;
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		char dir[1024];
@@ -282,12 +284,11 @@ static void test_mock_server_bodies(void)
 			snprintf(label, sizeof(label), "mock %s/%s", ops[i], name);
 			cJSON *j = load_json(path);
 			size_t len = 0;
-			char *body = j ? join_body(cJSON_GetObjectItemCaseSensitive(j, "body"),
-						   &len)
-				       : NULL;
-			long status = j ? (long)cJSON_GetObjectItemCaseSensitive(j, "status")
-						  ->valuedouble
-					: 0;
+			char *body =
+			    j ? join_body(cJSON_GetObjectItemCaseSensitive(j, "body"), &len) : NULL;
+			long status =
+			    j ? (long)cJSON_GetObjectItemCaseSensitive(j, "status")->valuedouble
+			      : 0;
 			T_CASE(label, body && check_mock(ops[i], name, status, body, len));
 			n++;
 			free(body);
@@ -356,7 +357,7 @@ static void test_mountpoint_errors(void)
 			ok = strcmp(e.region, "us-west-2") == 0;
 		if (ok && strcmp(want_code, "PermanentRedirect") == 0)
 			ok = strcmp(e.endpoint, "amzn-s3-demo-bucket.s3-us-west-2.amazonaws.com") ==
-				     0 &&
+				 0 &&
 			     !e.region[0];
 		if (ok && strcmp(want_code, "SlowDown") == 0)
 			ok = !e.message[0];
@@ -374,18 +375,18 @@ static void test_encoding_type_url(void)
 {
 	/* RGW encodes '/' as %2F; AWS encodes space as '+'. */
 	static const char body[] =
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-		"<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-		"<Name>b</Name><Prefix>dir%2F</Prefix><KeyCount>3</KeyCount>"
-		"<MaxKeys>1000</MaxKeys><Delimiter>%2F</Delimiter><IsTruncated>true</IsTruncated>"
-		"<Contents><Key>dir%2Fa+b%2Bc%25d%24%3D%26.txt</Key>"
-		"<LastModified>2026-11-24T10:00:00.123Z</LastModified>"
-		"<ETag>&quot;0123&quot;</ETag><Size>18446744073709551615</Size></Contents>"
-		"<Contents><Key>dir%2F%C3%A9t%C3%A9</Key><LastModified>1970-01-01T00:00:00.000Z"
-		"</LastModified><ETag></ETag><Size>0</Size></Contents>"
-		"<CommonPrefixes><Prefix>dir%2Fsub%2F</Prefix></CommonPrefixes>"
-		"<NextContinuationToken>a%2Fb</NextContinuationToken>"
-		"<EncodingType>url</EncodingType></ListBucketResult>";
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Name>b</Name><Prefix>dir%2F</Prefix><KeyCount>3</KeyCount>"
+	    "<MaxKeys>1000</MaxKeys><Delimiter>%2F</Delimiter><IsTruncated>true</IsTruncated>"
+	    "<Contents><Key>dir%2Fa+b%2Bc%25d%24%3D%26.txt</Key>"
+	    "<LastModified>2026-11-24T10:00:00.123Z</LastModified>"
+	    "<ETag>&quot;0123&quot;</ETag><Size>18446744073709551615</Size></Contents>"
+	    "<Contents><Key>dir%2F%C3%A9t%C3%A9</Key><LastModified>1970-01-01T00:00:00.000Z"
+	    "</LastModified><ETag></ETag><Size>0</Size></Contents>"
+	    "<CommonPrefixes><Prefix>dir%2Fsub%2F</Prefix></CommonPrefixes>"
+	    "<NextContinuationToken>a%2Fb</NextContinuationToken>"
+	    "<EncodingType>url</EncodingType></ListBucketResult>";
 	struct s3_list_page pg;
 	long kc;
 	CHECK_INT(s3xml_parse_list_v2(body, sizeof(body) - 1, &pg, &kc), 0);
@@ -429,20 +430,20 @@ static void test_list_malformed(void)
 {
 	struct s3_list_page pg;
 	static const char *const bad[] = {
-		/* truncated without a token would make a caller loop */
-		"<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
-		/* Contents without Key */
-		"<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>",
-		"<ListBucketResult><Contents><Key>a</Key><Size>-1</Size></Contents></ListBucketResult>",
-		"<ListBucketResult><Contents><Key>a</Key><Size>99999999999999999999</Size>"
-		"</Contents></ListBucketResult>",
-		"<ListBucketResult><Contents><Key>a</Key><LastModified>yesterday</LastModified>"
-		"</Contents></ListBucketResult>",
-		"<ListBucketResult><Contents><Key>a</Key></Contents>",
-		"<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a%zz</Key>"
-		"</Contents></ListBucketResult>",
-		"",
-		"not xml",
+	    /* truncated without a token would make a caller loop */
+	    "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
+	    /* Contents without Key */
+	    "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>",
+	    "<ListBucketResult><Contents><Key>a</Key><Size>-1</Size></Contents></ListBucketResult>",
+	    "<ListBucketResult><Contents><Key>a</Key><Size>99999999999999999999</Size>"
+	    "</Contents></ListBucketResult>",
+	    "<ListBucketResult><Contents><Key>a</Key><LastModified>yesterday</LastModified>"
+	    "</Contents></ListBucketResult>",
+	    "<ListBucketResult><Contents><Key>a</Key></Contents>",
+	    "<ListBucketResult><EncodingType>url</EncodingType><Contents><Key>a%zz</Key>"
+	    "</Contents></ListBucketResult>",
+	    "",
+	    "not xml",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc = s3xml_parse_list_v2(bad[i], strlen(bad[i]), &pg, NULL);
@@ -457,9 +458,9 @@ static void test_rgw_complete_and_errors(void)
 {
 	/* RGW: empty <ETag> in the Complete result. */
 	static const char comp[] =
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUploadResult "
-		"xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Location>x</Location>"
-		"<Bucket>b</Bucket><Key>k</Key><ETag></ETag></CompleteMultipartUploadResult>";
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUploadResult "
+	    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Location>x</Location>"
+	    "<Bucket>b</Bucket><Key>k</Key><ETag></ETag></CompleteMultipartUploadResult>";
 	char etag[S3_ETAG_MAX] = "junk";
 	CHECK_INT(s3xml_parse_complete(comp, sizeof(comp) - 1, etag), 0);
 	CHECK_STR(etag, "");
@@ -489,18 +490,18 @@ static void test_rgw_complete_and_errors(void)
 static void test_uploads_and_delete(void)
 {
 	static const char ups[] =
-		"<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-		"<Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>"
-		"<NextKeyMarker>my%2Bmovie.m2ts</NextKeyMarker>"
-		"<NextUploadIdMarker>YW55IGlkZWEgd2h5</NextUploadIdMarker>"
-		"<EncodingType>url</EncodingType><MaxUploads>3</MaxUploads>"
-		"<IsTruncated>true</IsTruncated>"
-		"<Upload><Key>my%2Fdivisor</Key><UploadId>XMgbGlrZSBlbHZpbmcncyBub3QgaGF2aW5n"
-		"</UploadId><Initiator><ID>x</ID></Initiator><StorageClass>STANDARD</StorageClass>"
-		"<Initiated>2010-11-10T20:48:33.000Z</Initiated></Upload>"
-		"<Upload><Key>my+movie.m2ts</Key><UploadId>VXBsb2FkIElEIGZvciBlbHZpbmcn</UploadId>"
-		"<Initiated>2010-11-10T20:48:34.000Z</Initiated></Upload>"
-		"</ListMultipartUploadsResult>";
+	    "<ListMultipartUploadsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Bucket>b</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker>"
+	    "<NextKeyMarker>my%2Bmovie.m2ts</NextKeyMarker>"
+	    "<NextUploadIdMarker>YW55IGlkZWEgd2h5</NextUploadIdMarker>"
+	    "<EncodingType>url</EncodingType><MaxUploads>3</MaxUploads>"
+	    "<IsTruncated>true</IsTruncated>"
+	    "<Upload><Key>my%2Fdivisor</Key><UploadId>XMgbGlrZSBlbHZpbmcncyBub3QgaGF2aW5n"
+	    "</UploadId><Initiator><ID>x</ID></Initiator><StorageClass>STANDARD</StorageClass>"
+	    "<Initiated>2010-11-10T20:48:33.000Z</Initiated></Upload>"
+	    "<Upload><Key>my+movie.m2ts</Key><UploadId>VXBsb2FkIElEIGZvciBlbHZpbmcn</UploadId>"
+	    "<Initiated>2010-11-10T20:48:34.000Z</Initiated></Upload>"
+	    "</ListMultipartUploadsResult>";
 	struct s3xml_uploads u;
 	CHECK_INT(s3xml_parse_list_uploads(ups, sizeof(ups) - 1, &u), 0);
 	CHECK_INT(u.n, 2);
@@ -516,11 +517,11 @@ static void test_uploads_and_delete(void)
 	s3xml_uploads_release(&u);
 
 	static const char del[] =
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
-		"<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-		"<Deleted><Key>sample1.txt</Key></Deleted>"
-		"<Error><Key>sample2.txt</Key><Code>AccessDenied</Code><Message>Access Denied"
-		"</Message></Error><Deleted><Key>x</Key></Deleted></DeleteResult>";
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+	    "<Deleted><Key>sample1.txt</Key></Deleted>"
+	    "<Error><Key>sample2.txt</Key><Code>AccessDenied</Code><Message>Access Denied"
+	    "</Message></Error><Deleted><Key>x</Key></Deleted></DeleteResult>";
 	struct s3xml_delete_result r;
 	CHECK_INT(s3xml_parse_delete_result(del, sizeof(del) - 1, &r), 0);
 	CHECK_INT(r.ndeleted, 2);
@@ -538,8 +539,8 @@ static void test_hostile(void)
 	struct s3xml_error e;
 	/* Entity expansion: any DOCTYPE is refused. */
 	static const char lol[] =
-		"<?xml version=\"1.0\"?><!DOCTYPE Error [<!ENTITY a \"aaaaaaaaaa\">"
-		"<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><Error><Code>&b;</Code></Error>";
+	    "<?xml version=\"1.0\"?><!DOCTYPE Error [<!ENTITY a \"aaaaaaaaaa\">"
+	    "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">]><Error><Code>&b;</Code></Error>";
 	CHECK_INT(s3xml_parse_error(lol, sizeof(lol) - 1, &e), -EBADMSG);
 	static const char ext[] = "<?xml version=\"1.0\"?><!DOCTYPE Error SYSTEM "
 				  "\"file:///etc/passwd\"><Error><Code>x</Code></Error>";
@@ -603,10 +604,11 @@ static void test_builders(void)
 	buf_init(&b, 1 << 20);
 	struct s3_part parts[2] = {{1, "\"a\""}, {2, "\"b\""}};
 	CHECK_INT(s3xml_build_complete(parts, 2, &b), 0);
-	CHECK_STR(b.ptr, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-			 "<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part>"
-			 "<Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag></Part>"
-			 "</CompleteMultipartUpload>");
+	CHECK_STR(b.ptr,
+		  "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		  "<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part>"
+		  "<Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag></Part>"
+		  "</CompleteMultipartUpload>");
 	buf_reset(&b);
 	const char *keys[] = {"a&b<c>", "x\r\ny'\"", "\xc3\xa9"};
 	CHECK_INT(s3xml_build_delete(keys, 3, 1, &b), 0);
