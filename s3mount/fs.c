@@ -45,7 +45,10 @@
 #define FS_MAX_WRITE (1u << 20)
 
 enum fh_kind { FH_READ, FH_WRITE };
-enum fh_state { FH_OPEN, FH_COMMITTED, FH_FAILED, FH_DISCARDED };
+/* FH_LAZY: an existing object opened for writing without O_TRUNC: nothing
+ * happens unless ftruncate(0) turns it into FH_OPEN (truncate(1) does
+ * open + ftruncate); a write fails with EPERM. */
+enum fh_state { FH_LAZY, FH_OPEN, FH_COMMITTED, FH_FAILED, FH_DISCARDED };
 
 struct fh {
 	enum fh_kind kind;
@@ -342,6 +345,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, ttl);
 }
 
+static int start_write_locked(struct fs *fs, struct inode *in, struct fh *h, const char *key);
+
 /* chmod, chown and utimens are accepted and not stored (docs/semantics.md):
  * cp -p, rsync and tar x must not fail on them. Size changes: only to the
  * current size, or to 0 (an empty object / a file being written that has
@@ -349,6 +354,37 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_set,
 		      struct fuse_file_info *fi, struct stat *out, double *ttl)
 {
+	if ((to_set & FUSE_SET_ATTR_SIZE) && fi && FH(fi)->kind == FH_WRITE) {
+		/* ftruncate on a write handle */
+		struct fh *h = FH(fi);
+		uint64_t want = (uint64_t)attr->st_size;
+		char key[S3_KEY_MAX + 2];
+		int rc = 0;
+		pthread_mutex_lock(&h->lock);
+		itable_lock(fs->it);
+		uint64_t have = h->in->size;
+		rc = inode_key_locked(fs->it, h->in, key, sizeof(key));
+		if (!rc && want != have) {
+			if (h->state == FH_LAZY && want == 0) {
+				/* truncate(1): now it is a replacement of the object */
+				rc = start_write_locked(fs, h->in, h, key);
+				if (!rc) {
+					h->state = FH_OPEN;
+					inode_unref_locked(fs->it, h->in); /* start_write took one more */
+				}
+			} else {
+				log_warn("ftruncate of '%s' to %" PRIu64 " bytes refused (size %" PRIu64
+					 "): EPERM",
+					 key, want, have);
+				rc = -EPERM;
+			}
+		}
+		itable_unlock(fs->it);
+		pthread_mutex_unlock(&h->lock);
+		if (rc)
+			return rc;
+		to_set &= ~FUSE_SET_ATTR_SIZE;
+	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		char key[S3_KEY_MAX + 2];
 		uint64_t want = (uint64_t)attr->st_size;
@@ -688,13 +724,13 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 			rc = -EBUSY;
 		}
 		if (!rc && !(fi->flags & O_TRUNC) && in->size > 0) {
-			log_warn("open of '%s' for writing without O_TRUNC refused: objects can "
-				 "only be replaced whole (EPERM; see docs/semantics.md)",
-				 key);
-			rc = -EPERM;
-		}
-		if (!rc)
+			h->state = FH_LAZY;
+			h->in = in;
+			inode_ref_locked(fs->it, in);
+		} else if (!rc) {
+			h->state = FH_OPEN;
 			rc = start_write_locked(fs, in, h, key);
+		}
 		itable_unlock(fs->it);
 		if (rc) {
 			fh_free(fs, h);
@@ -789,8 +825,10 @@ static int do_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const cha
 		if (!c)
 			rc = -ENOMEM;
 	}
-	if (!rc)
+	if (!rc) {
+		h->state = FH_OPEN;
 		rc = start_write_locked(fs, c, h, key);
+	}
 	if (!rc)
 		fill_entry_locked(fs, c, e);
 	itable_unlock(fs->it);
@@ -871,7 +909,11 @@ static ssize_t do_write(struct fs *fs, struct fh *h, const char *buf, size_t siz
 			return rc;
 		}
 	}
-	if (h->state != FH_OPEN) {
+	if (h->state == FH_LAZY) {
+		log_warn("write into an existing object opened without O_TRUNC refused (EPERM): "
+			 "objects can only be replaced whole; see docs/semantics.md");
+		n = -EPERM;
+	} else if (h->state != FH_OPEN) {
 		log_warn("write after the file was committed or discarded refused (EBADF); "
 			 "see docs/semantics.md");
 		n = -EBADF;

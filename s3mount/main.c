@@ -1,0 +1,264 @@
+/*
+ * main.c: s3mount's entry point: parse -> validate (credentials, bucket) ->
+ * session_new -> mount -> daemonize -> loop_mt -> unwind, each step undone
+ * through the labels at the end, as in libfuse's passthrough_ll.c.
+ *
+ * Every check that can fail (bad option, no credentials, unreachable or
+ * missing bucket, bad mountpoint) runs BEFORE the mount, so a failed
+ * `mount -t fuse.s3mount` leaves nothing behind and exits non-zero with a
+ * message naming the problem.
+ *
+ * Signals: SIGINT/SIGTERM end the session (libfuse's handlers). SIGUSR1 logs
+ * a summary; SIGUSR2 and SIGHUP cycle the log level (warn -> info -> debug ->
+ * error -> warn). Handlers only write a byte into a pipe; a small thread does
+ * the work outside signal context.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "log.h"
+#include "nsops.h"
+#include "opts.h"
+#include "s3.h"
+
+#define S3MOUNT_VERSION "0.1.0"
+
+static int sig_pipe[2] = {-1, -1}; /* write end used by the handlers only */
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)sig;
+	if (write(sig_pipe[1], &c, 1) < 0) {
+		/* nothing to do in a handler */
+	}
+	errno = saved;
+}
+
+static void *sig_thread(void *arg)
+{
+	struct fs *fs = arg;
+	unsigned char c;
+	while (read(sig_pipe[0], &c, 1) == 1) {
+		if (c == 0)
+			break; /* quit */
+		if (c == SIGUSR1) {
+			fs_log_summary(fs);
+		} else if (c == SIGUSR2 || c == SIGHUP) {
+			enum log_level l = log_level_get();
+			l = l == LOG_LVL_DEBUG ? LOG_LVL_ERROR : (enum log_level)(l + 1);
+			log_level_set(l);
+			static const char *const names[] = {"error", "warn", "info", "debug"};
+			log_msg(LOG_LVL_ERROR, "log level is now %s", names[l]);
+		}
+	}
+	return NULL;
+}
+
+static int install_handlers(void)
+{
+	if (pipe2(sig_pipe, O_CLOEXEC) != 0)
+		return -errno;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	/* SIGHUP replaces libfuse's exit handler: a HUP must not unmount. */
+	if (sigaction(SIGUSR1, &sa, NULL) || sigaction(SIGUSR2, &sa, NULL) ||
+	    sigaction(SIGHUP, &sa, NULL))
+		return -errno;
+	return 0;
+}
+
+/* A message for a failure of client setup (bucket == 0) or the bucket check. */
+static const char *errno_hint(int rc, int bucket)
+{
+	switch (-rc) {
+	case ENXIO:
+		return "the bucket does not exist";
+	case EACCES:
+		return "access denied (check credentials and bucket policy)";
+	case ENOENT:
+		if (bucket)
+			return "the bucket does not exist";
+		return "no credentials found (environment, profile files, ECS or instance "
+		       "metadata); use -o anonymous for public buckets";
+	case EIO:
+	case ETIMEDOUT:
+	case ECONNREFUSED:
+		return "the endpoint cannot be reached";
+	default:
+		return strerror(-rc);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	struct opts o;
+	char err[512];
+	int ret = 1, rc;
+	struct s3_client *s3 = NULL;
+	struct fuse_session *se = NULL;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fs fs;
+	int fs_ready = 0, handlers = 0, mounted = 0;
+	pthread_t sig_th;
+	int sig_th_started = 0;
+	memset(&fs, 0, sizeof(fs));
+
+	if (opts_parse(argc, (const char *const *)argv, &o, err, sizeof(err))) {
+		fprintf(stderr, "s3mount: %s\n", err);
+		opts_release(&o);
+		return 2;
+	}
+	if (o.show_help) {
+		opts_usage(stdout, "s3mount");
+		opts_release(&o);
+		return 0;
+	}
+	if (o.show_version) {
+		printf("s3mount %s (libfuse %d)\n", S3MOUNT_VERSION, fuse_version());
+		opts_release(&o);
+		return 0;
+	}
+	log_level_set((enum log_level)o.log_level);
+
+	struct stat mst;
+	if (stat(o.mountpoint, &mst) != 0 || !S_ISDIR(mst.st_mode)) {
+		fprintf(stderr, "s3mount: mountpoint '%s' is not a directory\n", o.mountpoint);
+		goto out;
+	}
+	if (o.insecure)
+		log_error("WARNING: TLS certificate verification is OFF (-o insecure): anyone "
+			  "on the path can read and change your data");
+
+	struct s3_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.bucket = o.bucket;
+	cfg.region = o.region;
+	cfg.endpoint = o.endpoint;
+	cfg.path_style = o.path_style;
+	cfg.ca_bundle = o.ca_bundle;
+	cfg.insecure_skip_verify = o.insecure;
+	cfg.creds.profile = o.profile;
+	cfg.creds.anonymous = o.anonymous;
+	rc = s3_client_new(&cfg, &s3);
+	if (rc) {
+		fprintf(stderr, "s3mount: cannot set up the S3 client for bucket '%s': %s\n",
+			o.bucket, errno_hint(rc, 0));
+		goto out;
+	}
+	rc = s3_bucket_check(s3);
+	if (rc) {
+		fprintf(stderr, "s3mount: bucket '%s' at %s: %s\n", o.bucket,
+			o.endpoint ? o.endpoint : "AWS", errno_hint(rc, 1));
+		goto out;
+	}
+	if (o.abort_stale_hours >= 0 && !o.read_only) {
+		rc = nsops_abort_stale_uploads(s3, o.prefix, o.abort_stale_hours * 3600L);
+		if (rc < 0)
+			log_warn("abort_stale_uploads: listing uploads failed: %s", strerror(-rc));
+		else
+			log_info("abort_stale_uploads: %d upload(s) older than %ld h aborted", rc,
+				 o.abort_stale_hours);
+	}
+
+	/* Options for the kernel mount. */
+	char mo[1024];
+	snprintf(mo, sizeof(mo), "fsname=s3mount:%s%s%s,subtype=s3mount%s%s%s%s%s", o.bucket,
+		 o.prefix[0] ? ":/" : "", o.prefix, o.allow_other ? ",allow_other" : "",
+		 o.default_permissions ? ",default_permissions" : "", o.read_only ? ",ro" : "",
+		 o.mountflags[0] ? "," : "", o.mountflags);
+	if (fuse_opt_add_arg(&args, argv[0]) || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, mo)) {
+		fprintf(stderr, "s3mount: out of memory\n");
+		goto out;
+	}
+
+	struct fuse_lowlevel_ops ops;
+	fs_ops(&ops);
+	se = fuse_session_new(&args, &ops, sizeof(ops), &fs);
+	if (!se) {
+		fprintf(stderr, "s3mount: cannot create the FUSE session\n");
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out;
+	handlers = 1;
+	if (install_handlers()) {
+		fprintf(stderr, "s3mount: cannot install signal handlers\n");
+		goto out;
+	}
+	if (fuse_session_mount(se, o.mountpoint) != 0) {
+		fprintf(stderr, "s3mount: cannot mount on '%s'\n", o.mountpoint);
+		goto out;
+	}
+	mounted = 1;
+
+	if (!o.foreground)
+		log_to_syslog("s3mount");
+	if (fuse_daemonize(o.foreground) != 0)
+		goto out;
+
+	/* Worker threads start only now: fuse_daemonize() forks. */
+	rc = fs_init(&fs, &o, s3, o.uid >= 0 ? (uid_t)o.uid : getuid(),
+		     o.gid >= 0 ? (gid_t)o.gid : getgid());
+	if (rc) {
+		log_error("cannot set up the filesystem: %s", strerror(-rc));
+		goto out;
+	}
+	fs_ready = 1;
+	if (pthread_create(&sig_th, NULL, sig_thread, &fs) == 0)
+		sig_th_started = 1;
+	log_info("s3mount %s: bucket '%s' prefix '%s' on %s, memory budget %llu MiB",
+		 S3MOUNT_VERSION, o.bucket, o.prefix, o.mountpoint,
+		 (unsigned long long)(o.memory_budget >> 20));
+
+	if (o.single_thread) {
+		rc = fuse_session_loop(se);
+	} else {
+		struct fuse_loop_config *lc = fuse_loop_cfg_create();
+		if (!lc) {
+			log_error("out of memory");
+			goto out;
+		}
+		fuse_loop_cfg_set_clone_fd(lc, 1);
+		fuse_loop_cfg_set_max_threads(lc, (unsigned)o.max_threads);
+		fuse_loop_cfg_set_idle_threads(lc, 8);
+		rc = fuse_session_loop_mt(se, lc);
+		fuse_loop_cfg_destroy(lc);
+	}
+	ret = rc == 0 ? 0 : 1;
+
+out:
+	if (fs_ready)
+		fs_log_summary(&fs);
+	if (sig_th_started) {
+		unsigned char quit = 0;
+		if (write(sig_pipe[1], &quit, 1) == 1)
+			pthread_join(sig_th, NULL);
+	}
+	if (se) {
+		if (handlers)
+			fuse_remove_signal_handlers(se);
+		if (mounted)
+			fuse_session_unmount(se);
+		fuse_session_destroy(se);
+	}
+	if (fs_ready)
+		fs_release(&fs);
+	s3_client_free(s3);
+	fuse_opt_free_args(&args);
+	opts_release(&o);
+	return ret;
+}
