@@ -17,8 +17,7 @@ static const unsigned char csv_special[256] = {[','] = 1, ['"'] = 1, ['\r'] = 1,
 static const unsigned char tsv_special[256] = {['\t'] = 1, ['\n'] = 1, ['\r'] = 1, ['\\'] = 1};
 
 int csv_writer_init(struct csv_writer *w, enum csv_format fmt, unsigned flags,
-		    const char *const *names, const size_t *slots, size_t ncols,
-		    size_t scratch_cap)
+		    const char *const *names, const size_t *slots, size_t ncols, size_t scratch_cap)
 {
 	memset(w, 0, sizeof(*w));
 	w->fmt = fmt;
@@ -204,7 +203,8 @@ static int put_value(struct csv_writer *w, const struct scan_val *v, struct buf 
 	case SCAN_NULL:
 		return 0;
 	case SCAN_BOOL:
-		return (v->flags & SCAN_F_TRUE) ? buf_add(out, "true", 4) : buf_add(out, "false", 5);
+		return (v->flags & SCAN_F_TRUE) ? buf_add(out, "true", 4)
+						: buf_add(out, "false", 5);
 	case SCAN_NUMBER:
 		return buf_add(out, v->p, v->len);
 	case SCAN_STRING:

@@ -45,11 +45,11 @@ struct csv_writer {
 	enum csv_format fmt;
 	unsigned flags;
 	size_t ncols;
-	char **names;      /* ncols column names (header / JSONL keys) */
-	size_t *slots;     /* ncols slot indexes into a scan slot array */
+	char **names;	    /* ncols column names (header / JSONL keys) */
+	size_t *slots;	    /* ncols slot indexes into a scan slot array */
 	struct buf scratch; /* unescape/JSON staging */
-	size_t col;        /* cells written in the current row */
-	size_t row_start;  /* out->len when the current row began */
+	size_t col;	    /* cells written in the current row */
+	size_t row_start;   /* out->len when the current row began */
 };
 
 /* names[i] / slots[i] for column i. scratch_cap bounds the scratch buffer

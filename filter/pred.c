@@ -18,8 +18,19 @@
 #include "value.h"
 
 enum pk {
-	P_CONST, P_AND, P_OR, P_NOT, P_EXISTS, P_MISSING, P_CMP, P_IN, P_NOTIN,
-	P_STARTS, P_ENDS, P_CONTAINS, P_REGEX,
+	P_CONST,
+	P_AND,
+	P_OR,
+	P_NOT,
+	P_EXISTS,
+	P_MISSING,
+	P_CMP,
+	P_IN,
+	P_NOTIN,
+	P_STARTS,
+	P_ENDS,
+	P_CONTAINS,
+	P_REGEX,
 };
 
 #define PRED_MAX_NODES 10000
@@ -85,7 +96,7 @@ struct ps {
 };
 
 __attribute__((format(printf, 3, 4))) static struct pnode *perr(struct ps *p, size_t col,
-								  const char *fmt, ...)
+								const char *fmt, ...)
 {
 	if (p->rc == 0) {
 		va_list ap;
@@ -227,12 +238,24 @@ static int parse_string(struct ps *p, char **out, size_t *outlen)
 		char e = p->s[p->i + 1];
 		p->i += 2;
 		switch (e) {
-		case '\\': buf[o++] = '\\'; break;
-		case '\'': buf[o++] = '\''; break;
-		case '"': buf[o++] = '"'; break;
-		case 'n': buf[o++] = '\n'; break;
-		case 't': buf[o++] = '\t'; break;
-		case 'r': buf[o++] = '\r'; break;
+		case '\\':
+			buf[o++] = '\\';
+			break;
+		case '\'':
+			buf[o++] = '\'';
+			break;
+		case '"':
+			buf[o++] = '"';
+			break;
+		case 'n':
+			buf[o++] = '\n';
+			break;
+		case 't':
+			buf[o++] = '\t';
+			break;
+		case 'r':
+			buf[o++] = '\r';
+			break;
 		case 'u': {
 			uint32_t cp, lo;
 			if (p->i + 4 > p->len || hex4(p->s + p->i, &cp)) {
@@ -282,9 +305,9 @@ static int parse_literal(struct ps *p, struct lit *l)
 	}
 	if (c == '-' || (c >= '0' && c <= '9')) {
 		size_t j = p->i;
-		while (j < p->len && (p->s[j] == '-' || p->s[j] == '+' || p->s[j] == '.' ||
-				      p->s[j] == 'e' || p->s[j] == 'E' ||
-				      (p->s[j] >= '0' && p->s[j] <= '9')))
+		while (j < p->len &&
+		       (p->s[j] == '-' || p->s[j] == '+' || p->s[j] == '.' || p->s[j] == 'e' ||
+			p->s[j] == 'E' || (p->s[j] >= '0' && p->s[j] <= '9')))
 			j++;
 		if (value_parse_number(p->s + p->i, j - p->i, &l->num)) {
 			perr(p, p->i, "invalid number '%.*s'", (int)(j - p->i), p->s + p->i);
@@ -375,8 +398,8 @@ static int load_set(struct ps *p, struct pnode *n)
 				snprintf(p->err->msg, sizeof(p->err->msg),
 					 "set file '%s': line %zu is too long", path, bad_line);
 			else
-				snprintf(p->err->msg, sizeof(p->err->msg), "set file '%s': %s", path,
-					 strerror(-rc));
+				snprintf(p->err->msg, sizeof(p->err->msg), "set file '%s': %s",
+					 path, strerror(-rc));
 			p->err->col = at;
 			p->rc = rc;
 		}
@@ -414,7 +437,8 @@ static int parse_list(struct ps *p, struct pnode *n)
 			break;
 		case SCAN_NUMBER:
 			/* Re-add through the token text so parsing is identical. */
-			snprintf(tok, sizeof(tok), "%.17g", l.num.is_int ? (double)l.num.i : l.num.d);
+			snprintf(tok, sizeof(tok), "%.17g",
+				 l.num.is_int ? (double)l.num.i : l.num.d);
 			rc = strset_add_literal(n->set, 'n', tok, strlen(tok));
 			break;
 		case SCAN_BOOL:
@@ -428,8 +452,8 @@ static int parse_list(struct ps *p, struct pnode *n)
 		if (rc) {
 			if (p->rc == 0) {
 				p->rc = rc;
-				snprintf(p->err->msg, sizeof(p->err->msg), "cannot add list value: %s",
-					 strerror(-rc));
+				snprintf(p->err->msg, sizeof(p->err->msg),
+					 "cannot add list value: %s", strerror(-rc));
 				p->err->col = at;
 			}
 			return rc;
@@ -518,8 +542,9 @@ static struct pnode *parse_test(struct ps *p)
 	skip_sp(p);
 	size_t at = p->i;
 	if (at >= p->len)
-		return perr(p, at, "expected an operator after field '%.*s' (== != < <= > >= in "
-				   "startswith endswith contains matches)",
+		return perr(p, at,
+			    "expected an operator after field '%.*s' (== != < <= > >= in "
+			    "startswith endswith contains matches)",
 			    (int)(at - path_at), p->s + path_at);
 	const char *s = p->s + at;
 	size_t rem = p->len - at;
@@ -582,8 +607,9 @@ static struct pnode *parse_test(struct ps *p)
 			return perr(p, p->i, "expected 'in' after 'not'");
 		kind = P_NOTIN;
 	} else {
-		return perr(p, at, "expected an operator after field '%.*s' (== != < <= > >= in "
-				   "startswith endswith contains matches)",
+		return perr(p, at,
+			    "expected an operator after field '%.*s' (== != < <= > >= in "
+			    "startswith endswith contains matches)",
 			    (int)(at - path_at), p->s + path_at);
 	}
 	n = new_node(p, kind);
@@ -664,7 +690,7 @@ static struct pnode *parse_unary(struct ps *p)
 	size_t wl = word_len(p, p->i);
 	if (wl && word_is(p, p->i, wl, "not")) {
 		p->i += wl;
-negate:;
+	negate:;
 		struct pnode *a = parse_unary(p);
 		if (!a)
 			goto out;
@@ -857,12 +883,18 @@ static int apply_op(enum op op, int c)
 	if (c == VALUE_CMP_NONE)
 		return op == OP_NE;
 	switch (op) {
-	case OP_EQ: return c == 0;
-	case OP_NE: return c != 0;
-	case OP_LT: return c < 0;
-	case OP_LE: return c <= 0;
-	case OP_GT: return c > 0;
-	case OP_GE: return c >= 0;
+	case OP_EQ:
+		return c == 0;
+	case OP_NE:
+		return c != 0;
+	case OP_LT:
+		return c < 0;
+	case OP_LE:
+		return c <= 0;
+	case OP_GT:
+		return c > 0;
+	case OP_GE:
+		return c >= 0;
 	}
 	return 0;
 }

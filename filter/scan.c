@@ -27,18 +27,18 @@
 #define MAX_SEGS 128
 
 struct sf_node {
-	char *name;       /* key bytes (unescaped), NULL for an index node */
+	char *name; /* key bytes (unescaped), NULL for an index node */
 	uint32_t name_len;
-	int32_t index;    /* >= 0: list/tuple element; -1: key */
+	int32_t index; /* >= 0: list/tuple element; -1: key */
 	uint32_t parent;
 	uint32_t first_child;
 	uint32_t next_sibling;
-	uint64_t key_bloom; /* bit key_bit(name) set for each key child: rejects
-			       most keys of a record with one test */
-	uint16_t bit_head[64]; /* key children by key_bit: first node + 1 (0: none) */
+	uint64_t key_bloom;	/* bit key_bit(name) set for each key child: rejects
+				   most keys of a record with one test */
+	uint16_t bit_head[64];	/* key children by key_bit: first node + 1 (0: none) */
 	uint16_t next_same_bit; /* next sibling key node with the same key_bit, + 1 */
-	uint8_t has_keys; /* some child is a key node */
-	uint8_t has_idx;  /* some child is an index node */
+	uint8_t has_keys;	/* some child is a key node */
+	uint8_t has_idx;	/* some child is an index node */
 };
 
 struct scan_fields {
@@ -91,7 +91,7 @@ static int is_name_byte(unsigned char c)
 
 struct seg {
 	size_t off, len; /* into the name scratch, for keys */
-	int32_t index;   /* >= 0 for [n] */
+	int32_t index;	 /* >= 0 for [n] */
 };
 
 /* Parses a quoted key at s[i] (the quote); appends its bytes to names. */
@@ -110,9 +110,11 @@ static int parse_quoted(const char *s, size_t len, size_t *i, char *names, size_
 		if (c == q)
 			break;
 		if (c == '\\') {
-			if (j + 1 >= len || (s[j + 1] != '\\' && s[j + 1] != '"' && s[j + 1] != '\'')) {
+			if (j + 1 >= len ||
+			    (s[j + 1] != '\\' && s[j + 1] != '"' && s[j + 1] != '\'')) {
 				*errpos = j;
-				*errmsg = "only \\\\, \\\" and \\' escapes are allowed in a quoted key";
+				*errmsg =
+				    "only \\\\, \\\" and \\' escapes are allowed in a quoted key";
 				return -EINVAL;
 			}
 			c = s[++j];
@@ -191,7 +193,8 @@ static int parse_path(const char *s, size_t len, size_t *consumed, char *names, 
 				i++;
 			if (i == start) {
 				*errpos = i;
-				*errmsg = first ? "expected a field name" : "expected a field name after '.'";
+				*errmsg = first ? "expected a field name"
+						: "expected a field name after '.'";
 				return -EINVAL;
 			}
 			if (nl + (i - start) > SCAN_MAX_PATH) {
@@ -333,7 +336,8 @@ int scan_fields_add_list(struct scan_fields *f, const char *list, size_t *slots,
 			return -E2BIG;
 		}
 		size_t used = 0, pos = 0;
-		int rc = scan_fields_add_prefix(f, list + i, len - i, &used, &slots[n], &pos, errmsg);
+		int rc =
+		    scan_fields_add_prefix(f, list + i, len - i, &used, &slots[n], &pos, errmsg);
 		if (rc) {
 			*errpos = i + pos;
 			return rc;
@@ -357,7 +361,7 @@ int scan_fields_add_list(struct scan_fields *f, const char *list, size_t *slots,
 
 const char *scan_type_name(enum scan_type t)
 {
-	static const char *const names[] = {"missing", "null",   "bool", "number",
+	static const char *const names[] = {"missing", "null",	 "bool", "number",
 					    "string",  "object", "array"};
 	if ((unsigned)t < sizeof(names) / sizeof(names[0]))
 		return names[t];
@@ -377,7 +381,9 @@ struct sc {
 
 /* Byte classes for the scalar string loops: 1 = stop in a JSON string. */
 static const unsigned char json_str_stop[256] = {
-	[0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+    [0 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
 };
 
 static inline const char *fail(struct sc *s, const char *at, const char *why)
@@ -424,7 +430,8 @@ static inline int is_digit(unsigned char c)
  * JSON string at p (the opening quote). Fills v (content slice, ESC flag);
  * returns the byte after the closing quote or NULL.
  */
-static inline __attribute__((always_inline)) const char *json_string(struct sc *s, const char *p, struct scan_val *v)
+static inline __attribute__((always_inline)) const char *json_string(struct sc *s, const char *p,
+								     struct scan_val *v)
 {
 	const char *end = s->end;
 	const char *q = p + 1;
@@ -450,7 +457,7 @@ static inline __attribute__((always_inline)) const char *json_string(struct sc *
 		if (q >= end)
 			return fail(s, p, "unterminated string");
 #ifdef SCAN_SSE2
-found:
+	found:
 #endif
 		if (*q == '"')
 			break;
@@ -460,12 +467,20 @@ found:
 		if (q + 1 >= end)
 			return fail(s, q, "unterminated string");
 		switch (q[1]) {
-		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
 			q += 2;
 			break;
 		case 'u':
-			if (end - q < 6 || !is_hex((unsigned char)q[2]) || !is_hex((unsigned char)q[3]) ||
-			    !is_hex((unsigned char)q[4]) || !is_hex((unsigned char)q[5]))
+			if (end - q < 6 || !is_hex((unsigned char)q[2]) ||
+			    !is_hex((unsigned char)q[3]) || !is_hex((unsigned char)q[4]) ||
+			    !is_hex((unsigned char)q[5]))
 				return fail(s, q, "bad \\u escape");
 			q += 6;
 			break;
@@ -485,7 +500,8 @@ found:
  * are all "backslash + next byte" except the counted ones (\x \u \U \N),
  * which are checked here so value_unescape can trust them.
  */
-static inline __attribute__((always_inline)) const char *py_string(struct sc *s, const char *p, struct scan_val *v)
+static inline __attribute__((always_inline)) const char *py_string(struct sc *s, const char *p,
+								   struct scan_val *v)
 {
 	const char *end = s->end;
 	uint8_t flags = SCAN_F_PY;
@@ -512,7 +528,8 @@ static inline __attribute__((always_inline)) const char *py_string(struct sc *s,
 			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
 			__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, sq), _mm_cmpeq_epi8(x, dq));
 			m = _mm_or_si128(m, _mm_cmpeq_epi8(x, bs));
-			m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, nl), _mm_cmpeq_epi8(x, cr)));
+			m = _mm_or_si128(
+			    m, _mm_or_si128(_mm_cmpeq_epi8(x, nl), _mm_cmpeq_epi8(x, cr)));
 			int mask = _mm_movemask_epi8(m);
 			if (mask) {
 				q += __builtin_ctz((unsigned)mask);
@@ -526,7 +543,7 @@ static inline __attribute__((always_inline)) const char *py_string(struct sc *s,
 		if (q >= end)
 			return fail(s, p, "unterminated string");
 #ifdef SCAN_SSE2
-found:
+	found:
 #endif
 		if (*q == quote)
 			break;
@@ -558,7 +575,8 @@ found:
 			unsigned long cp = 0;
 			for (size_t k = 0; k < 8; k++) {
 				unsigned char h = (unsigned char)q[2 + k];
-				cp = cp * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+				cp = cp * 16 +
+				     (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
 			}
 			if (cp > 0x10FFFF)
 				return fail(s, q, "\\U escape beyond U+10FFFF");
@@ -573,7 +591,8 @@ found:
 }
 
 /* Number token at p (JSON grammar; Python adds inf/nan). */
-static inline __attribute__((always_inline)) const char *number(struct sc *s, const char *p, int py, struct scan_val *v)
+static inline __attribute__((always_inline)) const char *number(struct sc *s, const char *p, int py,
+								struct scan_val *v)
 {
 	const char *end = s->end, *q = p;
 	uint8_t flags = SCAN_F_INT;
@@ -631,7 +650,8 @@ static inline int lit(const char *p, const char *end, const char *w, size_t n)
  * One scalar at p (p < end, not whitespace). Containers are not scalars:
  * returns NULL without error for '{' '[' '(' so callers can branch.
  */
-static inline __attribute__((always_inline)) const char *scalar(struct sc *s, const char *p, int py, struct scan_val *v)
+static inline __attribute__((always_inline)) const char *scalar(struct sc *s, const char *p, int py,
+								struct scan_val *v)
 {
 	const char *end = s->end;
 	switch (*p) {
@@ -641,8 +661,17 @@ static inline __attribute__((always_inline)) const char *scalar(struct sc *s, co
 		if (py)
 			return py_string(s, p, v);
 		break;
-	case '-': case '0': case '1': case '2': case '3': case '4':
-	case '5': case '6': case '7': case '8': case '9':
+	case '-':
+	case '0':
+	case '1':
+	case '2':
+	case '3':
+	case '4':
+	case '5':
+	case '6':
+	case '7':
+	case '8':
+	case '9':
 		return number(s, p, py, v);
 	}
 	if (!py) {
@@ -669,7 +698,11 @@ static inline __attribute__((always_inline)) const char *scalar(struct sc *s, co
 		return fail(s, p, "unexpected character, expected a value");
 	}
 	switch (*p) {
-	case '\'': case 'u': case 'U': case 'b': case 'B':
+	case '\'':
+	case 'u':
+	case 'U':
+	case 'b':
+	case 'B':
 		return py_string(s, p, v);
 	case 'T':
 		if (lit(p, end, "True", 4)) {
@@ -698,7 +731,8 @@ static inline __attribute__((always_inline)) const char *scalar(struct sc *s, co
 			return p + 4;
 		}
 		break;
-	case 'i': case 'n':
+	case 'i':
+	case 'n':
 		return number(s, p, py, v);
 	}
 	return fail(s, p, "unexpected character, expected a value");
@@ -711,7 +745,8 @@ static inline __attribute__((always_inline)) const char *scalar(struct sc *s, co
  * Skips one complete value of any type at p (after whitespace), validating
  * it. Iterative: the stack holds the closing byte of each open container.
  */
-static inline __attribute__((always_inline)) const char *skip_value_impl(struct sc *s, const char *p, int py)
+static inline __attribute__((always_inline)) const char *skip_value_impl(struct sc *s,
+									 const char *p, int py)
 {
 	const char *end = s->end;
 	char stk[SCAN_MAX_DEPTH];
@@ -788,8 +823,10 @@ after:
 		p++;
 		goto after;
 	}
-	return fail(s, p, stk[d - 1] == '}' ? "expected ',' or '}'" :
-			   stk[d - 1] == ']' ? "expected ',' or ']'" : "expected ',' or ')'");
+	return fail(s, p,
+		    stk[d - 1] == '}'	? "expected ',' or '}'"
+		    : stk[d - 1] == ']' ? "expected ',' or ']'"
+					: "expected ',' or ')'");
 }
 
 static void clear_subtree(struct sc *s, uint32_t node)
@@ -808,21 +845,21 @@ static const char *match_value_j(struct sc *s, const char *p, uint32_t node);
 static const char *match_value_p(struct sc *s, const char *p, uint32_t node);
 
 static inline __attribute__((always_inline)) const char *skip_value(struct sc *s, const char *p,
-								     int py)
+								    int py)
 {
 	return py ? skip_value_p(s, p) : skip_value_j(s, p);
 }
 
 static inline __attribute__((always_inline)) const char *match_value(struct sc *s, const char *p,
-								      uint32_t node, int py)
+								     uint32_t node, int py)
 {
 	return py ? match_value_p(s, p, node) : match_value_j(s, p, node);
 }
 
-
 /* name (zero-padded to 8 bytes) == key k[0..n)? A key of up to 8 bytes with
  * 8 readable bytes in the line is compared as one masked word. */
-static inline __attribute__((always_inline)) int key_eq(const char *name, const char *k, size_t n, const char *end)
+static inline __attribute__((always_inline)) int key_eq(const char *name, const char *k, size_t n,
+							const char *end)
 {
 	if (n <= 8 && (size_t)(end - k) >= 8) {
 		uint64_t a, b;
@@ -834,7 +871,8 @@ static inline __attribute__((always_inline)) int key_eq(const char *name, const 
 	return memcmp(name, k, n) == 0;
 }
 
-static inline __attribute__((always_inline)) uint32_t find_key(struct sc *s, uint32_t node, const struct scan_val *k)
+static inline __attribute__((always_inline)) uint32_t find_key(struct sc *s, uint32_t node,
+							       const struct scan_val *k)
 {
 	const struct sf_node *nodes = s->f->nodes;
 	if (!(k->flags & SCAN_F_ESC) && k->type == SCAN_STRING) {
@@ -862,7 +900,8 @@ static inline __attribute__((always_inline)) uint32_t find_key(struct sc *s, uin
 	return NONE;
 }
 
-static inline __attribute__((always_inline)) const char *match_object(struct sc *s, const char *p, uint32_t node, int py)
+static inline __attribute__((always_inline)) const char *match_object(struct sc *s, const char *p,
+								      uint32_t node, int py)
 {
 	const char *end = s->end;
 	struct scan_val k;
@@ -913,7 +952,8 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 	}
 }
 
-static inline __attribute__((always_inline)) const char *match_array(struct sc *s, const char *p, uint32_t node, int py)
+static inline __attribute__((always_inline)) const char *match_array(struct sc *s, const char *p,
+								     uint32_t node, int py)
 {
 	const char *end = s->end;
 	const struct sf_node *nodes = s->f->nodes;
@@ -948,7 +988,8 @@ static inline __attribute__((always_inline)) const char *match_array(struct sc *
 }
 
 /* Value at p (after whitespace) for trie node `node`: recorded in its slot. */
-static inline __attribute__((always_inline)) const char *match_value_impl(struct sc *s, const char *p, uint32_t node, int py)
+static inline __attribute__((always_inline)) const char *
+match_value_impl(struct sc *s, const char *p, uint32_t node, int py)
 {
 	const struct sf_node *n = &s->f->nodes[node];
 	struct scan_val *slot = &s->slots[node];
@@ -1045,9 +1086,8 @@ static int scan_one(struct sc *s, int py, int want_object)
 	return 0;
 }
 
-static int scan_any(const struct scan_fields *f, const char *line, size_t len,
-		    enum scan_format fmt, struct scan_val *slots, struct scan_result *res,
-		    int want_object)
+static int scan_any(const struct scan_fields *f, const char *line, size_t len, enum scan_format fmt,
+		    struct scan_val *slots, struct scan_result *res, int want_object)
 {
 	struct sc s = {.start = line, .end = line + len, .f = f, .slots = slots};
 	int rc;

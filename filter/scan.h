@@ -77,21 +77,21 @@ enum scan_format { SCAN_AUTO = 0, SCAN_JSON, SCAN_PYDICT };
 
 enum scan_type {
 	SCAN_MISSING = 0, /* path not present in this record (slot default) */
-	SCAN_NULL,        /* null / None */
-	SCAN_BOOL,        /* true/false/True/False: SCAN_F_TRUE tells which */
-	SCAN_NUMBER,      /* p/len = the number token exactly as written */
-	SCAN_STRING,      /* p/len = the bytes BETWEEN the quotes, still escaped */
-	SCAN_OBJECT,      /* p/len = whole '{...}' slice */
-	SCAN_ARRAY,       /* p/len = whole '[...]' or '(...)' (Python tuple) slice */
+	SCAN_NULL,	  /* null / None */
+	SCAN_BOOL,	  /* true/false/True/False: SCAN_F_TRUE tells which */
+	SCAN_NUMBER,	  /* p/len = the number token exactly as written */
+	SCAN_STRING,	  /* p/len = the bytes BETWEEN the quotes, still escaped */
+	SCAN_OBJECT,	  /* p/len = whole '{...}' slice */
+	SCAN_ARRAY,	  /* p/len = whole '[...]' or '(...)' (Python tuple) slice */
 };
 
 /* scan_val.flags */
-#define SCAN_F_PY 0x01    /* from a Python-dict line: Python escapes/literals */
-#define SCAN_F_ESC 0x02   /* string holds backslash escapes (else raw bytes = text) */
-#define SCAN_F_TRUE 0x04  /* bool: true */
-#define SCAN_F_INT 0x08   /* number: no '.', exponent, inf or nan */
-#define SCAN_F_BYTES 0x10 /* Python b'' string: \xNN are bytes, no \u */
-#define SCAN_F_TUPLE 0x20 /* array written as a Python tuple */
+#define SCAN_F_PY 0x01	    /* from a Python-dict line: Python escapes/literals */
+#define SCAN_F_ESC 0x02	    /* string holds backslash escapes (else raw bytes = text) */
+#define SCAN_F_TRUE 0x04    /* bool: true */
+#define SCAN_F_INT 0x08	    /* number: no '.', exponent, inf or nan */
+#define SCAN_F_BYTES 0x10   /* Python b'' string: \xNN are bytes, no \u */
+#define SCAN_F_TUPLE 0x20   /* array written as a Python tuple */
 #define SCAN_F_SPECIAL 0x40 /* number is inf, -inf or nan (Python only) */
 
 /* One value view; 16 bytes so slot arrays stay in cache. len < 2^32 (lines
@@ -106,10 +106,10 @@ struct scan_val {
 
 struct scan_result {
 	enum scan_format format; /* format the line was read as */
-	size_t err_off;          /* on -EINVAL: byte offset of the error (0-based;
+	size_t err_off;		 /* on -EINVAL: byte offset of the error (0-based;
 				    print err_off + 1 as the "column") */
-	const char *err_reason;  /* on -EINVAL: static string, e.g. "expected ':'" */
-	int not_object;          /* on -EINVAL: 1 when the line is a valid value
+	const char *err_reason;	 /* on -EINVAL: static string, e.g. "expected ':'" */
+	int not_object;		 /* on -EINVAL: 1 when the line is a valid value
 				    but not an object/dict */
 };
 

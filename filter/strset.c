@@ -226,8 +226,7 @@ int strset_has_null(const struct strset *s)
 
 size_t strset_count(const struct strset *s)
 {
-	return s->nstr + s->nnum + (size_t)s->has_true + (size_t)s->has_false +
-	       (size_t)s->has_null;
+	return s->nstr + s->nnum + (size_t)s->has_true + (size_t)s->has_false + (size_t)s->has_null;
 }
 
 int strset_add(struct strset *s, const char *v, size_t n)

@@ -69,13 +69,34 @@ static const char hexd[] = "0123456789abcdef";
 static inline size_t json_esc_byte(unsigned char c, char *b)
 {
 	switch (c) {
-	case '"': b[0] = '\\'; b[1] = '"'; return 2;
-	case '\\': b[0] = '\\'; b[1] = '\\'; return 2;
-	case '\b': b[0] = '\\'; b[1] = 'b'; return 2;
-	case '\f': b[0] = '\\'; b[1] = 'f'; return 2;
-	case '\n': b[0] = '\\'; b[1] = 'n'; return 2;
-	case '\r': b[0] = '\\'; b[1] = 'r'; return 2;
-	case '\t': b[0] = '\\'; b[1] = 't'; return 2;
+	case '"':
+		b[0] = '\\';
+		b[1] = '"';
+		return 2;
+	case '\\':
+		b[0] = '\\';
+		b[1] = '\\';
+		return 2;
+	case '\b':
+		b[0] = '\\';
+		b[1] = 'b';
+		return 2;
+	case '\f':
+		b[0] = '\\';
+		b[1] = 'f';
+		return 2;
+	case '\n':
+		b[0] = '\\';
+		b[1] = 'n';
+		return 2;
+	case '\r':
+		b[0] = '\\';
+		b[1] = 'r';
+		return 2;
+	case '\t':
+		b[0] = '\\';
+		b[1] = 't';
+		return 2;
 	}
 	if (c < 0x20) {
 		memcpy(b, "\\u00", 4);
@@ -180,13 +201,27 @@ static int decode_run(const struct scan_val *v, size_t *pos, struct out *o, int 
 			int raw_byte = 0, emit_nothing = 0;
 			used = 2;
 			switch (e) {
-			case '"': cp = '"'; break;
-			case '\\': cp = '\\'; break;
-			case 'b': cp = '\b'; break;
-			case 'f': cp = '\f'; break;
-			case 'n': cp = '\n'; break;
-			case 'r': cp = '\r'; break;
-			case 't': cp = '\t'; break;
+			case '"':
+				cp = '"';
+				break;
+			case '\\':
+				cp = '\\';
+				break;
+			case 'b':
+				cp = '\b';
+				break;
+			case 'f':
+				cp = '\f';
+				break;
+			case 'n':
+				cp = '\n';
+				break;
+			case 'r':
+				cp = '\r';
+				break;
+			case 't':
+				cp = '\t';
+				break;
 			case '/':
 				if (py)
 					goto unknown;
@@ -235,11 +270,12 @@ static int decode_run(const struct scan_val *v, size_t *pos, struct out *o, int 
 					return -EINVAL;
 				cp = hexn(s + i + 2, 4);
 				used = 6;
-				if (!py && cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= n && s[i + 6] == '\\' &&
-				    s[i + 7] == 'u') {
+				if (!py && cp >= 0xD800 && cp <= 0xDBFF && i + 12 <= n &&
+				    s[i + 6] == '\\' && s[i + 7] == 'u') {
 					uint32_t lo = hexn(s + i + 8, 4);
 					if (lo >= 0xDC00 && lo <= 0xDFFF) {
-						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+						cp =
+						    0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
 						used = 12;
 					}
 				}
@@ -277,20 +313,21 @@ static int decode_run(const struct scan_val *v, size_t *pos, struct out *o, int 
 			if (emit_nothing) {
 				bl = 0;
 			} else if (raw_byte) {
-				bl = json ? json_esc_byte((unsigned char)cp, b) : (b[0] = (char)cp, 1);
+				bl = json ? json_esc_byte((unsigned char)cp, b)
+					  : (b[0] = (char)cp, 1);
 			} else if (json && cp < 0x80) {
 				bl = json_esc_byte((unsigned char)cp, b);
 			} else {
 				bl = utf8_enc(cp, b);
 			}
 			goto emit;
-unknown:
+		unknown:
 			/* Python keeps an unknown escape's backslash; the next byte is
 			 * decoded as ordinary text on the next round. */
 			bl = json ? json_esc_byte('\\', b) : (b[0] = '\\', 1);
 			used = 1;
 		}
-emit:
+	emit:
 		if (bl > o->cap - o->n)
 			goto stop;
 		memcpy(o->p + o->n, b, bl);
@@ -349,8 +386,8 @@ int value_str_eq(const struct scan_val *v, const char *s, size_t n)
 
 /* ---- numbers ------------------------------------------------------------- */
 
-static const double pow10_exact[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+static const double pow10_exact[] = {1e0,  1e1,	 1e2,  1e3,  1e4,  1e5,	 1e6,  1e7,
+				     1e8,  1e9,	 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 int value_parse_number(const char *s, size_t len, struct value_num *n)
@@ -544,8 +581,8 @@ static void json_compact(const char *s, size_t n, struct out *o)
 		}
 		if (c != '"') {
 			size_t j = i + 1;
-			while (j < n && s[j] != '"' && s[j] != ' ' && s[j] != '\n' && s[j] != '\r' &&
-			       s[j] != '\t')
+			while (j < n && s[j] != '"' && s[j] != ' ' && s[j] != '\n' &&
+			       s[j] != '\r' && s[j] != '\t')
 				j++;
 			put(o, s + i, j - i);
 			i = j;

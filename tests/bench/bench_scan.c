@@ -8,8 +8,8 @@
  *        --out ev.json.gz && zcat ev.json.gz > ev.json && bench_scan ev.json json 5
  *
  * Defaults to the reference filter of ../shared/notes/filter-peers.md and its
- * five columns (EXPR and COLUMNS override them); prints MB/s (10^6 bytes of input per second), records and matches.
- * A benchmark, not a test: it is never registered with ctest.
+ * five columns (EXPR and COLUMNS override them); prints MB/s (10^6 bytes of input per second),
+ * records and matches. A benchmark, not a test: it is never registered with ctest.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -58,9 +58,10 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 
-	const char *expr = argc > 4 ? argv[4] :
-				      "event_type in ['purchase', 'refund', 'subscription_renew'] and "
-				      "user.country == 'DE' and amount > 100";
+	const char *expr = argc > 4
+			       ? argv[4]
+			       : "event_type in ['purchase', 'refund', 'subscription_renew'] and "
+				 "user.country == 'DE' and amount > 100";
 	const char *collist = argc > 5 ? argv[5] : "id,ts,user.id,user.name,amount";
 	struct scan_fields *fields = scan_fields_new();
 	struct pred *pred = NULL;

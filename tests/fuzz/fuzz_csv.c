@@ -89,8 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!e)
 				abort();
 			struct scan_result res;
-			if (scan_record(f, out.ptr + pos, (size_t)(e - (out.ptr + pos)), SCAN_JSON, v,
-					&res))
+			if (scan_record(f, out.ptr + pos, (size_t)(e - (out.ptr + pos)), SCAN_JSON,
+					v, &res))
 				abort();
 			for (size_t c = 0; c < maxc; c++) {
 				const char *p = c < nf[r] ? fp[r][c] : "";
@@ -108,8 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		struct csvr t;
 		size_t eo;
-		int rc = fmt == CSV_TSV ? tsvr_parse(out.ptr, out.len, &t, &eo) :
-					  csvr_parse(out.ptr, out.len, &t, &eo);
+		int rc = fmt == CSV_TSV ? tsvr_parse(out.ptr, out.len, &t, &eo)
+					: csvr_parse(out.ptr, out.len, &t, &eo);
 		if (rc || t.nrows != nr || t.ncols != maxc)
 			abort();
 		for (size_t r = 0; r < nr; r++)

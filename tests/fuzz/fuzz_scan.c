@@ -21,9 +21,9 @@
 #include "scan.h"
 #include "value.h"
 
-static const char *const paths[] = {"a",     "a.b",   "a[0]",      "a[1].b", "id",
-				    "user.name", "tags[1]", "x.y.z",  "['']",   "['a b']",
-				    "b[0][0]", "1",     "c",         "a.b.c"};
+static const char *const paths[] = {"a",	 "a.b",	    "a[0]",  "a[1].b", "id",
+				    "user.name", "tags[1]", "x.y.z", "['']",   "['a b']",
+				    "b[0][0]",	 "1",	    "c",     "a.b.c"};
 #define NP (sizeof(paths) / sizeof(paths[0]))
 
 static struct scan_fields *fields;
@@ -74,8 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init();
 	if (size < 1)
 		return 0;
-	enum scan_format fmt = data[0] % 3 == 0 ? SCAN_AUTO : data[0] % 3 == 1 ? SCAN_JSON :
-									      SCAN_PYDICT;
+	enum scan_format fmt = data[0] % 3 == 0	  ? SCAN_AUTO
+			       : data[0] % 3 == 1 ? SCAN_JSON
+						  : SCAN_PYDICT;
 	const char *line = (const char *)data + 1;
 	size_t len = size - 1;
 	size_t ns = scan_fields_nslots(fields);

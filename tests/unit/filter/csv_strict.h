@@ -41,7 +41,7 @@ static inline const char *csvr_field(const struct csvr *t, size_t row, size_t co
 
 /* Returns 0, or -1 with *err_off at the offending byte. */
 static inline int csvr_parse_sep(const char *s, size_t n, char sep, int tsv, struct csvr *t,
-			  size_t *err_off)
+				 size_t *err_off)
 {
 	memset(t, 0, sizeof(*t));
 	/* every field needs at least one byte of input or one separator */
@@ -89,8 +89,11 @@ static inline int csvr_parse_sep(const char *s, size_t n, char sep, int tsv, str
 				}
 				if (tsv && s[i] == '\\') {
 					char e = i + 1 < n ? s[i + 1] : 0;
-					char c = e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' :
-						 e == '\\' ? '\\' : 0;
+					char c = e == 't'    ? '\t'
+						 : e == 'n'  ? '\n'
+						 : e == 'r'  ? '\r'
+						 : e == '\\' ? '\\'
+							     : 0;
 					if (!c) {
 						*err_off = i;
 						return -1;

@@ -264,7 +264,7 @@ static void diff_gz(const char *rel)
 		 st.skipped_lines, st.fails);
 	printf("%s\n", name);
 	T_CASE(name, ok && st.lines > 100 && st.values > st.lines * 5 && st.skipped_lines == 0 &&
-			     st.fails == 0);
+			 st.fails == 0);
 }
 
 static void diff_jsontestsuite(void)
@@ -288,8 +288,8 @@ static void diff_jsontestsuite(void)
 		size_t n = fread(data, 1, sizeof(data), fp);
 		fclose(fp);
 		size_t k = 0;
-		while (k < n && (data[k] == ' ' || data[k] == '\n' || data[k] == '\t' ||
-				 data[k] == '\r'))
+		while (k < n &&
+		       (data[k] == ' ' || data[k] == '\n' || data[k] == '\t' || data[k] == '\r'))
 			k++;
 		if (k >= n || data[k] != '{')
 			continue;

@@ -95,7 +95,8 @@ static int write_records(const cJSON *arr, enum csv_format fmt, unsigned flags, 
 		cJSON_ArrayForEach(kv, rec)
 		{
 			if (!rc)
-				rc = csv_cell_text(&w, kv->valuestring, strlen(kv->valuestring), out);
+				rc = csv_cell_text(&w, kv->valuestring, strlen(kv->valuestring),
+						   out);
 		}
 		if (!rc)
 			rc = csv_row_end(&w, out);
@@ -164,16 +165,17 @@ static void test_spectrum(void)
 			enum csv_format fmt;
 			unsigned flags;
 			const char *tag;
-		} modes[] = {{CSV_CSV, 0, "csv-crlf"}, {CSV_CSV, CSV_LF, "csv-lf"},
-			     {CSV_TSV, 0, "tsv"}};
+		} modes[] = {
+		    {CSV_CSV, 0, "csv-crlf"}, {CSV_CSV, CSV_LF, "csv-lf"}, {CSV_TSV, 0, "tsv"}};
 		for (size_t m = 0; m < 3 && arr; m++) {
 			struct buf out;
 			buf_init(&out, 1 << 20);
 			snprintf(what, sizeof(what), "roundtrip %s %s", modes[m].tag, name);
 			ok = write_records(arr, modes[m].fmt, modes[m].flags, &out) == 0;
 			if (ok) {
-				int prc = modes[m].fmt == CSV_TSV ? tsvr_parse(out.ptr, out.len, &t, &eo) :
-								    csvr_parse(out.ptr, out.len, &t, &eo);
+				int prc = modes[m].fmt == CSV_TSV
+					      ? tsvr_parse(out.ptr, out.len, &t, &eo)
+					      : csvr_parse(out.ptr, out.len, &t, &eo);
 				ok = prc == 0 && table_matches(&t, arr, what);
 				if (prc)
 					fprintf(stderr, "%s: parse error at %zu\n", what, eo);
@@ -225,8 +227,8 @@ static void test_reader_rejects(void)
 }
 
 /* Scans line for the columns and writes one row; returns the row text. */
-static const char *row_of(const char *line, const char *cols, enum csv_format fmt,
-			  unsigned flags, int header)
+static const char *row_of(const char *line, const char *cols, enum csv_format fmt, unsigned flags,
+			  int header)
 {
 	static char res[4096];
 	struct scan_fields *f = scan_fields_new();
@@ -270,10 +272,11 @@ static const char *row_of(const char *line, const char *cols, enum csv_format fm
 
 static void test_rows(void)
 {
-	const char *j = "{\"id\": \"evt_1\", \"amount\": 9.49, \"big\": 1e3, \"t\": true, \"f\": false, "
-			"\"z\": null, \"name\": \"O'Brien, \\\"Bob\\\"\", \"msg\": \"l1\\nl2\\tx\\r\", "
-			"\"sp\": \"  pad  \", \"obj\": {\"a\": [1, 2.50, \"x,y\"], \"b\": null}, "
-			"\"u\": \"M\\u00fcller \\ud83d\\ude00\", \"e\": \"\"}";
+	const char *j =
+	    "{\"id\": \"evt_1\", \"amount\": 9.49, \"big\": 1e3, \"t\": true, \"f\": false, "
+	    "\"z\": null, \"name\": \"O'Brien, \\\"Bob\\\"\", \"msg\": \"l1\\nl2\\tx\\r\", "
+	    "\"sp\": \"  pad  \", \"obj\": {\"a\": [1, 2.50, \"x,y\"], \"b\": null}, "
+	    "\"u\": \"M\\u00fcller \\ud83d\\ude00\", \"e\": \"\"}";
 	CHECK_STR(row_of(j, "id,amount,big,t,f,z,nope", CSV_CSV, 0, 1),
 		  "id,amount,big,t,f,z,nope\r\nevt_1,9.49,1e3,true,false,,\r\n");
 	CHECK_STR(row_of(j, "name,msg,sp", CSV_CSV, 0, 0),
@@ -301,8 +304,9 @@ static void test_rows(void)
 	CHECK_STR(row_of(p, "id,price,n,ok,none,name,esc,rel,inf", CSV_CSV, 0, 0),
 		  "a,9.49,-0,true,,it's,\"café\n\",\"{\"\"also\"\":[\"\"B0\"\",\"\"B1\"\"],"
 		  "\"\"1\"\":[2,3]}\",inf\r\n");
-	CHECK_STR(row_of(p, "name,esc,ok,none,inf", CSV_JSONL, 0, 0),
-		  "{\"name\":\"it's\",\"esc\":\"café\\n\",\"ok\":true,\"none\":null,\"inf\":null}\n");
+	CHECK_STR(
+	    row_of(p, "name,esc,ok,none,inf", CSV_JSONL, 0, 0),
+	    "{\"name\":\"it's\",\"esc\":\"café\\n\",\"ok\":true,\"none\":null,\"inf\":null}\n");
 	/* header names that need quoting */
 	CHECK_STR(row_of("{\"a,b\": 1}", "['a,b']", CSV_CSV, 0, 1), "\"['a,b']\"\r\n1\r\n");
 }

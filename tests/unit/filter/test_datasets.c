@@ -33,7 +33,7 @@ struct run {
 	const char *file;
 	enum scan_format want_fmt;
 	long want_lines; /* complete lines (ending in '\n') */
-	int truncated;   /* gzip stream expected to end early */
+	int truncated;	 /* gzip stream expected to end early */
 	struct query q[MAXQ];
 };
 
@@ -150,8 +150,8 @@ static void run_file(const struct run *r)
 	char name[512];
 	snprintf(name, sizeof(name), "%s: %ld complete lines (want %ld), %ld bad, %ld wrong format",
 		 r->file, o.lines, r->want_lines, o.bad, o.wrong_fmt);
-	T_CASE(name, cut == r->truncated && o.lines == r->want_lines && o.bad == 0 &&
-			     o.wrong_fmt == 0);
+	T_CASE(name,
+	       cut == r->truncated && o.lines == r->want_lines && o.bad == 0 && o.wrong_fmt == 0);
 	if (r->truncated) {
 		/* the cut last line is there and is a bad record, never a match */
 		snprintf(name, sizeof(name), "%s: cut last line rejected (%ld partial, %ld bad)",
@@ -171,43 +171,63 @@ static void run_file(const struct run *r)
 }
 
 static const struct run runs[] = {
-	{"amazon-mcauley/qa_Appliances.json.gz", SCAN_PYDICT, 9011, 0,
-	 {{"questionType == 'yes/no'", 4693},
-	  {"questionType == 'open-ended'", 4318},
-	  {"missing(unixTime)", 421},
-	  {"exists(answerType)", 4693},
-	  {"true", 9011}}},
-	{"derived/meta_Digital_Music.complete-lines.json.gz", SCAN_PYDICT, 7418, 0,
-	 {{"price > 20", 582},
-	  {"price >= -1e308", 7395},
-	  {"exists(related)", 6790},
-	  {"exists(brand)", 1861},
-	  {"exists(title)", 7321}}},
-	{"amazon-mcauley/meta_Digital_Music.json.gz", SCAN_PYDICT, 7419, 1,
-	 {{"exists(asin)", 7419}}},
-	{"derived/reviews_Digital_Music_5.complete-lines.json.gz", SCAN_JSON, 6908, 0,
-	 {{"overall == 5.0", 4662}, {"overall == 5", 4662}, {"missing(reviewerName)", 15}}},
-	{"amazon-mcauley/reviews_Digital_Music_5.json.gz", SCAN_JSON, 6908, 1,
-	 {{"overall == 5.0", 4662}}},
-	{"gharchive/2015-01-01-0.json.gz", SCAN_JSON, 7702, 0,
-	 {{"type == 'PushEvent'", 4280},
-	  {"type == 'CreateEvent'", 815},
-	  {"type == 'IssueCommentEvent'", 650},
-	  {"type == 'WatchEvent'", 642},
-	  {"type == 'PushEvent' and payload.size >= 3", 439},
-	  {"type in ['PushEvent', 'WatchEvent'] and not (payload.size < 3)", 439 + 642}}},
-	{"gharchive/2015-01-01-1.json.gz", SCAN_JSON, 7427, 0,
-	 {{"type == 'PushEvent'", 4150},
-	  {"type == 'CreateEvent'", 727},
-	  {"type == 'IssueCommentEvent'", 651},
-	  {"type == 'WatchEvent'", 649},
-	  {"type == 'PushEvent' && payload.size >= 3", 399}}},
-	{"humaneval/HumanEval.jsonl.gz", SCAN_JSON, 164, 0,
-	 {{"exists(task_id) and exists(prompt) and exists(canonical_solution) and exists(test) "
-	   "and exists(entry_point)",
-	   164},
-	  {"task_id startswith 'HumanEval/'", 164},
-	  {"prompt contains 'def '", 164}}},
+    {"amazon-mcauley/qa_Appliances.json.gz",
+     SCAN_PYDICT,
+     9011,
+     0,
+     {{"questionType == 'yes/no'", 4693},
+      {"questionType == 'open-ended'", 4318},
+      {"missing(unixTime)", 421},
+      {"exists(answerType)", 4693},
+      {"true", 9011}}},
+    {"derived/meta_Digital_Music.complete-lines.json.gz",
+     SCAN_PYDICT,
+     7418,
+     0,
+     {{"price > 20", 582},
+      {"price >= -1e308", 7395},
+      {"exists(related)", 6790},
+      {"exists(brand)", 1861},
+      {"exists(title)", 7321}}},
+    {"amazon-mcauley/meta_Digital_Music.json.gz", SCAN_PYDICT, 7419, 1, {{"exists(asin)", 7419}}},
+    {"derived/reviews_Digital_Music_5.complete-lines.json.gz",
+     SCAN_JSON,
+     6908,
+     0,
+     {{"overall == 5.0", 4662}, {"overall == 5", 4662}, {"missing(reviewerName)", 15}}},
+    {"amazon-mcauley/reviews_Digital_Music_5.json.gz",
+     SCAN_JSON,
+     6908,
+     1,
+     {{"overall == 5.0", 4662}}},
+    {"gharchive/2015-01-01-0.json.gz",
+     SCAN_JSON,
+     7702,
+     0,
+     {{"type == 'PushEvent'", 4280},
+      {"type == 'CreateEvent'", 815},
+      {"type == 'IssueCommentEvent'", 650},
+      {"type == 'WatchEvent'", 642},
+      {"type == 'PushEvent' and payload.size >= 3", 439},
+      {"type in ['PushEvent', 'WatchEvent'] and not (payload.size < 3)", 439 + 642}}},
+    {"gharchive/2015-01-01-1.json.gz",
+     SCAN_JSON,
+     7427,
+     0,
+     {{"type == 'PushEvent'", 4150},
+      {"type == 'CreateEvent'", 727},
+      {"type == 'IssueCommentEvent'", 651},
+      {"type == 'WatchEvent'", 649},
+      {"type == 'PushEvent' && payload.size >= 3", 399}}},
+    {"humaneval/HumanEval.jsonl.gz",
+     SCAN_JSON,
+     164,
+     0,
+     {{"exists(task_id) and exists(prompt) and exists(canonical_solution) and exists(test) "
+       "and exists(entry_point)",
+       164},
+      {"task_id startswith 'HumanEval/'", 164},
+      {"prompt contains 'def '", 164}}},
 };
 
 /* HumanEval: prompt and test through CSV and back; values must survive. */
@@ -257,8 +277,7 @@ static void test_humaneval_csv(void)
 	buf_init(&h->out, 64 << 20);
 	CHECK_INT(csv_writer_init(&h->w, CSV_CSV, 0, names, h->cols, 3, 1 << 20), 0);
 	CHECK_INT(csv_write_header(&h->w, &h->out), 0);
-	CHECK_INT(gz_lines(S3M_SHARED_DIR "/datasets/humaneval/HumanEval.jsonl.gz", he_line, h),
-		  0);
+	CHECK_INT(gz_lines(S3M_SHARED_DIR "/datasets/humaneval/HumanEval.jsonl.gz", he_line, h), 0);
 	CHECK_INT(h->n, 164);
 	CHECK_INT(h->fail, 0);
 	struct csvr t;

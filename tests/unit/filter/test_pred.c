@@ -18,15 +18,15 @@
 #include "t.h"
 
 static const char *R_JSON =
-	"{\"id\": \"a1\", \"amount\": 150.5, \"n\": 5, \"country\": \"DE\", "
-	"\"name\": \"Olivia O'Brien\", \"email\": \"x@example.com\", \"flag\": true, \"z\": null, "
-	"\"tags\": [\"vip\", \"eu\"], \"user\": {\"id\": 7, \"country\": \"AT\"}, "
-	"\"msg\": \"caf\\u00e9 \\\"q\\\"\", \"big\": 12345678901234567890, \"neg\": -3}";
+    "{\"id\": \"a1\", \"amount\": 150.5, \"n\": 5, \"country\": \"DE\", "
+    "\"name\": \"Olivia O'Brien\", \"email\": \"x@example.com\", \"flag\": true, \"z\": null, "
+    "\"tags\": [\"vip\", \"eu\"], \"user\": {\"id\": 7, \"country\": \"AT\"}, "
+    "\"msg\": \"caf\\u00e9 \\\"q\\\"\", \"big\": 12345678901234567890, \"neg\": -3}";
 static const char *R_PY =
-	"{'id': 'a1', 'amount': 150.5, 'n': 5, 'country': 'DE', 'name': \"Olivia O'Brien\", "
-	"'email': 'x@example.com', 'flag': True, 'z': None, 'tags': ['vip', 'eu'], "
-	"'user': {'id': 7, 'country': 'AT'}, 'msg': 'caf\\xe9 \"q\"', "
-	"'big': 12345678901234567890, 'neg': -3}";
+    "{'id': 'a1', 'amount': 150.5, 'n': 5, 'country': 'DE', 'name': \"Olivia O'Brien\", "
+    "'email': 'x@example.com', 'flag': True, 'z': None, 'tags': ['vip', 'eu'], "
+    "'user': {'id': 7, 'country': 'AT'}, 'msg': 'caf\\xe9 \"q\"', "
+    "'big': 12345678901234567890, 'neg': -3}";
 static const char *R_SPARSE = "{\"id\": \"b2\", \"n\": \"5\", \"z\": 0, \"user\": null}";
 
 /* A loader that serves two fixed "files" from memory. */
@@ -77,87 +77,87 @@ static void test_semantics_table(void)
 		const char *expr;
 		int full, sparse;
 	} t[] = {
-		{"amount > 100", 1, 0},
-		{"amount > 150.5", 0, 0},
-		{"amount >= 150.5", 1, 0},
-		{"amount < 1e3", 1, 0},
-		{"amount <= -1", 0, 0},
-		{"amount != 5", 1, 0},
-		{"not (amount == 5)", 1, 1},
-		{"not amount == 5", 1, 1},
-		{"n == 5", 1, 0},
-		{"n == 5.0", 1, 0},
-		{"n != 5", 0, 1},
-		{"n == '5'", 0, 1},
-		{"n > 4", 1, 0},
-		{"neg < 0 and neg > -4", 1, 0},
-		{"country == 'DE'", 1, 0},
-		{"country = \"DE\"", 1, 0},
-		{"country != 'DE'", 0, 0},
-		{"country < 'DF'", 1, 0},
-		{"country > 'DE'", 0, 0},
-		{"country in ['DE', 'AT']", 1, 0},
-		{"country in ['AT']", 0, 0},
-		{"country not in ['DE']", 0, 0},
-		{"country not in ['FR']", 1, 0},
-		{"user.country in [\"AT\"]", 1, 0},
-		{"user.id == 7", 1, 0},
-		{"exists(z)", 1, 1},
-		{"missing(z)", 0, 0},
-		{"z == null", 1, 0},
-		{"z == None", 1, 0},
-		{"z != null", 0, 1},
-		{"z == 0", 0, 1},
-		{"exists(amount)", 1, 0},
-		{"missing(amount)", 0, 1},
-		{"missing(user.id)", 0, 1},
-		{"user == null", 0, 1},
-		{"user != null", 1, 0},
-		{"flag == true", 1, 0},
-		{"flag == True", 1, 0},
-		{"flag != false", 1, 0},
-		{"flag == 1", 0, 0},
-		{"name startswith 'Olivia'", 1, 0},
-		{"name endswith \"O'Brien\"", 1, 0},
-		{"name contains ' O\\''", 1, 0},
-		{"name contains 'xyz'", 0, 0},
-		{"msg == 'caf\\u00e9 \"q\"'", 1, 0},
-		{"msg == 'café \"q\"'", 1, 0},
-		{"msg contains 'é'", 1, 0},
-		{"msg startswith 'café'", 1, 0},
-		{"msg matches 'caf.+\"q\"$'", 1, 0},
-		{"email =~ '@example[.]com$'", 1, 0},
-		{"email matches '^y'", 0, 0},
-		{"email matches '^[+*]?x{1,2}@(ex|am)+[a-z]{3,10}[.][^]x]{2,3}$'", 1, 0},
-		{"email matches '\\.com\\+?$'", 1, 0},
-		{"email == 'x@example\\.com'", 0, 0},
-		{"email =~ 'x@example\\.com'", 1, 0},
-		{"n matches '5'", 0, 1},
-		{"tags[0] == 'vip'", 1, 0},
-		{"tags[1] in ['eu']", 1, 0},
-		{"tags[2] == 'x'", 0, 0},
-		{"tags == 'vip'", 0, 0},
-		{"tags != 'vip'", 1, 0},
-		{"big > 1e19", 1, 0},
-		{"id == 'a1' and (amount > 100 or n < 0)", 1, 0},
-		{"id == 'b2' || amount > 100", 1, 1},
-		{"!exists(amount) && id == 'b2'", 0, 1},
-		{"id == 'a1' or id == 'b2' and amount > 1", 1, 0},
-		{"(id == 'a1' or id == 'b2') and amount > 1", 1, 0},
-		{"true", 1, 1},
-		{"false", 0, 0},
-		{"not true", 0, 0},
-		{"not not exists(id)", 1, 1},
-		{"amount in [150.5, 3]", 1, 0},
-		{"n in [5]", 1, 0},
-		{"n in ['5']", 0, 1},
-		{"z in [null]", 1, 0},
-		{"flag in [True, 3]", 1, 0},
-		{"n in @nums.txt", 1, 1},
-		{"amount in @nums.txt", 0, 0},
-		{"country in @countries.txt", 1, 0},
-		{"country in @'countries.txt' and n == 5", 1, 0},
-		{"z in @countries.txt", 0, 0},
+	    {"amount > 100", 1, 0},
+	    {"amount > 150.5", 0, 0},
+	    {"amount >= 150.5", 1, 0},
+	    {"amount < 1e3", 1, 0},
+	    {"amount <= -1", 0, 0},
+	    {"amount != 5", 1, 0},
+	    {"not (amount == 5)", 1, 1},
+	    {"not amount == 5", 1, 1},
+	    {"n == 5", 1, 0},
+	    {"n == 5.0", 1, 0},
+	    {"n != 5", 0, 1},
+	    {"n == '5'", 0, 1},
+	    {"n > 4", 1, 0},
+	    {"neg < 0 and neg > -4", 1, 0},
+	    {"country == 'DE'", 1, 0},
+	    {"country = \"DE\"", 1, 0},
+	    {"country != 'DE'", 0, 0},
+	    {"country < 'DF'", 1, 0},
+	    {"country > 'DE'", 0, 0},
+	    {"country in ['DE', 'AT']", 1, 0},
+	    {"country in ['AT']", 0, 0},
+	    {"country not in ['DE']", 0, 0},
+	    {"country not in ['FR']", 1, 0},
+	    {"user.country in [\"AT\"]", 1, 0},
+	    {"user.id == 7", 1, 0},
+	    {"exists(z)", 1, 1},
+	    {"missing(z)", 0, 0},
+	    {"z == null", 1, 0},
+	    {"z == None", 1, 0},
+	    {"z != null", 0, 1},
+	    {"z == 0", 0, 1},
+	    {"exists(amount)", 1, 0},
+	    {"missing(amount)", 0, 1},
+	    {"missing(user.id)", 0, 1},
+	    {"user == null", 0, 1},
+	    {"user != null", 1, 0},
+	    {"flag == true", 1, 0},
+	    {"flag == True", 1, 0},
+	    {"flag != false", 1, 0},
+	    {"flag == 1", 0, 0},
+	    {"name startswith 'Olivia'", 1, 0},
+	    {"name endswith \"O'Brien\"", 1, 0},
+	    {"name contains ' O\\''", 1, 0},
+	    {"name contains 'xyz'", 0, 0},
+	    {"msg == 'caf\\u00e9 \"q\"'", 1, 0},
+	    {"msg == 'café \"q\"'", 1, 0},
+	    {"msg contains 'é'", 1, 0},
+	    {"msg startswith 'café'", 1, 0},
+	    {"msg matches 'caf.+\"q\"$'", 1, 0},
+	    {"email =~ '@example[.]com$'", 1, 0},
+	    {"email matches '^y'", 0, 0},
+	    {"email matches '^[+*]?x{1,2}@(ex|am)+[a-z]{3,10}[.][^]x]{2,3}$'", 1, 0},
+	    {"email matches '\\.com\\+?$'", 1, 0},
+	    {"email == 'x@example\\.com'", 0, 0},
+	    {"email =~ 'x@example\\.com'", 1, 0},
+	    {"n matches '5'", 0, 1},
+	    {"tags[0] == 'vip'", 1, 0},
+	    {"tags[1] in ['eu']", 1, 0},
+	    {"tags[2] == 'x'", 0, 0},
+	    {"tags == 'vip'", 0, 0},
+	    {"tags != 'vip'", 1, 0},
+	    {"big > 1e19", 1, 0},
+	    {"id == 'a1' and (amount > 100 or n < 0)", 1, 0},
+	    {"id == 'b2' || amount > 100", 1, 1},
+	    {"!exists(amount) && id == 'b2'", 0, 1},
+	    {"id == 'a1' or id == 'b2' and amount > 1", 1, 0},
+	    {"(id == 'a1' or id == 'b2') and amount > 1", 1, 0},
+	    {"true", 1, 1},
+	    {"false", 0, 0},
+	    {"not true", 0, 0},
+	    {"not not exists(id)", 1, 1},
+	    {"amount in [150.5, 3]", 1, 0},
+	    {"n in [5]", 1, 0},
+	    {"n in ['5']", 0, 1},
+	    {"z in [null]", 1, 0},
+	    {"flag in [True, 3]", 1, 0},
+	    {"n in @nums.txt", 1, 1},
+	    {"amount in @nums.txt", 0, 0},
+	    {"country in @countries.txt", 1, 0},
+	    {"country in @'countries.txt' and n == 5", 1, 0},
+	    {"z in @countries.txt", 0, 0},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int a = eval_on(t[i].expr, R_JSON, SCAN_JSON);
@@ -165,8 +165,8 @@ static void test_semantics_table(void)
 		int c = eval_on(t[i].expr, R_SPARSE, SCAN_AUTO);
 		int ok = a == t[i].full && b == t[i].full && c == t[i].sparse;
 		if (!ok)
-			fprintf(stderr, "[%s]: json %d py %d sparse %d, want %d/%d\n", t[i].expr, a, b,
-				c, t[i].full, t[i].sparse);
+			fprintf(stderr, "[%s]: json %d py %d sparse %d, want %d/%d\n", t[i].expr, a,
+				b, c, t[i].full, t[i].sparse);
 		T_CASE(t[i].expr, ok);
 	}
 }
@@ -178,39 +178,39 @@ static void test_errors(void)
 		size_t col;
 		const char *msg_part;
 	} t[] = {
-		{"amount >", 8, "expected a value"},
-		{"amount > > 3", 9, "expected a value"},
-		{"amount 100", 7, "expected an operator"},
-		{"(amount > 1", 11, "expected ')'"},
-		{"amount > 1 and", 14, "unexpected end"},
-		{"amount > 1 or or x == 1", 14, "expected a test"},
-		{"amount > 'abc", 9, "unterminated string"},
-		{"a..b == 1", 2, "field name after '.'"},
-		{"a[x] == 1", 2, "index"},
-		{"exists(amount", 13, "expected ')'"},
-		{"exists amount", 7, "expected '('"},
-		{"country in ['a' 'b']", 16, "expected ',' or ']'"},
-		{"country in 'a'", 11, "expected '['"},
-		{"name matches '('", 13, "bad regular expression"},
-		{"name matches 'a+++'", 13, "stacked"},
-		{"name =~ 'a*{2}'", 8, "stacked"},
-		{"name =~ '(a{256})'", 8, "over 255"},
-		{"name =~ '((a{100}){100})'", 8, "product"},
-		{"x == 1 y", 7, "unexpected 'y'"},
-		{"x == 1 )", 7, "unexpected ')'"},
-		{"5 == x", 0, "field path"},
-		{"'a' == x", 0, "field path"},
-		{"x startswith 5", 13, "quoted string"},
-		{"x == 'a\\u12'", 7, "bad \\u escape"},
-		{"and x == 1", 0, "expected a test"},
-		{"x == 1.2.3", 5, "invalid number"},
-		{"x == tru", 5, "expected a value"},
-		{"x not 5", 6, "expected 'in'"},
-		{"x in @", 6, "file name"},
-		{"", 0, "unexpected end"},
-		{"x == 1 && ", 10, "unexpected end"},
-		{"x in @missing.txt", 5, "missing.txt"},
-		{"größe == 1 and ü", 19, "operator"},
+	    {"amount >", 8, "expected a value"},
+	    {"amount > > 3", 9, "expected a value"},
+	    {"amount 100", 7, "expected an operator"},
+	    {"(amount > 1", 11, "expected ')'"},
+	    {"amount > 1 and", 14, "unexpected end"},
+	    {"amount > 1 or or x == 1", 14, "expected a test"},
+	    {"amount > 'abc", 9, "unterminated string"},
+	    {"a..b == 1", 2, "field name after '.'"},
+	    {"a[x] == 1", 2, "index"},
+	    {"exists(amount", 13, "expected ')'"},
+	    {"exists amount", 7, "expected '('"},
+	    {"country in ['a' 'b']", 16, "expected ',' or ']'"},
+	    {"country in 'a'", 11, "expected '['"},
+	    {"name matches '('", 13, "bad regular expression"},
+	    {"name matches 'a+++'", 13, "stacked"},
+	    {"name =~ 'a*{2}'", 8, "stacked"},
+	    {"name =~ '(a{256})'", 8, "over 255"},
+	    {"name =~ '((a{100}){100})'", 8, "product"},
+	    {"x == 1 y", 7, "unexpected 'y'"},
+	    {"x == 1 )", 7, "unexpected ')'"},
+	    {"5 == x", 0, "field path"},
+	    {"'a' == x", 0, "field path"},
+	    {"x startswith 5", 13, "quoted string"},
+	    {"x == 'a\\u12'", 7, "bad \\u escape"},
+	    {"and x == 1", 0, "expected a test"},
+	    {"x == 1.2.3", 5, "invalid number"},
+	    {"x == tru", 5, "expected a value"},
+	    {"x not 5", 6, "expected 'in'"},
+	    {"x in @", 6, "file name"},
+	    {"", 0, "unexpected end"},
+	    {"x == 1 && ", 10, "unexpected end"},
+	    {"x in @missing.txt", 5, "missing.txt"},
+	    {"größe == 1 and ü", 19, "operator"},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct scan_fields *f = scan_fields_new();
@@ -218,10 +218,11 @@ static void test_errors(void)
 		struct pred_error err;
 		struct pred_opts opts = {mem_loader, NULL};
 		int rc = pred_compile(t[i].expr, f, &opts, &p, &err);
-		int ok = rc < 0 && p == NULL && err.col == t[i].col && strstr(err.msg, t[i].msg_part);
+		int ok =
+		    rc < 0 && p == NULL && err.col == t[i].col && strstr(err.msg, t[i].msg_part);
 		if (!ok)
-			fprintf(stderr, "[%s]: rc %d col %zu msg '%s', want col %zu '%s'\n", t[i].expr,
-				rc, err.col, err.msg, t[i].col, t[i].msg_part);
+			fprintf(stderr, "[%s]: rc %d col %zu msg '%s', want col %zu '%s'\n",
+				t[i].expr, rc, err.col, err.msg, t[i].col, t[i].msg_part);
 		T_CASE(t[i].expr, ok);
 		pred_free(p);
 		scan_fields_free(f);
@@ -274,11 +275,18 @@ static void test_real_file_loader(void)
 	struct scan_val slots[8];
 	struct scan_result res;
 	char scratch[256];
-	const char *yes[] = {"{\"name\": \"user0000000\"}", "{\"name\": \"user0599997\"}",
-			     "{\"name\": \"user\\u0030000003\"}", "{'name': 42}", "{\"name\": 42.0}",
+	const char *yes[] = {"{\"name\": \"user0000000\"}",
+			     "{\"name\": \"user0599997\"}",
+			     "{\"name\": \"user\\u0030000003\"}",
+			     "{'name': 42}",
+			     "{\"name\": 42.0}",
 			     "{\"name\": \"last-no-newline\"}"};
-	const char *no[] = {"{\"name\": \"user0000001\"}", "{\"name\": \"user0600000\"}",
-			    "{\"name\": 43}", "{\"name\": null}", "{}", "{\"name\": \"\"}"};
+	const char *no[] = {"{\"name\": \"user0000001\"}",
+			    "{\"name\": \"user0600000\"}",
+			    "{\"name\": 43}",
+			    "{\"name\": null}",
+			    "{}",
+			    "{\"name\": \"\"}"};
 	for (size_t i = 0; i < 6; i++) {
 		CHECK_INT(scan_record(f, yes[i], strlen(yes[i]), SCAN_AUTO, slots, &res), 0);
 		CHECK_INT(pred_eval(p, slots, scratch, sizeof(scratch)), 1);

@@ -92,13 +92,14 @@ static const char *raw_of(const struct scan_val *v)
 static void test_json_basic(void)
 {
 	struct scanned s;
-	const char *line = "{\"id\": \"evt_1\", \"seq\": 12, \"amount\": 9.49, \"ok\": true, "
-			   "\"no\": false, \"z\": null, \"user\": {\"country\": \"DE\", "
-			   "\"geo\": {\"lat\": -1.5e3}}, \"tags\": [\"a\", \"b\", [1, {\"x\": 2}]]}";
-	const char *paths[] = {"id",        "seq",         "amount",  "ok",      "no",
-			       "z",         "user.country", "user.geo.lat", "tags[0]", "tags[1]",
-			       "tags[2][1].x", "tags[3]",   "nope",    "user.geo", "tags",
-			       "user.nope.deeper"};
+	const char *line =
+	    "{\"id\": \"evt_1\", \"seq\": 12, \"amount\": 9.49, \"ok\": true, "
+	    "\"no\": false, \"z\": null, \"user\": {\"country\": \"DE\", "
+	    "\"geo\": {\"lat\": -1.5e3}}, \"tags\": [\"a\", \"b\", [1, {\"x\": 2}]]}";
+	const char *paths[] = {"id",	  "seq",      "amount",	      "ok",
+			       "no",	  "z",	      "user.country", "user.geo.lat",
+			       "tags[0]", "tags[1]",  "tags[2][1].x", "tags[3]",
+			       "nope",	  "user.geo", "tags",	      "user.nope.deeper"};
 	CHECK_INT(do_scan(&s, line, strlen(line), SCAN_JSON, paths, 16), 0);
 	CHECK_INT(s.res.format, SCAN_JSON);
 	CHECK_INT(V(&s, 0)->type, SCAN_STRING);
@@ -135,9 +136,10 @@ static void test_json_escapes(void)
 {
 	struct scanned s;
 	/* every JSON escape, a surrogate pair, a lone surrogate, raw UTF-8 */
-	const char *line = "{\"a\":\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t u\\u00e9\\u20AC\","
-			   "\"e\":\"\\ud83d\\ude00\",\"lone\":\"x\\ud800y\",\"raw\":\"größe 🙂\","
-			   "\"k\\u0065y\":1,\"nul\":\"a\\u0000b\"}";
+	const char *line =
+	    "{\"a\":\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t u\\u00e9\\u20AC\","
+	    "\"e\":\"\\ud83d\\ude00\",\"lone\":\"x\\ud800y\",\"raw\":\"größe 🙂\","
+	    "\"k\\u0065y\":1,\"nul\":\"a\\u0000b\"}";
 	const char *paths[] = {"a", "e", "lone", "raw", "key", "nul"};
 	CHECK_INT(do_scan(&s, line, strlen(line), SCAN_JSON, paths, 6), 0);
 	CHECK_STR(str_of(V(&s, 0)), "q\" b\\ s/ \b\f\n\r\t u\xc3\xa9\xe2\x82\xac");
@@ -185,21 +187,21 @@ static void test_json_errors(void)
 		size_t off;
 		const char *reason_part;
 	} cases[] = {
-		{"{\"a\":1,}", 7, "key"},
-		{"{\"a\" 1}", 5, "':'"},
-		{"{\"a\":01}", 6, "','"},
-		{"{\"a\":\"x\ty\"}", 7, "control"},
-		{"{\"a\":\"\\x41\"}", 6, "escape"},
-		{"{\"a\":[1,2}", 9, "']'"},
-		{"{\"a\":tru}", 5, "value"},
-		{"{\"a\":1} x", 8, "after"},
-		{"{'a':1}", 1, "key"},
-		{"{\"a\":\"open", 5, "unterminated"},
-		{"", 0, "empty"},
-		{"[1,2]", 0, "not an object"},
-		{"{\"a\":-}", 5, "number"},
-		{"{\"a\":1.}", 7, "digit"},
-		{"{\"a\":NaN}", 5, "value"},
+	    {"{\"a\":1,}", 7, "key"},
+	    {"{\"a\" 1}", 5, "':'"},
+	    {"{\"a\":01}", 6, "','"},
+	    {"{\"a\":\"x\ty\"}", 7, "control"},
+	    {"{\"a\":\"\\x41\"}", 6, "escape"},
+	    {"{\"a\":[1,2}", 9, "']'"},
+	    {"{\"a\":tru}", 5, "value"},
+	    {"{\"a\":1} x", 8, "after"},
+	    {"{'a':1}", 1, "key"},
+	    {"{\"a\":\"open", 5, "unterminated"},
+	    {"", 0, "empty"},
+	    {"[1,2]", 0, "not an object"},
+	    {"{\"a\":-}", 5, "number"},
+	    {"{\"a\":1.}", 7, "digit"},
+	    {"{\"a\":NaN}", 5, "value"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct scanned s;
@@ -207,8 +209,9 @@ static void test_json_errors(void)
 		int ok = rc == -EINVAL && s.res.err_off == cases[i].off && s.res.err_reason &&
 			 strstr(s.res.err_reason, cases[i].reason_part);
 		if (!ok)
-			fprintf(stderr, "case %zu [%s]: rc %d off %zu reason %s\n", i, cases[i].line, rc,
-				s.res.err_off, s.res.err_reason ? s.res.err_reason : "(null)");
+			fprintf(stderr, "case %zu [%s]: rc %d off %zu reason %s\n", i,
+				cases[i].line, rc, s.res.err_off,
+				s.res.err_reason ? s.res.err_reason : "(null)");
 		CHECK(ok);
 		done(&s);
 	}
@@ -279,8 +282,9 @@ static void test_paths(void)
 	CHECK_INT(epos, 3);
 	CHECK_INT(scan_fields_add_list(f, "a,b,c", cols, 2, &ncols, &epos, &emsg), -E2BIG);
 
-	const char *line = "{\"odd key\": {\"x\": [0,1,2,\"three\"]}, \"a\": {\"it's\": {\"q\\\"\": 7}},"
-			   " \"größe\": 3, \"a,b\": 5, \"user\": {\"country\": \"AT\"}}";
+	const char *line =
+	    "{\"odd key\": {\"x\": [0,1,2,\"three\"]}, \"a\": {\"it's\": {\"q\\\"\": 7}},"
+	    " \"größe\": 3, \"a,b\": 5, \"user\": {\"country\": \"AT\"}}";
 	struct scan_val v[64];
 	struct scan_result res;
 	CHECK(scan_fields_nslots(f) <= 64);
@@ -297,12 +301,13 @@ static void test_paths(void)
 static void test_py_basic(void)
 {
 	struct scanned s;
-	const char *line = "{'id': 'evt_1', 'n': -12, 'x': 1.5e-05, 't': True, 'f': False, "
-			   "'z': None, \"name\": \"O'Brien\", 'tup': (1, 'a', (2,)), 'l': [1, 2, ], "
-			   "'d': {'k': 'v', }, 'inf': inf, 'ninf': -inf, 'nan': nan, 1: 'one', "
-			   "'u': u'uni', 'b': b'by\\x00', 'e': ()}";
-	const char *paths[] = {"id",  "n",   "x",   "t",  "f",    "z", "name", "tup[2][0]",
-			       "l[1]", "d.k", "inf", "ninf", "nan", "1", "u",    "b"};
+	const char *line =
+	    "{'id': 'evt_1', 'n': -12, 'x': 1.5e-05, 't': True, 'f': False, "
+	    "'z': None, \"name\": \"O'Brien\", 'tup': (1, 'a', (2,)), 'l': [1, 2, ], "
+	    "'d': {'k': 'v', }, 'inf': inf, 'ninf': -inf, 'nan': nan, 1: 'one', "
+	    "'u': u'uni', 'b': b'by\\x00', 'e': ()}";
+	const char *paths[] = {"id",   "n",   "x",   "t",    "f",   "z", "name", "tup[2][0]",
+			       "l[1]", "d.k", "inf", "ninf", "nan", "1", "u",	 "b"};
 	CHECK_INT(do_scan(&s, line, strlen(line), SCAN_PYDICT, paths, 16), 0);
 	CHECK_STR(str_of(V(&s, 0)), "evt_1");
 	CHECK(V(&s, 0)->flags & SCAN_F_PY);
@@ -349,7 +354,8 @@ static void test_py_escapes(void)
 	const char *paths[] = {"a", "x", "u", "o", "unk", "cont", "sur", "bx", "dq", "raw"};
 	CHECK_INT(do_scan(&s, line, strlen(line), SCAN_PYDICT, paths, 10), 0);
 	CHECK_STR(str_of(V(&s, 0)), "q' d\" b\\ \a\b\f\n\r\t\v");
-	CHECK_STR(str_of(V(&s, 1)), "\xc3\xa9" "A");
+	CHECK_STR(str_of(V(&s, 1)), "\xc3\xa9"
+				    "A");
 	CHECK_STR(str_of(V(&s, 2)), "\xe2\x82\xac\xf0\x9f\x98\x80");
 	char buf[64];
 	size_t n;
@@ -362,7 +368,10 @@ static void test_py_escapes(void)
 	CHECK_STR(str_of(V(&s, 6)), "\xef\xbf\xbd");
 	CHECK_INT(value_unescape(V(&s, 7), buf, sizeof(buf), &n), 0);
 	CHECK_INT(n, 8);
-	CHECK(memcmp(buf, "\xe9" "A\\u20ac", 8) == 0);
+	CHECK(memcmp(buf,
+		     "\xe9"
+		     "A\\u20ac",
+		     8) == 0);
 	CHECK_STR(str_of(V(&s, 8)), "it's \"x\"");
 	done(&s);
 	/* bytes: \u and \U are not escapes, so no hex digits follow them */
@@ -383,22 +392,22 @@ static void test_py_escapes(void)
 static void test_py_errors(void)
 {
 	const char *bad[] = {
-		"{'a': '\\N{DASH}'}", /* unsupported */
-		"{'a': 'x\ny'}",      /* raw newline */
-		"{'a': {1, 2}}",      /* set */
-		"{'a': r'x'}",        /* raw string */
-		"{'a': 'x' 'y'}",     /* implicit concatenation */
-		"{'a': 1j}",          /* complex */
-		"{'a': 01}",          /* leading zero */
-		"{'a': true}",        /* JSON literal in Python */
-		"{'a': '\\x4'}",      /* short \x */
-		"{'a': '\\U00110000'}", /* beyond U+10FFFF */
-		"{'a': [1,,2]}",      /* empty element */
-		"{,}",                /* lone comma */
-		"{'a': (,)}",
-		"{'a': 1,,}",
-		"{'a': 'x'",
-		"{[1]: 2}",           /* unhashable key */
+	    "{'a': '\\N{DASH}'}",   /* unsupported */
+	    "{'a': 'x\ny'}",	    /* raw newline */
+	    "{'a': {1, 2}}",	    /* set */
+	    "{'a': r'x'}",	    /* raw string */
+	    "{'a': 'x' 'y'}",	    /* implicit concatenation */
+	    "{'a': 1j}",	    /* complex */
+	    "{'a': 01}",	    /* leading zero */
+	    "{'a': true}",	    /* JSON literal in Python */
+	    "{'a': '\\x4'}",	    /* short \x */
+	    "{'a': '\\U00110000'}", /* beyond U+10FFFF */
+	    "{'a': [1,,2]}",	    /* empty element */
+	    "{,}",		    /* lone comma */
+	    "{'a': (,)}",
+	    "{'a': 1,,}",
+	    "{'a': 'x'",
+	    "{[1]: 2}", /* unhashable key */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct scanned s;
@@ -473,8 +482,9 @@ static void test_numbers_and_cmp(void)
 	CHECK(n.d == 0.30000000000000004);
 
 	struct scanned s;
-	const char *line = "{\"a\": 5, \"b\": 5.0, \"c\": \"x\\u00e9\", \"d\": \"xé\", \"e\": true, "
-			   "\"f\": null, \"g\": [1], \"h\": \"y\"}";
+	const char *line =
+	    "{\"a\": 5, \"b\": 5.0, \"c\": \"x\\u00e9\", \"d\": \"xé\", \"e\": true, "
+	    "\"f\": null, \"g\": [1], \"h\": \"y\"}";
 	const char *paths[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
 	CHECK_INT(do_scan(&s, line, strlen(line), SCAN_JSON, paths, 8), 0);
 	char scratch[64];
@@ -581,8 +591,8 @@ static void test_jsontestsuite(void)
 		int rv = scan_validate(data, len, SCAN_JSON, &r1);
 		int rr = scan_record(f, data, len, SCAN_JSON, v, &r2);
 		size_t k = 0;
-		while (k < len && (data[k] == ' ' || data[k] == '\t' || data[k] == '\n' ||
-				   data[k] == '\r'))
+		while (k < len &&
+		       (data[k] == ' ' || data[k] == '\t' || data[k] == '\n' || data[k] == '\r'))
 			k++;
 		int is_obj = k < len && data[k] == '{';
 		int ok;
