@@ -301,6 +301,27 @@ static int s3_query_add(struct buf *q, const char *name, const char *value)
 	return rc;
 }
 
+/* A key as it may appear in a log line: control bytes (a key may hold a
+ * newline) become '?', so one request is one line; long keys are cut. */
+#define S3_LOGKEY_MAX 200
+
+static const char *s3_log_key(const char *key, char out[S3_LOGKEY_MAX + 4])
+{
+	size_t i = 0;
+	if (!key)
+		key = "";
+	for (; key[i] && i < S3_LOGKEY_MAX; i++) {
+		unsigned char ch = (unsigned char)key[i];
+		out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+	}
+	if (key[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 /* ---- the one request loop ---- */
 
 static void s3_sleep_ms(uint64_t ms)
@@ -331,6 +352,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 	struct sigv4_header sh[S3_OP_HDRS + 8];
 	int refreshed = 0, redirects = 0;
 	uint64_t rnd = atomic_fetch_add(&c->seed, 0x9e3779b97f4a7c15ull);
+	char lkey_buf[S3_LOGKEY_MAX + 4];
+	const char *lkey = s3_log_key(op->key, lkey_buf);
 
 	buf_init(&url, 16 * 1024);
 	buf_init(&host, 1024);
@@ -361,8 +384,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 			goto out;
 		rc = creds_get(c->creds, &cr);
 		if (rc) {
-			log_error("s3: %s %s/%s: no credentials (%s)", op->name, c->bucket,
-				  op->key ? op->key : "", strerror(-rc));
+			log_error("s3: %s %s/%s: no credentials (%s)", op->name, c->bucket, lkey,
+				  strerror(-rc));
 			goto out;
 		}
 		sigv4_amz_date((long long)time(NULL), amz_date);
@@ -401,7 +424,7 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 			rc = sigv4_authorization(&sr, &sc, &auth);
 			if (rc) {
 				log_error("s3: %s %s/%s: signing failed (%s)", op->name, c->bucket,
-					  op->key ? op->key : "", strerror(-rc));
+					  lkey, strerror(-rc));
 				goto out;
 			}
 			hv[n++] = (struct http_header){"Authorization", auth.ptr};
@@ -427,8 +450,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		if (trc == 0 && resp->status >= 200 && resp->status < 300) {
 			if (!op->error_in_200 || !resp->body.len ||
 			    s3xml_parse_error(resp->body.ptr, resp->body.len, &e) != 0) {
-				log_debug("s3: %s %s/%s: HTTP %ld", op->name, c->bucket,
-					  op->key ? op->key : "", resp->status);
+				log_debug("s3: %s %s/%s: HTTP %ld", op->name, c->bucket, lkey,
+					  resp->status);
 				rc = 0;
 				goto out;
 			}
@@ -467,7 +490,7 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		}
 		if (k.action == S3ERR_REFRESH && !refreshed) {
 			log_info("s3: %s %s/%s: %s (rid %s): refreshing credentials", op->name,
-				 c->bucket, op->key ? op->key : "", what, e.request_id);
+				 c->bucket, lkey, what, e.request_id);
 			creds_invalidate(c->creds);
 			refreshed = 1;
 			continue;
@@ -475,8 +498,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		if (k.action == S3ERR_RETRY && retry_allowed(&c->retry, attempt)) {
 			uint64_t ms = retry_delay_ms(&c->retry, attempt, retry_rand_splitmix, &rnd);
 			log_info("s3: %s %s/%s: HTTP %ld %s (rid %s): retry %d in %" PRIu64 " ms",
-				 op->name, c->bucket, op->key ? op->key : "", resp->status, what,
-				 e.request_id, attempt + 1, ms);
+				 op->name, c->bucket, lkey, resp->status, what, e.request_id,
+				 attempt + 1, ms);
 			atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
 			s3_sleep_ms(ms);
 			attempt++;
@@ -486,9 +509,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
 		log_msg((enum log_level)s3_log_level_for(op, rc),
 			"s3: %s %s/%s: HTTP %ld %s%s%s (rid %s) after %d tries -> %s", op->name,
-			c->bucket, op->key ? op->key : "", resp->status, what,
-			e.message[0] ? ": " : "", e.message, e.request_id[0] ? e.request_id : "-",
-			op->attempts + 1, strerror(-rc));
+			c->bucket, lkey, resp->status, what, e.message[0] ? ": " : "", e.message,
+			e.request_id[0] ? e.request_id : "-", op->attempts + 1, strerror(-rc));
 		goto out;
 	}
 out:
@@ -744,11 +766,12 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 			break;
 		if (g.delivered && s3_is_resumable(rc) && resumes < S3_MAX_RESUMES &&
 		    (end == UINT64_MAX || pos < end) && !(have_first && pos >= first.size)) {
+			char lk[S3_LOGKEY_MAX + 4];
 			resumes++;
 			atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
 			log_info("s3: GetObject %s/%s: connection lost (%s) after %" PRIu64
 				 " bytes; resuming at %" PRIu64,
-				 c->bucket, key, strerror(-rc), g.delivered, pos);
+				 c->bucket, s3_log_key(key, lk), strerror(-rc), g.delivered, pos);
 			continue;
 		}
 		if (g.delivered && s3_is_resumable(rc) && have_first && pos >= first.size) {
@@ -1007,8 +1030,9 @@ static int s3_copy_multipart(struct s3_client *c, const char *src_key, const cha
 	if (rc)
 		goto out;
 	m.upload_id = upload_id;
+	char lk1[S3_LOGKEY_MAX + 4], lk2[S3_LOGKEY_MAX + 4];
 	log_info("s3: copy %s/%s -> %s: %" PRIu64 " bytes in %d parts of %" PRIu64, c->bucket,
-		 src_key, dst_key, size, m.nparts, ps);
+		 s3_log_key(src_key, lk1), s3_log_key(dst_key, lk2), size, m.nparts, ps);
 	pthread_t th[S3_COPY_THREADS];
 	int started = 0;
 	for (int i = 0; i < S3_COPY_THREADS && i < m.nparts; i++) {
@@ -1102,9 +1126,10 @@ int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n)
 				log_error("s3: DeleteObjects %s: unreadable answer (%s)", c->bucket,
 					  strerror(-rc));
 			} else {
+				char lk[S3_LOGKEY_MAX + 4];
 				for (size_t i = 0; i < res.nerrors; i++)
 					log_error("s3: DeleteObjects %s/%s: %s %s", c->bucket,
-						  res.errors[i].key ? res.errors[i].key : "?",
+						  s3_log_key(res.errors[i].key, lk),
 						  res.errors[i].code, res.errors[i].message);
 				failed += (int)res.nerrors;
 				s3xml_delete_result_release(&res);

@@ -307,6 +307,7 @@ static const char *const odd_keys[] = {
     "keys/a//double",
     "keys/back\\slash",
     "keys/caret^brace{}bar|",
+    "keys/line\nfeed\ttab\r",
 };
 
 static char long_key[1025];
@@ -395,6 +396,8 @@ static void test_odd_keys(void)
 		CHECK(strcmp(pg.entries[e].key, "keys/tilde") > 0);
 	CHECK(pg.nentries >= 2); /* tilde~..., unicode-... */
 	s3_list_page_release(&pg);
+	/* a control character in a key never splits a log line */
+	CHECK(log_contains("keys/line?feed?tab?: HTTP 200"));
 	/* delete them all by name with DeleteObjects */
 	CHECK_INT(s3_delete_many(g_c, keys, nk), 0);
 	lr.continuation = NULL;
