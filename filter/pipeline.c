@@ -17,7 +17,7 @@
 #include "log.h"
 
 #define CHUNK_TARGET (1u << 20) /* rows are handed to the writer in ~1 MiB chunks */
-#define POOL_MAX 8              /* idle chunks kept for reuse */
+#define POOL_MAX 4              /* idle chunks kept for reuse */
 
 /* ---- ordered output queue ---- */
 
@@ -751,7 +751,7 @@ int pipe_run(const struct pipe_cfg *cfg, struct pipe_stats *st)
 	pthread_cond_init(&p.oq.cv_writer, NULL);
 	pthread_cond_init(&p.oq.cv_space, NULL);
 	p.oq.n = cfg->files->n;
-	p.oq.cap = cfg->out_cap ? cfg->out_cap : 8u << 20;
+	p.oq.cap = cfg->out_cap ? cfg->out_cap : 4u << 20;
 	p.oq.chunk_cap = CHUNK_TARGET + 8 * cfg->max_line + 4096;
 	p.oq.q = calloc(p.oq.n ? p.oq.n : 1, sizeof(*p.oq.q));
 	if (nw > p.oq.n)

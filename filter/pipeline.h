@@ -59,7 +59,7 @@ struct pipe_cfg {
 	unsigned max_errors; /* bad records / lines reported in detail */
 	size_t ring_n;       /* buffers per worker; 0 = 4 */
 	size_t ring_size;    /* bytes per buffer; 0 = 1 MiB */
-	size_t out_cap;      /* bytes of rows buffered ahead; 0 = 8 MiB */
+	size_t out_cap;      /* bytes of rows buffered ahead; 0 = 4 MiB */
 	unsigned scan_threads; /* scanner threads per file: 1, or 2 (when cores are
 				  spare: one file then uses 3 threads) */
 };
