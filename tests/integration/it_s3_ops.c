@@ -673,6 +673,90 @@ static void test_abort_and_list_uploads(void)
 	free(d);
 }
 
+/* ListMultipartUploads over more than one page (RGW's page is 1000). */
+#define NUPLOADS 1005
+
+struct up_many {
+	int from, step;
+	char (*ids)[S3_UPLOAD_ID_MAX];
+	int abort;
+	_Atomic int *fails;
+};
+
+static void *up_many_worker(void *arg)
+{
+	struct up_many *u = arg;
+	for (int i = u->from; i < NUPLOADS; i += u->step) {
+		char k[64];
+		snprintf(k, sizeof(k), "mpu/page/%04d", i);
+		int rc = u->abort ? s3_mpu_abort(g_c, k, u->ids[i])
+				  : s3_mpu_create(g_c, k, NULL, u->ids[i]);
+		if (rc)
+			atomic_fetch_add(u->fails, 1);
+	}
+	return NULL;
+}
+
+struct seen_uploads {
+	int count[NUPLOADS];
+	int other;
+};
+
+static int seen_upload_fn(void *arg, const char *key, const char *upload_id, time_t initiated)
+{
+	struct seen_uploads *s = arg;
+	(void)upload_id, (void)initiated;
+	char *end;
+	long i = strncmp(key, "mpu/page/", 9) == 0 ? strtol(key + 9, &end, 10) : -1;
+	if (i >= 0 && i < NUPLOADS)
+		s->count[i]++;
+	else
+		s->other++;
+	return 0;
+}
+
+static void test_list_uploads_pages(void)
+{
+	char(*ids)[S3_UPLOAD_ID_MAX] = calloc(NUPLOADS, S3_UPLOAD_ID_MAX);
+	_Atomic int fails = 0;
+	struct up_many um[4];
+	pthread_t th[4];
+	double t0 = now_s();
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 4; i++) {
+			um[i] = (struct up_many){i, 4, ids, pass, &fails};
+			pthread_create(&th[i], NULL, up_many_worker, &um[i]);
+		}
+		for (int i = 0; i < 4; i++)
+			pthread_join(th[i], NULL);
+		CHECK_INT(atomic_load(&fails), 0);
+		if (pass == 1)
+			break;
+		struct seen_uploads *seen = calloc(1, sizeof(*seen));
+		struct s3_stats st0, st1;
+		s3_client_stats(g_c, &st0);
+		CHECK_INT(s3_mpu_list(g_c, "mpu/page/", seen_upload_fn, seen), 0);
+		s3_client_stats(g_c, &st1);
+		CHECK_INT(st1.requests - st0.requests, 2); /* two pages */
+		int once = 0;
+		for (int i = 0; i < NUPLOADS; i++)
+			once += seen->count[i] == 1;
+		CHECK_INT(once, NUPLOADS);
+		CHECK_INT(seen->other, 0);
+		free(seen);
+	}
+	fprintf(stdout, "%d uploads created, listed (2 pages), aborted in %.2f s\n", NUPLOADS,
+		now_s() - t0);
+	struct seen_uploads *seen = calloc(1, sizeof(*seen));
+	CHECK_INT(s3_mpu_list(g_c, "mpu/page/", seen_upload_fn, seen), 0);
+	int left = 0;
+	for (int i = 0; i < NUPLOADS; i++)
+		left += seen->count[i];
+	CHECK_INT(left, 0);
+	free(seen);
+	free(ids);
+}
+
 static void test_upload_part_copy(void)
 {
 	/* src: 12 MiB + 5 bytes single PUT */
@@ -1665,6 +1749,7 @@ int main(void)
 	T_RUN(test_copy_delete);
 	T_RUN(test_multipart_100m);
 	T_RUN(test_abort_and_list_uploads);
+	T_RUN(test_list_uploads_pages);
 	T_RUN(test_upload_part_copy);
 	T_RUN(test_wrong_secret);
 	T_RUN(test_session_token_not_logged);
