@@ -110,6 +110,8 @@ struct worker {
 	const char *path;
 	struct chunk *cur;  /* rows being gathered (by the committing scanner) */
 	atomic_int stop;    /* strict stop or abort seen in this file */
+	_Atomic uint64_t stop_line; /* --strict stopped at this line: later slots
+				       need no scanning (UINT64_MAX: none) */
 	int committed_stop; /* a stopped slot was committed: drop the rest */
 	int gz_err;         /* the stream's final error, 0 if none */
 	size_t dropped;     /* bytes of the partial line cut by that error */
@@ -487,6 +489,10 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno)
 				  w->path, (unsigned long long)lineno, strerror(-rc));
 	}
 	if (w->p->cfg->strict) {
+		uint64_t cur = atomic_load(&w->stop_line);
+
+		while (lineno < cur && !atomic_compare_exchange_weak(&w->stop_line, &cur, lineno))
+			;
 		s->stopped = 1;
 		stop_file(w);
 		return 1;
@@ -572,7 +578,9 @@ static void *scanner_main(void *arg)
 
 		/* After a stop, slots already claimed may be skipped: a stopped
 		 * slot's successors are dropped at commit anyway. */
-		skip = cancelled(w->p, w->idx) || (atomic_load(&w->stop) && w->p->cfg->strict == 0);
+		skip = cancelled(w->p, w->idx) ||
+		       (atomic_load(&w->stop) && w->p->cfg->strict == 0) ||
+		       s->first_line > atomic_load(&w->stop_line);
 		if (!skip)
 			scan_slot(sc, s);
 
@@ -618,6 +626,7 @@ static void process_file(struct worker *w, size_t idx)
 	w->idx = idx;
 	w->path = strcmp(f->path, "-") == 0 ? "<stdin>" : f->path;
 	atomic_store(&w->stop, 0);
+	atomic_store(&w->stop_line, UINT64_MAX);
 	w->committed_stop = 0;
 	w->gz_err = 0;
 	w->dropped = 0;
@@ -697,6 +706,7 @@ static int worker_init(struct worker *w, struct pipe *p)
 	memset(w, 0, sizeof(*w));
 	w->p = p;
 	atomic_init(&w->stop, 0);
+	atomic_init(&w->stop_line, UINT64_MAX);
 	rc = ring_init(&w->ring, c->ring_n ? c->ring_n : 4, c->ring_size ? c->ring_size : 1u << 20,
 		       p->oq.chunk_cap);
 	if (rc < 0)

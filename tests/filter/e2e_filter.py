@@ -345,6 +345,19 @@ def t_bad_records_and_strict():
     check(csv_rows(out)[1] == [["1"], ["5"], ["7"]], "json forced: the dict line is bad")
     rc, out, err = run(["--max-errors", "1", "-c", "a", p])
     check(err.count("bad record:") == 1 and "more bad records" in err, "max-errors: %s" % err)
+    # a big file (many slots, two scanner threads): --strict keeps exactly the rows
+    # before the first bad line and reports only it
+    big = [b'{"a": %d}' % i for i in range(300000)]
+    big[150000] = b'{"a": oops}'
+    big[250000] = b'{"a": oops2}'
+    pg = write("bad_big.json.gz", gzip.compress(b"\n".join(big) + b"\n", 1))
+    rc, out, err = run(["--strict", "-c", "a", pg])
+    rows = csv_rows(out)[1]
+    check(rc == 1 and len(rows) == 150000 and rows[-1] == ["149999"], "big strict: %d rows" % len(rows))
+    check(err.count("bad record:") == 1 and ":150001: bad record" in err, "big strict: %s" % err)
+    rc, out, err = run(["-c", "a", pg])
+    check(rc == 1 and len(csv_rows(out)[1]) == 299998 and ":250001: bad record" in err,
+          "big, not strict")
 
 
 def t_corrupt_gzip():
