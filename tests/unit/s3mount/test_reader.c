@@ -491,6 +491,44 @@ static void test_one_fetch_for_waiters(void)
 	store_reset();
 }
 
+/* One read larger than the whole budget (reader_read has no size limit of
+ * its own): it pins, copies and drops blocks as it goes. */
+static void test_read_larger_than_budget(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 8 * MiB, 4), 0);
+	struct fobj *o = store_put(&st, "huge-read", 40 * MiB + 3, "e1");
+	unsigned char *buf = malloc(o->size);
+	struct reader *r;
+	CHECK_INT(reader_new(e.rc, o->key, o->size, o->etag, &r), 0);
+	CHECK_INT(reader_read(r, buf, o->size, 0), o->size);
+	CHECK(memcmp(buf, o->data, o->size) == 0);
+	CHECK_INT(reader_read(r, buf, 30 * MiB, 7 * MiB + 1), 30 * MiB);
+	CHECK(memcmp(buf, o->data + 7 * MiB + 1, 30 * MiB) == 0);
+	CHECK(budget_peak(e.b) <= 8 * MiB);
+	reader_free(r);
+	free(buf);
+	env_close(&e);
+	store_reset();
+}
+
+/* Another budget user holds nearly everything and gives nothing back (an
+ * upload's part buffers): reads still progress in what is left, without
+ * ever passing the budget. */
+static void test_budget_mostly_taken(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 32 * MiB, 4), 0);
+	CHECK_INT(budget_acquire(e.b, 29 * MiB), 0);
+	struct fobj *o = store_put(&st, "squeezed", 20 * MiB + 1, "e1");
+	CHECK(read_all(e.rc, o, 128 * KiB));
+	CHECK(read_all(e.rc, o, 3 * MiB));
+	CHECK(budget_peak(e.b) <= 32 * MiB);
+	budget_release(e.b, 29 * MiB);
+	env_close(&e);
+	store_reset();
+}
+
 static void test_bad_opts(void)
 {
 	struct budget *b;
@@ -523,6 +561,8 @@ int main(void)
 	T_RUN(test_stale_and_invalidate);
 	T_RUN(test_reclaim_by_other_user);
 	T_RUN(test_one_fetch_for_waiters);
+	T_RUN(test_read_larger_than_budget);
+	T_RUN(test_budget_mostly_taken);
 	T_RUN(test_bad_opts);
 	store_reset();
 	return T_DONE();
