@@ -917,6 +917,9 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	rc = s3_exec(c, &op, &r);
 	if (!rc && etag)
 		s3_etag_header(&r, etag);
+	/* If-None-Match: * failing means "it already exists". */
+	if (rc == -ESTALE && opts && opts->if_none_match)
+		rc = -EEXIST;
 	http_response_release(&r);
 	return rc;
 }

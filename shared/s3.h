@@ -135,7 +135,8 @@ void s3_list_page_release(struct s3_list_page *page);
 struct s3_put_opts {
 	const char *content_type;    /* NULL: none */
 	const char *const *meta;     /* NULL or {"name", "value", ..., NULL}: x-amz-meta-* */
-	const char *if_none_match;   /* NULL or "*" (create only) */
+	const char *if_none_match;   /* NULL or "*" (create only: s3_put fails
+				      * with -EEXIST when the key exists) */
 };
 /* PutObject of len bytes (Content-MD5 always sent, so corruption is rejected). */
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,

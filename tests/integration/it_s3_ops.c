@@ -225,6 +225,18 @@ static void test_put_head_get(void)
 	CHECK_INT(s3_get_range(g_c, "obj.bin", 0, 16, b1, &got,
 			       "\"00000000000000000000000000000000\"", NULL),
 		  -ESTALE);
+	/* create-only PUT */
+	struct s3_put_opts excl = {.if_none_match = "*"};
+	CHECK_INT(s3_put(g_c, "obj.bin", d, 10, &excl, NULL), -EEXIST);
+	CHECK_INT(s3_put(g_c, "excl-new", d, 10, &excl, NULL), 0);
+	CHECK_INT(s3_delete(g_c, "excl-new"), 0);
+	CHECK_INT(s3_head(g_c, "obj.bin", &info), 0);
+	CHECK_INT(info.size, OBJ_SIZE);
+	/* x-amz-meta-* and Content-Type headers are signed and accepted */
+	const char *meta[] = {"mode", "100644", "uid", "1000", NULL};
+	struct s3_put_opts mo = {.content_type = "text/plain", .meta = meta};
+	CHECK_INT(s3_put(g_c, "meta-obj", "hello", 5, &mo, NULL), 0);
+	CHECK_INT(s3_delete(g_c, "meta-obj"), 0);
 	/* empty object */
 	CHECK_INT(s3_put(g_c, "empty", "", 0, NULL, etag), 0);
 	CHECK_STR(etag, "\"d41d8cd98f00b204e9800998ecf8427e\"");
