@@ -1,0 +1,118 @@
+#!/bin/bash
+# it-timeout: 600
+# it_fault_read.sh: reads through the mount while a fault-injecting proxy (tests/faultproxy)
+# sits between s3mount and RGW: the data must come out byte-identical.
+#   1. S3M_FAULT_BYTES (default 256 MiB; run the issue's full 1 GiB by hand with
+#      S3M_FAULT_BYTES=1073741824) read with cat | md5sum and by two concurrent readers
+#      (cmp), with 5% of all requests failed by 500, 503 SlowDown, a reset mid-body or a
+#      truncated body: byte-identical, every fault survived.
+#   2. A stall: one ranged GET answers its head and part of its body, then nothing for
+#      40 s (the client's low-speed timeout is 30 s): the read still completes identical.
+#   3. A flipped byte in a GET response body: s3mount has no checksum on ranged GETs
+#      (S3's ETag covers the whole object, and multipart ETags are not an MD5 of the
+#      data), so the corruption reaches the reader. This is a KNOWN GAP, documented here:
+#      the test checks that the mount survives and that a clean re-read is correct, and
+#      prints whether the flip was detected.
+# Prints a FIGURES line per phase: faults injected, survived, bytes compared.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../faultproxy/proxy.sh"
+require_env
+
+BYTES=${S3M_FAULT_BYTES:-268435456}
+RATE=${S3M_FAULT_RATE:-0.05}
+B=$(unique_bucket)
+make_bucket "$B"
+D=$(new_dir data)
+head -c "$BYTES" /dev/urandom >"$D/src" || fatal "cannot make test data"
+SRC_MD5=$(md5sum <"$D/src" | cut -d' ' -f1)
+put_file "$D/src" "$B" big.bin || fatal "upload of the source failed"
+head -c $((3 * 1048576 + 12345)) /dev/urandom >"$D/small" || fatal "cannot make test data"
+put_file "$D/small" "$B" small.bin || fatal "upload of small failed"
+
+fp_start --seed 5
+IT_MOUNT_OPTS=$(fp_mount_opts)
+M=$(new_dir mnt)
+
+# summary_field LOG NAME: a number from the daemon's unmount summary ("retries 12").
+summary_field() {
+    grep -o "summary: .*" "$1" | tail -1 | grep -o "$2 [0-9]*" | head -1 | cut -d' ' -f2
+}
+
+# ---- 1. 5% faults during big sequential reads ---------------------------------------------
+# Every class (the mount's own HEAD/LIST included) gets RATE, split over four kinds.
+r4=$(awk -v r="$RATE" 'BEGIN { printf "%.6f", r / 4 }')
+fp_set "{\"rates\": {\"*\": {\"500\": $r4, \"503\": $r4, \"reset\": $r4, \"truncate\": $r4}}}"
+fp_reset
+start_mount "$B" "$M" -o memory_budget=128M
+t0=$(date +%s.%N)
+got=$(md5sum <"$M/big.bin" | cut -d' ' -f1)
+t1=$(date +%s.%N)
+check_eq "sequential read of $BYTES bytes with ${RATE} faults is byte-identical (md5)" "$got" "$SRC_MD5"
+# two concurrent readers of the same object, on a fresh mount (nothing cached)
+stop_mount "$M" || fail "unmount after the sequential read"
+LOG1=$(mount_log "$M")
+start_mount "$B" "$M" -o memory_budget=128M
+cmp -s "$M/big.bin" "$D/src" &
+p1=$!
+cmp -s "$M/big.bin" "$D/src" &
+p2=$!
+wait $p1
+r1=$?
+wait $p2
+r2=$?
+check_eq "two concurrent readers with faults: both cmp identical" "$r1$r2" "00"
+check "small object (3 MiB) identical with faults" cmp -s "$M/small.bin" "$D/small"
+check "ls works under faults" ls -l "$M"
+stop_mount "$M" || fail "unmount after the concurrent read"
+LOG2=$(mount_log "$M")
+st=$(fp_stats)
+inj=$(jq -r .faults_total <<<"$st")
+reqs=$(jq -r .requests_total <<<"$st")
+retr=$(( $(summary_field "$LOG1" retries) + $(summary_field "$LOG2" retries) ))
+echo "faults by kind: $(jq -c .faults <<<"$st") by class: $(jq -c .faults_by_class <<<"$st")"
+[ "$inj" -gt 0 ] && ok "faults were injected ($inj of $reqs requests)" ||
+    fail "no fault was injected in $reqs requests"
+cmp_bytes=$((3 * BYTES + 3 * 1048576 + 12345))
+survived=0
+[ "$got" = "$SRC_MD5" ] && [ "$r1$r2" = 00 ] && survived=$inj
+mbs=$(echo "scale=1; $BYTES / 1048576 / ($t1 - $t0)" | bc)
+echo "FIGURES read-5%: requests $reqs faults_injected $inj faults_survived $survived" \
+    "client_retries $retr bytes_compared $cmp_bytes seq_MBps $mbs"
+
+# ---- 2. a stalled GET (past the 30 s low-speed timeout) --------------------------------------
+fp_set '{"rates": {"get_range": {"stall": 1}, "get": {"stall": 1}}, "max_faults": 1, "stall_s": 40}'
+fp_reset
+start_mount "$B" "$M" -o memory_budget=64M
+t0=$(date +%s)
+check "read across a 40 s stalled GET completes identical" cmp -s "$M/small.bin" "$D/small"
+t1=$(date +%s)
+stalls=$(fp_stat .faults.stall)
+check_eq "one stall injected" "$stalls" 1
+stop_mount "$M" || fail "unmount after the stall"
+echo "FIGURES stall: faults_injected $stalls faults_survived $stalls read_seconds $((t1 - t0))" \
+    "bytes_compared $((3 * 1048576 + 12345))"
+
+# ---- 3. a flipped byte in a GET body: known gap ------------------------------------------------
+fp_set '{"rates": {"get_range": {"flip_resp": 1}, "get": {"flip_resp": 1}}, "max_faults": 1}'
+fp_reset
+start_mount "$B" "$M" -o memory_budget=64M
+if cat "$M/small.bin" >"$D/flipped" 2>"$D/flip.err"; then
+    if cmp -s "$D/flipped" "$D/small"; then
+        detected="detected (data correct)"
+    else
+        detected="UNDETECTED: the reader got the corrupted byte (known gap: no checksum on ranged GETs)"
+    fi
+else
+    detected="detected (read failed: $(cat "$D/flip.err"))"
+fi
+flips=$(fp_stat .flipped_resp)
+check_eq "one response byte flipped" "$flips" 1
+echo "KNOWN GAP check: flipped GET body byte: $detected"
+stop_mount "$M" || fail "unmount after the flip"
+# a fresh mount (no cached corrupted block) reads the object right
+fp_set '{"rates": {}, "max_faults": -1}'
+start_mount "$B" "$M" -o memory_budget=64M
+check "after the flip, a fresh mount reads the object identical" cmp -s "$M/small.bin" "$D/small"
+stop_mount "$M" || fail "unmount after the re-read"
+echo "FIGURES flip-resp: faults_injected $flips result: $detected"
