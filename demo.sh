@@ -10,13 +10,17 @@
 #   6. shows `ls -l` of the result and its first lines;
 #   7. unmounts and stops what it started (also on Ctrl-C or any failure).
 #
-# Usage: ./demo.sh [--size MB] [--files N] [--keep] [--use-env]
+# Usage: ./demo.sh [--size MB] [--files N] [--keep] [--use-env] [--bucket NAME] [--report-io FILE]
 #   --size MB    uncompressed input size in MB, split over the files (default 300)
 #   --files N    files per format folder (default 4)
 #   --keep       leave RGW running and the bucket mounted at .work/demo/mnt (stop with
 #                fusermount3 -u .work/demo/mnt; tests/s3/rgw-down.sh .work/demo/rgw)
 #   --use-env    use the S3 server named by S3M_ENDPOINT/AWS_* in the environment instead
-#                of starting one (the tests use this)
+#                of starting one (the tests use this); with S3M_BUILD_DIR set to a build
+#                that holds s3mount and filter, nothing is built
+#   --bucket NAME   bucket to create and use (default demo-PID)
+#   --report-io FILE  write the write_bytes of s3mount and filter (/proc/PID/io) to FILE,
+#                to show that nothing but the logs touches local disk
 # Exit status: 0 when the CSV landed in the bucket; non-zero otherwise.
 set -euo pipefail
 
@@ -26,12 +30,16 @@ SIZE_MB=300
 FILES=4
 KEEP=0
 USE_ENV=0
+BUCKET=demo-$$
+REPORT_IO=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--size) SIZE_MB=${2:?--size needs MB}; shift ;;
 	--files) FILES=${2:?--files needs N}; shift ;;
 	--keep) KEEP=1 ;;
 	--use-env) USE_ENV=1 ;;
+	--bucket) BUCKET=${2:?--bucket needs a name}; shift ;;
+	--report-io) REPORT_IO=${2:?--report-io needs a file}; shift ;;
 	-h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -40,9 +48,8 @@ done
 case "$SIZE_MB$FILES" in *[!0-9]*) echo "demo: --size and --files take whole numbers" >&2; exit 2 ;; esac
 [ "$FILES" -ge 1 ] || { echo "demo: --files must be at least 1" >&2; exit 2; }
 
-WORK=$ROOT/.work/demo
+WORK=${S3M_DEMO_WORK:-$ROOT/.work/demo}
 MNT=$WORK/mnt
-BUCKET=demo-$$
 MOUNT_PID=""
 STARTED_RGW=0
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
@@ -83,10 +90,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-step "Building s3mount and filter (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build --target s3mount filter -j"$(nproc)" 2>&1 | grep -E 'error|warning|Built target (s3mount|filter)$' || true
-[ -x build/s3mount/s3mount ] && [ -x build/filter/filter ] || { echo "demo: build failed" >&2; exit 1; }
+BUILD=${S3M_BUILD_DIR:-}
+if [ "$USE_ENV" = 1 ] && [ -n "$BUILD" ] && [ -x "$BUILD/s3mount/s3mount" ] && [ -x "$BUILD/filter/filter" ]; then
+	echo "using the binaries in $BUILD"
+else
+	BUILD=$ROOT/build-demo
+	step "Building s3mount and filter (build-demo/)"
+	cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build "$BUILD" --target s3mount filter -j"$(nproc)" 2>&1 | grep -E 'error|warning|Built target (s3mount|filter)$' || true
+	[ -x "$BUILD/s3mount/s3mount" ] && [ -x "$BUILD/filter/filter" ] || { echo "demo: build failed" >&2; exit 1; }
+fi
 
 mkdir -p "$WORK"
 if [ "$USE_ENV" = 1 ]; then
@@ -113,7 +126,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$AWS_R
 [ "$code" = 200 ] || { echo "demo: CreateBucket $BUCKET answered HTTP $code" >&2; exit 1; }
 mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u -z "$MNT"
 mkdir -p "$MNT"
-build/s3mount/s3mount -f -o "endpoint=$S3M_ENDPOINT,path_style,memory_budget=256M" \
+"$BUILD/s3mount/s3mount" -f -o "endpoint=$S3M_ENDPOINT,path_style,memory_budget=256M" \
 	"$BUCKET" "$MNT" 2>"$WORK/s3mount.log" &
 MOUNT_PID=$!
 for _ in $(seq 100); do mountpoint -q "$MNT" && break; kill -0 "$MOUNT_PID" 2>/dev/null || break; sleep 0.1; done
@@ -123,16 +136,16 @@ step "Writing $SIZE_MB MB of records into the mount ($FILES gzip files per forma
 # About 350 bytes per record; the JSON and the Python-dict halves hold different records.
 PER_FILE=$(( (SIZE_MB * 1000000 / 350 / 2 + FILES - 1) / FILES ))
 mkdir -p "$MNT/events/json" "$MNT/events/pydict" "$MNT/out"
-gen() { # FORMAT INDEX
+gen() { # FORMAT INDEX SEED
 	local ext=json; [ "$1" = pydict ] && ext=pydict
-	python3 scripts/gen-records.py --format "$1" --records "$PER_FILE" --seed "$2" \
-		--start $(($2 * PER_FILE)) | gzip -1 >"$MNT/events/$1/part-$(printf %03d "$2").$ext.gz"
+	python3 scripts/gen-records.py --format "$1" --records "$PER_FILE" --seed "$3" \
+		--start $(($3 * PER_FILE)) | gzip -1 >"$MNT/events/$1/part-$(printf %03d "$2").$ext.gz"
 }
 t0=$(date +%s.%N)
 pids=()
 for i in $(seq 0 $((FILES - 1))); do
-	gen json "$i" & pids+=($!)
-	gen pydict "$((i + FILES))" & pids+=($!)
+	gen json "$i" "$i" & pids+=($!)
+	gen pydict "$i" "$((i + FILES))" & pids+=($!)
 	if [ ${#pids[@]} -ge "$(nproc)" ]; then wait "${pids[@]}"; pids=(); fi
 done
 [ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
@@ -142,8 +155,17 @@ awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "generated and uploaded in 
 step "Running filter over the mounted folders, CSV written into the mount"
 EXPR="event_type in ['purchase', 'refund', 'subscription_renew'] and user.country == 'DE' and amount > 100"
 echo "filter -w \"$EXPR\" -c id,ts,user.id,user.name,amount -o $MNT/out/de-large-payments.csv $MNT/events"
-build/filter/filter --progress -w "$EXPR" -c id,ts,user.id,user.name,amount \
-	-o "$MNT/out/de-large-payments.csv" "$MNT/events"
+"$BUILD/filter/filter" --progress -w "$EXPR" -c id,ts,user.id,user.name,amount \
+	-o "$MNT/out/de-large-payments.csv" "$MNT/events" &
+FILTER_PID=$!
+# write_bytes of a process counts what it made the kernel write to block devices: sampled
+# until the filter exits (its output goes to the mount, which is not a block device).
+filter_wb=0
+while kill -0 "$FILTER_PID" 2>/dev/null; do
+	wb=$(awk '/^write_bytes/ { print $2 }' "/proc/$FILTER_PID/io" 2>/dev/null) && [ -n "$wb" ] && filter_wb=$wb
+	sleep 0.1
+done
+wait "$FILTER_PID"
 
 step "The result, in the bucket"
 ls -l "$MNT/out"
@@ -152,6 +174,11 @@ head -n 6 "$MNT/out/de-large-payments.csv"
 echo "..."
 echo "$(($(wc -l <"$MNT/out/de-large-payments.csv") - 1)) rows (s3://$BUCKET/out/de-large-payments.csv)"
 
+if [ -n "$REPORT_IO" ]; then
+	mount_wb=$(awk '/^write_bytes/ { print $2 }' "/proc/$MOUNT_PID/io")
+	printf 's3mount_write_bytes %s\nfilter_write_bytes %s\n' "$mount_wb" "$filter_wb" >"$REPORT_IO"
+	echo "local disk writes: s3mount $mount_wb bytes, filter $filter_wb bytes"
+fi
 if [ "$KEEP" = 1 ]; then
 	step "Left running: bucket $BUCKET mounted at $MNT (s3mount PID $MOUNT_PID)"
 else
