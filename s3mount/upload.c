@@ -7,7 +7,8 @@
  * give the buffer back to the budget. Part buffers are anonymous mmaps, not
  * malloc: multi-MiB blocks freed by other threads would otherwise stay in
  * glibc arenas and RSS would drift above the budget; munmap returns them at
- * once. The first part grows by mremap (no copy) so small files stay cheap.
+ * once. The first part grows by mremap (no copy) so small files stay cheap
+ * (see ensure_room for why it grows in one step).
  *
  * Why a full part is queued only when the next byte arrives: a file of
  * exactly one part then becomes a PutObject instead of a one-part multipart
@@ -134,7 +135,14 @@ static void unmap_charged(struct budget *b, char *m, size_t n)
 }
 
 /* Makes room in the current part buffer: maps the first bytes of a part or
- * grows the first part's buffer. Blocks in the budget (the backpressure). */
+ * grows the first part's buffer. Blocks in the budget (the backpressure).
+ * The first part starts at 64 KiB (a small file charges only that) and then
+ * jumps to the whole part in ONE step. Why not doubling: a writer that waits
+ * in the budget while holding a half-grown buffer is hold-and-wait; with
+ * many files growing at once their partial buffers could fill the budget and
+ * wait for each other forever. With one step, a waiting writer holds at most
+ * 64 KiB, and a writer holding a whole part never waits before handing it to
+ * the workers, whose uploads always end and give memory back. */
 static int ensure_room(struct upload *u)
 {
 	struct upload_pool *p = u->p;
@@ -145,7 +153,7 @@ static int ensure_room(struct upload *u)
 		want = u->part_no == 1 && u->part_cap > FIRST_BUF_MIN ? FIRST_BUF_MIN
 								     : (size_t)u->part_cap;
 	else
-		want = u->buf_map * 2 < u->part_cap ? u->buf_map * 2 : (size_t)u->part_cap;
+		want = (size_t)u->part_cap;
 	if (want > budget_limit(p->b)) {
 		log_error("upload of %s: a %zu-byte part does not fit the %zu-byte memory budget "
 			  "(file too large for this budget at %llu bytes)",

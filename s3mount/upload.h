@@ -8,10 +8,14 @@
  * at most one part becomes one PutObject at commit (0 bytes included). Part
  * buffers come from the shared memory budget (budget.h): when it is used up,
  * upload_write() blocks until a part finishes uploading: never -ENOMEM, never
- * unbounded growth. The first part's buffer grows from 64 KiB as data comes,
- * so a small file charges the budget only for what it holds; later parts
- * charge a whole part. At most max_inflight parts of one file are queued or
- * uploading at once (the writer waits beyond that).
+ * unbounded growth. The first part's buffer starts at 64 KiB, so a file of
+ * up to 64 KiB charges the budget only that much; past it (and for every
+ * later part) a whole part is charged. At most max_inflight parts of one file
+ * are queued or uploading at once (the writer waits beyond that).
+ * Limit, stated plainly: open files that are being written each hold up to
+ * one part; a program that keeps more files growing at once than the budget
+ * has parts for (e.g. 33+ files round-robin with 256 MiB and 8 MiB parts)
+ * waits in write() until one of them is closed.
  * Part size policy (partsize.h; stated in --help and README): parts 1-1000
  * use the configured part size (default 8 MiB), then it doubles every 1000
  * parts, capped at 5 GiB, so 10,000 parts reach past 5 TiB. A part must fit

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "budget.h"
 #include "crypto.h"
@@ -630,6 +631,91 @@ static void test_concurrent_budget(void)
 	teardown();
 }
 
+static int many_done;
+static pthread_mutex_t many_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static pthread_barrier_t many_barrier;
+
+/* Writes 60 KiB (inside the first 64 KiB buffer), waits for every other
+ * writer to have done the same, then writes the rest: all the files then
+ * grow at the same moment. */
+static void *many_main(void *arg)
+{
+	struct writer *w = arg;
+	struct upload *u;
+	struct s3_object_info info;
+	char key[32];
+	size_t head = 60 * 1024;
+	snprintf(key, sizeof(key), "cw%d", w->idx);
+	w->rc = upload_new(P, key, &u);
+	if (!w->rc && upload_write(u, w->d, head, 0) != (ssize_t)head)
+		w->rc = -EIO;
+	pthread_barrier_wait(&many_barrier);
+	size_t off = head;
+	while (!w->rc && off < w->n) {
+		size_t k = w->n - off < 100000 ? w->n - off : 100000;
+		ssize_t r = upload_write(u, w->d + off, k, off);
+		if (r < 0)
+			w->rc = (int)r;
+		off += k;
+	}
+	if (!w->rc)
+		w->rc = upload_commit(u, &info);
+	upload_free(u);
+	pthread_mutex_lock(&many_lock);
+	many_done++;
+	pthread_mutex_unlock(&many_lock);
+	return NULL;
+}
+
+/* 16 files growing at once on a budget of 2 parts: if a writer could wait
+ * in the budget while holding a partly grown first-part buffer, their
+ * buffers would fill the budget and all wait forever. A watchdog fails the
+ * test instead of hanging. */
+static void test_many_growing_files(void)
+{
+	enum { NW = 16 };
+	setup(2 * PART, 4);
+	pthread_barrier_init(&many_barrier, NULL, NW);
+	fs3.part_delay_ms = 5;
+	struct writer w[NW];
+	pthread_t t[NW];
+	many_done = 0;
+	for (int i = 0; i < NW; i++) {
+		w[i].idx = 10 + i;
+		w[i].n = PART + PART / 2 + (size_t)i;
+		w[i].d = malloc(w[i].n);
+		fill(w[i].d, w[i].n, 200 + (unsigned)i);
+		pthread_create(&t[i], NULL, many_main, &w[i]);
+	}
+	for (int s = 0; s < 600; s++) {
+		pthread_mutex_lock(&many_lock);
+		int d = many_done;
+		pthread_mutex_unlock(&many_lock);
+		if (d == NW)
+			break;
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	if (many_done != NW) {
+		fprintf(stderr, "test_many_growing_files: %d of %d writers stuck after 60 s\n",
+			NW - many_done, NW);
+		printf("%d passed, %d failed\n", t_passed, t_failed + 1);
+		_exit(1);
+	}
+	for (int i = 0; i < NW; i++) {
+		char key[32];
+		pthread_join(t[i], NULL);
+		snprintf(key, sizeof(key), "cw%d", 10 + i);
+		CHECK_INT(w[i].rc, 0);
+		CHECK(obj_equals(key, w[i].d, w[i].n));
+		free(w[i].d);
+	}
+	CHECK(budget_peak(B) <= budget_limit(B));
+	pthread_barrier_destroy(&many_barrier);
+	teardown();
+}
+
 /* A part that cannot fit the budget: -EFBIG, never a wait forever. */
 static void test_part_above_budget(void)
 {
@@ -659,6 +745,7 @@ int main(void)
 	T_RUN(test_retarget);
 	T_RUN(test_concurrent_budget);
 	T_RUN(test_part_above_budget);
+	T_RUN(test_many_growing_files);
 	reset();
 	return T_DONE();
 }
