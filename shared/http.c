@@ -403,8 +403,9 @@ int http_perform(struct http_pool *p, const struct http_request *req, struct htt
 	HTTP_SET(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	HTTP_SET(e, CURLOPT_FOLLOWLOCATION, 0L);
 	HTTP_SET(e, CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
-	HTTP_SET(e, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	HTTP_SET(e, CURLOPT_LOW_SPEED_TIME, p->low_speed_time_s);
+	HTTP_SET(e, CURLOPT_LOW_SPEED_LIMIT, req->slow_ok ? 1L : 1024L);
+	HTTP_SET(e, CURLOPT_LOW_SPEED_TIME,
+		 req->slow_ok && p->low_speed_time_s < 300 ? 300L : p->low_speed_time_s);
 	HTTP_SET(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : p->timeout_ms);
 	HTTP_SET(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* The cache of idle connections is shared, but each transfer trims it to

@@ -68,6 +68,10 @@ struct http_request {
 	http_sink_fn sink;      /* NULL: body into resp->body (capped) */
 	void *sink_arg;
 	long timeout_ms;        /* 0: the pool's */
+	int slow_ok;            /* the server may think for minutes before or while
+				 * answering (CompleteMultipartUpload, CopyObject:
+				 * S3 trickles whitespace meanwhile): the low-speed
+				 * limit becomes 1 byte/s over 5 minutes */
 };
 
 struct http_response {

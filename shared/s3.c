@@ -71,6 +71,7 @@ struct s3_op {
 	int quiet_enoent;	 /* -ENOENT is an expected answer: log at debug */
 	int no_retry_after_data; /* failure after the sink saw bytes: return it raw */
 	int attempts;		 /* out: tries made */
+	int slow_ok;		 /* the server may take minutes (http.h) */
 };
 
 static int s3_part_copy(struct s3_client *c, const char *key, const char *upload_id,
@@ -438,6 +439,7 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		    .body_len = op->body_len,
 		    .sink = op->sink,
 		    .sink_arg = op->sink_arg,
+		    .slow_ok = op->slow_ok,
 		};
 		int trc = http_perform(c->http, &hr, resp);
 		atomic_fetch_add_explicit(&c->n_requests, 1, memory_order_relaxed);
@@ -944,7 +946,7 @@ static int s3_copy_single(struct s3_client *c, const char *src_key, const char *
 	if (rc)
 		goto out;
 	struct s3_op op = {
-	    .name = "CopyObject", .method = "PUT", .key = dst_key, .error_in_200 = 1};
+	    .name = "CopyObject", .method = "PUT", .key = dst_key, .error_in_200 = 1, .slow_ok = 1};
 	s3_op_header(&op, "x-amz-copy-source", src.ptr);
 	struct http_response r;
 	http_response_init(&r);
@@ -1246,7 +1248,8 @@ static int s3_part_copy(struct s3_client *c, const char *key, const char *upload
 			   .method = "PUT",
 			   .key = key,
 			   .query = q.ptr,
-			   .error_in_200 = 1};
+			   .error_in_200 = 1,
+			   .slow_ok = 1};
 	s3_op_header(&op, "x-amz-copy-source", src.ptr);
 	s3_op_header(&op, "x-amz-copy-source-range", range);
 	if (src_etag && src_etag[0])
@@ -1298,7 +1301,8 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 			   .query = q.ptr,
 			   .body = body.ptr,
 			   .body_len = body.len,
-			   .error_in_200 = 1};
+			   .error_in_200 = 1,
+			   .slow_ok = 1};
 	s3_op_header(&op, "Content-Type", "application/xml");
 	struct http_response r;
 	http_response_init(&r);
