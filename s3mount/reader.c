@@ -1126,3 +1126,78 @@ ssize_t reader_read(struct reader *r, void *buf, size_t len, uint64_t off)
 	}
 	return err ? err : (ssize_t)len;
 }
+
+struct reader_pin {
+	struct rcache *rc;
+	unsigned n;
+	struct rblock *blk[READER_IOV_MAX];
+	unsigned char drop_behind[READER_IOV_MAX];
+};
+
+ssize_t reader_read_iov(struct reader *r, uint64_t off, size_t len, struct iovec *iov,
+			int *niov, struct reader_pin **pinp)
+{
+	struct rcache *rc = r->rc;
+	struct robj *o = r->obj;
+	*pinp = NULL;
+	*niov = 0;
+	if (off >= o->size || len == 0)
+		return 0;
+	if (len > o->size - off)
+		len = (size_t)(o->size - off);
+	uint64_t first;
+	uint64_t nblk = blockmap_span(o->size, rc->bs, off, len, &first);
+	uint64_t end = off + len;
+	if (nblk > READER_IOV_MAX)
+		return -EAGAIN;
+	struct reader_pin *pin = calloc(1, sizeof(*pin));
+	if (!pin)
+		return -EAGAIN;
+	pin->rc = rc;
+	pin->n = (unsigned)nblk;
+
+	pthread_mutex_lock(&rc->lock);
+	int seq = seqdetect_feed(&r->seq, off, len);
+	if (!seq)
+		r->pf_next = 0;
+	pthread_mutex_unlock(&rc->lock);
+
+	pin_group(r, first, pin->n, pin->blk);
+	if (seq)
+		prefetch(r);
+	int err = 0;
+	for (unsigned i = 0; i < pin->n && !err; i++) {
+		struct rblock *b = pin->blk[i];
+		if (!b) {
+			err = -EAGAIN;
+			break;
+		}
+		err = wait_block(rc, b);
+		if (err)
+			break;
+		uint64_t bstart = (first + i) * rc->bs;
+		uint64_t bend = bstart + b->len;
+		uint64_t from = off > bstart ? off : bstart;
+		uint64_t to = end < bend ? end : bend;
+		iov[i].iov_base = b->data + (from - bstart);
+		iov[i].iov_len = (size_t)(to - from);
+		pin->drop_behind[i] = (unsigned char)(seq && end >= bend);
+	}
+	if (err) {
+		unpin(rc, pin->blk, pin->n);
+		free(pin);
+		return err;
+	}
+	*niov = (int)pin->n;
+	*pinp = pin;
+	return (ssize_t)len;
+}
+
+void reader_unpin(struct reader_pin *pin)
+{
+	if (!pin)
+		return;
+	for (unsigned i = 0; i < pin->n; i++)
+		release_block(pin->rc, pin->blk[i], pin->drop_behind[i]);
+	free(pin);
+}

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "budget.h"
 #include "s3.h"
@@ -77,5 +78,19 @@ int reader_new(struct rcache *rc, const char *key, uint64_t size, const char *et
  * negative errno. */
 ssize_t reader_read(struct reader *r, void *buf, size_t len, uint64_t off);
 void reader_free(struct reader *r);
+
+/* Zero-copy read for the FUSE layer: pins the cached blocks covering
+ * [off, off+len) (clipped at EOF) and describes the bytes in iov[0..*niov),
+ * so fuse_reply_iov()/fuse_reply_data() copies them to the kernel straight
+ * from the cache; the caller then calls reader_unpin(), which must follow
+ * every call that returned > 0. Returns the byte count (0 at EOF, *pin set
+ * to NULL), a negative errno, or -EAGAIN when the read would need to wait
+ * for memory (the pins would then risk a deadlock at a tiny budget) or
+ * spans more than READER_IOV_MAX blocks: use reader_read() for that one. */
+#define READER_IOV_MAX 16
+struct reader_pin;
+ssize_t reader_read_iov(struct reader *r, uint64_t off, size_t len, struct iovec *iov,
+			int *niov, struct reader_pin **pin);
+void reader_unpin(struct reader_pin *pin);
 
 #endif

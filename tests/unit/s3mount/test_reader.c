@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "reader.h"
@@ -529,6 +530,80 @@ static void test_budget_mostly_taken(void)
 	store_reset();
 }
 
+/* The zero-copy path: iovecs point into the cache; a read that would wait
+ * for memory says -EAGAIN and reader_read() serves it. */
+static int read_all_iov(struct rcache *rc, const struct fobj *o, size_t chunk, uint64_t start,
+			int *eagain)
+{
+	struct reader *r;
+	if (reader_new(rc, o->key, o->size, o->etag, &r))
+		return 0;
+	unsigned char *buf = malloc(chunk);
+	int ok = 1;
+	uint64_t off = start;
+	while (ok) {
+		struct iovec iov[READER_IOV_MAX];
+		int niov = -1;
+		struct reader_pin *pin = (struct reader_pin *)1;
+		ssize_t n = reader_read_iov(r, off, chunk, iov, &niov, &pin);
+		if (n == -EAGAIN) {
+			(*eagain)++;
+			n = reader_read(r, buf, chunk, off);
+			if (n <= 0 || memcmp(buf, o->data + off, (size_t)n) != 0)
+				ok = 0;
+			off += n > 0 ? (uint64_t)n : 0;
+			continue;
+		}
+		if (n == 0) {
+			ok = pin == NULL && niov == 0 && off == o->size;
+			break;
+		}
+		if (n < 0 || pin == NULL) {
+			ok = 0;
+			break;
+		}
+		size_t pos = 0;
+		for (int i = 0; i < niov; i++) {
+			if (memcmp(iov[i].iov_base, o->data + off + pos, iov[i].iov_len) != 0)
+				ok = 0;
+			pos += iov[i].iov_len;
+		}
+		if (pos != (size_t)n)
+			ok = 0;
+		reader_unpin(pin);
+		off += (uint64_t)n;
+	}
+	free(buf);
+	reader_free(r);
+	return ok;
+}
+
+static void test_read_iov(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 64 * MiB, 4), 0);
+	struct fobj *o = store_put(&st, "iov", 20 * MiB + 77, "e1");
+	int eagain = 0;
+	CHECK(read_all_iov(e.rc, o, 128 * KiB, 0, &eagain));
+	CHECK(read_all_iov(e.rc, o, MiB, 5, &eagain));
+	CHECK(read_all_iov(e.rc, o, 3 * MiB + 1, 1000, &eagain));
+	CHECK_INT(eagain, 0);
+	/* More blocks than READER_IOV_MAX: -EAGAIN, then the copy path. */
+	CHECK(read_all_iov(e.rc, o, 17 * MiB, 0, &eagain));
+	CHECK(eagain > 0);
+	/* Nearly all the budget taken by someone else: the copy path does the
+	 * reads that would wait for memory. */
+	eagain = 0;
+	rcache_invalidate(e.rc, "iov");
+	CHECK_INT(budget_acquire(e.b, 62 * MiB), 0);
+	CHECK(read_all_iov(e.rc, o, MiB, 3, &eagain));
+	CHECK(eagain > 0);
+	budget_release(e.b, 62 * MiB);
+	CHECK(budget_peak(e.b) <= 64 * MiB);
+	env_close(&e);
+	store_reset();
+}
+
 static void test_bad_opts(void)
 {
 	struct budget *b;
@@ -563,6 +638,7 @@ int main(void)
 	T_RUN(test_one_fetch_for_waiters);
 	T_RUN(test_read_larger_than_budget);
 	T_RUN(test_budget_mostly_taken);
+	T_RUN(test_read_iov);
 	T_RUN(test_bad_opts);
 	store_reset();
 	return T_DONE();
