@@ -86,9 +86,11 @@ static const struct opt_def opts_table[] = {
 	 "refuse renaming a directory holding more objects (default 1000)", 0},
 	/* generic kernel mount flags, passed on */
 	{"nodev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"dev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+	/* dev and suid (which mount.fuse3 adds) are ignored: a bucket's files
+	 * never act as devices or set-user-ID programs here */
+	{"dev", OK_IGNORE, 0, NULL, NULL, 0},
 	{"nosuid", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"suid", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+	{"suid", OK_IGNORE, 0, NULL, NULL, 0},
 	{"noexec", OK_MOUNTFLAG, 0, NULL, NULL, 0},
 	{"exec", OK_MOUNTFLAG, 0, NULL, NULL, 0},
 	{"noatime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
