@@ -237,7 +237,7 @@ int nsops_rename_dir(struct s3_client *c, const char *src_dir, const char *dst_d
 	}
 	if (j.n > max_objects) {
 		log_error("rename of directory %s -> %s refused: it holds more than %zu objects "
-			  "(the rename_dir_limit option); each would be copied and deleted one "
+			  "(option max_rename_objects); each would be copied and deleted one "
 			  "by one",
 			  src_dir, dst_dir, max_objects);
 		rc = -EMLINK;

@@ -542,7 +542,7 @@ static void abort_mpu(struct upload *u)
 	int rc = s3_mpu_abort(u->p->c, u->key, u->upload_id);
 	if (rc < 0 && rc != -ENOENT)
 		log_error("upload of %s: AbortMultipartUpload %s failed: %s (parts may remain; "
-			  "the abandoned-upload cleanup option removes them)",
+			  "option abort_stale_uploads removes them)",
 			  u->key, u->upload_id, strerror(-rc));
 	else
 		log_info("upload of %s: multipart upload aborted", u->key);

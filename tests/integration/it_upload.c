@@ -430,6 +430,75 @@ static void test_nsops(void)
 	CHECK_INT(exists("nso/e/"), 0);
 }
 
+#define BIGDIR_N 1100
+
+struct putter {
+	int first, step;
+	int rc;
+};
+
+static void *putter_main(void *arg)
+{
+	struct putter *pt = arg;
+	for (int i = pt->first; i < BIGDIR_N && !pt->rc; i += pt->step) {
+		char key[64], body[32];
+		snprintf(key, sizeof(key), "bigdir/src/f%04d", i);
+		snprintf(body, sizeof(body), "%d", i);
+		pt->rc = put_small(key, body);
+	}
+	return NULL;
+}
+
+static int count_keys(const char *prefix)
+{
+	int n = 0;
+	char *cont = NULL;
+	for (;;) {
+		struct s3_list_req req = {.prefix = prefix, .continuation = cont};
+		struct s3_list_page pg;
+		memset(&pg, 0, sizeof(pg));
+		if (s3_list(C, &req, &pg) < 0) {
+			free(cont);
+			return -1;
+		}
+		n += (int)pg.nentries;
+		free(cont);
+		cont = pg.truncated && pg.next_continuation ? strdup(pg.next_continuation) : NULL;
+		s3_list_page_release(&pg);
+		if (!cont)
+			return n;
+	}
+}
+
+/* More objects than one listing page and one DeleteObjects batch hold. */
+static void test_rename_big_dir(void)
+{
+	struct putter pt[4];
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++) {
+		pt[i] = (struct putter){.first = i, .step = 4};
+		pthread_create(&t[i], NULL, putter_main, &pt[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_INT(pt[i].rc, 0);
+	}
+	CHECK_INT(nsops_mkdir(C, "bigdir/src/"), 0);
+	CHECK_INT(count_keys("bigdir/src/"), BIGDIR_N + 1);
+	CHECK_INT(nsops_rename_dir(C, "bigdir/src/", "bigdir/dst/", BIGDIR_N, 4), -EMLINK);
+	CHECK_INT(nsops_rename_dir(C, "bigdir/src/", "bigdir/dst/", BIGDIR_N + 1, 4), 0);
+	CHECK_INT(count_keys("bigdir/src/"), 0);
+	CHECK_INT(count_keys("bigdir/dst/"), BIGDIR_N + 1);
+	char got[33], want[33];
+	uint64_t size;
+	CHECK_INT(get_md5("bigdir/dst/f1099", got, &size), 0);
+	uint8_t md[CRYPTO_MD5_LEN];
+	crypto_md5("1099", 4, md);
+	crypto_hex(md, sizeof(md), want);
+	CHECK_STR(got, want);
+	CHECK_INT(exists("bigdir/dst/"), 1);
+}
+
 /* Rename-while-open and file rename through multipart copies (the path
  * objects above 5 GiB take). */
 static void test_multipart_copy_paths(void)
@@ -573,6 +642,7 @@ int main(void)
 	T_RUN(test_fsync_then_write);
 	T_RUN(test_nsops);
 	T_RUN(test_multipart_copy_paths);
+	T_RUN(test_rename_big_dir);
 	T_RUN(test_stale_uploads);
 
 	upload_pool_free(P);
