@@ -21,6 +21,7 @@
 # - `bluestore block path` stays unset: pointing it inside osd data gives ELOOP.
 # - `mon data avail warn/crit = 1`: otherwise the mon warns or stops on a fuller host disk.
 # - no mgr: S3 does not need it (the cluster just reports HEALTH_WARN), and it costs 300 MB.
+# - RGW garbage collection after 60 s instead of 2 h, or deleted data fills the OSD.
 set -euo pipefail
 
 ACCESS_KEY=TESTACCESSKEY
@@ -208,6 +209,12 @@ osd memory target = 939524096
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw data = $D/rgw
 rgw dns name = localhost
+# Deleted and overwritten data waits for RGW's garbage collector, by default 2 hours. Tests
+# that write and delete gigabytes filled a 20 GiB OSD in 25 minutes that way (OSD full:
+# every request hangs). Collect after a minute instead.
+rgw gc obj min wait = 60
+rgw gc processor period = 60
+rgw gc processor max time = 60
 EOF
 export CEPH_CONF=$D/ceph.conf
 CEPH=(ceph -c "$D/ceph.conf" --connect-timeout 30)
