@@ -459,8 +459,8 @@ int http_perform(struct http_pool *p, const struct http_request *req, struct htt
 		 * buffer holds curl's own message. */
 		log_debug("http: %s %s: curl %d (%s) -> %d", m, req->url, (int)cc,
 			  h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc), rc);
-		if (rc != -ECANCELED)
-			resp->status = 0;
+		/* resp->status keeps the status line seen, if any: the caller
+		 * tells a broken 206 (resume it) from a broken error body. */
 	}
 out:
 	/* Drop our pointers into this call's stack before the handle idles. */

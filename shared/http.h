@@ -75,7 +75,9 @@ struct http_request {
 };
 
 struct http_response {
-	long status;            /* 0 when no response arrived */
+	long status;            /* 0 when no response arrived; when the transfer
+				 * broke mid-body (http_perform < 0), the status
+				 * line of the broken response */
 	struct buf headers;     /* raw header block of the final response */
 	struct buf body;        /* when no sink, or for non-2xx responses */
 	uint64_t body_bytes;    /* bytes delivered to the sink or to body */

@@ -465,7 +465,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 			rc = resp->sink_err; /* the caller's sink stopped us */
 			goto out;
 		}
-		if (trc && op->no_retry_after_data && resp->body_bytes) {
+		if (trc && op->no_retry_after_data && resp->body_bytes && resp->status >= 200 &&
+		    resp->status < 300) {
 			rc = trc; /* the streaming caller resumes from where it got */
 			goto out;
 		}
