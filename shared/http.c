@@ -408,6 +408,9 @@ int http_perform(struct http_pool *p, const struct http_request *req, struct htt
 		 req->slow_ok && p->low_speed_time_s < 300 ? 300L : p->low_speed_time_s);
 	HTTP_SET(e, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : p->timeout_ms);
 	HTTP_SET(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* HTTP/1.1 only: S3 speaks nothing else, and parallelism comes from
+	 * several kept-alive connections, not from streams on one. */
+	HTTP_SET(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	/* The cache of idle connections is shared, but each transfer trims it to
 	 * its own MAXCONNECTS (default 5) when it finishes: size it for the
 	 * whole pool, or parallel requests would keep closing warm ones. */
