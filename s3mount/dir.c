@@ -38,7 +38,7 @@ static int page_has_prefix(const struct s3_list_page *pg, const char *key)
 {
 	size_t n = strlen(key);
 	char tmp[S3_KEY_MAX + 2];
-	if (n + 2 > sizeof(tmp))
+	if (pg->nprefixes == 0 || n + 2 > sizeof(tmp))
 		return 0;
 	memcpy(tmp, key, n);
 	tmp[n] = '/';

@@ -61,6 +61,8 @@ struct fh {
 	uint64_t committed_size; /* bytes of the last commit; protected by lock */
 	int empty_committed;    /* an empty object was committed and reopened */
 	pid_t opener_tgid;
+	int pins;               /* rename using it; protected by the table lock */
+	int released;           /* RELEASE came; protected by the table lock */
 };
 
 struct dh {
@@ -229,6 +231,13 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
 	if (rc == -ENOENT) {
 		if (fs->o->negative_ttl > 0)
 			meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+		/* deleted by another client: forget the cached name */
+		itable_lock(fs->it);
+		p = itable_find_locked(fs->it, parent);
+		c = p ? itable_child_locked(fs->it, p, name) : NULL;
+		if (c && !c->writers)
+			inode_unhash_locked(fs->it, c);
+		itable_unlock(fs->it);
 		return rc;
 	}
 	if (rc)
@@ -556,6 +565,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	reply_err(req, do_rmdir(FS(req), parent, name));
 }
 
+static void fh_unpin(struct fs *fs, struct fh *h);
+
 /* The open write handle of an inode, if any (linked from the inode). */
 static struct fh *inode_writer(struct inode *in)
 {
@@ -588,19 +599,25 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 	if (!rc)
 		rc = inode_child_key_locked(fs->it, np, newname, is_dir, dst, sizeof(dst));
 	struct fh *w = c->writers ? inode_writer(c) : NULL;
+	if (w)
+		w->pins++; /* a release meanwhile must not free it */
 	itable_unlock(fs->it);
-	if (rc)
+	if (rc) {
+		fh_unpin(fs, w);
 		return rc;
+	}
 
 	if (flags & RENAME_NOREPLACE) {
 		struct fuse_entry_param e;
 		int lr = do_lookup(fs, newparent, newname, &e);
 		if (lr == 0) {
 			itable_forget(fs->it, e.ino, 1);
-			return -EEXIST;
+			lr = -EEXIST;
 		}
-		if (lr != -ENOENT)
+		if (lr != -ENOENT) {
+			fh_unpin(fs, w);
 			return lr;
+		}
 	}
 
 	if (is_dir) {
@@ -623,6 +640,7 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 	} else {
 		rc = nsops_rename_file(fs->s3, src, dst, size);
 	}
+	fh_unpin(fs, w);
 	if (rc) {
 		log_warn("rename '%s' -> '%s' failed: %s", src, dst, strerror(-rc));
 		return rc;
@@ -670,6 +688,18 @@ static void fh_free(struct fs *fs, struct fh *h)
 	}
 	pthread_mutex_destroy(&h->lock);
 	free(h);
+}
+
+/* Drops a pin taken by rename; frees the handle if RELEASE came meanwhile. */
+static void fh_unpin(struct fs *fs, struct fh *h)
+{
+	if (!h)
+		return;
+	itable_lock(fs->it);
+	int free_it = --h->pins == 0 && h->released;
+	itable_unlock(fs->it);
+	if (free_it)
+		fh_free(fs, h);
 }
 
 static struct fh *fh_new(enum fh_kind kind)
@@ -1047,7 +1077,12 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		finish_write_locked(fs, h, 0, NULL);
 		pthread_mutex_unlock(&h->lock);
 	}
-	fh_free(fs, h);
+	itable_lock(fs->it);
+	h->released = 1;
+	int free_it = h->pins == 0;
+	itable_unlock(fs->it);
+	if (free_it)
+		fh_free(fs, h);
 	fuse_reply_err(req, 0);
 }
 

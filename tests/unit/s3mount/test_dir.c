@@ -14,8 +14,9 @@ static void page_make(struct s3_list_page *pg, const char *const *keys, const ui
 		      size_t nk, const char *const *prefixes, size_t np)
 {
 	memset(pg, 0, sizeof(*pg));
-	pg->entries = calloc(nk ? nk : 1, sizeof(*pg->entries));
-	pg->prefixes = calloc(np ? np : 1, sizeof(char *));
+	/* empty lists are NULL, as the S3 client returns them */
+	pg->entries = nk ? calloc(nk, sizeof(*pg->entries)) : NULL;
+	pg->prefixes = np ? calloc(np, sizeof(char *)) : NULL;
 	for (size_t i = 0; i < nk; i++) {
 		pg->entries[i].key = strdup(keys[i]);
 		pg->entries[i].size = sizes ? sizes[i] : 1;
