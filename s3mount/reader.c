@@ -74,6 +74,7 @@ struct robj {
 	char etag[S3_ETAG_MAX];
 	uint64_t size;  /* bytes */
 	unsigned refs;  /* readers + blocks; protected by rc->lock */
+	unsigned readers; /* open readers; protected by rc->lock */
 	int dead;       /* invalidated or replaced: reader_new makes a new one */
 };
 
@@ -826,6 +827,7 @@ int reader_new(struct rcache *rc, const char *key, uint64_t size, const char *et
 		rc->objs = o;
 	}
 	o->refs++;
+	o->readers++;
 	r->obj = o;
 	pthread_mutex_unlock(&rc->lock);
 	*out = r;
@@ -836,9 +838,24 @@ void reader_free(struct reader *r)
 {
 	if (!r)
 		return;
-	pthread_mutex_lock(&r->rc->lock);
-	obj_put_locked(r->rc, r->obj);
-	pthread_mutex_unlock(&r->rc->lock);
+	struct rcache *rc = r->rc;
+	struct robj *o = r->obj;
+	pthread_mutex_lock(&rc->lock);
+	if (--o->readers == 0) {
+		/* Nobody will read what was prefetched for this object (head, a
+		 * file closed early): let prefetch for others evict it first. */
+		struct rblock *b = rc->lru.lnext;
+		while (b != &rc->lru) {
+			struct rblock *next = b->lnext;
+			if (b->obj == o && b->prefetched && !b->used) {
+				b->used = 1;
+				lru_push_cold(rc, b);
+			}
+			b = next;
+		}
+	}
+	obj_put_locked(rc, o);
+	pthread_mutex_unlock(&rc->lock);
 	free(r);
 }
 
