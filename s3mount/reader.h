@@ -15,6 +15,12 @@
  * blocks they need. At the budget, prefetch shrinks or waits; it never
  * allocates past it.
  *
+ * Defaults (reasons in reader.c): 1 MiB blocks, GETs of up to 8 MiB, a
+ * window from 2 MiB doubling per block read up to 64 MiB (and at most a
+ * quarter of the budget), 8 fetch threads. Two readers needing the same
+ * block wait for one GET; a failed GET fails its waiters with its errno and
+ * the next read tries again. Counters: rcache_stats().
+ *
  * Thread-safety: the cache is shared and thread-safe; one reader may be used
  * by several FUSE threads at once (reads on one handle may overlap).
  * Errors: negative errno from s3.h (an object replaced under an open handle
