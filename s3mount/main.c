@@ -174,9 +174,18 @@ int main(int argc, char *argv[])
 	}
 
 	/* Options for the kernel mount. */
-	char mo[1024];
+	/* the prefix may hold ',' or '\\', which separate and escape -o options */
+	char pfx[2 * 1024 + 1];
+	size_t pl = 0;
+	for (const char *q = o.prefix; *q && pl + 2 < sizeof(pfx); q++) {
+		if (*q == ',' || *q == '\\')
+			pfx[pl++] = '\\';
+		pfx[pl++] = *q;
+	}
+	pfx[pl] = '\0';
+	char mo[4096];
 	snprintf(mo, sizeof(mo), "fsname=s3mount:%s%s%s,subtype=s3mount%s%s%s%s%s", o.bucket,
-		 o.prefix[0] ? ":/" : "", o.prefix, o.allow_other ? ",allow_other" : "",
+		 o.prefix[0] ? ":/" : "", pfx, o.allow_other ? ",allow_other" : "",
 		 o.default_permissions ? ",default_permissions" : "", o.read_only ? ",ro" : "",
 		 o.mountflags[0] ? "," : "", o.mountflags);
 	if (fuse_opt_add_arg(&args, argv[0]) || fuse_opt_add_arg(&args, "-o") ||
