@@ -490,7 +490,8 @@ static int meta_request(struct creds_provider *p, const char *method, const char
 					   .nheaders = nh,
 					   .sink = sink_buf,
 					   .sink_arg = body,
-					   .timeout_ms = p->timeout_ms * 2};
+					   .timeout_ms = p->timeout_ms * 2,
+					   .no_proxy = 1};
 		buf_reset(body);
 		rc = http_perform(p->http, &req, &resp);
 		*status = resp.status;

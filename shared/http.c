@@ -402,6 +402,7 @@ int http_perform(struct http_pool *p, const struct http_request *req, struct htt
 	HTTP_SET(e, CURLOPT_PATH_AS_IS, 1L);
 	HTTP_SET(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	HTTP_SET(e, CURLOPT_FOLLOWLOCATION, 0L);
+	HTTP_SET(e, CURLOPT_NOPROXY, req->no_proxy ? "*" : NULL);
 	HTTP_SET(e, CURLOPT_CONNECTTIMEOUT_MS, p->connect_timeout_ms);
 	HTTP_SET(e, CURLOPT_LOW_SPEED_LIMIT, req->slow_ok ? 1L : 1024L);
 	HTTP_SET(e, CURLOPT_LOW_SPEED_TIME,

@@ -72,6 +72,10 @@ struct http_request {
 				 * answering (CompleteMultipartUpload, CopyObject:
 				 * S3 trickles whitespace meanwhile): the low-speed
 				 * limit becomes 1 byte/s over 5 minutes */
+	int no_proxy;           /* never go through a proxy from http_proxy and
+				 * friends: the instance-metadata and container
+				 * credential endpoints are link-local or loopback,
+				 * and the SDKs never proxy them */
 };
 
 struct http_response {

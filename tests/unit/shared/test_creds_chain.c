@@ -129,7 +129,7 @@ static int ctl_config(const char *json)
 	snprintf(url, sizeof(url), "%s/_ctl/config", base_url);
 	struct http_header h = {"Content-Type", "application/json"};
 	struct http_request req = {.method = "POST", .url = url, .headers = &h, .nheaders = 1,
-				   .body = json, .body_len = strlen(json)};
+				   .body = json, .body_len = strlen(json), .no_proxy = 1};
 	http_response_init(&r);
 	int rc = http_perform(ctl, &req, &r);
 	int ok = rc == 0 && r.status == 200;
@@ -143,7 +143,7 @@ static cJSON *ctl_log(void)
 	struct http_response r;
 	cJSON *j = NULL;
 	snprintf(url, sizeof(url), "%s/_ctl/log", base_url);
-	struct http_request req = {.method = "GET", .url = url};
+	struct http_request req = {.method = "GET", .url = url, .no_proxy = 1};
 	http_response_init(&r);
 	if (http_perform(ctl, &req, &r) == 0 && r.status == 200)
 		j = cJSON_Parse(r.body.ptr);
@@ -771,6 +771,12 @@ int main(void)
 		stop_server();
 		return T_DONE();
 	}
+	/* A proxy in the environment that answers nothing: every metadata request
+	 * must bypass it, as the SDKs do (a proxied IMDS request would leak the
+	 * instance's credentials to the proxy). */
+	setenv("http_proxy", "http://127.0.0.1:9", 1);
+	setenv("HTTP_PROXY", "http://127.0.0.1:9", 1);
+	setenv("https_proxy", "http://127.0.0.1:9", 1);
 	test_replays();
 	T_RUN(test_imds_token_flow_and_cache);
 	T_RUN(test_imds_refresh_near_expiry_and_invalidate);
