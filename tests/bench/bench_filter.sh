@@ -72,13 +72,14 @@ NOTES=()
 bench() {
 	local name=$1 ubytes=$2 runs=$3 csv=$4
 	shift 4
-	local walls=() rss=0 cpu=() rc=0 i t
+	local walls=() rss=0 cpu=() cpus=() rc=0 i t m c u y
 	for ((i = 0; i < runs; i++)); do
-		/usr/bin/time -f "%e %M %P" -o "$OUT/time.txt" bash -c "$*" 2> "$OUT/stderr.txt"
+		/usr/bin/time -f "%e %M %P %U %S" -o "$OUT/time.txt" bash -c "$*" 2> "$OUT/stderr.txt"
 		rc=$?
-		read -r t m c < <(tail -1 "$OUT/time.txt")
+		read -r t m c u y < <(tail -1 "$OUT/time.txt")
 		walls+=("$t")
 		cpu+=("${c%\%}")
+		cpus+=("$(awk -v u="$u" -v s="$y" 'BEGIN { print u + s }')")
 		((m > rss)) && rss=$m
 		if ((rc != 0)); then
 			NOTES+=("$name: exit $rc: $(tail -c 300 "$OUT/stderr.txt" | tr '\n' ' ')")
@@ -89,13 +90,17 @@ bench() {
 	med=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	local medcpu
 	medcpu=$(printf '%s\n' "${cpu[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	local medcpus
+	medcpus=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 	local rows=-
 	if [ "$csv" != - ]; then
 		rows=$($PY -c 'import csv,sys; print(sum(1 for _ in csv.reader(open(sys.argv[1], newline="", encoding="utf-8"))) - 1)' "$csv" 2>/dev/null || echo "?")
 	fi
 	local mbps
 	mbps=$(awk -v b="$ubytes" -v t="$med" 'BEGIN { if (t > 0) printf "%.0f", b / 1e6 / t; else print "-" }')
-	ROWS+=("$(printf '| %-52s | %8s | %7s | %4s%% | %8.1f | %7s | %s |' "$name" "$mbps" "$med" "$medcpu" "$(awk -v k="$rss" 'BEGIN{print k/1024}')" "$rows" "$runs")")
+	local mbpc
+	mbpc=$(awk -v b="$ubytes" -v t="$medcpus" 'BEGIN { if (t > 0) printf "%.0f", b / 1e6 / t; else print "-" }')
+	ROWS+=("$(printf '| %-56s | %6s | %7s | %5s%% | %7s | %7s | %7.1f | %6s | %s |' "$name" "$mbps" "$med" "$medcpu" "$medcpus" "$mbpc" "$(awk -v k="$rss" 'BEGIN{print k/1024}')" "$rows" "$runs")")
 	echo "${ROWS[-1]}" >&2
 }
 
@@ -147,10 +152,11 @@ fi
 echo
 echo "filter benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "JSON file: $((UJ / 1000000)) MB uncompressed, $(($(stat -c %s "$J") / 1000000)) MB gzip; pydict file: $((UP / 1000000)) MB; subset: $((USP / 1000000)) MB"
-echo "MB/s = MB (10^6 B) of uncompressed input per second of wall time (median of the runs)."
+echo "MB/s = MB (10^6 B) of uncompressed input per second of wall time (median of the runs);"
+echo "CPU s = user+sys seconds (median), MB/CPU-s = MB per CPU-second: comparable on a busy machine."
 echo
-printf '| %-52s | %8s | %7s | %5s | %8s | %7s | %s |\n' "command" "MB/s" "wall s" "CPU" "RSS MiB" "rows" "runs"
-printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..54})" "----------" "---------" "-------" "----------" "---------" "------"
+printf '| %-56s | %6s | %7s | %6s | %7s | %7s | %7s | %6s | %s |\n' "command" "MB/s" "wall s" "CPU" "CPU s" "MB/CPUs" "RSS MiB" "rows" "runs"
+printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..58})" "--------" "---------" "--------" "---------" "---------" "---------" "--------" "------"
 printf '%s\n' "${ROWS[@]}"
 echo
 # rows: every tool on the full JSON/pydict file must agree with the filter's JSON run
