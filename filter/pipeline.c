@@ -360,6 +360,9 @@ static void publish(struct ring *r, struct rslot *s, int status)
 	s->scanned = 0;
 	s->stopped = 0;
 	s->n_rec = s->n_match = 0;
+	/* rows of an unusual slot (huge values) do not pin their memory */
+	if (s->out.alloc > 4 * r->size)
+		buf_release(&s->out);
 	buf_reset(&s->out);
 	pthread_mutex_lock(&r->mu);
 	r->wr = (r->wr + 1) % r->n;
