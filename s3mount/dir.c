@@ -19,11 +19,11 @@ struct dir_stream {
 	size_t key_len;
 	struct s3_list_page page;
 	int have_page;
-	struct dir_entry *ents;  /* entries of the current page */
+	struct dir_entry *ents; /* entries of the current page */
 	size_t nents;
 	size_t ents_cap;
-	uint64_t base;           /* stream index of ents[0] */
-	char *next_token;        /* NULL before the first page and after the last */
+	uint64_t base;	  /* stream index of ents[0] */
+	char *next_token; /* NULL before the first page and after the last */
 	int started, eof;
 	uint64_t pages;
 };
@@ -75,9 +75,10 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 			if (len == 0) {
 				/* the directory's own marker */
 				if (e->size > 0)
-					log_warn("key '%s' ends in '/' but holds %llu bytes: shown as a "
-						 "directory, its data is not reachable",
-						 e->key, (unsigned long long)e->size);
+					log_warn(
+					    "key '%s' ends in '/' but holds %llu bytes: shown as a "
+					    "directory, its data is not reachable",
+					    e->key, (unsigned long long)e->size);
 				continue;
 			}
 			if (len && name[len - 1] == '/')
@@ -88,11 +89,15 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 				continue;
 			}
 			if (shadowed) {
-				log_info("key '%s' is hidden by the directory of the same name", e->key);
+				log_info("key '%s' is hidden by the directory of the same name",
+					 e->key);
 				continue;
 			}
-			out[n++] = (struct dir_entry){.name = name, .is_dir = 0, .size = e->size,
-						      .mtime = e->mtime, .etag = e->etag};
+			out[n++] = (struct dir_entry){.name = name,
+						      .is_dir = 0,
+						      .size = e->size,
+						      .mtime = e->mtime,
+						      .etag = e->etag};
 		} else {
 			char *p = pg->prefixes[j++];
 			if (strncmp(p, dir_key, dl) != 0)
@@ -152,8 +157,10 @@ void dir_stream_free(struct dir_stream *d)
 /* Fetches the page after the current one (or the first). */
 static int dir_fetch(struct dir_stream *d)
 {
-	struct s3_list_req req = {.prefix = d->key, .delimiter = "/",
-				  .continuation = d->next_token, .max_keys = DIR_PAGE_KEYS};
+	struct s3_list_req req = {.prefix = d->key,
+				  .delimiter = "/",
+				  .continuation = d->next_token,
+				  .max_keys = DIR_PAGE_KEYS};
 	struct s3_list_page pg;
 	memset(&pg, 0, sizeof(pg));
 	int rc = s3_list(d->c, &req, &pg);

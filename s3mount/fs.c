@@ -52,23 +52,23 @@ enum fh_state { FH_LAZY, FH_OPEN, FH_COMMITTED, FH_FAILED, FH_DISCARDED };
 
 struct fh {
 	enum fh_kind kind;
-	struct inode *in;       /* holds a ref */
-	struct reader *r;       /* FH_READ */
-	struct upload *u;       /* FH_WRITE */
-	pthread_mutex_t lock;   /* FH_WRITE: serialises write/flush/fsync/rename */
-	enum fh_state state;    /* protected by lock */
-	int err;                /* result of the commit; protected by lock */
+	struct inode *in;	 /* holds a ref */
+	struct reader *r;	 /* FH_READ */
+	struct upload *u;	 /* FH_WRITE */
+	pthread_mutex_t lock;	 /* FH_WRITE: serialises write/flush/fsync/rename */
+	enum fh_state state;	 /* protected by lock */
+	int err;		 /* result of the commit; protected by lock */
 	uint64_t committed_size; /* bytes of the last commit; protected by lock */
-	int empty_committed;    /* an empty object was committed and reopened */
+	int empty_committed;	 /* an empty object was committed and reopened */
 	pid_t opener_tgid;
-	int pins;               /* rename using it; protected by the table lock */
-	int released;           /* RELEASE came; protected by the table lock */
+	int pins;     /* rename using it; protected by the table lock */
+	int released; /* RELEASE came; protected by the table lock */
 };
 
 struct dh {
 	pthread_mutex_t lock;
 	struct dir_stream *ds;
-	struct inode *in;       /* holds a ref */
+	struct inode *in; /* holds a ref */
 };
 
 static struct fs *FS(fuse_req_t req)
@@ -194,8 +194,7 @@ static void op_destroy(void *userdata)
 
 /* ---- lookup / forget / getattr ----------------------------------------- */
 
-static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name,
-		     struct fuse_entry_param *e)
+static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
 	size_t len = strlen(name);
 	if (len > META_NAME_MAX)
@@ -379,11 +378,12 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 				rc = start_write_locked(fs, h->in, h, key);
 				if (!rc) {
 					h->state = FH_OPEN;
-					inode_unref_locked(fs->it, h->in); /* start_write took one more */
+					inode_unref_locked(fs->it,
+							   h->in); /* start_write took one more */
 				}
 			} else {
-				log_warn("ftruncate of '%s' to %" PRIu64 " bytes refused (size %" PRIu64
-					 "): EPERM",
+				log_warn("ftruncate of '%s' to %" PRIu64
+					 " bytes refused (size %" PRIu64 "): EPERM",
 					 key, want, have);
 				rc = -EPERM;
 			}
@@ -417,7 +417,8 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 			if (fs->o->read_only)
 				return -EROFS;
 			if (want != 0 || writing) {
-				log_warn("truncate of '%s' to %" PRIu64 " bytes refused (size %" PRIu64
+				log_warn("truncate of '%s' to %" PRIu64
+					 " bytes refused (size %" PRIu64
 					 "): only truncation to 0 of a closed file is supported",
 					 key, want, have);
 				return -EPERM;
@@ -425,7 +426,8 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 			char etag[S3_ETAG_MAX];
 			rc = s3_put(fs->s3, key, "", 0, NULL, etag);
 			if (rc) {
-				log_error("truncate of '%s': PutObject failed: %s", key, strerror(-rc));
+				log_error("truncate of '%s': PutObject failed: %s", key,
+					  strerror(-rc));
 				return rc;
 			}
 			rcache_invalidate(fs->rc, key);
@@ -471,8 +473,7 @@ static int child_key(struct fs *fs, fuse_ino_t parent, const char *name, int dir
 	return rc;
 }
 
-static int do_mkdir(struct fs *fs, fuse_ino_t parent, const char *name,
-		    struct fuse_entry_param *e)
+static int do_mkdir(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
 	char key[S3_KEY_MAX + 2];
 	if (fs->o->read_only)
@@ -486,9 +487,8 @@ static int do_mkdir(struct fs *fs, fuse_ino_t parent, const char *name,
 	meta_neg_remove(fs->neg, parent, name);
 	itable_lock(fs->it);
 	struct inode *p = itable_find_locked(fs->it, parent);
-	struct inode *c = p ? itable_upsert_locked(fs->it, p, name, 1, 0, time(NULL), NULL,
-						   itable_now())
-			    : NULL;
+	struct inode *c =
+	    p ? itable_upsert_locked(fs->it, p, name, 1, 0, time(NULL), NULL, itable_now()) : NULL;
 	if (c)
 		fill_entry_locked(fs, c, e);
 	itable_unlock(fs->it);
@@ -1051,8 +1051,8 @@ static int do_flush(struct fs *fs, fuse_req_t req, struct fh *h)
 		rc = h->state == FH_FAILED ? h->err : 0;
 	} else if (dying && opener) {
 		char why[64];
-		snprintf(why, sizeof(why), "the writer (pid %d) was killed by signal %d",
-			 (int)pid, sig);
+		snprintf(why, sizeof(why), "the writer (pid %d) was killed by signal %d", (int)pid,
+			 sig);
 		finish_write_locked(fs, h, 1, why);
 		cnt(&fs->n_abort_killed, 1);
 	} else if (opener) {
@@ -1188,10 +1188,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				break;
 			name = de.name;
 			itable_lock(fs->it);
-			struct inode *c =
-				itable_upsert_locked(fs->it, d->in, de.name, de.is_dir, de.size,
-						     de.mtime, de.is_dir ? NULL : de.etag,
-						     itable_now());
+			struct inode *c = itable_upsert_locked(
+			    fs->it, d->in, de.name, de.is_dir, de.size, de.mtime,
+			    de.is_dir ? NULL : de.etag, itable_now());
 			if (c) {
 				if (plus) {
 					fill_entry_locked(fs, c, &e);
@@ -1209,11 +1208,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		size_t room = size - pos, need;
 		if (plus)
-			need = fuse_add_direntry_plus(req, buf + pos, room, name, &e,
-						      (off_t)(k + 1));
+			need =
+			    fuse_add_direntry_plus(req, buf + pos, room, name, &e, (off_t)(k + 1));
 		else
-			need = fuse_add_direntry(req, buf + pos, room, name, &e.attr,
-						 (off_t)(k + 1));
+			need =
+			    fuse_add_direntry(req, buf + pos, room, name, &e.attr, (off_t)(k + 1));
 		if (need > room) {
 			if (counted)
 				itable_forget(fs->it, counted->ino, 1);

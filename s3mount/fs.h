@@ -35,8 +35,8 @@
 #include "upload.h"
 
 struct fs {
-	const struct opts *o;       /* lent by main() */
-	struct s3_client *s3;       /* lent by main() */
+	const struct opts *o; /* lent by main() */
+	struct s3_client *s3; /* lent by main() */
 	struct budget *budget;
 	struct rcache *rc;
 	struct upload_pool *up;
@@ -44,11 +44,11 @@ struct fs {
 	struct meta_neg *neg;
 	uid_t uid;
 	gid_t gid;
-	time_t mount_time;          /* shown as the date of implicit directories */
+	time_t mount_time; /* shown as the date of implicit directories */
 
 	/* counters for the summary (relaxed atomics) */
-	atomic_uint_least64_t n_lookup, n_probe, n_readdir_pages, n_open, n_read,
-		bytes_read, n_write, bytes_written, n_commit, n_commit_err, n_abort_killed;
+	atomic_uint_least64_t n_lookup, n_probe, n_readdir_pages, n_open, n_read, bytes_read,
+	    n_write, bytes_written, n_commit, n_commit_err, n_abort_killed;
 };
 
 /* Makes the budget, read cache, upload pool, inode table and negative cache.

@@ -19,10 +19,10 @@ struct itable {
 	size_t prefix_len;
 	struct inode *root;
 	uint64_t next_ino;
-	struct inode **by_ino;   /* nbuckets chains via next_ino */
-	struct inode **by_name;  /* nbuckets chains via next_name */
-	size_t nbuckets;         /* power of two */
-	size_t count;            /* inodes in by_ino */
+	struct inode **by_ino;		   /* nbuckets chains via next_ino */
+	struct inode **by_name;		   /* nbuckets chains via next_name */
+	size_t nbuckets;		   /* power of two */
+	size_t count;			   /* inodes in by_ino */
 	struct inode *lru_head, *lru_tail; /* oldest at head */
 	size_t nunused;
 };
@@ -396,8 +396,7 @@ int inode_move_locked(struct itable *it, struct inode *in, struct inode *new_par
 	return 0;
 }
 
-static int key_build(struct itable *it, const struct inode *in, char *out, size_t cap,
-		     size_t *len)
+static int key_build(struct itable *it, const struct inode *in, char *out, size_t cap, size_t *len)
 {
 	/* the length first, then the names from the leaf backwards */
 	size_t need = it->prefix_len;
@@ -430,8 +429,8 @@ int inode_key_locked(struct itable *it, const struct inode *in, char *out, size_
 	return 0;
 }
 
-int inode_child_key_locked(struct itable *it, const struct inode *parent, const char *name,
-			   int dir, char *out, size_t cap)
+int inode_child_key_locked(struct itable *it, const struct inode *parent, const char *name, int dir,
+			   char *out, size_t cap)
 {
 	size_t len, n = strlen(name);
 	int rc = key_build(it, parent, out, cap, &len);

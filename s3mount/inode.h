@@ -36,22 +36,22 @@
 
 struct inode {
 	uint64_t ino;
-	struct inode *parent;      /* NULL for the root; holds a ref on it */
-	char *name;                /* "" for the root */
+	struct inode *parent; /* NULL for the root; holds a ref on it */
+	char *name;	      /* "" for the root */
 	int is_dir;
-	uint64_t size;             /* bytes */
-	time_t mtime;              /* seconds since the epoch */
-	char etag[S3_ETAG_MAX];    /* "" when unknown (directories, pending files) */
-	double attr_time;          /* monotonic s when attrs were confirmed; 0 = stale */
+	uint64_t size;		     /* bytes */
+	time_t mtime;		     /* seconds since the epoch */
+	char etag[S3_ETAG_MAX];	     /* "" when unknown (directories, pending files) */
+	double attr_time;	     /* monotonic s when attrs were confirmed; 0 = stale */
 	char open_etag[S3_ETAG_MAX]; /* ETag seen at the last open for read (keep_cache) */
-	int writers;               /* open write handles (the file is being written here) */
-	int unlinked;              /* removed while open: abort its upload at close */
-	void *wctx;                /* fs.c's write handle while writers > 0 (rename) */
+	int writers;		     /* open write handles (the file is being written here) */
+	int unlinked;		     /* removed while open: abort its upload at close */
+	void *wctx;		     /* fs.c's write handle while writers > 0 (rename) */
 
 	/* table bookkeeping: all under the table lock */
-	uint64_t nlookup;          /* kernel references */
-	unsigned refs;             /* our references */
-	int hashed;                /* reachable by (parent, name) */
+	uint64_t nlookup; /* kernel references */
+	unsigned refs;	  /* our references */
+	int hashed;	  /* reachable by (parent, name) */
 	struct inode *next_ino, *next_name;
 	struct inode *lru_prev, *lru_next; /* on the unused list when nlookup == refs == 0 */
 	int on_lru;
@@ -106,8 +106,8 @@ int inode_move_locked(struct itable *it, struct inode *in, struct inode *new_par
 int inode_key_locked(struct itable *it, const struct inode *in, char *out, size_t cap);
 /* Same for a child name of parent, as a file ("dir/name") or, with dir set,
  * as a directory ("dir/name/"). */
-int inode_child_key_locked(struct itable *it, const struct inode *parent, const char *name,
-			   int dir, char *out, size_t cap);
+int inode_child_key_locked(struct itable *it, const struct inode *parent, const char *name, int dir,
+			   char *out, size_t cap);
 
 struct itable_stats {
 	uint64_t inodes, unused;

@@ -28,10 +28,10 @@
 
 enum meta_name_verdict {
 	META_NAME_OK = 0,
-	META_NAME_EMPTY,   /* "a//b": an empty component */
-	META_NAME_DOT,     /* "." or ".." */
-	META_NAME_LONG,    /* over 255 bytes */
-	META_NAME_SLASH,   /* holds '/' */
+	META_NAME_EMPTY, /* "a//b": an empty component */
+	META_NAME_DOT,	 /* "." or ".." */
+	META_NAME_LONG,	 /* over 255 bytes */
+	META_NAME_SLASH, /* holds '/' */
 };
 
 /* Checks name[0..len). Pure. */

@@ -15,10 +15,10 @@
 #include "log.h"
 
 enum opt_kind {
-	OK_STR,       /* char * field */
+	OK_STR,	      /* char * field */
 	OK_BOOL,      /* int field set to 1 (flag) */
 	OK_BOOL0,     /* int field set to 0 */
-	OK_ID,        /* long uid/gid */
+	OK_ID,	      /* long uid/gid */
 	OK_MODE,      /* octal permission bits */
 	OK_SIZE,      /* uint64_t bytes with K/M/G/T suffix */
 	OK_SECONDS,   /* double >= 0 */
@@ -29,93 +29,90 @@ enum opt_kind {
 };
 
 struct opt_def {
-	const char *name;   /* -o name; long option --name */
+	const char *name; /* -o name; long option --name */
 	enum opt_kind kind;
-	size_t off;         /* offsetof(struct opts, field) */
-	const char *arg;    /* value placeholder for help, NULL for flags */
-	const char *help;   /* NULL: not listed separately (see the noise line) */
-	int prefix_match;   /* 1: name is a prefix ("x-systemd.") */
+	size_t off;	  /* offsetof(struct opts, field) */
+	const char *arg;  /* value placeholder for help, NULL for flags */
+	const char *help; /* NULL: not listed separately (see the noise line) */
+	int prefix_match; /* 1: name is a prefix ("x-systemd.") */
 };
 
 #define F(field) offsetof(struct opts, field)
 
 static const struct opt_def opts_table[] = {
-	{"endpoint", OK_STR, F(endpoint), "URL",
-	 "S3 endpoint, e.g. http://127.0.0.1:7480 (default: AWS for the region)", 0},
-	{"region", OK_STR, F(region), "NAME",
-	 "region for signing (default: the profile's, else us-east-1)", 0},
-	{"profile", OK_STR, F(profile), "NAME",
-	 "credentials/config profile (default: $AWS_PROFILE or \"default\")", 0},
-	{"path_style", OK_BOOL, F(path_style), NULL,
-	 "path-style URLs (endpoint/bucket/key); default is virtual-hosted", 0},
-	{"virtual_hosted", OK_BOOL0, F(path_style), NULL,
-	 "virtual-hosted URLs (bucket.endpoint/key), the default", 0},
-	{"ca_bundle", OK_STR, F(ca_bundle), "FILE", "CA certificates for TLS (PEM)", 0},
-	{"anonymous", OK_BOOL, F(anonymous), NULL, "send unsigned requests (public buckets)", 0},
-	{"insecure", OK_BOOL, F(insecure), NULL,
-	 "DO NOT VERIFY TLS certificates (testing only; logged at every mount)", 0},
-	{"ro", OK_BOOL, F(read_only), NULL, "read-only mount", 0},
-	{"uid", OK_ID, F(uid), "N", "owner of every file (default: the mounting user)", 0},
-	{"gid", OK_ID, F(gid), "N", "group of every file (default: the mounting user's)", 0},
-	{"file_mode", OK_MODE, F(file_mode), "OCTAL", "permission bits of files (default 0644)",
-	 0},
-	{"dir_mode", OK_MODE, F(dir_mode), "OCTAL",
-	 "permission bits of directories (default 0755)", 0},
-	{"allow_other", OK_BOOL, F(allow_other), NULL,
-	 "let other users in (implies default_permissions)", 0},
-	{"default_permissions", OK_BOOL, F(default_permissions), NULL,
-	 "the kernel checks permissions against uid/gid/modes", 0},
-	{"no_default_permissions", OK_BOOL0, F(default_permissions), NULL,
-	 "with allow_other: no kernel permission checks", 0},
-	{"foreground", OK_BOOL, F(foreground), NULL, "stay in the foreground (also -f)", 0},
-	{"log_level", OK_LOGLEVEL, F(log_level), "LEVEL",
-	 "error, warn (default), info or debug; SIGUSR2/SIGHUP cycle it", 0},
-	{"max_threads", OK_LONG, F(max_threads), "N", "FUSE worker threads (default 16)", 0},
-	{"memory_budget", OK_SIZE, F(memory_budget), "SIZE",
-	 "hard cap on cache, prefetch and upload buffers (default 256M)", 0},
-	{"part_size", OK_SIZE, F(part_size), "SIZE",
-	 "first multipart part size, >= 5M (default 8M); doubles every 1000 parts", 0},
-	{"stat_ttl", OK_SECONDS, F(stat_ttl), "SEC", "metadata cache TTL (default 1)", 0},
-	{"negative_ttl", OK_SECONDS, F(negative_ttl), "SEC",
-	 "cache of missing names TTL (default 1)", 0},
-	{"dir_ttl", OK_SECONDS, F(dir_ttl), "SEC",
-	 "kernel TTL of directory entries (default 1)", 0},
-	{"abort_stale_uploads", OK_LONG, F(abort_stale_hours), "HOURS",
-	 "at mount, abort this prefix's multipart uploads older than HOURS", 0},
-	{"max_rename_objects", OK_LONG, F(max_rename_objects), "N",
-	 "refuse renaming a directory holding more objects (default 1000)", 0},
-	/* generic kernel mount flags, passed on */
-	{"nodev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	/* dev and suid (which mount.fuse3 adds) are ignored: a bucket's files
-	 * never act as devices or set-user-ID programs here */
-	{"dev", OK_IGNORE, 0, NULL, NULL, 0},
-	{"nosuid", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"suid", OK_IGNORE, 0, NULL, NULL, 0},
-	{"noexec", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"exec", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"noatime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"atime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"relatime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"nodiratime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	{"async", OK_MOUNTFLAG, 0, NULL, NULL, 0},
-	/* fstab / mount(8) noise */
-	{"rw", OK_IGNORE, 0, NULL, NULL, 0},
-	{"defaults", OK_IGNORE, 0, NULL, NULL, 0},
-	{"_netdev", OK_IGNORE, 0, NULL, NULL, 0},
-	{"auto", OK_IGNORE, 0, NULL, NULL, 0},
-	{"noauto", OK_IGNORE, 0, NULL, NULL, 0},
-	{"user", OK_IGNORE, 0, NULL, NULL, 0},
-	{"users", OK_IGNORE, 0, NULL, NULL, 0},
-	{"nouser", OK_IGNORE, 0, NULL, NULL, 0},
-	{"nofail", OK_IGNORE, 0, NULL, NULL, 0},
-	{"x-systemd.", OK_IGNORE, 0, NULL, NULL, 1},
-	{"comment=", OK_IGNORE, 0, NULL, NULL, 1},
+    {"endpoint", OK_STR, F(endpoint), "URL",
+     "S3 endpoint, e.g. http://127.0.0.1:7480 (default: AWS for the region)", 0},
+    {"region", OK_STR, F(region), "NAME",
+     "region for signing (default: the profile's, else us-east-1)", 0},
+    {"profile", OK_STR, F(profile), "NAME",
+     "credentials/config profile (default: $AWS_PROFILE or \"default\")", 0},
+    {"path_style", OK_BOOL, F(path_style), NULL,
+     "path-style URLs (endpoint/bucket/key); default is virtual-hosted", 0},
+    {"virtual_hosted", OK_BOOL0, F(path_style), NULL,
+     "virtual-hosted URLs (bucket.endpoint/key), the default", 0},
+    {"ca_bundle", OK_STR, F(ca_bundle), "FILE", "CA certificates for TLS (PEM)", 0},
+    {"anonymous", OK_BOOL, F(anonymous), NULL, "send unsigned requests (public buckets)", 0},
+    {"insecure", OK_BOOL, F(insecure), NULL,
+     "DO NOT VERIFY TLS certificates (testing only; logged at every mount)", 0},
+    {"ro", OK_BOOL, F(read_only), NULL, "read-only mount", 0},
+    {"uid", OK_ID, F(uid), "N", "owner of every file (default: the mounting user)", 0},
+    {"gid", OK_ID, F(gid), "N", "group of every file (default: the mounting user's)", 0},
+    {"file_mode", OK_MODE, F(file_mode), "OCTAL", "permission bits of files (default 0644)", 0},
+    {"dir_mode", OK_MODE, F(dir_mode), "OCTAL", "permission bits of directories (default 0755)", 0},
+    {"allow_other", OK_BOOL, F(allow_other), NULL,
+     "let other users in (implies default_permissions)", 0},
+    {"default_permissions", OK_BOOL, F(default_permissions), NULL,
+     "the kernel checks permissions against uid/gid/modes", 0},
+    {"no_default_permissions", OK_BOOL0, F(default_permissions), NULL,
+     "with allow_other: no kernel permission checks", 0},
+    {"foreground", OK_BOOL, F(foreground), NULL, "stay in the foreground (also -f)", 0},
+    {"log_level", OK_LOGLEVEL, F(log_level), "LEVEL",
+     "error, warn (default), info or debug; SIGUSR2/SIGHUP cycle it", 0},
+    {"max_threads", OK_LONG, F(max_threads), "N", "FUSE worker threads (default 16)", 0},
+    {"memory_budget", OK_SIZE, F(memory_budget), "SIZE",
+     "hard cap on cache, prefetch and upload buffers (default 256M)", 0},
+    {"part_size", OK_SIZE, F(part_size), "SIZE",
+     "first multipart part size, >= 5M (default 8M); doubles every 1000 parts", 0},
+    {"stat_ttl", OK_SECONDS, F(stat_ttl), "SEC", "metadata cache TTL (default 1)", 0},
+    {"negative_ttl", OK_SECONDS, F(negative_ttl), "SEC", "cache of missing names TTL (default 1)",
+     0},
+    {"dir_ttl", OK_SECONDS, F(dir_ttl), "SEC", "kernel TTL of directory entries (default 1)", 0},
+    {"abort_stale_uploads", OK_LONG, F(abort_stale_hours), "HOURS",
+     "at mount, abort this prefix's multipart uploads older than HOURS", 0},
+    {"max_rename_objects", OK_LONG, F(max_rename_objects), "N",
+     "refuse renaming a directory holding more objects (default 1000)", 0},
+    /* generic kernel mount flags, passed on */
+    {"nodev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    /* dev and suid (which mount.fuse3 adds) are ignored: a bucket's files
+     * never act as devices or set-user-ID programs here */
+    {"dev", OK_IGNORE, 0, NULL, NULL, 0},
+    {"nosuid", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    {"suid", OK_IGNORE, 0, NULL, NULL, 0},
+    {"noexec", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    {"exec", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    {"noatime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    {"atime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    {"relatime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    {"nodiratime", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    {"async", OK_MOUNTFLAG, 0, NULL, NULL, 0},
+    /* fstab / mount(8) noise */
+    {"rw", OK_IGNORE, 0, NULL, NULL, 0},
+    {"defaults", OK_IGNORE, 0, NULL, NULL, 0},
+    {"_netdev", OK_IGNORE, 0, NULL, NULL, 0},
+    {"auto", OK_IGNORE, 0, NULL, NULL, 0},
+    {"noauto", OK_IGNORE, 0, NULL, NULL, 0},
+    {"user", OK_IGNORE, 0, NULL, NULL, 0},
+    {"users", OK_IGNORE, 0, NULL, NULL, 0},
+    {"nouser", OK_IGNORE, 0, NULL, NULL, 0},
+    {"nofail", OK_IGNORE, 0, NULL, NULL, 0},
+    {"x-systemd.", OK_IGNORE, 0, NULL, NULL, 1},
+    {"comment=", OK_IGNORE, 0, NULL, NULL, 1},
 };
 
 #define OPTS_N (sizeof(opts_table) / sizeof(opts_table[0]))
 
 static int opts_err(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static int opts_err(char *err, size_t cap, const char *fmt, ...)
 {
 	va_list ap;
@@ -458,9 +455,9 @@ static int opts_validate(struct opts *o, char *err, size_t cap)
 	if (o->memory_budget < 32ull << 20)
 		return opts_err(err, cap, "memory_budget must be at least 32M");
 	if (o->memory_budget < 3 * o->part_size)
-		return opts_err(err, cap,
-				"memory_budget must hold at least 3 parts (3 x part_size = %llu MiB)",
-				(unsigned long long)(3 * o->part_size >> 20));
+		return opts_err(
+		    err, cap, "memory_budget must hold at least 3 parts (3 x part_size = %llu MiB)",
+		    (unsigned long long)(3 * o->part_size >> 20));
 	if (o->max_threads < 1 || o->max_threads > 256)
 		return opts_err(err, cap, "max_threads must be between 1 and 256");
 	if (o->default_permissions < 0)
@@ -583,12 +580,11 @@ void opts_usage(FILE *f, const char *prog)
 		if (opts_table[i].kind == OK_IGNORE)
 			fprintf(f, " %s%s", opts_table[i].name,
 				opts_table[i].prefix_match ? "*" : "");
-	fprintf(f,
-		"\n\nSizes take K, M, G, T suffixes (powers of 1024). Part size policy: parts\n"
-		"1-1000 use part_size, then the size doubles every 1000 parts (capped at\n"
-		"5G), so one file can reach the 5 TiB S3 maximum within 10,000 parts.\n"
-		"Memory: every read-cache block, prefetch buffer and upload part is charged\n"
-		"to memory_budget; at the limit prefetch shrinks and writers wait.\n"
-		"Signals: SIGUSR1 logs a summary of requests, bytes and cache hits;\n"
-		"SIGUSR2 or SIGHUP cycle the log level. See docs/semantics.md.\n");
+	fprintf(f, "\n\nSizes take K, M, G, T suffixes (powers of 1024). Part size policy: parts\n"
+		   "1-1000 use part_size, then the size doubles every 1000 parts (capped at\n"
+		   "5G), so one file can reach the 5 TiB S3 maximum within 10,000 parts.\n"
+		   "Memory: every read-cache block, prefetch buffer and upload part is charged\n"
+		   "to memory_budget; at the limit prefetch shrinks and writers wait.\n"
+		   "Signals: SIGUSR1 logs a summary of requests, bytes and cache hits;\n"
+		   "SIGUSR2 or SIGHUP cycle the log level. See docs/semantics.md.\n");
 }

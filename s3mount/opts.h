@@ -26,35 +26,35 @@
 #define OPTS_MOUNTFLAGS_MAX 512
 
 struct opts {
-	char *bucket;          /* required */
-	char *prefix;          /* "" or "dir/sub/" (always ends in '/') */
-	char *mountpoint;      /* required */
+	char *bucket;	  /* required */
+	char *prefix;	  /* "" or "dir/sub/" (always ends in '/') */
+	char *mountpoint; /* required */
 
-	char *endpoint;        /* NULL: AWS default for the region */
-	char *region;          /* NULL: profile's region, else us-east-1 */
-	char *profile;         /* NULL: AWS_PROFILE or "default" */
-	char *ca_bundle;       /* NULL: system default */
-	int path_style;        /* 1: path-style URLs; 0: virtual-hosted (default) */
-	int anonymous;         /* unsigned requests (public buckets) */
-	int insecure;          /* skip TLS verification (logged loudly) */
+	char *endpoint;	 /* NULL: AWS default for the region */
+	char *region;	 /* NULL: profile's region, else us-east-1 */
+	char *profile;	 /* NULL: AWS_PROFILE or "default" */
+	char *ca_bundle; /* NULL: system default */
+	int path_style;	 /* 1: path-style URLs; 0: virtual-hosted (default) */
+	int anonymous;	 /* unsigned requests (public buckets) */
+	int insecure;	 /* skip TLS verification (logged loudly) */
 
 	int read_only;
-	long uid, gid;         /* -1: the mounting user's */
-	unsigned file_mode;    /* permission bits of files; default 0644 */
-	unsigned dir_mode;     /* permission bits of directories; default 0755 */
+	long uid, gid;	    /* -1: the mounting user's */
+	unsigned file_mode; /* permission bits of files; default 0644 */
+	unsigned dir_mode;  /* permission bits of directories; default 0755 */
 	int allow_other;
 	int default_permissions; /* -1: as allow_other; 0/1 explicit */
 	int foreground;
-	int single_thread;     /* -s */
-	int log_level;         /* enum log_level; default warn */
-	int max_threads;       /* FUSE worker threads; default 16 */
+	int single_thread; /* -s */
+	int log_level;	   /* enum log_level; default warn */
+	int max_threads;   /* FUSE worker threads; default 16 */
 
-	uint64_t memory_budget; /* bytes; default 256 MiB */
-	uint64_t part_size;     /* bytes; default 8 MiB, >= 5 MiB */
-	double stat_ttl;        /* seconds; default 1 */
-	double negative_ttl;    /* seconds; default 1 */
-	double dir_ttl;         /* seconds, kernel TTL of directory entries; default 1 */
-	long abort_stale_hours; /* -1: off; else abort this prefix's uploads older than N h */
+	uint64_t memory_budget;	 /* bytes; default 256 MiB */
+	uint64_t part_size;	 /* bytes; default 8 MiB, >= 5 MiB */
+	double stat_ttl;	 /* seconds; default 1 */
+	double negative_ttl;	 /* seconds; default 1 */
+	double dir_ttl;		 /* seconds, kernel TTL of directory entries; default 1 */
+	long abort_stale_hours;	 /* -1: off; else abort this prefix's uploads older than N h */
 	long max_rename_objects; /* directory rename refused above this; default 1000 */
 
 	/* generic kernel mount flags to pass on ("nodev,noexec"), "" when none */

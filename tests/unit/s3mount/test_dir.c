@@ -117,9 +117,10 @@ static void test_name_rules(void)
 		const char *name;
 		enum meta_name_verdict v;
 	} v[] = {
-		{"", META_NAME_EMPTY},  {".", META_NAME_DOT},     {"..", META_NAME_DOT},
-		{"...", META_NAME_OK},  {".hidden", META_NAME_OK}, {"a/b", META_NAME_SLASH},
-		{"caf\xc3\xa9 ñ", META_NAME_OK}, {"sp !#$&'()+,;=@[]~%", META_NAME_OK},
+	    {"", META_NAME_EMPTY},	     {".", META_NAME_DOT},
+	    {"..", META_NAME_DOT},	     {"...", META_NAME_OK},
+	    {".hidden", META_NAME_OK},	     {"a/b", META_NAME_SLASH},
+	    {"caf\xc3\xa9 ñ", META_NAME_OK}, {"sp !#$&'()+,;=@[]~%", META_NAME_OK},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		T_CASE(v[i].name, meta_name_check(v[i].name, strlen(v[i].name)) == v[i].v);

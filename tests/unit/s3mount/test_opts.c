@@ -70,11 +70,27 @@ static void test_mount_fuse3_form(void)
 static void test_long_options(void)
 {
 	struct opts o;
-	const char *argv[] = {"s3mount", "--endpoint", "http://h:1", "--log-level=debug",
-			      "--region=eu-west-1", "-f", "--stat-ttl", "0.5", "--negative_ttl=0",
-			      "--part-size=16MiB", "--abort-stale-uploads=24", "--ro",
-			      "--max-rename-objects", "50", "b12", "/m", "--profile", "p1",
-			      "--ca-bundle=/etc/ca.pem", "--insecure", "--no-default-permissions",
+	const char *argv[] = {"s3mount",
+			      "--endpoint",
+			      "http://h:1",
+			      "--log-level=debug",
+			      "--region=eu-west-1",
+			      "-f",
+			      "--stat-ttl",
+			      "0.5",
+			      "--negative_ttl=0",
+			      "--part-size=16MiB",
+			      "--abort-stale-uploads=24",
+			      "--ro",
+			      "--max-rename-objects",
+			      "50",
+			      "b12",
+			      "/m",
+			      "--profile",
+			      "p1",
+			      "--ca-bundle=/etc/ca.pem",
+			      "--insecure",
+			      "--no-default-permissions",
 			      "--allow-other"};
 	CHECK_INT(parse(&o, 22, argv), 0);
 	CHECK_STR(err, "");
@@ -103,15 +119,15 @@ static void test_sources(void)
 	static const struct {
 		const char *src, *bucket, *prefix;
 	} v[] = {
-		{"bkt", "bkt", ""},
-		{"bkt:", "bkt", ""},
-		{"bkt:/", "bkt", ""},
-		{"bkt:/a", "bkt", "a/"},
-		{"bkt:a/b", "bkt", "a/b/"},
-		{"bkt:/a/b//", "bkt", "a/b/"},
-		{"s3://bkt/x/y", "bkt", "x/y/"},
-		{"s3://my.bucket", "my.bucket", ""},
-		{"bkt:/d\xc3\xa9j\xc3\xa0 vu", "bkt", "d\xc3\xa9j\xc3\xa0 vu/"},
+	    {"bkt", "bkt", ""},
+	    {"bkt:", "bkt", ""},
+	    {"bkt:/", "bkt", ""},
+	    {"bkt:/a", "bkt", "a/"},
+	    {"bkt:a/b", "bkt", "a/b/"},
+	    {"bkt:/a/b//", "bkt", "a/b/"},
+	    {"s3://bkt/x/y", "bkt", "x/y/"},
+	    {"s3://my.bucket", "my.bucket", ""},
+	    {"bkt:/d\xc3\xa9j\xc3\xa0 vu", "bkt", "d\xc3\xa9j\xc3\xa0 vu/"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct opts o;
@@ -130,30 +146,30 @@ static void test_bad(void)
 	static const struct {
 		const char *a1, *a2, *a3, *a4, *needle;
 	} v[] = {
-		{"-o", "bogus", "b12", "/m", "bogus"},
-		{"-o", "memory_budget=lots", "b12", "/m", "memory_budget"},
-		{"-o", "memory_budget=16M", "b12", "/m", "memory_budget"},
-		{"-o", "part_size=4M", "b12", "/m", "part_size"},
-		{"-o", "part_size=6G", "b12", "/m", "part_size"},
-		{"-o", "uid=abc", "b12", "/m", "uid"},
-		{"-o", "file_mode=0999", "b12", "/m", "file_mode"},
-		{"-o", "stat_ttl=-1", "b12", "/m", "stat_ttl"},
-		{"-o", "stat_ttl=1x", "b12", "/m", "stat_ttl"},
-		{"-o", "log_level=loud", "b12", "/m", "log_level"},
-		{"-o", "endpoint", "b12", "/m", "endpoint"},
-		{"-o", "endpoint=", "b12", "/m", "endpoint"},
-		{"-o", "ro=1", "b12", "/m", "ro"},
-		{"-o", "max_threads=0", "b12", "/m", "max_threads"},
-		{"-o", "memory_budget=32M,part_size=16M", "b12", "/m", "3 parts"},
-		{"--frobnicate", "b12", "/m", NULL, "frobnicate"},
-		{"-x", "b12", "/m", NULL, "-x"},
-		{"b12", "/m", "extra", NULL, "extra"},
-		{"b12", NULL, NULL, NULL, "MOUNTPOINT"},
-		{"ab", "/m", NULL, NULL, "bucket"},
-		{"bad/bucket:/x", "/m", NULL, NULL, "bucket"},
-		{"b12:/a/../c", "/m", NULL, NULL, "prefix"},
-		{"b12:/a/./c", "/m", NULL, NULL, "prefix"},
-		{"--anonymous", "--profile=x", "b12", "/m", "anonymous"},
+	    {"-o", "bogus", "b12", "/m", "bogus"},
+	    {"-o", "memory_budget=lots", "b12", "/m", "memory_budget"},
+	    {"-o", "memory_budget=16M", "b12", "/m", "memory_budget"},
+	    {"-o", "part_size=4M", "b12", "/m", "part_size"},
+	    {"-o", "part_size=6G", "b12", "/m", "part_size"},
+	    {"-o", "uid=abc", "b12", "/m", "uid"},
+	    {"-o", "file_mode=0999", "b12", "/m", "file_mode"},
+	    {"-o", "stat_ttl=-1", "b12", "/m", "stat_ttl"},
+	    {"-o", "stat_ttl=1x", "b12", "/m", "stat_ttl"},
+	    {"-o", "log_level=loud", "b12", "/m", "log_level"},
+	    {"-o", "endpoint", "b12", "/m", "endpoint"},
+	    {"-o", "endpoint=", "b12", "/m", "endpoint"},
+	    {"-o", "ro=1", "b12", "/m", "ro"},
+	    {"-o", "max_threads=0", "b12", "/m", "max_threads"},
+	    {"-o", "memory_budget=32M,part_size=16M", "b12", "/m", "3 parts"},
+	    {"--frobnicate", "b12", "/m", NULL, "frobnicate"},
+	    {"-x", "b12", "/m", NULL, "-x"},
+	    {"b12", "/m", "extra", NULL, "extra"},
+	    {"b12", NULL, NULL, NULL, "MOUNTPOINT"},
+	    {"ab", "/m", NULL, NULL, "bucket"},
+	    {"bad/bucket:/x", "/m", NULL, NULL, "bucket"},
+	    {"b12:/a/../c", "/m", NULL, NULL, "prefix"},
+	    {"b12:/a/./c", "/m", NULL, NULL, "prefix"},
+	    {"--anonymous", "--profile=x", "b12", "/m", "anonymous"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct opts o;
@@ -178,12 +194,14 @@ static void test_sizes(void)
 		unsigned long long v;
 		int rc;
 	} v[] = {
-		{"4096", 4096, 0},   {"1K", 1024, 0},        {"256M", 256ull << 20, 0},
-		{"1G", 1ull << 30, 0}, {"2T", 2ull << 40, 0}, {"8MiB", 8ull << 20, 0},
-		{"8mb", 8ull << 20, 0}, {"12B", 12, 0},       {"", 0, -EINVAL},
-		{"M", 0, -EINVAL},   {"1Q", 0, -EINVAL},     {"1MX", 0, -EINVAL},
-		{"-1M", 0, -EINVAL}, {"99999999999999999999", 0, -EINVAL},
-		{"16777216T", 0, -EINVAL},
+	    {"4096", 4096, 0},	       {"1K", 1024, 0},
+	    {"256M", 256ull << 20, 0}, {"1G", 1ull << 30, 0},
+	    {"2T", 2ull << 40, 0},     {"8MiB", 8ull << 20, 0},
+	    {"8mb", 8ull << 20, 0},    {"12B", 12, 0},
+	    {"", 0, -EINVAL},	       {"M", 0, -EINVAL},
+	    {"1Q", 0, -EINVAL},	       {"1MX", 0, -EINVAL},
+	    {"-1M", 0, -EINVAL},       {"99999999999999999999", 0, -EINVAL},
+	    {"16777216T", 0, -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		uint64_t out = 0;
@@ -202,13 +220,36 @@ static void test_help_lists_everything(void)
 		return;
 	opts_usage(f, "s3mount");
 	fclose(f);
-	static const char *const names[] = {
-		"endpoint=URL", "region=", "profile=", "path_style", "ro", "uid=", "gid=",
-		"file_mode=", "dir_mode=", "allow_other", "default_permissions", "-f",
-		"log_level=", "memory_budget=", "stat_ttl=", "negative_ttl=", "dir_ttl=",
-		"part_size=", "abort_stale_uploads=", "max_rename_objects=", "ca_bundle=",
-		"anonymous", "insecure", "_netdev", "noauto", "nofail", "x-systemd.*",
-		"comment=*", "--version", "doubles every 1000 parts"};
+	static const char *const names[] = {"endpoint=URL",
+					    "region=",
+					    "profile=",
+					    "path_style",
+					    "ro",
+					    "uid=",
+					    "gid=",
+					    "file_mode=",
+					    "dir_mode=",
+					    "allow_other",
+					    "default_permissions",
+					    "-f",
+					    "log_level=",
+					    "memory_budget=",
+					    "stat_ttl=",
+					    "negative_ttl=",
+					    "dir_ttl=",
+					    "part_size=",
+					    "abort_stale_uploads=",
+					    "max_rename_objects=",
+					    "ca_bundle=",
+					    "anonymous",
+					    "insecure",
+					    "_netdev",
+					    "noauto",
+					    "nofail",
+					    "x-systemd.*",
+					    "comment=*",
+					    "--version",
+					    "doubles every 1000 parts"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		T_CASE(names[i], strstr(text, names[i]) != NULL);
 	free(text);
