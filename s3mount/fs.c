@@ -671,8 +671,10 @@ static void fh_free(struct fs *fs, struct fh *h)
 {
 	if (!h)
 		return;
-	if (h->r)
+	if (h->r) {
 		reader_free(h->r);
+		atomic_fetch_sub(&fs->open_readers, 1);
+	}
 	if (h->u)
 		upload_free(h->u);
 	if (h->in) {
@@ -809,6 +811,8 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 	}
 	if (!rc)
 		rc = reader_new(fs->rc, key, size, etag, &h->r);
+	if (!rc)
+		atomic_fetch_add(&fs->open_readers, 1);
 	if (rc) {
 		fh_free(fs, h);
 		return rc;
@@ -1350,8 +1354,14 @@ void fs_release(struct fs *fs)
 {
 	if (fs->up)
 		upload_pool_free(fs->up);
-	if (fs->rc)
+	/* The session can end with files still open (SIGTERM): their readers
+	 * were never released, and the cache must outlive them; the process is
+	 * exiting, so leaving it is harmless. */
+	if (fs->rc && atomic_load(&fs->open_readers) == 0)
 		rcache_free(fs->rc);
+	else if (fs->rc)
+		log_warn("unmounted with %d file(s) open for reading",
+			 atomic_load(&fs->open_readers));
 	itable_free(fs->it);
 	meta_neg_free(fs->neg);
 	if (fs->budget)

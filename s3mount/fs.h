@@ -49,6 +49,7 @@ struct fs {
 	/* counters for the summary (relaxed atomics) */
 	atomic_uint_least64_t n_lookup, n_probe, n_readdir_pages, n_open, n_read, bytes_read,
 	    n_write, bytes_written, n_commit, n_commit_err, n_abort_killed;
+	atomic_int open_readers; /* reader handles alive (rcache_free needs none) */
 };
 
 /* Makes the budget, read cache, upload pool, inode table and negative cache.

@@ -247,7 +247,8 @@ int main(int argc, char *argv[])
 		rc = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}
-	ret = rc == 0 ? 0 : 1;
+	/* > 0: the signal that ended the session (SIGINT/SIGTERM): a normal stop */
+	ret = rc < 0 ? 1 : 0;
 
 out:
 	if (fs_ready)
