@@ -107,6 +107,28 @@ static void test_cap_below_min(void)
 	CHECK_INT(s.window, 2 * MiB);
 }
 
+/* A kernel readahead stream served by 4 FUSE threads: 128 KiB requests
+ * arrive shuffled within each group of 4 (the worst order threads can
+ * produce). Every read must count as sequential, and the window must reach
+ * its cap as in order. */
+static void test_shuffled_parallel_stream(void)
+{
+	struct seqdetect s;
+	seqdetect_init(&s, 2 * MiB, 64 * MiB, MiB);
+	static const int perm[6][4] = { { 0, 1, 2, 3 }, { 3, 2, 1, 0 }, { 1, 3, 0, 2 },
+					 { 2, 0, 3, 1 }, { 3, 0, 1, 2 }, { 1, 0, 3, 2 } };
+	uint64_t base = 0;
+	for (int g = 0; g < 512; g++) {
+		for (int k = 0; k < 4; k++)
+			CHECK_INT(seqdetect_feed(&s, base + (uint64_t)perm[g % 6][k] * 128 * KiB,
+						 128 * KiB), 1);
+		base += 4 * 128 * KiB;
+	}
+	CHECK_INT(s.random_reads, 0);
+	CHECK_INT(s.next_off, base);
+	CHECK_INT(s.window, 64 * MiB);
+}
+
 int main(void)
 {
 	T_RUN(test_first_read_and_growth);
@@ -114,5 +136,6 @@ int main(void)
 	T_RUN(test_random_then_rearm);
 	T_RUN(test_shrink);
 	T_RUN(test_cap_below_min);
+	T_RUN(test_shuffled_parallel_stream);
 	return T_DONE();
 }
