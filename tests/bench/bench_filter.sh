@@ -136,7 +136,7 @@ if [ "${SKIP_SLOW:-0}" != 1 ]; then
 	bench "Python + ast.literal_eval, pydict 100 MB subset, 1 run" "$USP" 1 "$OUT/py_lit_sub.csv" \
 		"$PY '$PEERS/py_filter.py' literal_eval '$SUBP' '$OUT/py_lit_sub.csv'"
 	if command -v jq >/dev/null; then
-		bench "zcat | jq $(jq --version 2>/dev/null), 1 run" "$UJ" 1 "$OUT/jq.csv" \
+		bench "zcat + jq $(jq --version 2>/dev/null), 1 run" "$UJ" 1 "$OUT/jq.csv" \
 			"'$PEERS/jq_filter.sh' '$J' '$OUT/jq.csv'"
 	else
 		NOTES+=("jq: not installed")
