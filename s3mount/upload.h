@@ -20,7 +20,8 @@
  * use the configured part size (default 8 MiB), then it doubles every 1000
  * parts, capped at 5 GiB, so 10,000 parts reach past 5 TiB. A part must fit
  * the memory budget: a write that would need a part larger than the budget
- * fails with -EFBIG (with 256 MiB, parts up to 256 MiB: 504 GB per file).
+ * fails with -EFBIG (a 256 MiB budget allows parts up to 256 MiB: files up
+ * to 1000 x (8+16+32+64+128+256) MiB = 504,000 MiB, about 492 GiB).
  *
  * upload_commit() waits for every part, completes the upload (a 200 whose
  * body is <Error> is a failure) and returns only once the object exists; on
