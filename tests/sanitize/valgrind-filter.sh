@@ -56,14 +56,18 @@ vg() {
     fi
 }
 
-vg music-meta 0 -c asin,title,price,salesRank.Music "$DS/amazon-mcauley/meta_Digital_Music.json.gz"
-vg music-reviews-where 0 -c reviewerID,asin,overall -w 'overall >= 4 and reviewText contains "love"' \
+# the amazon-mcauley files are cut samples (truncated gzip streams: exit 3 with a report);
+# derived/ holds the same data cut at complete lines
+vg music-meta 3 -c asin,title,price,salesRank.Music "$DS/amazon-mcauley/meta_Digital_Music.json.gz"
+vg music-reviews-where 3 -c reviewerID,asin,overall -w 'overall >= 4 and reviewText contains "love"' \
     "$DS/amazon-mcauley/reviews_Digital_Music_5.json.gz"
 vg qa-zlib 0 --zlib -c asin,question,answer "$DS/amazon-mcauley/qa_Appliances.json.gz"
 vg gharchive-j2 0 -j 2 -c id,type,actor.login,repo.name,payload.size -w 'type in ["PushEvent","ForkEvent"]' \
     "$DS/gharchive"
 vg humaneval-jsonl 0 -f jsonl -c task_id,entry_point "$DS/humaneval/HumanEval.jsonl.gz"
 vg derived-tsv 0 -f tsv -c asin,title "$DS/derived/meta_Digital_Music.complete-lines.json.gz"
+vg derived-reviews-where 0 -c reviewerID,asin,overall -w 'overall >= 4 and reviewText contains "love"' \
+    "$DS/derived/reviews_Digital_Music_5.complete-lines.json.gz"
 # error paths
 sz=$(stat -c %s "$DS/gharchive/2015-01-01-0.json.gz")
 head -c $((sz / 2)) "$DS/gharchive/2015-01-01-0.json.gz" >"$TMP/trunc.json.gz"
