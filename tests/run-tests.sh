@@ -120,8 +120,10 @@ if [ "$INNER" = 1 ]; then
     RGW_DIR=$RUN_TMP/rgw
     RGW_PIDS=""
     # Everything the tests create in /tmp goes under RUN_TMP, so leftovers can be found.
+    # It is world-writable and sticky like /tmp: some tests drop privileges (uid nobody).
     export TMPDIR=$RUN_TMP/tmp
     mkdir -p "$TMPDIR"
+    chmod 1777 "$TMPDIR"
 
     cleanup_inner() {
         local rc=$? m p
@@ -196,9 +198,11 @@ if [ "$INNER" = 1 ]; then
 
         if [ "$first" = 1 ] && [ "$need_rgw" = 1 ]; then
             first=0
+            # rgw-up.sh's own clock (its READY line), not the wait that overlapped the tests.
             if wait "$rgw_job"; then
                 rgw_ok=1
-                record "rgw start" ok "$(secs "$rgw_t0")"
+                t=$(sed -n 's/^\[rgw-up *\([0-9.]*\)s\] READY.*/\1/p' "$RUN_TMP/rgw-up.log")
+                record "rgw start" ok "${t:-$(secs "$rgw_t0")}"
             else
                 record "rgw start" FAILED "$(secs "$rgw_t0")" 0 1
                 any_fail=1
@@ -230,6 +234,7 @@ fi
 # ======================================================================================
 T_START=$(now)
 RUN_TMP=$(mktemp -d /tmp/s3m-run.XXXXXX)
+chmod 755 "$RUN_TMP"
 RESULTS=$RUN_TMP/results.tsv
 : >"$RESULTS"
 export RUN_TMP RESULTS
