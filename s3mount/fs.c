@@ -898,12 +898,33 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		reply_err(req, -EPERM);
 		return;
 	}
+	/* Zero copy first: the kernel copies straight from the cached blocks. */
+	struct iovec iov[READER_IOV_MAX];
+	int niov = 0;
+	struct reader_pin *pin = NULL;
+	ssize_t n = reader_read_iov(h->r, (uint64_t)off, size, iov, &niov, &pin);
+	if (n >= 0) {
+		cnt(&fs->n_read, 1);
+		cnt(&fs->bytes_read, (uint64_t)n);
+		if (n == 0)
+			fuse_reply_buf(req, NULL, 0);
+		else
+			fuse_reply_iov(req, iov, niov);
+		if (pin)
+			reader_unpin(pin);
+		return;
+	}
+	if (n != -EAGAIN) {
+		reply_err(req, (int)n);
+		return;
+	}
+	/* It would wait for memory (or spans too many blocks): copy instead. */
 	char *buf = malloc(size ? size : 1);
 	if (!buf) {
 		reply_err(req, -ENOMEM);
 		return;
 	}
-	ssize_t n = reader_read(h->r, buf, size, (uint64_t)off);
+	n = reader_read(h->r, buf, size, (uint64_t)off);
 	if (n < 0) {
 		reply_err(req, (int)n);
 	} else {
