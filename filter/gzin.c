@@ -34,10 +34,10 @@ struct gzin {
 	char msg[160]; /* detail of err */
 	unsigned char *in;
 	size_t in_size; /* allocated bytes of in */
-	size_t in_pos;  /* next unconsumed byte */
-	size_t in_len;  /* valid bytes in in */
-	int in_eof;     /* read(2) returned 0 */
-	int padding;    /* ST_BETWEEN saw zero bytes: only zeros may follow */
+	size_t in_pos;	/* next unconsumed byte */
+	size_t in_len;	/* valid bytes in in */
+	int in_eof;	/* read(2) returned 0 */
+	int padding;	/* ST_BETWEEN saw zero bytes: only zeros may follow */
 	_Atomic uint64_t bytes_in;
 	uint64_t members;
 	z_stream zs;

@@ -30,8 +30,8 @@ struct job {
 	enum scan_format informat;
 	enum csv_format outformat;
 	unsigned csv_flags;
-	char **names;   /* ncols column header texts */
-	size_t *slots;  /* ncols slot indexes */
+	char **names;  /* ncols column header texts */
+	size_t *slots; /* ncols slot indexes */
 	size_t ncols;
 	size_t nslots;
 	size_t max_line; /* bytes: bounds scratch and row sizes */
@@ -40,7 +40,7 @@ struct job {
 struct job_worker {
 	const struct job *job;
 	struct scan_val *slots; /* job->nslots */
-	char *scratch;          /* predicate unescape space, max_line + 1 bytes */
+	char *scratch;		/* predicate unescape space, max_line + 1 bytes */
 	size_t scratch_cap;
 	struct csv_writer w;
 };

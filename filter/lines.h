@@ -34,10 +34,10 @@ struct lines_sink {
 };
 
 struct lines {
-	struct buf carry;  /* the partial line carried over from the last chunk */
-	size_t max_line;   /* bytes; longer lines are reported and skipped */
-	uint64_t lineno;   /* number of the line being assembled (1-based) */
-	int skipping;      /* inside an over-long line: drop bytes until "\n" */
+	struct buf carry; /* the partial line carried over from the last chunk */
+	size_t max_line;  /* bytes; longer lines are reported and skipped */
+	uint64_t lineno;  /* number of the line being assembled (1-based) */
+	int skipping;	  /* inside an over-long line: drop bytes until "\n" */
 };
 
 void lines_init(struct lines *l, size_t max_line);
@@ -70,8 +70,8 @@ void lines_discard(struct lines *l);
 struct lines_align {
 	struct buf carry; /* the partial line carried to the next buffer */
 	size_t max_line;
-	uint64_t lineno;  /* number of the next line to start */
-	int skipping;     /* dropping an over-long line up to its newline */
+	uint64_t lineno; /* number of the next line to start */
+	int skipping;	 /* dropping an over-long line up to its newline */
 };
 
 void lines_align_init(struct lines_align *a, size_t max_line);

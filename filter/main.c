@@ -73,7 +73,9 @@ int main(int argc, char **argv)
 		      o.informat == OPTS_IN_JSON     ? SCAN_JSON
 		      : o.informat == OPTS_IN_PYDICT ? SCAN_PYDICT
 						     : SCAN_AUTO,
-		      o.format == OPTS_TSV ? CSV_TSV : o.format == OPTS_JSONL ? CSV_JSONL : CSV_CSV,
+		      o.format == OPTS_TSV     ? CSV_TSV
+		      : o.format == OPTS_JSONL ? CSV_JSONL
+					       : CSV_CSV,
 		      0, o.max_line, err, sizeof(err));
 	job_ok = 1;
 	if (rc < 0) {
@@ -85,7 +87,8 @@ int main(int argc, char **argv)
 	/* The output is opened before the walk so the walk can skip it. */
 	rc = output_open(&out, o.output, 0);
 	if (rc < 0) {
-		fprintf(stderr, "filter: %s\n", rc == -ENOMEM ? "out of memory" : output_errmsg(&out));
+		fprintf(stderr, "filter: %s\n",
+			rc == -ENOMEM ? "out of memory" : output_errmsg(&out));
 		code = rc == -ENOMEM ? EXIT_INTERNAL : EXIT_OUTPUT;
 		goto out;
 	}
@@ -175,8 +178,7 @@ int main(int argc, char **argv)
 			strerror(-(st.internal_err ? st.internal_err : rc)));
 		code = EXIT_INTERNAL;
 	}
-	if (code < EXIT_INPUT &&
-	    (atomic_load(&st.files_failed) || atomic_load(&st.too_long)))
+	if (code < EXIT_INPUT && (atomic_load(&st.files_failed) || atomic_load(&st.too_long)))
 		code = EXIT_INPUT;
 	if (code < EXIT_BAD_RECORDS && atomic_load(&st.bad))
 		code = EXIT_BAD_RECORDS;
@@ -185,7 +187,8 @@ int main(int argc, char **argv)
 		uint64_t total = atomic_load(&st.bad) + atomic_load(&st.too_long);
 
 		if (total > o.max_errors && shown > o.max_errors)
-			fprintf(stderr, "filter: %llu more bad records/lines not shown (--max-errors %u)\n",
+			fprintf(stderr,
+				"filter: %llu more bad records/lines not shown (--max-errors %u)\n",
 				(unsigned long long)(total - o.max_errors), o.max_errors);
 	}
 	if (!o.quiet) {

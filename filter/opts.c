@@ -26,87 +26,88 @@ enum {
 };
 
 static const struct option long_opts[] = {
-	{"where", required_argument, NULL, 'w'},
-	{"columns", required_argument, NULL, 'c'},
-	{"output", required_argument, NULL, 'o'},
-	{"format", required_argument, NULL, 'f'},
-	{"input-format", required_argument, NULL, O_INPUT_FORMAT},
-	{"include", required_argument, NULL, O_INCLUDE},
-	{"exclude", required_argument, NULL, O_EXCLUDE},
-	{"shard", required_argument, NULL, O_SHARD},
-	{"jobs", required_argument, NULL, 'j'},
-	{"strict", no_argument, NULL, O_STRICT},
-	{"max-line", required_argument, NULL, O_MAX_LINE},
-	{"max-errors", required_argument, NULL, O_MAX_ERRORS},
-	{"quiet", no_argument, NULL, 'q'},
-	{"progress", no_argument, NULL, O_PROGRESS},
-	{"no-progress", no_argument, NULL, O_NO_PROGRESS},
-	{"no-header", no_argument, NULL, O_NO_HEADER},
-	{"zlib", no_argument, NULL, O_ZLIB},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"where", required_argument, NULL, 'w'},
+    {"columns", required_argument, NULL, 'c'},
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'f'},
+    {"input-format", required_argument, NULL, O_INPUT_FORMAT},
+    {"include", required_argument, NULL, O_INCLUDE},
+    {"exclude", required_argument, NULL, O_EXCLUDE},
+    {"shard", required_argument, NULL, O_SHARD},
+    {"jobs", required_argument, NULL, 'j'},
+    {"strict", no_argument, NULL, O_STRICT},
+    {"max-line", required_argument, NULL, O_MAX_LINE},
+    {"max-errors", required_argument, NULL, O_MAX_ERRORS},
+    {"quiet", no_argument, NULL, 'q'},
+    {"progress", no_argument, NULL, O_PROGRESS},
+    {"no-progress", no_argument, NULL, O_NO_PROGRESS},
+    {"no-header", no_argument, NULL, O_NO_HEADER},
+    {"zlib", no_argument, NULL, O_ZLIB},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 void opts_usage(FILE *f)
 {
-	fputs(
-"usage: filter [OPTIONS] -c COLUMNS [-w EXPR] [-o OUT] PATH...\n"
-"\n"
-"Streams JSON-lines or Python-dict-lines records (gzip or plain; a directory is\n"
-"walked recursively in sorted order; '-' is standard input), keeps the records\n"
-"matching EXPR and writes the chosen columns as CSV (RFC 4180, CRLF rows).\n"
-"\n"
-"  -w, --where EXPR        predicate; default: every record. Examples:\n"
-"                            event_type in ['purchase','refund'] and user.country == 'DE'\n"
-"                            amount > 100 and not missing(user.name)\n"
-"                            tags[0] startswith 'a/b' or id in @ids.txt\n"
-"                          operators: == != < <= > >= in [..] in @FILE exists(p)\n"
-"                          missing(p) startswith endswith contains matches (regex)\n"
-"                          and or not ( ); a missing or null field fails every test\n"
-"                          but exists/missing/== null\n"
-"  -c, --columns LIST      comma-separated field paths: id,user.name,tags[0]\n"
-"  -o, --output PATH       write to PATH (created/truncated; written sequentially\n"
-"                          in 1 MiB writes, so a path on an s3mount mount streams\n"
-"                          to S3); default standard output\n"
-"  -f, --format FMT        csv (default), tsv or jsonl\n"
-"      --input-format FMT  auto (default: each line JSON, else Python dict),\n"
-"                          json or pydict\n"
-"      --include GLOB      only files matching GLOB (repeatable); a GLOB with '/'\n"
-"                          matches the path below the directory argument, else\n"
-"                          the file name\n"
-"      --exclude GLOB      skip matching files and directories (repeatable)\n"
-"      --shard K/N         take shard K (0..N-1) of N: a file belongs to shard\n"
-"                          hash(relative path) mod N, the same on every machine\n"
-"  -j, --jobs N            files processed in parallel (default: CPU count); each\n"
-"                          file inflates on its own thread, and gets a second\n"
-"                          scanning thread when fewer files than cores are in\n"
-"                          flight. Output stays in file order. Memory: ~15 MiB\n"
-"                          per job (at most one line of --max-line more).\n"
-"      --strict            stop at the first bad record, unreadable, corrupt or\n"
-"                          truncated file (output then holds what came before)\n"
-"      --max-line BYTES    longest accepted line (default 8M; K/M/G suffixes);\n"
-"                          a longer line is reported with file:line and skipped\n"
-"      --max-errors N      bad records reported in detail (default 10; then only\n"
-"                          counted)\n"
-"  -q, --quiet             no summary line\n"
-"      --progress          progress line on stderr (default: when it is a terminal)\n"
-"      --no-progress       never show the progress line\n"
-"      --no-header         no CSV/TSV header row\n"
-"      --zlib              inflate with zlib even when ISA-L is available\n"
-"  -h, --help              this text\n"
-"  -V, --version           version\n"
-"\n"
-"Exit status:\n"
-"  0  every input read and every record well-formed\n"
-"  1  bad records were skipped (or --strict stopped at one)\n"
-"  2  usage error or bad expression/column list\n"
-"  3  an input could not be read: missing/unreadable file or directory,\n"
-"     corrupt or truncated gzip, over-long line (the rest was processed unless\n"
-"     --strict)\n"
-"  4  the output could not be written or closed\n"
-"  5  internal error (out of memory, thread creation)\n"
-"When several apply, the highest wins.\n", f);
+	fputs("usage: filter [OPTIONS] -c COLUMNS [-w EXPR] [-o OUT] PATH...\n"
+	      "\n"
+	      "Streams JSON-lines or Python-dict-lines records (gzip or plain; a directory is\n"
+	      "walked recursively in sorted order; '-' is standard input), keeps the records\n"
+	      "matching EXPR and writes the chosen columns as CSV (RFC 4180, CRLF rows).\n"
+	      "\n"
+	      "  -w, --where EXPR        predicate; default: every record. Examples:\n"
+	      "                            event_type in ['purchase','refund'] and user.country == "
+	      "'DE'\n"
+	      "                            amount > 100 and not missing(user.name)\n"
+	      "                            tags[0] startswith 'a/b' or id in @ids.txt\n"
+	      "                          operators: == != < <= > >= in [..] in @FILE exists(p)\n"
+	      "                          missing(p) startswith endswith contains matches (regex)\n"
+	      "                          and or not ( ); a missing or null field fails every test\n"
+	      "                          but exists/missing/== null\n"
+	      "  -c, --columns LIST      comma-separated field paths: id,user.name,tags[0]\n"
+	      "  -o, --output PATH       write to PATH (created/truncated; written sequentially\n"
+	      "                          in 1 MiB writes, so a path on an s3mount mount streams\n"
+	      "                          to S3); default standard output\n"
+	      "  -f, --format FMT        csv (default), tsv or jsonl\n"
+	      "      --input-format FMT  auto (default: each line JSON, else Python dict),\n"
+	      "                          json or pydict\n"
+	      "      --include GLOB      only files matching GLOB (repeatable); a GLOB with '/'\n"
+	      "                          matches the path below the directory argument, else\n"
+	      "                          the file name\n"
+	      "      --exclude GLOB      skip matching files and directories (repeatable)\n"
+	      "      --shard K/N         take shard K (0..N-1) of N: a file belongs to shard\n"
+	      "                          hash(relative path) mod N, the same on every machine\n"
+	      "  -j, --jobs N            files processed in parallel (default: CPU count); each\n"
+	      "                          file inflates on its own thread, and gets a second\n"
+	      "                          scanning thread when fewer files than cores are in\n"
+	      "                          flight. Output stays in file order. Memory: ~15 MiB\n"
+	      "                          per job (at most one line of --max-line more).\n"
+	      "      --strict            stop at the first bad record, unreadable, corrupt or\n"
+	      "                          truncated file (output then holds what came before)\n"
+	      "      --max-line BYTES    longest accepted line (default 8M; K/M/G suffixes);\n"
+	      "                          a longer line is reported with file:line and skipped\n"
+	      "      --max-errors N      bad records reported in detail (default 10; then only\n"
+	      "                          counted)\n"
+	      "  -q, --quiet             no summary line\n"
+	      "      --progress          progress line on stderr (default: when it is a terminal)\n"
+	      "      --no-progress       never show the progress line\n"
+	      "      --no-header         no CSV/TSV header row\n"
+	      "      --zlib              inflate with zlib even when ISA-L is available\n"
+	      "  -h, --help              this text\n"
+	      "  -V, --version           version\n"
+	      "\n"
+	      "Exit status:\n"
+	      "  0  every input read and every record well-formed\n"
+	      "  1  bad records were skipped (or --strict stopped at one)\n"
+	      "  2  usage error or bad expression/column list\n"
+	      "  3  an input could not be read: missing/unreadable file or directory,\n"
+	      "     corrupt or truncated gzip, over-long line (the rest was processed unless\n"
+	      "     --strict)\n"
+	      "  4  the output could not be written or closed\n"
+	      "  5  internal error (out of memory, thread creation)\n"
+	      "When several apply, the highest wins.\n",
+	      f);
 }
 
 int opts_parse_size(const char *s, size_t *out)
@@ -177,10 +178,10 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *v)
 	return 0;
 }
 
-#define USAGE_ERR(...)                                          \
-	do {                                                    \
-		snprintf(o->err, sizeof(o->err), __VA_ARGS__);  \
-		return -EINVAL;                                 \
+#define USAGE_ERR(...)                                                                             \
+	do {                                                                                       \
+		snprintf(o->err, sizeof(o->err), __VA_ARGS__);                                     \
+		return -EINVAL;                                                                    \
 	} while (0)
 
 int opts_parse(struct opts *o, int argc, char **argv)
@@ -225,7 +226,8 @@ int opts_parse(struct opts *o, int argc, char **argv)
 			else if (strcmp(optarg, "pydict") == 0 || strcmp(optarg, "python") == 0)
 				o->informat = OPTS_IN_PYDICT;
 			else
-				USAGE_ERR("--input-format: '%s' is not auto, json or pydict", optarg);
+				USAGE_ERR("--input-format: '%s' is not auto, json or pydict",
+					  optarg);
 			break;
 		case O_INCLUDE:
 			if (push(&o->include, &ninc, optarg))

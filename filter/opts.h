@@ -29,7 +29,7 @@ struct opts {
 	const char **include; /* NULL-terminated (owned array, borrowed strings) */
 	const char **exclude;
 	unsigned shard_k, shard_n; /* shard_n 0 = no sharding */
-	unsigned jobs;             /* 0 = number of online CPUs */
+	unsigned jobs;		   /* 0 = number of online CPUs */
 	int strict;
 	size_t max_line;
 	int quiet;

@@ -24,7 +24,7 @@ struct output {
 	char *stage;
 	size_t stage_len, stage_cap;
 	uint64_t written; /* bytes handed to write(2) successfully */
-	int err;          /* sticky negative errno */
+	int err;	  /* sticky negative errno */
 	char msg[160];
 };
 

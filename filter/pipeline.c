@@ -17,7 +17,7 @@
 #include "log.h"
 
 #define CHUNK_TARGET (1u << 20) /* rows are handed to the writer in ~1 MiB chunks */
-#define POOL_MAX 4              /* idle chunks kept for reuse */
+#define POOL_MAX 4		/* idle chunks kept for reuse */
 
 /* ---- ordered output queue ---- */
 
@@ -36,9 +36,9 @@ struct outq {
 	pthread_mutex_t mu;
 	pthread_cond_t cv_writer; /* something to write / head advanced */
 	pthread_cond_t cv_space;  /* buffered bytes dropped / head moved */
-	struct slotq *q;          /* one per file */
+	struct slotq *q;	  /* one per file */
 	size_t n;
-	size_t head;     /* file being written */
+	size_t head;	 /* file being written */
 	size_t buffered; /* bytes in all queues */
 	size_t cap;
 	struct chunk *pool;
@@ -52,7 +52,7 @@ struct pipe {
 	struct outq oq;
 	atomic_size_t next_file;
 	atomic_size_t stop_idx; /* files with a larger index are not processed */
-	atomic_int abort_all;   /* output failed: everyone stops */
+	atomic_int abort_all;	/* output failed: everyone stops */
 	pthread_mutex_t err_mu; /* first internal error */
 };
 
@@ -60,14 +60,14 @@ struct pipe {
 
 struct rslot {
 	char *data;
-	size_t cap;          /* bytes allocated at data */
+	size_t cap;	     /* bytes allocated at data */
 	size_t start, end;   /* the complete lines to scan: data[start, end) */
 	uint64_t first_line; /* number of the line at start */
-	int status;          /* 0 more follows; else the last slot: GZIN_EOF, a
+	int status;	     /* 0 more follows; else the last slot: GZIN_EOF, a
 				negative errno, or -ECANCELED (stopped) */
-	int scanned;         /* scanned, waiting for its turn to be committed */
-	int stopped;         /* --strict stopped inside it: later slots are dropped */
-	struct buf out;      /* its rows */
+	int scanned;	     /* scanned, waiting for its turn to be committed */
+	int stopped;	     /* --strict stopped inside it: later slots are dropped */
+	struct buf out;	     /* its rows */
 	uint64_t n_rec, n_match;
 };
 
@@ -76,12 +76,12 @@ struct rslot {
  * handed on, then released to the inflater) strictly in order from rd. */
 struct ring {
 	pthread_mutex_t mu;
-	pthread_cond_t cv_full;  /* published / claimed-final / cancel: for scanners */
+	pthread_cond_t cv_full;	 /* published / claimed-final / cancel: for scanners */
 	pthread_cond_t cv_empty; /* released: for the inflater */
 	struct rslot *s;
 	size_t n, size; /* slots; nominal bytes per slot */
 	size_t rd, cl, wr;
-	size_t count;     /* published, not yet released */
+	size_t count;	  /* published, not yet released */
 	size_t unclaimed; /* published, not yet claimed */
 	int final_claimed;
 	int committing; /* a scanner is committing: the others leave it to it */
@@ -104,18 +104,18 @@ struct worker {
 	struct ring ring;
 	struct lines_align align; /* used by the inflater thread */
 	struct scanner sc[2];
-	size_t nsc;      /* scanner threads per file: 1 or 2 */
+	size_t nsc;	 /* scanner threads per file: 1 or 2 */
 	struct gzin *gz; /* the current file's stream (inflater thread uses it) */
-	size_t idx;      /* current file */
+	size_t idx;	 /* current file */
 	const char *path;
-	struct chunk *cur;  /* rows being gathered (by the committing scanner) */
-	atomic_int stop;    /* strict stop or abort seen in this file */
+	struct chunk *cur;	    /* rows being gathered (by the committing scanner) */
+	atomic_int stop;	    /* strict stop or abort seen in this file */
 	_Atomic uint64_t stop_line; /* --strict stopped at this line: later slots
 				       need no scanning (UINT64_MAX: none) */
-	int committed_stop; /* a stopped slot was committed: drop the rest */
-	int gz_err;         /* the stream's final error, 0 if none */
-	size_t dropped;     /* bytes of the partial line cut by that error */
-	uint64_t err_line;  /* its line number */
+	int committed_stop;	    /* a stopped slot was committed: drop the rest */
+	int gz_err;		    /* the stream's final error, 0 if none */
+	size_t dropped;		    /* bytes of the partial line cut by that error */
+	uint64_t err_line;	    /* its line number */
 };
 
 static void set_internal(struct pipe *p, int err)

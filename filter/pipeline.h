@@ -52,14 +52,14 @@ struct pipe_cfg {
 	const struct walk_list *files;
 	const struct job *job;
 	struct output *out; /* the writer thread owns it during pipe_run */
-	unsigned jobs;      /* worker count (>= 1) */
+	unsigned jobs;	    /* worker count (>= 1) */
 	struct gzin_opts gz;
 	size_t max_line;
 	int strict;
-	unsigned max_errors; /* bad records / lines reported in detail */
-	size_t ring_n;       /* buffers per worker; 0 = 4 */
-	size_t ring_size;    /* bytes per buffer; 0 = 1 MiB */
-	size_t out_cap;      /* bytes of rows buffered ahead; 0 = 4 MiB */
+	unsigned max_errors;   /* bad records / lines reported in detail */
+	size_t ring_n;	       /* buffers per worker; 0 = 4 */
+	size_t ring_size;      /* bytes per buffer; 0 = 1 MiB */
+	size_t out_cap;	       /* bytes of rows buffered ahead; 0 = 4 MiB */
 	unsigned scan_threads; /* scanner threads per file: 1, or 2 (when cores are
 				  spare: one file then uses 3 threads) */
 };
@@ -71,12 +71,12 @@ struct pipe_stats {
 	_Atomic uint64_t bytes_data;   /* decompressed bytes scanned */
 	_Atomic uint64_t records;      /* non-blank lines scanned */
 	_Atomic uint64_t matched;      /* rows written */
-	_Atomic uint64_t bad;          /* bad records skipped */
+	_Atomic uint64_t bad;	       /* bad records skipped */
 	_Atomic uint64_t too_long;     /* lines over max_line skipped */
 	_Atomic uint64_t reported;     /* detail messages printed so far */
-	int stopped;                   /* --strict stopped the run */
-	int out_err;                   /* negative errno of the output, or 0 */
-	int internal_err;              /* negative errno (ENOMEM, thread) or 0 */
+	int stopped;		       /* --strict stopped the run */
+	int out_err;		       /* negative errno of the output, or 0 */
+	int internal_err;	       /* negative errno (ENOMEM, thread) or 0 */
 };
 
 void pipe_stats_init(struct pipe_stats *s);

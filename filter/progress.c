@@ -137,8 +137,8 @@ void progress_stop(struct progress *p)
 	pthread_cond_destroy(&p->cv);
 }
 
-void progress_summary(const struct pipe_stats *st, uint64_t files_total, double seconds,
-		      char *out, size_t cap)
+void progress_summary(const struct pipe_stats *st, uint64_t files_total, double seconds, char *out,
+		      size_t cap)
 {
 	char rec[32], mat[32], bad[32], hdata[32], hin[32], failed[48] = "", extra[96] = "";
 	uint64_t data = ld(&st->bytes_data);
@@ -152,8 +152,7 @@ void progress_summary(const struct pipe_stats *st, uint64_t files_total, double 
 	if (nfail)
 		snprintf(failed, sizeof(failed), " (%llu failed)", (unsigned long long)nfail);
 	if (nlong)
-		snprintf(extra, sizeof(extra), ", %llu over-long lines",
-			 (unsigned long long)nlong);
+		snprintf(extra, sizeof(extra), ", %llu over-long lines", (unsigned long long)nlong);
 	snprintf(out, cap,
 		 "filter: %llu/%llu files%s, %s scanned (%s read), %s records, %s rows, "
 		 "%s bad records%s, %.2f s, %.0f MB/s%s",

@@ -20,7 +20,7 @@ struct progress {
 	const struct pipe_stats *st;
 	uint64_t files_total;
 	uint64_t bytes_total; /* compressed bytes of all inputs (0: unknown) */
-	double t0;            /* start, seconds (monotonic) */
+	double t0;	      /* start, seconds (monotonic) */
 	pthread_t tid;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -36,7 +36,7 @@ void progress_stop(struct progress *p);
 
 /* "filter: 3 files (1 failed), 1.03 GB read (180 MB gzip), 1,700,000 records, 6,272 rows,
  * 2 bad records, 0.71 s, 1,448 MB/s" */
-void progress_summary(const struct pipe_stats *st, uint64_t files_total, double seconds,
-		      char *out, size_t cap);
+void progress_summary(const struct pipe_stats *st, uint64_t files_total, double seconds, char *out,
+		      size_t cap);
 
 #endif

@@ -96,8 +96,8 @@ static int any_match(const char *const *pats, const char *rel)
 	return 0;
 }
 
-static int add_file(struct walk_list *l, const char *path, const char *rel,
-		    const struct stat *st, const struct walk_opts *o)
+static int add_file(struct walk_list *l, const char *path, const char *rel, const struct stat *st,
+		    const struct walk_opts *o)
 {
 	struct walk_file *f;
 
@@ -139,8 +139,8 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int walk_dir(struct walk_list *l, const char *dir, size_t rel_off,
-		    const struct ancestor *up, const struct walk_opts *o);
+static int walk_dir(struct walk_list *l, const char *dir, size_t rel_off, const struct ancestor *up,
+		    const struct walk_opts *o);
 
 /* One entry found in a directory: path is dir/name, rel starts at rel_off. */
 static int walk_entry(struct walk_list *l, const char *path, size_t rel_off,
@@ -173,8 +173,8 @@ static int walk_entry(struct walk_list *l, const char *path, size_t rel_off,
 	return add_file(l, path, rel, &st, o);
 }
 
-static int walk_dir(struct walk_list *l, const char *dir, size_t rel_off,
-		    const struct ancestor *up, const struct walk_opts *o)
+static int walk_dir(struct walk_list *l, const char *dir, size_t rel_off, const struct ancestor *up,
+		    const struct walk_opts *o)
 {
 	DIR *d = opendir(dir);
 	char **names = NULL;

@@ -45,7 +45,7 @@ struct walk_opts {
 	const char *const *include; /* NULL-terminated globs, or NULL */
 	const char *const *exclude; /* NULL-terminated globs, or NULL */
 	unsigned shard_k, shard_n;  /* take shard k of n; n = 0 or 1: all */
-	int skip_valid;             /* skip_dev/skip_ino are set */
+	int skip_valid;		    /* skip_dev/skip_ino are set */
 	dev_t skip_dev;
 	ino_t skip_ino;
 };
@@ -53,8 +53,8 @@ struct walk_opts {
 struct walk_list {
 	struct walk_file *v;
 	size_t n, alloc;
-	uint64_t total_size; /* sum of v[].size */
-	unsigned n_errors;   /* paths reported and skipped */
+	uint64_t total_size;  /* sum of v[].size */
+	unsigned n_errors;    /* paths reported and skipped */
 	size_t n_sharded_out; /* files left to other shards */
 };
 

@@ -17,8 +17,8 @@
 #define DS S3M_SHARED_DIR "/datasets/"
 
 struct res {
-	int rc;            /* final gzin_read status */
-	uint64_t bytes;    /* decompressed bytes */
+	int rc;		   /* final gzin_read status */
+	uint64_t bytes;	   /* decompressed bytes */
 	uint64_t newlines; /* '\n' seen */
 	uint64_t members;
 	uint32_t sum; /* a cheap order-sensitive checksum of the bytes */
@@ -70,14 +70,18 @@ static void check_file(const char *path, int want_rc, uint64_t want_lines, uint6
 				struct res r;
 
 				if (reads[i] == 7 && ref.bytes > 5000000)
-					continue; /* 7-byte reads over many MB: slow, adds nothing */
+					continue; /* 7-byte reads over many MB: slow, adds nothing
+						   */
 				r = run(path, z, reads[i], windows[j]);
 				if (r.rc != ref.rc || r.bytes != ref.bytes || r.sum != ref.sum ||
 				    r.members != ref.members) {
-					fprintf(stderr, "%s zlib=%d read=%zu window=%zu: rc %d bytes %llu members %llu (want %d %llu %llu)\n",
+					fprintf(stderr,
+						"%s zlib=%d read=%zu window=%zu: rc %d bytes %llu "
+						"members %llu (want %d %llu %llu)\n",
 						path, z, reads[i], windows[j], r.rc,
-						(unsigned long long)r.bytes, (unsigned long long)r.members,
-						ref.rc, (unsigned long long)ref.bytes,
+						(unsigned long long)r.bytes,
+						(unsigned long long)r.members, ref.rc,
+						(unsigned long long)ref.bytes,
 						(unsigned long long)ref.members);
 					t_cur_failed = 1;
 				}

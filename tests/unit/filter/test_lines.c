@@ -183,7 +183,8 @@ static void split_aligned(const char *s, size_t n, size_t slot, size_t max_line,
 		memcpy(buf + fill, s + pos, k);
 		pos += k;
 		final = pos == n;
-		CHECK_INT(lines_align_cut(&a, buf, fill + k, final, &start, &end, &first, &sink), 0);
+		CHECK_INT(lines_align_cut(&a, buf, fill + k, final, &start, &end, &first, &sink),
+			  0);
 		CHECK(lines_align_pending(&a) <= max_line + 1);
 		if (start < end) {
 			lines_discard(&l);
@@ -224,9 +225,15 @@ static void sorted_entries(const char *text, char *out, size_t cap)
 static void test_align(void)
 {
 	static const char *streams[] = {
-		"a\nbb\nccc\n", "a\nbb\nccc", "\n\n\nx", "abc\nabcdefghij\nxy\r\nabc\r\n",
-		"abcdefghijklmnop", "x\nabcdefghijklmnop", "abcdefghijklmnop\nq\n", "",
-		"1234\n12345\n123456\n1234567\n\r\n",
+	    "a\nbb\nccc\n",
+	    "a\nbb\nccc",
+	    "\n\n\nx",
+	    "abc\nabcdefghij\nxy\r\nabc\r\n",
+	    "abcdefghijklmnop",
+	    "x\nabcdefghijklmnop",
+	    "abcdefghijklmnop\nq\n",
+	    "",
+	    "1234\n12345\n123456\n1234567\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
 		const char *s = streams[i];
@@ -250,8 +257,8 @@ static void test_align(void)
 			sorted_entries(g.text, a, sizeof(a));
 			sorted_entries(ref.text, b, sizeof(b));
 			if (strcmp(a, b) != 0) {
-				fprintf(stderr, "stream %zu slot %zu: got [%s] want [%s]\n", i, slot,
-					g.text, ref.text);
+				fprintf(stderr, "stream %zu slot %zu: got [%s] want [%s]\n", i,
+					slot, g.text, ref.text);
 				t_cur_failed = 1;
 			}
 		}

@@ -110,8 +110,11 @@ static void test_identical_under_pressure(void)
 	static const struct {
 		unsigned jobs;
 		size_t ring_n, ring_size, out_cap;
-	} v[] = {{2, 4, 1 << 20, 8 << 20}, {3, 2, 4096, 1 << 16}, {2, 2, 7, 1},
-		 {4, 3, 100, 1000}, {1, 2, 1, 1}};
+	} v[] = {{2, 4, 1 << 20, 8 << 20},
+		 {3, 2, 4096, 1 << 16},
+		 {2, 2, 7, 1},
+		 {4, 3, 100, 1000},
+		 {1, 2, 1, 1}};
 
 	char *small[] = {he, he};
 	struct outcome ref2 = run(small, 2, NULL, cols, 1, 4, 1 << 20, 8 << 20, 0);

@@ -86,8 +86,8 @@ static void test_order_and_errors(void)
 	CHECK_STR(got, "B.json.gz a.json.gz b/10.json.gz b/2.json.gz c/d/e.txt c/skip/x.json.gz");
 	CHECK_INT(l.n_errors, 2);
 	CHECK_INT(l.total_size, strlen("B.json.gz") + strlen("a.json.gz") + strlen("b/10.json.gz") +
-					strlen("b/2.json.gz") + strlen("c/d/e.txt") +
-					strlen("c/skip/x.json.gz"));
+				    strlen("b/2.json.gz") + strlen("c/d/e.txt") +
+				    strlen("c/skip/x.json.gz"));
 	walk_list_release(&l);
 }
 
