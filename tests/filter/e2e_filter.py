@@ -386,6 +386,10 @@ def t_unreadable_and_missing():
     os.chmod(os.path.join(d, "b.json.gz"), 0)
     os.chmod(TMP, 0o755)
     user = 65534 if os.getuid() == 0 else None  # root reads anything: run as nobody
+    if user is not None:
+        rc, out, err = run(["--version"], user=user)
+        check(rc == 0, "the filter binary (and %s) must be reachable by uid 65534 for this "
+              "test: %s" % (TMP, err.strip()))
     rc, out, err = run(["-c", "id", d], user=user)
     check(rc == 3, "exit %d, want 3: %s" % (rc, err))
     check("b.json.gz: cannot open: Permission denied" in err, "stderr: %s" % err)
