@@ -5,6 +5,7 @@
  * ordered output queue has one mutex (workers <-> writer). No thread holds
  * both, and no lock is held across read(2), inflate, scanning or write(2).
  */
+#define _GNU_SOURCE /* syscall(SYS_gettid): per-thread nice */
 #include "pipeline.h"
 
 #include <errno.h>
@@ -12,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lines.h"
 #include "log.h"
@@ -612,6 +616,20 @@ static void *scanner_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The second scanner of a file runs at the lowest priority (nice 19, this
+ * thread only: Linux keeps nice per thread). It only soaks up CPU that the
+ * inflater and the first scanner leave idle: with the three threads at equal
+ * priority on two cores the inflater got ~2/3 of a core and became the
+ * bottleneck (measured here: 1.19 s -> 0.94 s per GB of JSON). Failure to
+ * renice is harmless.
+ */
+static void *helper_main(void *arg)
+{
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+	return scanner_main(arg);
+}
+
 static void file_failed(struct worker *w)
 {
 	atomic_fetch_add_explicit(&w->p->st->files_failed, 1, memory_order_relaxed);
@@ -646,7 +664,7 @@ static void process_file(struct worker *w, size_t idx)
 		set_internal(p, -rc);
 		goto done;
 	}
-	if (w->nsc > 1 && pthread_create(&w->sc[1].tid, NULL, scanner_main, &w->sc[1]) == 0)
+	if (w->nsc > 1 && pthread_create(&w->sc[1].tid, NULL, helper_main, &w->sc[1]) == 0)
 		helper = 1;
 	scanner_main(&w->sc[0]);
 	if (helper)

@@ -12,7 +12,8 @@
  *     them (lines.h) and run the job (job.h) into the slot's row buffer; the
  *     scanner that finishes commits every finished slot in slot order (rows
  *     handed on, slot released), so rows keep the line order. Inflate and
- *     scanning thus share the cores even for a single file.
+ *     scanning thus share the cores even for a single file. The helper
+ *     scanner runs at nice 19 so it only takes CPU the inflater leaves idle.
  *   - one WRITER thread writes the rows in FILE ORDER: rows of file i are
  *     written before rows of file i+1 whatever finishes first. A worker ahead
  *     of the file being written keeps its rows in 1 MiB chunks and blocks
