@@ -293,6 +293,14 @@ else
     fi
 fi
 
+# RGW's sparse block file grows up to 20 GiB and builds need about 2 GiB: say so early
+# rather than fail later with ENOSPC somewhere deep in a test.
+avail_kb=$(df -Pk /tmp | awk 'NR == 2 { print $4 }')
+if [ "${avail_kb:-0}" -lt $((10 * 1024 * 1024)) ]; then
+    echo "run-tests: WARNING: only $((avail_kb / 1024)) MiB free in /tmp; tests writing" \
+        "gigabytes through RGW may fail with ENOSPC" >&2
+fi
+
 log "versions"
 {
     gcc --version | head -1
