@@ -97,6 +97,9 @@ static const char *errno_hint(int rc, int bucket)
 	case ETIMEDOUT:
 	case ECONNREFUSED:
 		return "the endpoint cannot be reached";
+	case EPROTO:
+		return "TLS failed: the server's certificate could not be verified (see the "
+		       "log line above; for a private CA use -o ca_bundle=FILE)";
 	default:
 		return strerror(-rc);
 	}

@@ -461,8 +461,15 @@ int http_perform(struct http_pool *p, const struct http_request *req, struct htt
 	} else {
 		/* The URL names bucket and key, never credentials; the error
 		 * buffer holds curl's own message. */
-		log_debug("http: %s %s: curl %d (%s) -> %d", m, req->url, (int)cc,
-			  h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc), rc);
+		const char *why = h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+		/* A TLS failure is a configuration problem (a private CA, a
+		 * wrong host name), not a passing fault: say so at warn level
+		 * with curl's text, which names the certificate problem. */
+		if (rc == -EPROTO)
+			log_warn("http: %s %s: TLS failed: %s", m, req->url, why);
+		else
+			log_debug("http: %s %s: curl %d (%s) -> %d", m, req->url, (int)cc, why,
+				  rc);
 		/* resp->status keeps the status line seen, if any: the caller
 		 * tells a broken 206 (resume it) from a broken error body. */
 	}
