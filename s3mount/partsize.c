@@ -51,3 +51,20 @@ uint64_t partsize_max_object(uint64_t base)
 	uint64_t total = partsize_offset(base, S3_MAX_PARTS + 1);
 	return total < S3_MAX_OBJECT_SIZE ? total : S3_MAX_OBJECT_SIZE;
 }
+
+uint64_t partsize_for_capped(uint64_t base, uint64_t cap, int part_number)
+{
+	uint64_t s = partsize_for(base, part_number);
+	return s < cap ? s : cap;
+}
+
+uint64_t partsize_max_object_capped(uint64_t base, uint64_t cap)
+{
+	uint64_t total = 0;
+	/* Whole groups at a time: 10 steps, not 10,000. */
+	for (int g = 0; g < S3_MAX_PARTS / PARTSIZE_GROUP; g++) {
+		uint64_t s = partsize_for_capped(base, cap, g * PARTSIZE_GROUP + 1);
+		total += (uint64_t)PARTSIZE_GROUP * s;
+	}
+	return total < S3_MAX_OBJECT_SIZE ? total : S3_MAX_OBJECT_SIZE;
+}

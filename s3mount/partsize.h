@@ -30,4 +30,12 @@ uint64_t partsize_offset(uint64_t base, int part_number);
 /* Largest file the policy can upload: min(sum of the 10,000 parts, 5 TiB). */
 uint64_t partsize_max_object(uint64_t base);
 
+/* The same policy with every part capped at cap bytes (the upload pool caps
+ * parts at half the memory budget so a part always fits beside another):
+ * part n is min(partsize_for(base, n), cap). */
+uint64_t partsize_for_capped(uint64_t base, uint64_t cap, int part_number);
+/* Largest file under the capped policy: min(sum of the 10,000 capped parts,
+ * 5 TiB). E.g. base 8 MiB: cap 128 MiB -> 888,000 MiB; cap 2 GiB -> 5 TiB. */
+uint64_t partsize_max_object_capped(uint64_t base, uint64_t cap);
+
 #endif

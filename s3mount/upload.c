@@ -81,6 +81,8 @@ struct upload_pool {
 	struct s3_client *c;
 	struct budget *b;
 	uint64_t part_size;         /* first part size, bytes */
+	uint64_t part_cap;          /* no part above this: half the budget, bytes */
+	uint64_t max_object;        /* largest file under the capped policy, bytes */
 	int nworkers;
 	int max_inflight;           /* per file */
 	pthread_t *threads;
@@ -117,6 +119,13 @@ struct upload {
 	struct s3_part *parts;                /* parts[i] is part i+1 */
 	size_t parts_alloc;                   /* entries allocated */
 };
+
+/* Size of part n: the policy of partsize.h, capped at half the budget so
+ * that one part can upload while the next fills (see upload_pool_new). */
+static uint64_t part_size_of(const struct upload_pool *p, int n)
+{
+	return partsize_for_capped(p->part_size, p->part_cap, n);
+}
 
 /* ---- part buffers ---- */
 
@@ -266,6 +275,24 @@ int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_p
 	p->b = b;
 	p->part_size = part;
 	p->max_inflight = o && o->max_inflight > 0 ? o->max_inflight : workers;
+	/* Late parts of a huge file would outgrow any budget (the policy reaches
+	 * 4 GiB parts): cap them at half the budget, rounded down to MiB, so a
+	 * file keeps streaming with smaller parts instead of failing. The price
+	 * is a lower maximum file size, logged here. */
+	p->part_cap = (budget_limit(b) / 2) & ~((uint64_t)(1u << 20) - 1);
+	if (p->part_cap < S3_MIN_PART_SIZE)
+		p->part_cap = S3_MIN_PART_SIZE;
+	if (p->part_cap > S3_MAX_PART_SIZE)
+		p->part_cap = S3_MAX_PART_SIZE;
+	if (part > p->part_cap)
+		log_warn("upload: part size %llu is more than half the memory budget; parts "
+			 "are %llu bytes",
+			 (unsigned long long)part, (unsigned long long)p->part_cap);
+	p->max_object = partsize_max_object_capped(part, p->part_cap);
+	if (p->max_object < S3_MAX_OBJECT_SIZE)
+		log_info("upload: with this budget the largest file is %llu MiB (5 TiB needs "
+			 "parts of 2 GiB: a budget of 4 GiB)",
+			 (unsigned long long)(p->max_object >> 20));
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	p->threads = calloc((size_t)workers, sizeof(*p->threads));
@@ -289,7 +316,7 @@ out:
 
 size_t upload_part_size(const struct upload_pool *p, int part_number)
 {
-	return (size_t)partsize_for(p->part_size, part_number);
+	return (size_t)part_size_of(p, part_number);
 }
 
 /* ---- one upload ---- */
@@ -306,7 +333,7 @@ int upload_new(struct upload_pool *p, const char *key, struct upload **out)
 	memcpy(u->key, key, klen + 1);
 	memcpy(u->final_key, key, klen + 1);
 	u->part_no = 1;
-	u->part_cap = partsize_for(p->part_size, 1);
+	u->part_cap = part_size_of(p, 1);
 	u->state = UP_OPEN;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
@@ -406,7 +433,7 @@ static int submit_current(struct upload *u)
 	u->buf_len = 0;
 	u->buf_map = 0;
 	u->part_no++;
-	u->part_cap = partsize_for(p->part_size, u->part_no);
+	u->part_cap = part_size_of(p, u->part_no);
 
 	pthread_mutex_lock(&p->lock);
 	if (p->tail)
@@ -444,7 +471,7 @@ ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t of
 	}
 	if (len == 0)
 		return 0;
-	uint64_t max = partsize_max_object(u->p->part_size);
+	uint64_t max = u->p->max_object;
 	if (len > max || u->size > max - len) {
 		log_error("write to %s refused: %llu bytes would pass the largest object the "
 			  "part-size policy allows (%llu)",

@@ -19,9 +19,12 @@
  * Part size policy (partsize.h; stated in --help and README): parts 1-1000
  * use the configured part size (default 8 MiB), then it doubles every 1000
  * parts, capped at 5 GiB, so 10,000 parts reach past 5 TiB. A part must fit
- * the memory budget: a write that would need a part larger than the budget
- * fails with -EFBIG (a 256 MiB budget allows parts up to 256 MiB: files up
- * to 1000 x (8+16+32+64+128+256) MiB = 504,000 MiB, about 492 GiB).
+ * the memory budget, so parts are also capped at half the budget (rounded
+ * down to MiB, at least 5 MiB): a huge file goes on with smaller parts and
+ * its maximum size is lower: with 256 MiB, parts stop growing at 128 MiB and
+ * a file can reach 1000 x (8+16+32+64+128 x 6) MiB = 888,000 MiB (867 GiB);
+ * 5 TiB needs a 4 GiB budget. A write past that maximum fails with -EFBIG
+ * (logged); so does one on a budget smaller than a 5 MiB part.
  *
  * upload_commit() waits for every part, completes the upload (a 200 whose
  * body is <Error> is a failure) and returns only once the object exists; on
@@ -70,7 +73,8 @@ int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_p
  * must not be used afterwards), then stops the workers. Free the pool last. */
 void upload_pool_free(struct upload_pool *p);
 
-/* Part size used for part number n (1-based) under the policy above. */
+/* Part size used for part number n (1-based) under the policy above
+ * (capped at half the budget). */
 size_t upload_part_size(const struct upload_pool *p, int part_number);
 
 int upload_new(struct upload_pool *p, const char *key, struct upload **out);

@@ -87,11 +87,31 @@ static void test_check_base(void)
 	CHECK_INT(partsize_check_base(0), -EINVAL);
 }
 
+static void test_capped(void)
+{
+	/* 1000 x (8+16+32+64+128 x 6) MiB */
+	CHECK_INT(partsize_max_object_capped(PARTSIZE_DEFAULT, 128 * MiB), 888000 * MiB);
+	CHECK_INT(partsize_max_object_capped(PARTSIZE_DEFAULT, 2 * GiB), 5 * TiB);
+	CHECK(partsize_max_object_capped(PARTSIZE_DEFAULT, 1 * GiB) < 5 * TiB);
+	CHECK_INT(partsize_max_object_capped(PARTSIZE_DEFAULT, 5 * GiB),
+		  partsize_max_object(PARTSIZE_DEFAULT));
+	CHECK_INT(partsize_for_capped(PARTSIZE_DEFAULT, 128 * MiB, 1), 8 * MiB);
+	CHECK_INT(partsize_for_capped(PARTSIZE_DEFAULT, 128 * MiB, 4001), 128 * MiB);
+	CHECK_INT(partsize_for_capped(PARTSIZE_DEFAULT, 128 * MiB, 9999), 128 * MiB);
+	CHECK_INT(partsize_for_capped(PARTSIZE_DEFAULT, 128 * MiB, 10001), 0);
+	/* agrees with summing part by part */
+	uint64_t sum = 0;
+	for (int n = 1; n <= S3_MAX_PARTS; n++)
+		sum += partsize_for_capped(6 * MiB, 100 * MiB, n);
+	CHECK_INT(partsize_max_object_capped(6 * MiB, 100 * MiB), sum);
+}
+
 int main(void)
 {
 	T_RUN(test_default_reaches_5tib);
 	T_RUN(test_steps);
 	T_RUN(test_all_bases);
 	T_RUN(test_check_base);
+	T_RUN(test_capped);
 	return T_DONE();
 }

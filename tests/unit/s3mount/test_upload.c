@@ -716,6 +716,31 @@ static void test_many_growing_files(void)
 	teardown();
 }
 
+/* Parts are capped at half the budget: base 8 MiB on a 12 MiB budget gives
+ * 6 MiB parts (20 MiB -> 4 parts, not 3), for every part number. */
+static void test_part_cap(void)
+{
+	struct upload_pool_opts o = {.part_size = 8 * MiB, .workers = 2};
+	struct upload *u;
+	struct s3_object_info info;
+	budget_new(12 * MiB, &B);
+	CHECK_INT(upload_pool_new(NULL, B, &o, &P), 0);
+	reset();
+	CHECK_INT(upload_part_size(P, 1), 6 * MiB);
+	CHECK_INT(upload_part_size(P, 9999), 6 * MiB);
+	char *d = malloc(20 * MiB);
+	fill(d, 20 * MiB, 13);
+	CHECK_INT(upload_new(P, "cap", &u), 0);
+	CHECK_INT(write_chunks(u, d, 20 * MiB, 333333), 0);
+	CHECK_INT(upload_commit(u, &info), 0);
+	CHECK(strstr(info.etag, "-4\"") != NULL);
+	CHECK(obj_equals("cap", d, 20 * MiB));
+	CHECK(budget_peak(B) <= 12 * MiB);
+	upload_free(u);
+	free(d);
+	teardown();
+}
+
 /* A part that cannot fit the budget: -EFBIG, never a wait forever. */
 static void test_part_above_budget(void)
 {
@@ -745,6 +770,7 @@ int main(void)
 	T_RUN(test_retarget);
 	T_RUN(test_concurrent_budget);
 	T_RUN(test_part_above_budget);
+	T_RUN(test_part_cap);
 	T_RUN(test_many_growing_files);
 	reset();
 	return T_DONE();
