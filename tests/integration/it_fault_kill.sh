@@ -10,10 +10,9 @@
 #   3. Unmount with open files: fusermount3 -u refuses (EBUSY) while a reader and a
 #      half-written file are open; SIGTERM to the daemon then exits cleanly (status 0),
 #      publishing nothing of the half-written file and leaving no upload; the holders'
-#      descriptors then fail instead of hanging. (Fails today: s3mount exits with status 1
-#      after SIGTERM, also with no open file, because main() turns the signal number that
-#      fuse_session_loop_mt returns into a failure; and it logs "reader: rcache_free with
-#      readers still open" when files are still open at shutdown.)
+#      descriptors then fail instead of hanging. (This test found, and now guards, two
+#      bugs fixed in fec3640: exit status 1 after SIGTERM, and "rcache_free with readers
+#      still open" logged at a shutdown with open files.)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_env

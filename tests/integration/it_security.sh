@@ -12,9 +12,8 @@
 #   4. allow_other implies default_permissions unless no_default_permissions (/proc/mounts).
 #   5. TLS is verified by default: an https endpoint on loopback with a self-signed
 #      certificate is refused with a clear error (and no fallback to http); ca_bundle=CERT
-#      makes the same endpoint work. (Fails today: the refusal says "HTTP 0 Protocol error ...
-#      the endpoint cannot be reached", never naming the certificate: shared/http.c maps
-#      every TLS failure to -EPROTO and curl's error text is not logged.)
+#      makes the same endpoint work. (The refusal used to say only "Protocol error ... the
+#      endpoint cannot be reached"; since ce75ef5 curl's certificate text is logged.)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_env
