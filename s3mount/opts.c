@@ -582,7 +582,10 @@ void opts_usage(FILE *f, const char *prog)
 				opts_table[i].prefix_match ? "*" : "");
 	fprintf(f, "\n\nSizes take K, M, G, T suffixes (powers of 1024). Part size policy: parts\n"
 		   "1-1000 use part_size, then the size doubles every 1000 parts (capped at\n"
-		   "5G), so one file can reach the 5 TiB S3 maximum within 10,000 parts.\n"
+		   "5G), so 10,000 parts reach the 5 TiB S3 maximum. A part is buffered whole\n"
+		   "in memory, so parts are also capped at half of memory_budget: with the\n"
+		   "default 256M a file can reach 867 GiB; 5 TiB needs memory_budget=4G.\n"
+		   "A write past the largest reachable size fails with EFBIG.\n"
 		   "Memory: every read-cache block, prefetch buffer and upload part is charged\n"
 		   "to memory_budget; at the limit prefetch shrinks and writers wait.\n"
 		   "Signals: SIGUSR1 logs a summary of requests, bytes and cache hits;\n"
