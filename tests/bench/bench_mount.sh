@@ -95,6 +95,9 @@ cleanup() {
 	if [ -n "$MPID" ]; then
 		for _ in $(seq 50); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
 		kill "$MPID" 2>/dev/null
+		# a daemon stuck on a dead server may ignore TERM (rclone did once)
+		for _ in $(seq 50); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$MPID" 2>/dev/null
 	fi
 	if [ -f "$RGWDIR/.s3m-rgw" ]; then
 		cp "$RGWDIR/log/client.rgw.a.log" "$W/rgw.log" 2>/dev/null
