@@ -74,6 +74,18 @@ check "rgw-ctl stop" "$ROOT/tests/s3/rgw-ctl.sh" stop "$RGW_DIR"
 sleep "$OUTAGE"
 check "rgw-ctl start" "$ROOT/tests/s3/rgw-ctl.sh" start "$RGW_DIR"
 te=$(date +%s)
+# rgw-ctl start waits for an anonymous answer; wait for a signed ListBuckets too (the
+# restarted gateway may answer before it serves S3 requests), and show why if it never does
+s3_ready() {
+    local i
+    for ((i = 0; i < 60; i++)); do
+        [ "$(s3curl -o /dev/null -w '%{http_code}' "$S3M_ENDPOINT/")" = 200 ] && return 0
+        sleep 0.5
+    done
+    tail -n 20 "$RGW_DIR/log/client.rgw.a.log" >&2
+    return 1
+}
+check "restarted RGW answers a signed ListBuckets" s3_ready
 wait "$rp"
 res=$(cat "$D/r1")
 echo "read during a ${OUTAGE}s stop (down $((te - ts)) s incl. restart): $res"
@@ -84,7 +96,7 @@ identical*) ok "read across the outage completed byte-identical" ;;
 esac
 echo "FIGURES rgw-stop-${OUTAGE}s: outcome $res"
 # the mount serves again
-check "after the outage: ls" ls "$M"
+check "after the outage: ls" ls "$M" || { echo "---- daemon log"; tail -15 "$(mount_log "$M")"; }
 check "after the outage: the object reads identical (reopened)" cmp -s "$M/big.bin" "$D/src"
 check "after the outage: a write commits" cp "$D/r1" "$M/after-outage.txt"
 check "after the outage: the written file reads back" cmp -s "$M/after-outage.txt" "$D/r1"
