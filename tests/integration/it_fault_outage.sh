@@ -17,7 +17,15 @@ require_env
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RGW_DIR=$IT_TMP/rgw
 OUTAGE=${S3M_OUTAGE_SECONDS:-20}
-S3M_RGW_PORT=auto S3M_RGW_DIR=$RGW_DIR S3M_RGW_BLOCK_GB=4 "$ROOT/tests/s3/rgw-up.sh" \
+# A random free port far from 7480: "auto" takes the first free port from 7480 up, so
+# while this gateway is stopped another test's new RGW could take its port (seen: the
+# restarted gateway could not bind and requests went to a stranger's instance).
+port_busy() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
+for ((i = 0; i < 50; i++)); do
+    RGW_PORT=$((20000 + RANDOM % 20000))
+    port_busy "$RGW_PORT" || break
+done
+S3M_RGW_PORT=$RGW_PORT S3M_RGW_DIR=$RGW_DIR S3M_RGW_BLOCK_GB=4 "$ROOT/tests/s3/rgw-up.sh" \
     >"$IT_TMP/rgw.env" 2>"$IT_TMP/rgw-up.err" || { tail -20 "$IT_TMP/rgw-up.err"; fatal "own RGW did not start"; }
 . "$IT_TMP/rgw.env"
 echo "own RGW on $S3M_ENDPOINT"
