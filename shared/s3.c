@@ -535,7 +535,8 @@ out:
 /* ---- response helpers ---- */
 
 /* ETags are kept quoted, as S3 sends them in headers; RGW's copy results
- * carry them bare in the XML. */
+ * carry them bare in the XML, and so does its answer to a retried
+ * CompleteMultipartUpload. */
 static void s3_etag_quote(char etag[S3_ETAG_MAX])
 {
 	size_t n = strlen(etag);
@@ -1325,6 +1326,7 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		}
 	}
 	http_response_release(&r);
+	s3_etag_quote(tag);
 	if (!rc && etag)
 		s3_copy_str(etag, S3_ETAG_MAX, tag);
 out:

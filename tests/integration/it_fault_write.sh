@@ -144,5 +144,5 @@ for kind in reset truncate; do
     check_eq "Complete answer lost ($kind): one fault injected" "$(fp_stat .faults.$kind)" 1
     check_not "Complete answer lost ($kind): no ETag mismatch warning (unquoted ETag of the retried Complete)" \
         grep -q 'expected "' "$(mount_log "$M")"
-    grep -m1 'expected "' "$(mount_log "$M")"
+    grep -m1 'expected "' "$(mount_log "$M")" || true   # shows the line when there is one
 done
