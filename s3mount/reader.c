@@ -305,19 +305,28 @@ static size_t grave_free(struct rcache *rc, struct grave *g)
 }
 
 /* Evicts unreferenced FILLED blocks from the cold end until want bytes of
- * chunks have died (to the pool or the grave); returns those bytes. */
+ * chunks have died (to the pool or the grave); returns those bytes. Blocks
+ * prefetched and not read yet go only in a second pass, and only for
+ * EVICT_ANY: the kernel's parallel reads arrive out of order, so blocks
+ * already read are often warmer than the window ahead of the reader, and a
+ * chunk dies only with its last block, so one cold-to-warm pass would take
+ * that window (and the reader would download it again) while read blocks
+ * that free as much are still cached. */
 static size_t evict_locked(struct rcache *rc, size_t want, enum evict_mode mode, struct grave *g)
 {
 	size_t g0 = g->bytes, p0 = rc->pool_bytes, got = 0;
-	struct rblock *b = rc->lru.lnext;
-	while (b != &rc->lru && got < want) {
-		struct rblock *next = b->lnext;
-		if (b->refs == 1 && !(mode == EVICT_FOR_PREFETCH && b->prefetched && !b->used)) {
-			rc->st.evicted_bytes += b->len;
-			unhash_locked(rc, b, g);
-			got = g->bytes - g0 + (rc->pool_bytes > p0 ? rc->pool_bytes - p0 : 0);
+	for (int pass = 0; pass < (mode == EVICT_ANY ? 2 : 1) && got < want; pass++) {
+		struct rblock *b = rc->lru.lnext;
+		while (b != &rc->lru && got < want) {
+			struct rblock *next = b->lnext;
+			if (b->refs == 1 && (pass == 1 || !b->prefetched || b->used)) {
+				rc->st.evicted_bytes += b->len;
+				unhash_locked(rc, b, g);
+				got = g->bytes - g0 +
+				      (rc->pool_bytes > p0 ? rc->pool_bytes - p0 : 0);
+			}
+			b = next;
 		}
-		b = next;
 	}
 	return got;
 }

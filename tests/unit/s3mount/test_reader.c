@@ -4,7 +4,9 @@
  * a budget smaller than the object (peak stays within it), a fetch error
  * (waiters get it, the next read retries), a replaced object (-ESTALE),
  * invalidation, reclaim by another budget user, and the prefetch shape
- * (window growth, 8 MiB GETs, no prefetch for random reads). The same
+ * (window growth, 8 MiB GETs, no prefetch for random reads), and that one
+ * sequential reader of 4x the budget (also out of order, as the kernel
+ * sends it) downloads each byte about once. The same
  * reads against RGW are in tests/integration/it_reader.c. */
 #include <errno.h>
 #include <pthread.h>
@@ -622,6 +624,161 @@ static void test_bad_opts(void)
 	budget_free(b);
 }
 
+/* Kernel-like readers of one handle: threads take the next piece from a
+ * shared offset and sleep a random jitter first, so pieces arrive out of
+ * order as the kernel's readahead does over parallel FUSE threads; the
+ * zero-copy path (copy path on -EAGAIN), or the copy path only. */
+struct seqpar {
+	struct reader *r;
+	const struct fobj *o;
+	atomic_ullong next;
+	atomic_int bad;
+	size_t piece;
+	int copy;     /* 1: reader_read only (the copy path) */
+	long jitter;  /* microseconds, at most */
+};
+
+static void *seqpar_thread(void *arg)
+{
+	struct seqpar *p = arg;
+	unsigned char *buf = malloc(p->piece);
+	unsigned seed = (unsigned)(uintptr_t)&buf;
+	for (;;) {
+		uint64_t off = atomic_fetch_add(&p->next, p->piece);
+		if (off >= p->o->size)
+			break;
+		/* Jitter: the kernel's parallel requests arrive out of order. */
+		seed = seed * 1103515245u + 12345u;
+		struct timespec ts = { 0, (long)((seed >> 16) % (unsigned)p->jitter) * 1000 };
+		nanosleep(&ts, NULL);
+		struct iovec iov[READER_IOV_MAX];
+		int niov = 0;
+		struct reader_pin *pin = NULL;
+		ssize_t n = p->copy ? -EAGAIN : reader_read_iov(p->r, off, p->piece, iov, &niov, &pin);
+		if (n == -EAGAIN) {
+			n = reader_read(p->r, buf, p->piece, off);
+			if (n <= 0 || memcmp(buf, p->o->data + off, (size_t)n) != 0)
+				atomic_fetch_add(&p->bad, 1);
+			continue;
+		}
+		if (n <= 0) {
+			atomic_fetch_add(&p->bad, 1);
+			continue;
+		}
+		size_t pos = 0;
+		for (int i = 0; i < niov; i++) {
+			if (memcmp(iov[i].iov_base, p->o->data + off + pos, iov[i].iov_len) != 0)
+				atomic_fetch_add(&p->bad, 1);
+			pos += iov[i].iov_len;
+		}
+		reader_unpin(pin);
+	}
+	free(buf);
+	return NULL;
+}
+
+/* One sequential reader of an object 4x the budget downloads each byte about
+ * once: blocks it has read are dropped first, and its own prefetch never
+ * evicts blocks it fetched ahead and has not read yet. */
+static void test_sequential_fetches_once(void)
+{
+	size_t sizes[] = { 32 * MiB, 64 * MiB };
+	for (int k = 0; k < 2; k++) {
+		size_t budget = sizes[k];
+		struct env e;
+		CHECK_INT(env_open(&e, budget, 8), 0);
+		struct fobj *o = store_put(&st, "seq4x", 4 * budget + 5, "e1");
+		CHECK(read_all(e.rc, o, 128 * KiB));
+		size_t got = atomic_load(&st.bytes);
+		struct rcache_stats s;
+		rcache_stats(e.rc, &s);
+		fprintf(stderr, "budget %zu MiB, 1 reader: fetched %zu of %zu MiB, misses %llu\n",
+			budget / MiB, got / MiB, o->size / MiB, (unsigned long long)s.misses);
+		CHECK(got <= o->size + o->size / 10);
+		rcache_invalidate(e.rc, "seq4x");
+
+		for (int v = 0; v < 4; v++) {
+			int nthr = v == 0 ? 1 : v == 1 ? 4 : 16;
+			atomic_store(&st.bytes, 0);
+			struct seqpar p = { 0 };
+			p.o = o;
+			p.piece = nthr == 16 ? MiB : 128 * KiB;
+			p.copy = v == 3;
+			p.jitter = v >= 2 ? 3000 : 200;
+			CHECK_INT(reader_new(e.rc, o->key, o->size, o->etag, &p.r), 0);
+			pthread_t t[16];
+			for (int i = 0; i < nthr; i++)
+				pthread_create(&t[i], NULL, seqpar_thread, &p);
+			for (int i = 0; i < nthr; i++)
+				pthread_join(t[i], NULL);
+			reader_free(p.r);
+			got = atomic_load(&st.bytes);
+			rcache_stats(e.rc, &s);
+			fprintf(stderr, "budget %zu MiB, %d threads (copy %d): fetched %zu of %zu MiB\n",
+				budget / MiB, nthr, p.copy, got / MiB, o->size / MiB);
+			CHECK_INT(atomic_load(&p.bad), 0);
+			CHECK(got <= o->size + o->size / 10);
+			rcache_invalidate(e.rc, "seq4x");
+		}
+		CHECK(budget_peak(e.b) <= budget);
+		env_close(&e);
+		store_reset();
+	}
+}
+
+/* The kernel's parallel requests arrive out of order, so a block's last
+ * piece is often read before its first: blocks already read then sit warmer
+ * in the LRU than the blocks prefetched ahead of the reader. Memory taken
+ * back from the cache (another budget user here; a demand read that misses
+ * in the mount) must come from blocks already read while there are any,
+ * never from the window of a live sequential reader, or it downloads it twice. */
+static void test_reclaim_spares_unread_prefetch(void)
+{
+	struct env e;
+	size_t budget = 32 * MiB;
+	CHECK_INT(env_open(&e, budget, 4), 0);
+	struct fobj *o = store_put(&st, "ooo", 48 * MiB, "e1");
+	struct reader *r;
+	CHECK_INT(reader_new(e.rc, o->key, o->size, o->etag, &r), 0);
+	unsigned char *buf = malloc(MiB);
+	int ok = 1;
+	for (uint64_t off = 0; off < o->size && ok; off += MiB) {
+		size_t h = MiB / 2;
+		/* second half, then first half of each block */
+		if (reader_read(r, buf + h, h, off + h) != (ssize_t)h ||
+		    reader_read(r, buf, h, off) != (ssize_t)h ||
+		    memcmp(buf, o->data + off, MiB) != 0)
+			ok = 0;
+		if (off == 23 * MiB) {
+			/* Let the window's GETs land; a second handle then reads
+			 * the 24 MiB already read, backwards (random reads: no
+			 * prefetch), so those blocks are warmer than the 8 MiB
+			 * window; then take 23 MiB of the 32. */
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			struct reader *r2;
+			CHECK_INT(reader_new(e.rc, o->key, o->size, o->etag, &r2), 0);
+			for (int blk = 23; blk >= 0; blk--)
+				CHECK_INT(reader_read(r2, buf, MiB, (uint64_t)blk * MiB), MiB);
+			reader_free(r2);
+			CHECK_INT(budget_acquire(e.b, 23 * MiB), 0);
+			budget_release(e.b, 23 * MiB);
+		}
+	}
+	CHECK(ok);
+	reader_free(r);
+	size_t got = atomic_load(&st.bytes);
+	struct rcache_stats s;
+	rcache_stats(e.rc, &s);
+	fprintf(stderr, "out of order + reclaim: fetched %zu MiB of %zu, misses %llu\n", got / MiB,
+		o->size / MiB, (unsigned long long)s.misses);
+	CHECK_INT(got, o->size); /* no byte downloaded twice */
+	CHECK(budget_peak(e.b) <= budget);
+	free(buf);
+	env_close(&e);
+	store_reset();
+}
+
 int main(void)
 {
 	pthread_mutex_init(&st.lock, NULL);
@@ -640,6 +797,8 @@ int main(void)
 	T_RUN(test_budget_mostly_taken);
 	T_RUN(test_read_iov);
 	T_RUN(test_bad_opts);
+	T_RUN(test_sequential_fetches_once);
+	T_RUN(test_reclaim_spares_unread_prefetch);
 	store_reset();
 	return T_DONE();
 }
