@@ -63,12 +63,14 @@ struct fh {
 	pid_t opener_tgid;
 	int pins;     /* rename using it; protected by the table lock */
 	int released; /* RELEASE came; protected by the table lock */
+	struct fh *prev, *next; /* fs->fhs; protected by fs->hlock */
 };
 
 struct dh {
 	pthread_mutex_t lock;
 	struct dir_stream *ds;
 	struct inode *in; /* holds a ref */
+	struct dh *prev, *next; /* fs->dhs; protected by fs->hlock */
 };
 
 static struct fs *FS(fuse_req_t req)
@@ -688,6 +690,14 @@ static void fh_free(struct fs *fs, struct fh *h)
 		inode_unref_locked(fs->it, h->in);
 		itable_unlock(fs->it);
 	}
+	pthread_mutex_lock(&fs->hlock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->fhs = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->hlock);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
@@ -704,13 +714,19 @@ static void fh_unpin(struct fs *fs, struct fh *h)
 		fh_free(fs, h);
 }
 
-static struct fh *fh_new(enum fh_kind kind)
+static struct fh *fh_new(struct fs *fs, enum fh_kind kind)
 {
 	struct fh *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
 	h->kind = kind;
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_lock(&fs->hlock);
+	h->next = fs->fhs;
+	if (h->next)
+		h->next->prev = h;
+	fs->fhs = h;
+	pthread_mutex_unlock(&fs->hlock);
 	return h;
 }
 
@@ -740,7 +756,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 	if (acc != O_RDONLY) {
 		if (fs->o->read_only)
 			return -EROFS;
-		struct fh *h = fh_new(FH_WRITE);
+		struct fh *h = fh_new(fs, FH_WRITE);
 		if (!h)
 			return -ENOMEM;
 		h->opener_tgid = fs_tgid(fuse_req_ctx(req)->pid);
@@ -776,7 +792,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 	int rc = revalidate(fs, ino);
 	if (rc)
 		return rc;
-	struct fh *h = fh_new(FH_READ);
+	struct fh *h = fh_new(fs, FH_READ);
 	if (!h)
 		return -ENOMEM;
 	char etag[S3_ETAG_MAX];
@@ -840,7 +856,7 @@ static int do_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const cha
 	int rc = child_key(fs, parent, name, 0, key, sizeof(key));
 	if (rc)
 		return rc;
-	struct fh *h = fh_new(FH_WRITE);
+	struct fh *h = fh_new(fs, FH_WRITE);
 	if (!h)
 		return -ENOMEM;
 	h->opener_tgid = fs_tgid(fuse_req_ctx(req)->pid);
@@ -1156,8 +1172,32 @@ static int do_opendir(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 		free(d);
 		return rc;
 	}
+	pthread_mutex_lock(&fs->hlock);
+	d->next = fs->dhs;
+	if (d->next)
+		d->next->prev = d;
+	fs->dhs = d;
+	pthread_mutex_unlock(&fs->hlock);
 	fi->fh = (uintptr_t)d;
 	return 0;
+}
+
+static void dh_free(struct fs *fs, struct dh *d)
+{
+	pthread_mutex_lock(&fs->hlock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		fs->dhs = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&fs->hlock);
+	dir_stream_free(d->ds);
+	itable_lock(fs->it);
+	inode_unref_locked(fs->it, d->in);
+	itable_unlock(fs->it);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1172,13 +1212,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
-	dir_stream_free(d->ds);
-	itable_lock(fs->it);
-	inode_unref_locked(fs->it, d->in);
-	itable_unlock(fs->it);
-	pthread_mutex_destroy(&d->lock);
-	free(d);
+	dh_free(fs, (struct dh *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -1352,6 +1386,7 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 	fs->uid = uid;
 	fs->gid = gid;
 	fs->mount_time = time(NULL);
+	pthread_mutex_init(&fs->hlock, NULL);
 	int rc = budget_new((size_t)o->memory_budget, &fs->budget);
 	if (!rc) {
 		struct rcache_opts ro;
@@ -1373,16 +1408,26 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 
 void fs_release(struct fs *fs)
 {
+	/* The session can end with files still open (SIGTERM): the kernel never
+	 * sent RELEASE for them. No worker runs any more, so free them here,
+	 * before the pool, cache and table they use: a file being written is
+	 * aborted (half a file is never published), a reader is dropped. */
+	int n_open = 0;
+	while (fs->fhs) {
+		fs->fhs->pins = 0;
+		fh_free(fs, fs->fhs);
+		n_open++;
+	}
+	while (fs->dhs)
+		dh_free(fs, fs->dhs);
+	if (n_open)
+		log_warn("unmounted with %d file(s) open: files being written were "
+			 "discarded",
+			 n_open);
 	if (fs->up)
 		upload_pool_free(fs->up);
-	/* The session can end with files still open (SIGTERM): their readers
-	 * were never released, and the cache must outlive them; the process is
-	 * exiting, so leaving it is harmless. */
-	if (fs->rc && atomic_load(&fs->open_readers) == 0)
+	if (fs->rc)
 		rcache_free(fs->rc);
-	else if (fs->rc)
-		log_warn("unmounted with %d file(s) open for reading",
-			 atomic_load(&fs->open_readers));
 	itable_free(fs->it);
 	meta_neg_free(fs->neg);
 	if (fs->budget)
@@ -1392,6 +1437,7 @@ void fs_release(struct fs *fs)
 	fs->it = NULL;
 	fs->neg = NULL;
 	fs->budget = NULL;
+	pthread_mutex_destroy(&fs->hlock);
 }
 
 #define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))

@@ -21,6 +21,7 @@
 #define FUSE_USE_VERSION 312
 #endif
 #include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -50,11 +51,19 @@ struct fs {
 	atomic_uint_least64_t n_lookup, n_probe, n_readdir_pages, n_open, n_read, bytes_read,
 	    n_write, bytes_written, n_commit, n_commit_err, n_abort_killed;
 	atomic_int open_readers; /* reader handles alive (rcache_free needs none) */
+
+	/* Every file and directory handle alive, so fs_release() can free those
+	 * the kernel never released (the session ended with files open). */
+	pthread_mutex_t hlock;
+	struct fh *fhs;
+	struct dh *dhs;
 };
 
 /* Makes the budget, read cache, upload pool, inode table and negative cache.
  * Starts worker threads: call after fuse_daemonize(). */
 int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid, gid_t gid);
+/* Frees everything, first the handles still open when the session ended:
+ * uploads of files being written are aborted (nothing is published). */
 void fs_release(struct fs *fs);
 
 /* Fills the low-level operation table. */
