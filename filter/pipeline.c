@@ -73,6 +73,15 @@ struct rslot {
 	int stopped;	     /* --strict stopped inside it: later slots are dropped */
 	struct buf out;	     /* its rows */
 	uint64_t n_rec, n_match;
+
+	/* --strict: the line that stopped it, reported only when the slot is
+	 * committed (in input order): the other scanner may meanwhile have hit
+	 * a later bad line in a later slot, which must not be reported.
+	 * stop_rc: -EINVAL bad record, -EMSGSIZE too long, else row not formatted */
+	int stop_rc;
+	uint64_t stop_lineno;
+	const char *stop_reason; /* static string (scan.h) */
+	size_t stop_off;	 /* err_off, or --max-line for -EMSGSIZE */
 };
 
 /* Slots cycle: the inflater fills slot wr and publishes it; a scanner claims
@@ -120,6 +129,8 @@ struct worker {
 	int gz_err;		    /* the stream's final error, 0 if none */
 	size_t dropped;		    /* bytes of the partial line cut by that error */
 	uint64_t err_line;	    /* its line number */
+	uint64_t long_line;	    /* --strict: the inflater's over-long line */
+	size_t long_max;	    /* and --max-line, reported at commit */
 };
 
 static void set_internal(struct pipe *p, int err)
@@ -353,7 +364,16 @@ static int too_long(struct worker *w, uint64_t lineno, size_t max_line)
 
 static int on_too_long_inflater(void *ctx, uint64_t lineno, size_t max_line)
 {
-	return too_long(ctx, lineno, max_line);
+	struct worker *w = ctx;
+
+	if (w->p->cfg->strict) {
+		/* reported when its slot is committed: an earlier bad line in a
+		 * slot not scanned yet comes first */
+		w->long_line = lineno;
+		w->long_max = max_line;
+		return 1;
+	}
+	return too_long(w, lineno, max_line);
 }
 
 /* ---- inflater thread ---- */
@@ -362,7 +382,6 @@ static void publish(struct ring *r, struct rslot *s, int status)
 {
 	s->status = status;
 	s->scanned = 0;
-	s->stopped = 0;
 	s->n_rec = s->n_match = 0;
 	/* rows of an unusual slot (huge values) do not pin their memory */
 	if (s->out.alloc > 4 * r->size)
@@ -401,6 +420,7 @@ static void *inflater_main(void *arg)
 			}
 			s = &r->s[r->wr];
 			pthread_mutex_unlock(&r->mu);
+			s->stopped = 0;
 		}
 		/* Room for the carried partial line plus a nominal slot of new
 		 * data; a slot grown by a long line shrinks back afterwards. */
@@ -435,6 +455,13 @@ static void *inflater_main(void *arg)
 		}
 		if (arc == -ENOMEM)
 			set_internal(w->p, arc);
+		if (arc == 1 && w->p->cfg->strict) {
+			/* a scanner finding an earlier bad line in it overrides */
+			s->stopped = 1;
+			s->stop_rc = -EMSGSIZE;
+			s->stop_lineno = w->long_line;
+			s->stop_off = w->long_max;
+		}
 		if (arc) {
 			publish(r, s, -ECANCELED);
 			break;
@@ -485,6 +512,18 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno)
 		return 0;
 	}
 	s->n_rec++;
+	if (w->p->cfg->strict) {
+		uint64_t cur = atomic_load(&w->stop_line);
+
+		while (lineno < cur && !atomic_compare_exchange_weak(&w->stop_line, &cur, lineno))
+			;
+		s->stopped = 1;
+		s->stop_rc = rc;
+		s->stop_lineno = lineno;
+		s->stop_reason = res.err_reason;
+		s->stop_off = res.err_off;
+		return 1; /* reported and counted at commit, stop there */
+	}
 	atomic_fetch_add_explicit(&w->p->st->bad, 1, memory_order_relaxed);
 	if (report_budget(w)) {
 		if (rc == -EINVAL)
@@ -495,26 +534,27 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno)
 			log_error("%s:%llu: record skipped: its row cannot be formatted (%s)",
 				  w->path, (unsigned long long)lineno, strerror(-rc));
 	}
-	if (w->p->cfg->strict) {
-		uint64_t cur = atomic_load(&w->stop_line);
-
-		while (lineno < cur && !atomic_compare_exchange_weak(&w->stop_line, &cur, lineno))
-			;
-		s->stopped = 1;
-		stop_file(w);
-		return 1;
-	}
 	return 0;
 }
 
 static int on_too_long_scanner(void *ctx, uint64_t lineno, size_t max_line)
 {
 	struct scanner *sc = ctx;
-	int rc = too_long(sc->w, lineno, max_line);
+	struct worker *w = sc->w;
+	struct rslot *s = sc->slot;
 
-	if (rc)
-		sc->slot->stopped = 1;
-	return rc;
+	if (w->p->cfg->strict) {
+		uint64_t cur = atomic_load(&w->stop_line);
+
+		while (lineno < cur && !atomic_compare_exchange_weak(&w->stop_line, &cur, lineno))
+			;
+		s->stopped = 1;
+		s->stop_rc = -EMSGSIZE;
+		s->stop_lineno = lineno;
+		s->stop_off = max_line;
+		return 1; /* reported and counted at commit, stop there */
+	}
+	return too_long(w, lineno, max_line);
 }
 
 static void scan_slot(struct scanner *sc, struct rslot *s)
@@ -552,8 +592,28 @@ static void commit(struct worker *w, struct rslot *s)
 		if (rc < 0)
 			atomic_store(&w->stop, 1);
 	}
-	if (s->stopped)
+	if (s->stopped) {
+		/* the first stop in input order: report it now, stop the file */
 		w->committed_stop = 1;
+		if (s->stop_rc == -EMSGSIZE) {
+			too_long(w, s->stop_lineno, s->stop_off);
+		} else {
+			atomic_fetch_add_explicit(&st->bad, 1, memory_order_relaxed);
+			int shown = report_budget(w);
+
+			if (shown && s->stop_rc == -EINVAL)
+				log_error("%s:%llu: bad record: %s at column %zu", w->path,
+					  (unsigned long long)s->stop_lineno,
+					  s->stop_reason ? s->stop_reason : "invalid",
+					  s->stop_off + 1);
+			else if (shown)
+				log_error("%s:%llu: record skipped: its row cannot be formatted "
+					  "(%s)",
+					  w->path, (unsigned long long)s->stop_lineno,
+					  strerror(-s->stop_rc));
+			stop_file(w);
+		}
+	}
 	if (s->status != 0 && s->status != GZIN_EOF && s->status != -ECANCELED) {
 		w->gz_err = s->status;
 	}
