@@ -7,6 +7,7 @@
  * namespace.
  */
 #include "s3xml.h"
+#include "isotime.h"
 
 #include <errno.h>
 #include <expat.h>
@@ -270,56 +271,11 @@ int s3xml_url_decode(char *s)
 	return 0;
 }
 
-static int sx_digits(const char *s, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EBADMSG;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil), so we need neither timegm() nor the TZ environment. */
-static long long sx_days_from_civil(int y, int m, int d)
-{
-	y -= m <= 2;
-	long long era = (y >= 0 ? y : y - 399) / 400;
-	long long yoe = y - era * 400;
-	long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int s3xml_parse_time(const char *s, time_t *out)
 {
-	int y, mo, d, h, mi, sec;
-	if (strlen(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
-	    s[13] != ':' || s[16] != ':')
-		return -EBADMSG;
-	if (sx_digits(s, 4, &y) || sx_digits(s + 5, 2, &mo) || sx_digits(s + 8, 2, &d) ||
-	    sx_digits(s + 11, 2, &h) || sx_digits(s + 14, 2, &mi) || sx_digits(s + 17, 2, &sec))
-		return -EBADMSG;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -EBADMSG;
-	const char *r = s + 19;
-	if (*r == '.') {
-		r++;
-		if (*r < '0' || *r > '9')
-			return -EBADMSG;
-		while (*r >= '0' && *r <= '9')
-			r++;
-	}
-	if (*r == 'Z')
-		r++;
-	if (*r)
-		return -EBADMSG;
-	long long t = sx_days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + sec;
-	*out = (time_t)t;
-	return 0;
+	/* S3 writes "2009-10-12T17:50:30.000Z"; some S3-compatible stores leave
+	 * out the zone (UTC is meant). An offset is not S3's and is refused. */
+	return isotime_parse(s, ISOTIME_ZONE_OPTIONAL | ISOTIME_SPACE_SEP, out) ? -EBADMSG : 0;
 }
 
 static int sx_time(const char *text, size_t len, time_t *out)
