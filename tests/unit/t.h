@@ -8,6 +8,7 @@
 #ifndef T_H
 #define T_H
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int t_passed, t_failed, t_cur_failed;
@@ -68,5 +69,29 @@ static int t_passed, t_failed, t_cur_failed;
 #define T_DONE()                                                                 \
 	(printf("%d passed, %d failed\n", t_passed, t_failed),                   \
 	 (t_failed || t_passed == 0) ? 1 : 0)
+
+/* The whole file as a NUL-terminated string (test data is small), or NULL.
+ * The caller frees it. static inline: files that do not use it get no
+ * unused-function warning. */
+static inline char *t_read_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		p = malloc((size_t)n + 1);
+		if (p && fread(p, 1, (size_t)n, f) == (size_t)n) {
+			p[n] = '\0';
+		} else {
+			free(p);
+			p = NULL;
+		}
+	}
+	fclose(f);
+	return p;
+}
 
 #endif

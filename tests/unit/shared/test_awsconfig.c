@@ -16,27 +16,6 @@
 
 #define DATA_DIR S3M_SHARED_DIR "/testdata/aws-config-files"
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *p = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		p = malloc((size_t)n + 1);
-		if (p && fread(p, 1, (size_t)n, f) == (size_t)n) {
-			p[n] = '\0';
-		} else {
-			free(p);
-			p = NULL;
-		}
-	}
-	fclose(f);
-	return p;
-}
-
 /* Our sections of one type equal the expected JSON map (both directions). */
 static int same_sections(const struct awsconfig *c, enum awsconfig_section type,
 			 const cJSON *want, const char *label)
@@ -126,7 +105,7 @@ out:
 
 static void test_parser_suite(void)
 {
-	char *text = read_file(DATA_DIR "/profile-parser-tests.json");
+	char *text = t_read_file(DATA_DIR "/profile-parser-tests.json");
 	cJSON *doc = text ? cJSON_Parse(text) : NULL;
 	const cJSON *tc;
 	int n = 0;
@@ -153,7 +132,7 @@ static const char *env_str(const cJSON *env, const char *name)
 
 static void test_location_suite(void)
 {
-	char *text = read_file(DATA_DIR "/file-location-tests.json");
+	char *text = t_read_file(DATA_DIR "/file-location-tests.json");
 	cJSON *doc = text ? cJSON_Parse(text) : NULL;
 	const cJSON *tc;
 	int n = 0;

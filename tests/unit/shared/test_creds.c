@@ -33,30 +33,9 @@
 #define CHAIN_DIR IMDS_DIR "/smithy-rs-credential-chain"
 #define CLOSED_PORT_URL "http://127.0.0.1:9" /* discard port: nothing listens */
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *p = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		p = malloc((size_t)n + 1);
-		if (p && fread(p, 1, (size_t)n, f) == (size_t)n) {
-			p[n] = '\0';
-		} else {
-			free(p);
-			p = NULL;
-		}
-	}
-	fclose(f);
-	return p;
-}
-
 static cJSON *read_json(const char *path)
 {
-	char *t = read_file(path);
+	char *t = t_read_file(path);
 	cJSON *j = t ? cJSON_Parse(t) : NULL;
 	free(t);
 	return j;
@@ -153,7 +132,7 @@ static void test_credjson_docs_and_errors(void)
 {
 	struct creds c;
 	char code[64];
-	char *t = read_file(IMDS_DIR "/aws-docs/ec2-imds-iam-security-credentials-role.json");
+	char *t = t_read_file(IMDS_DIR "/aws-docs/ec2-imds-iam-security-credentials-role.json");
 	CHECK(t != NULL);
 	if (t) {
 		CHECK_INT(credjson_parse(t, strlen(t), &c, code, sizeof(code)), 0);
@@ -162,7 +141,7 @@ static void test_credjson_docs_and_errors(void)
 		CHECK_INT(c.expiration, 1495033794); /* 2017-05-17T15:09:54Z */
 		free(t);
 	}
-	t = read_file(IMDS_DIR "/aws-docs/ecs-task-role-credentials.json");
+	t = t_read_file(IMDS_DIR "/aws-docs/ecs-task-role-credentials.json");
 	CHECK(t != NULL);
 	if (t) {
 		CHECK_INT(credjson_parse(t, strlen(t), &c, code, sizeof(code)), 0);
@@ -440,7 +419,7 @@ static char *capture_stderr(void (*fn)(void *), void *arg)
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
-	char *t = read_file(path);
+	char *t = t_read_file(path);
 	unlink(path);
 	return t;
 }

@@ -43,27 +43,6 @@ static char base_url[64];
 static char tmpdir[64];
 static struct http_pool *ctl;
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *p = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-		p = malloc((size_t)n + 1);
-		if (p && fread(p, 1, (size_t)n, f) == (size_t)n) {
-			p[n] = '\0';
-		} else {
-			free(p);
-			p = NULL;
-		}
-	}
-	fclose(f);
-	return p;
-}
-
 static const char *jstr(const cJSON *o, const char *name)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -92,7 +71,7 @@ static int start_server(void)
 		_exit(127);
 	}
 	for (int i = 0; i < 200; i++) {
-		char *t = read_file(portfile);
+		char *t = t_read_file(portfile);
 		if (t) {
 			snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%ld",
 				 strtol(t, NULL, 10));
@@ -208,15 +187,15 @@ static int run_replay(const char *name, int want_rc)
 
 	clean_env();
 	snprintf(path, sizeof(path), "%s/%s/test-case.json", CHAIN_DIR, name);
-	char *t = read_file(path);
+	char *t = t_read_file(path);
 	tc = t ? cJSON_Parse(t) : NULL;
 	free(t);
 	snprintf(path, sizeof(path), "%s/%s/env.json", CHAIN_DIR, name);
-	t = read_file(path);
+	t = t_read_file(path);
 	env = t ? cJSON_Parse(t) : NULL;
 	free(t);
 	snprintf(path, sizeof(path), "%s/%s/http-traffic.json", CHAIN_DIR, name);
-	t = read_file(path);
+	t = t_read_file(path);
 	traffic = t ? cJSON_Parse(t) : NULL;
 	free(t);
 	if (!tc || !env || !traffic)
@@ -746,7 +725,7 @@ static void test_no_secrets_logged(void)
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
-	char *text = read_file(path);
+	char *text = t_read_file(path);
 	unlink(path);
 	CHECK(text != NULL && strstr(text, "debug:") != NULL); /* debug lines were written */
 	static const char *const secrets[] = {"secret0001", "secret0002", "secret0003",
