@@ -156,7 +156,13 @@ static void fill_entry_locked(struct fs *fs, struct inode *in, struct fuse_entry
 
 static void reply_err(fuse_req_t req, int rc)
 {
-	fuse_reply_err(req, rc < 0 ? -rc : rc);
+	if (rc < 0)
+		rc = -rc;
+	/* A timed-out S3 request (request_timeout, op_timeout) is an I/O
+	 * error to the application: read(2) has no ETIMEDOUT (docs/semantics.md). */
+	if (rc == ETIMEDOUT)
+		rc = EIO;
+	fuse_reply_err(req, rc);
 }
 
 /* ---- init / destroy ---------------------------------------------------- */

@@ -155,6 +155,13 @@ int main(int argc, char *argv[])
 	cfg.insecure_skip_verify = o.insecure;
 	cfg.creds.profile = o.profile;
 	cfg.creds.anonymous = o.anonymous;
+	cfg.max_retries = o.retries ? (int)o.retries : -1;
+	cfg.connect_timeout_ms = (long)(o.connect_timeout * 1000.0 + 0.5);
+	/* curl counts a stall in whole seconds: round up, never below asked */
+	cfg.low_speed_time_s = (long)o.request_timeout;
+	if ((double)cfg.low_speed_time_s < o.request_timeout)
+		cfg.low_speed_time_s++;
+	cfg.op_timeout_ms = (long)(o.op_timeout * 1000.0 + 0.5);
 	rc = s3_client_new(&cfg, &s3);
 	if (rc) {
 		fprintf(stderr, "s3mount: cannot set up the S3 client for bucket '%s': %s\n",

@@ -81,6 +81,14 @@ static const struct opt_def opts_table[] = {
      "at mount, abort this prefix's multipart uploads older than HOURS", 0},
     {"max_rename_objects", OK_LONG, F(max_rename_objects), "N",
      "refuse renaming a directory holding more objects (default 1000)", 0},
+    {"retries", OK_LONG, F(retries), "N",
+     "retries of a failed S3 request, 50 ms-5 s apart (default 6)", 0},
+    {"connect_timeout", OK_SECONDS, F(connect_timeout), "SEC",
+     "connect to S3 within SEC, else retry (default 5)", 0},
+    {"request_timeout", OK_SECONDS, F(request_timeout), "SEC",
+     "retry a transfer stalled below 1 KB/s for SEC (default 30)", 0},
+    {"op_timeout", OK_SECONDS, F(op_timeout), "SEC",
+     "deadline of an S3 request and its retries, then EIO (default 0 = none)", 0},
     /* generic kernel mount flags, passed on */
     {"nodev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
     /* dev and suid (which mount.fuse3 adds) are ignored: a bucket's files
@@ -446,6 +454,9 @@ static void opts_defaults(struct opts *o)
 	o->dir_ttl = 1.0;
 	o->abort_stale_hours = -1;
 	o->max_rename_objects = 1000;
+	o->retries = 6;
+	o->connect_timeout = 5.0;
+	o->request_timeout = 30.0;
 }
 
 static int opts_validate(struct opts *o, char *err, size_t cap)
@@ -460,6 +471,14 @@ static int opts_validate(struct opts *o, char *err, size_t cap)
 		    (unsigned long long)(3 * o->part_size >> 20));
 	if (o->max_threads < 1 || o->max_threads > 256)
 		return opts_err(err, cap, "max_threads must be between 1 and 256");
+	if (o->retries > 1000)
+		return opts_err(err, cap, "retries must be at most 1000 (op_timeout bounds the time)");
+	if (o->connect_timeout < 0.001 || o->connect_timeout > 3600)
+		return opts_err(err, cap, "connect_timeout must be between 0.001 and 3600 s");
+	if (o->request_timeout < 1 || o->request_timeout > 3600)
+		return opts_err(err, cap, "request_timeout must be between 1 and 3600 s");
+	if (o->op_timeout != 0 && o->op_timeout < 0.1)
+		return opts_err(err, cap, "op_timeout must be 0 (none) or at least 0.1 s");
 	if (o->default_permissions < 0)
 		o->default_permissions = o->allow_other;
 	if (o->anonymous && o->profile)

@@ -56,6 +56,11 @@ struct opts {
 	double dir_ttl;		 /* seconds, kernel TTL of directory entries; default 1 */
 	long abort_stale_hours;	 /* -1: off; else abort this prefix's uploads older than N h */
 	long max_rename_objects; /* directory rename refused above this; default 1000 */
+	long retries;		 /* S3 retries after a failed try; default 6, 0 = none */
+	double connect_timeout;	 /* seconds to connect; default 5 */
+	double request_timeout;	 /* seconds a transfer may stall (< 1 KB/s); default 30 */
+	double op_timeout;	 /* seconds an S3 request may take, retries included;
+				  * 0 (default) = no deadline */
 
 	/* generic kernel mount flags to pass on ("nodev,noexec"), "" when none */
 	char mountflags[OPTS_MOUNTFLAGS_MAX];

@@ -44,6 +44,7 @@ struct s3_client {
 	int path_style;
 	int unsigned_payload;
 	struct retry_policy retry;
+	uint64_t op_timeout_ms;	 /* 0 = no deadline per call */
 	uint64_t copy_threshold; /* bytes */
 	uint64_t copy_part_size; /* bytes; 0 = auto */
 	struct http_pool *http;
@@ -72,6 +73,9 @@ struct s3_op {
 	int no_retry_after_data; /* failure after the sink saw bytes: return it raw */
 	int attempts;		 /* out: tries made */
 	int slow_ok;		 /* the server may take minutes (http.h) */
+	uint64_t deadline_ms;	 /* CLOCK_MONOTONIC ms the call must end by; 0 =
+				  * none. s3_exec sets it from op_timeout_ms unless
+				  * the caller did (a GET's resumes share one) */
 };
 
 static int s3_part_copy(struct s3_client *c, const char *key, const char *upload_id,
@@ -162,6 +166,7 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 	c->retry.max_retries = cfg->max_retries == 0  ? RETRY_DEFAULT_MAX
 			       : cfg->max_retries < 0 ? -1
 						      : cfg->max_retries;
+	c->op_timeout_ms = cfg->op_timeout_ms > 0 ? (uint64_t)cfg->op_timeout_ms : 0;
 	c->copy_threshold =
 	    cfg->copy_multipart_threshold && cfg->copy_multipart_threshold < S3_COPY_LIMIT
 		? cfg->copy_multipart_threshold
@@ -332,6 +337,19 @@ static void s3_sleep_ms(uint64_t ms)
 		;
 }
 
+static uint64_t s3_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The deadline of a call starting now, or 0 when the client has none. */
+static uint64_t s3_deadline(const struct s3_client *c)
+{
+	return c->op_timeout_ms ? s3_now_ms() + c->op_timeout_ms : 0;
+}
+
 static int s3_log_level_for(const struct s3_op *op, int err)
 {
 	if (err == -ENOENT && op->quiet_enoent)
@@ -362,6 +380,10 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 	buf_init(&auth, 4096);
 	memset(&cr, 0, sizeof(cr));
 	op->attempts = 0;
+	/* Operations S3 may legitimately think about for minutes keep only
+	 * their low-speed limit: a deadline would fail a commit that works. */
+	if (!op->deadline_ms && !op->slow_ok)
+		op->deadline_ms = s3_deadline(c);
 
 	if (!op->body_len)
 		s3_copy_str(payload_hash, sizeof(payload_hash), SIGV4_EMPTY_SHA256);
@@ -390,6 +412,21 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 			goto out;
 		}
 		sigv4_amz_date((long long)time(NULL), amz_date);
+
+		long left_ms = 0; /* of the deadline; 0 = none */
+		if (op->deadline_ms) {
+			uint64_t now = s3_now_ms();
+			if (now >= op->deadline_ms) {
+				rc = -ETIMEDOUT;
+				atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
+				log_error("s3: %s %s/%s: deadline (op_timeout %" PRIu64
+					  " ms) passed after %d tries -> %s",
+					  op->name, c->bucket, lkey, c->op_timeout_ms, op->attempts,
+					  strerror(-rc));
+				goto out;
+			}
+			left_ms = (long)(op->deadline_ms - now);
+		}
 
 		size_t n = 0;
 		hv[n++] = (struct http_header){"Host", host.ptr};
@@ -440,6 +477,7 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		    .sink = op->sink,
 		    .sink_arg = op->sink_arg,
 		    .slow_ok = op->slow_ok,
+		    .timeout_ms = left_ms, /* the try ends at the deadline */
 		};
 		int trc = http_perform(c->http, &hr, resp);
 		atomic_fetch_add_explicit(&c->n_requests, 1, memory_order_relaxed);
@@ -500,6 +538,14 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		}
 		if (k.action == S3ERR_RETRY && retry_allowed(&c->retry, attempt)) {
 			uint64_t ms = retry_delay_ms(&c->retry, attempt, retry_rand_splitmix, &rnd);
+			/* No sleep past the deadline: the next loop fails at once
+			 * (-ETIMEDOUT), so the caller hears at the deadline. */
+			if (op->deadline_ms) {
+				uint64_t now = s3_now_ms();
+				uint64_t left = op->deadline_ms > now ? op->deadline_ms - now : 0;
+				if (ms > left)
+					ms = left;
+			}
 			log_info("s3: %s %s/%s: HTTP %ld %s (rid %s): retry %d in %" PRIu64 " ms",
 				 op->name, c->bucket, lkey, resp->status, what, e.request_id,
 				 attempt + 1, ms);
@@ -723,6 +769,7 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 	}
 	if (if_match)
 		s3_copy_str(etag_pin, sizeof(etag_pin), if_match);
+	uint64_t deadline = s3_deadline(c); /* one for every resume */
 	struct http_response r;
 	http_response_init(&r);
 	for (;;) {
@@ -730,7 +777,8 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 				   .method = "GET",
 				   .key = key,
 				   .quiet_enoent = 1,
-				   .no_retry_after_data = 1};
+				   .no_retry_after_data = 1,
+				   .deadline_ms = deadline};
 		struct s3_get_ctx g = {.sink = sink,
 				       .arg = arg,
 				       .resp = &r,

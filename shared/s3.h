@@ -20,8 +20,9 @@
  * Authorization header are never logged, at any level.
  * Retries: full-jitter exponential backoff (retry.h: 50 ms doubling to 5 s)
  * for 500/502/503/504, SlowDown, 429, RequestTimeout, connection resets and
- * timeouts (up to cfg.max_retries); an interrupted GET resumes from the last
- * byte received; ExpiredToken refreshes credentials and retries once; a 301 or
+ * timeouts (up to cfg.max_retries, and within cfg.op_timeout_ms when set: a
+ * try is cut off at the deadline and no backoff sleeps past it); an
+ * interrupted GET resumes from the last byte received; ExpiredToken refreshes credentials and retries once; a 301 or
  * 400 naming the bucket's region (x-amz-bucket-region or <Region>) switches the
  * client to that region and retries; other 4xx are not retried.
  * Addressing: virtual-hosted (https://BUCKET.s3.REGION.amazonaws.com/KEY) by
@@ -62,6 +63,11 @@ struct s3_config {
 	long connect_timeout_ms;     /* 0 = 5000 */
 	long low_speed_time_s;       /* abort a transfer below 1 KB/s for this long; 0 = 30 */
 	int max_retries;             /* 0 = 6; -1 = none */
+	long op_timeout_ms;          /* deadline of one call, all its tries, backoff and
+				      * resumes included; 0 = none (the default).
+				      * Past it the call fails with -ETIMEDOUT.
+				      * CompleteMultipartUpload and CopyObject are
+				      * exempt: S3 itself may take minutes on them */
 	int max_connections;         /* pool size; 0 = 32 */
 	uint64_t copy_multipart_threshold; /* s3_copy goes multipart above this many
 				      * bytes; 0 = 5 GiB (CopyObject's limit) */

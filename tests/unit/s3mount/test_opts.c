@@ -37,6 +37,8 @@ static void test_defaults(void)
 	CHECK_INT(o.abort_stale_hours, -1);
 	CHECK_INT(o.log_level, LOG_LVL_WARN);
 	CHECK_STR(o.mountflags, "");
+	CHECK_INT(o.retries, 6);
+	CHECK(o.connect_timeout == 5.0 && o.request_timeout == 30.0 && o.op_timeout == 0.0);
 	opts_release(&o);
 }
 
@@ -187,6 +189,27 @@ static void test_bad(void)
 	}
 }
 
+/* The timeout options, incl. their boundaries and 0 = none for op_timeout. */
+static void test_timeouts(void)
+{
+	struct opts o;
+	const char *argv[] = {"s3mount", "-o",
+			      "retries=0,connect_timeout=0.25,request_timeout=1,op_timeout=7.5",
+			      "b12", "/m"};
+	CHECK_INT(parse(&o, 5, argv), 0);
+	CHECK_STR(err, "");
+	CHECK_INT(o.retries, 0);
+	CHECK(o.connect_timeout == 0.25);
+	CHECK(o.request_timeout == 1.0);
+	CHECK(o.op_timeout == 7.5);
+	opts_release(&o);
+	const char *argv2[] = {"s3mount", "--retries=1000", "--op-timeout", "0", "b12", "/m"};
+	CHECK_INT(parse(&o, 6, argv2), 0);
+	CHECK_INT(o.retries, 1000);
+	CHECK(o.op_timeout == 0.0);
+	opts_release(&o);
+}
+
 static void test_sizes(void)
 {
 	static const struct {
@@ -240,6 +263,10 @@ static void test_help_lists_everything(void)
 					    "part_size=",
 					    "abort_stale_uploads=",
 					    "max_rename_objects=",
+					    "retries=N",
+					    "connect_timeout=SEC",
+					    "request_timeout=SEC",
+					    "op_timeout=SEC",
 					    "ca_bundle=",
 					    "anonymous",
 					    "insecure",
@@ -276,6 +303,7 @@ int main(void)
 	T_RUN(test_long_options);
 	test_sources();
 	test_bad();
+	test_timeouts();
 	test_sizes();
 	test_help_lists_everything();
 	T_RUN(test_help_version);
