@@ -40,9 +40,13 @@
 #include "log.h"
 #include "nsops.h"
 #include "procstat.h"
+#include "verify.h"
 
 #define FS_BLKSIZE (1u << 20) /* st_blksize: makes cp/cat use 1 MiB I/O */
 #define FS_MAX_WRITE (1u << 20)
+/* ms a read past the hashed prefix waits for the reads before it (verify.h):
+ * parallel readahead on several FUSE threads is reordered by milliseconds */
+#define FS_VERIFY_WAIT_MS 200
 
 enum fh_kind { FH_READ, FH_WRITE };
 /* FH_LAZY: an existing object opened for writing without O_TRUNC: nothing
@@ -54,6 +58,7 @@ struct fh {
 	enum fh_kind kind;
 	struct inode *in;	 /* holds a ref */
 	struct reader *r;	 /* FH_READ */
+	struct verify *v;	 /* FH_READ: MD5 check against the ETag, or NULL */
 	struct upload *u;	 /* FH_WRITE */
 	pthread_mutex_t lock;	 /* FH_WRITE: serialises write/flush/fsync/rename */
 	enum fh_state state;	 /* protected by lock */
@@ -683,6 +688,7 @@ static void fh_free(struct fs *fs, struct fh *h)
 		reader_free(h->r);
 		atomic_fetch_sub(&fs->open_readers, 1);
 	}
+	verify_free(h->v);
 	if (h->u)
 		upload_free(h->u);
 	if (h->in) {
@@ -835,6 +841,10 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 		rc = reader_new(fs->rc, key, size, etag, &h->r);
 	if (!rc)
 		atomic_fetch_add(&fs->open_readers, 1);
+	/* Not with keep_cache: the kernel may serve a prefix from its page
+	 * cache, and a check needs every byte from 0. */
+	if (!rc && fs->o->verify_etag && !fi->keep_cache)
+		rc = verify_new(etag, size, FS_VERIFY_WAIT_MS, &h->v);
 	if (rc) {
 		fh_free(fs, h);
 		return rc;
@@ -910,6 +920,22 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 }
 
+/* The MD5 of a whole-object read did not match its ETag: say which object,
+ * drop its cached blocks and make the next open drop the kernel's pages. */
+static void verify_failed(struct fs *fs, struct fh *h)
+{
+	char key[S3_KEY_MAX + 2] = "?";
+	itable_lock(fs->it);
+	if (inode_key_locked(fs->it, h->in, key, sizeof(key)) != 0)
+		snprintf(key, sizeof(key), "?");
+	h->in->open_etag[0] = '\0';
+	itable_unlock(fs->it);
+	log_error("read of '%s': the MD5 of the bytes downloaded does not match its ETag "
+		  "(corrupted in transit?): EIO; its cached blocks are dropped",
+		  key);
+	rcache_invalidate(fs->rc, key);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -925,6 +951,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int niov = 0;
 	struct reader_pin *pin = NULL;
 	ssize_t n = reader_read_iov(h->r, (uint64_t)off, size, iov, &niov, &pin);
+	if (n >= 0 && verify_feed(h->v, (uint64_t)off, iov, niov) != 0) {
+		if (pin)
+			reader_unpin(pin);
+		verify_failed(fs, h);
+		reply_err(req, -EIO);
+		return;
+	}
 	if (n >= 0) {
 		cnt(&fs->n_read, 1);
 		cnt(&fs->bytes_read, (uint64_t)n);
@@ -947,6 +980,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	n = reader_read(h->r, buf, size, (uint64_t)off);
+	struct iovec one = {buf, n > 0 ? (size_t)n : 0};
+	if (n >= 0 && verify_feed(h->v, (uint64_t)off, &one, 1) != 0) {
+		verify_failed(fs, h);
+		n = -EIO;
+	}
 	if (n < 0) {
 		reply_err(req, (int)n);
 	} else {

@@ -89,6 +89,9 @@ static const struct opt_def opts_table[] = {
      "retry a transfer stalled below 1 KB/s for SEC (default 30)", 0},
     {"op_timeout", OK_SECONDS, F(op_timeout), "SEC",
      "deadline of an S3 request and its retries, then EIO (default 0 = none)", 0},
+    {"verify_etag", OK_BOOL, F(verify_etag), NULL,
+     "a read of a whole object fails EIO if its MD5 differs from the ETag (default)", 0},
+    {"no_verify_etag", OK_BOOL0, F(verify_etag), NULL, "do not hash reads (saves CPU)", 0},
     /* generic kernel mount flags, passed on */
     {"nodev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
     /* dev and suid (which mount.fuse3 adds) are ignored: a bucket's files
@@ -455,6 +458,7 @@ static void opts_defaults(struct opts *o)
 	o->abort_stale_hours = -1;
 	o->max_rename_objects = 1000;
 	o->retries = 6;
+	o->verify_etag = 1;
 	o->connect_timeout = 5.0;
 	o->request_timeout = 30.0;
 }

@@ -59,6 +59,7 @@ struct opts {
 	long retries;		 /* S3 retries after a failed try; default 6, 0 = none */
 	double connect_timeout;	 /* seconds to connect; default 5 */
 	double request_timeout;	 /* seconds a transfer may stall (< 1 KB/s); default 30 */
+	int verify_etag;	 /* check whole-object reads against a plain-MD5 ETag */
 	double op_timeout;	 /* seconds an S3 request may take, retries included;
 				  * 0 (default) = no deadline */
 

@@ -39,6 +39,7 @@ static void test_defaults(void)
 	CHECK_STR(o.mountflags, "");
 	CHECK_INT(o.retries, 6);
 	CHECK(o.connect_timeout == 5.0 && o.request_timeout == 30.0 && o.op_timeout == 0.0);
+	CHECK_INT(o.verify_etag, 1);
 	opts_release(&o);
 }
 
@@ -208,6 +209,10 @@ static void test_timeouts(void)
 	CHECK_INT(o.retries, 1000);
 	CHECK(o.op_timeout == 0.0);
 	opts_release(&o);
+	const char *argv3[] = {"s3mount", "-o", "no_verify_etag", "b12", "/m"};
+	CHECK_INT(parse(&o, 5, argv3), 0);
+	CHECK_INT(o.verify_etag, 0);
+	opts_release(&o);
 }
 
 static void test_sizes(void)
@@ -267,6 +272,8 @@ static void test_help_lists_everything(void)
 					    "connect_timeout=SEC",
 					    "request_timeout=SEC",
 					    "op_timeout=SEC",
+					    "verify_etag",
+					    "no_verify_etag",
 					    "ca_bundle=",
 					    "anonymous",
 					    "insecure",
