@@ -18,11 +18,22 @@ static int is_sequential(const struct seqdetect *s, uint64_t off)
 {
 	if (off == s->next_off)
 		return 1;
+	/* In random mode only an exact continuation, or a read just behind
+	 * the last one, re-arms the prefetcher. */
+	if (s->window == 0)
+		return off < s->next_off && s->next_off - off <= s->back_tol;
+	/* Armed: the kernel keeps up to max_background (64) readahead
+	 * requests of 1 MiB in flight on parallel FUSE threads, so a late
+	 * read can lie tens of MiB behind the furthest end, and one that was
+	 * overtaken makes the others look like forward skips. Anything within
+	 * max_window either way is still this stream: data behind next_off
+	 * was requested already, data ahead is what prefetch is fetching. A
+	 * smaller tolerance dropped streams to random mode under load, which
+	 * collapsed the window and refetched what had just been evicted. */
+	size_t tol = s->max_window > s->back_tol ? s->max_window : s->back_tol;
 	if (off < s->next_off)
-		return s->next_off - off <= s->back_tol;
-	/* A forward skip inside the window lands on data being prefetched; in
-	 * random mode only an exact continuation re-arms the prefetcher. */
-	return s->window > 0 && off - s->next_off < s->window;
+		return s->next_off - off <= tol;
+	return off - s->next_off < tol;
 }
 
 int seqdetect_feed(struct seqdetect *s, uint64_t off, size_t len)

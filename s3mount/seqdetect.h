@@ -3,11 +3,13 @@
  * it drives (pure logic; the cache in reader.c acts on the result).
  *
  * As in sshfs's cache.c, a read is sequential when it starts where the
- * previous one ended. The kernel sends its readahead as several requests
- * handled by parallel FUSE threads, so they can arrive slightly out of
- * order: a read starting up to back_tol bytes before the furthest end seen,
- * or forward by less than the current window (data the prefetcher is already
- * fetching), still counts as sequential. Anything else is random.
+ * previous one ended. The kernel sends its readahead as many requests
+ * (up to max_background in flight) handled by parallel FUSE threads, so
+ * they arrive out of order, sometimes by tens of MiB: while the window is
+ * armed, a read starting up to max_window bytes before or after the furthest
+ * end seen still counts as sequential. In random mode (window 0) only a read
+ * starting at the last end, or up to back_tol bytes before it, re-arms.
+ * Anything else is random.
  *
  * Window: 0 after a random read (fetch only what is asked); the first
  * sequential read (including the first read at offset 0) arms it at
@@ -28,7 +30,8 @@ struct seqdetect {
 	size_t min_window;  /* bytes */
 	size_t max_window;  /* bytes */
 	size_t grow_step;   /* bytes of sequential progress per doubling */
-	size_t back_tol;    /* bytes a late, earlier read may lie behind next_off */
+	size_t back_tol;    /* bytes a read may lie behind next_off and re-arm
+			     * random mode (armed: max_window) */
 	uint64_t seq_reads; /* counters, for stats and tests */
 	uint64_t random_reads;
 };
