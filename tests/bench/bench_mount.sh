@@ -16,9 +16,16 @@
 #   main   the main job: filter over the mounted folders with the CSV written into the
 #          mount, vs the same filter on the local copies of the same files (page cache warm)
 #
-# Usage: tests/bench/bench_mount.sh [--quick] [--size MB] [--runs N] [--objects N]
-#                                   [--big MiB] [--build DIR] [--cache DIR]
+# Usage: tests/bench/bench_mount.sh [--quick] [--only PARTS] [--size MB] [--runs N]
+#                                   [--objects N] [--big MiB] [--build DIR] [--cache DIR]
+#                                   [--s3mount-opts OPTS] [--md5 GiB]
 #   --quick        256 MiB object, 2,000 objects, --size 128, 2 runs
+#   --only PARTS   run only these parts, comma-separated: read, ls, write, main (default all;
+#                  `--only read` takes about 2 minutes and uploads only the big object)
+#   --s3mount-opts OPTS  extra -o options for s3mount (e.g. readahead_kb=0), for comparisons
+#   --md5 GiB      also md5sum a random object of GiB GiB through s3mount (larger than the
+#                  budget; e.g. `--only read --md5 5`): time, MB/s, peak RSS, and the md5
+#                  compared with the source's. The local copy stays in --cache (GiB of disk)
 #   --size MB      gzip input of the main job in MB (default 1024: >= 1 GB of gzip)
 #   --runs N       cold read runs per tool (default 2; median)
 #   --objects N    objects in the ls -l directory (default 10000)
@@ -41,9 +48,15 @@ RUNS=2
 NOBJ=10000
 BIG_MIB=1024
 QUICK=0
+ONLY=read,ls,write,main
+S3M_XOPTS=""
+MD5_GIB=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1; SIZE_MB=128; NOBJ=2000; BIG_MIB=256 ;;
+	--only) ONLY=${2:?--only needs parts}; shift ;;
+	--s3mount-opts) S3M_XOPTS=${2:?--s3mount-opts needs options}; shift ;;
+	--md5) MD5_GIB=${2:?--md5 needs GiB}; shift ;;
 	--size) SIZE_MB=${2:?--size needs MB}; shift ;;
 	--runs) RUNS=${2:?--runs needs N}; shift ;;
 	--objects) NOBJ=${2:?--objects needs N}; shift ;;
@@ -55,7 +68,12 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-case "$SIZE_MB$RUNS$NOBJ$BIG_MIB" in *[!0-9]*) echo "bench_mount: numbers only" >&2; exit 2 ;; esac
+case "$SIZE_MB$RUNS$NOBJ$BIG_MIB$MD5_GIB" in *[!0-9]*) echo "bench_mount: numbers only" >&2; exit 2 ;; esac
+for p in ${ONLY//,/ }; do
+	case "$p" in read | ls | write | main) ;; *) echo "bench_mount: unknown part '$p' (read, ls, write, main)" >&2; exit 2 ;; esac
+done
+# part NAME: true when NAME was asked for
+part() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 
 S3M=$BUILD/s3mount/s3mount
 FILTER=$BUILD/filter/filter
@@ -68,6 +86,11 @@ for t in curl fusermount3 python3 gzip /usr/bin/time; do
 done
 BUDGET=256M
 BUDGET_MIB=256
+# The budget caps cache, prefetch and upload buffers; the process adds a fixed overhead
+# (code, libraries, heap, curl handles, thread stacks, FUSE request buffers): the issue's
+# bound is "budget plus a small fixed overhead", checked here as 32 MiB.
+OVERHEAD_MIB=32
+RSS_MAX=$((BUDGET_MIB + OVERHEAD_MIB))
 EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 BIG_BYTES=$((BIG_MIB * 1048576))
 CLK=$(getconf CLK_TCK)
@@ -147,7 +170,7 @@ wait_mount() { # TOOL LOG
 }
 mount_s3mount() {
 	MNT=$W/mnt-s3mount; mkdir -p "$MNT"
-	"$S3M" -f -o "endpoint=$EP,path_style,memory_budget=$BUDGET" "$BUCKET" "$MNT" 2>>"$W/s3mount.log" &
+	"$S3M" -f -o "endpoint=$EP,path_style,memory_budget=$BUDGET${S3M_XOPTS:+,$S3M_XOPTS}" "$BUCKET" "$MNT" 2>>"$W/s3mount.log" &
 	MPID=$!
 	wait_mount s3mount "$W/s3mount.log"
 }
@@ -231,6 +254,7 @@ say "RGW at $EP; $AWSV"
 
 # ---- data ----------------------------------------------------------------------------
 BIGF=$CACHE/big-${BIG_MIB}M.bin
+if part read || part write; then
 if [ ! -s "$BIGF" ] || [ "$(stat -c %s "$BIGF")" != "$BIG_BYTES" ]; then
 	say "generating $BIGF (random)"
 	head -c "$BIG_BYTES" /dev/urandom >"$BIGF.tmp" && mv "$BIGF.tmp" "$BIGF"
@@ -239,7 +263,9 @@ cat "$BIGF" >/dev/null # the local source of every write: from the page cache
 say "uploading big.bin ($BIG_MIB MiB) with aws s3 cp"
 "$AWS" --endpoint-url "$EP" s3 cp --no-progress "$BIGF" "s3://$BUCKET/big.bin" >/dev/null ||
 	{ say "upload of big.bin failed"; exit 1; }
+fi
 
+if part ls; then
 say "uploading $NOBJ small objects (curl --parallel)"
 head -c 1000 /dev/urandom >"$W/small.bin"
 awk -v n="$NOBJ" -v ep="$EP" -v b="$BUCKET" -v f="$W/small.bin" \
@@ -248,8 +274,10 @@ t0=$(now)
 s3curl --no-progress-meter -Z --parallel-max 16 -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -K "$W/small.cfg" 2>"$W/small.err" ||
 	say "curl upload of small objects exited non-zero"
 say "small objects uploaded in $(sub "$t0" "$(now)") s"
+fi
 
 # main-job input: 8 distinct base files, copied to reach SIZE_MB of gzip
+if part main; then
 BASE=$CACHE/base
 mkdir -p "$BASE"
 R=200000
@@ -293,8 +321,10 @@ done
 say "main-job input: $MAIN_N files, $MAIN_GZ bytes gzip, $MAIN_U bytes uncompressed; uploading"
 "$AWS" --endpoint-url "$EP" s3 cp --no-progress --recursive "$MAIN" "s3://$BUCKET/main" --exclude .done >/dev/null ||
 	{ say "upload of the main-job input failed"; exit 1; }
+fi
 
 # ---- read ----------------------------------------------------------------------------
+if part read; then
 say "read: curl GET x$RUNS"
 T=(); C=(); M=()
 for r in $(seq "$RUNS"); do
@@ -342,9 +372,14 @@ for tool in s3mount s3fs rclone; do
 	R_CPU[$tool]=$(perg "$(echo "${C[*]}" | median)" "$BIG_BYTES")
 	R_RSS[$tool]=$(echo "${M[*]}" | tr ' ' '\n' | sort -n | tail -1)
 	R_NOTE[$tool]="runs: ${T[*]} s${bad:+; $bad}"
+	if [ "$tool" = s3mount ]; then
+		R_NOTE[$tool]+="; $(sed -n 's/.*\(down [0-9]* MiB\).*\(cache hits .*evicted [0-9]* MiB\).*\(memory used .* MiB\).*/\1, \2, budget \3/p' "$W/read-summary.txt")"
+	fi
 done
+fi
 
 # ---- ls -l ---------------------------------------------------------------------------
+if part ls; then
 say "ls: raw ListObjectsV2 pages (curl)"
 # curl --aws-sigv4 (7.88) signs the query as written: parameters in sorted order and
 # already percent-encoded, or RGW answers SignatureDoesNotMatch.
@@ -393,8 +428,10 @@ for tool in s3mount s3fs rclone; do
 	fi
 	umount_tool
 done
+fi
 
 # ---- write ---------------------------------------------------------------------------
+if part write; then
 say "write: aws s3 cp"
 out=$(/usr/bin/time -f '%e %U %S %M' "$AWS" --endpoint-url "$EP" s3 cp --no-progress "$BIGF" "s3://$BUCKET/w-aws.bin" 2>&1 >/dev/null | tail -1)
 set -- $out
@@ -458,8 +495,10 @@ for tool in s3mount s3fs rclone; do
 	[ "$CW_MIB" = "$BIG_MIB" ] || C_NOTE[$tool]+=" (not $BIG_MIB MiB each: host disk had $(free_gb) GB free)"
 	[ "$fails" = 0 ] || C_NOTE[$tool]+="; $fails dd failed: $(cat "$W"/err[1-4] | grep -v records | head -c 150)"
 done
+fi
 
 # ---- the main job --------------------------------------------------------------------
+if part main; then
 WHERE="event_type in ['purchase', 'refund', 'subscription_renew'] and user.country == 'DE' and amount > 100"
 COLS=id,ts,user.id,user.name,amount
 say "main job: filter on local files (page cache warmed)"
@@ -489,6 +528,42 @@ if mount_s3mount; then
 else
 	MJ_NOTE="s3mount did not mount"
 fi
+fi
+
+# ---- md5 of a big object (--md5 GiB) ---------------------------------------------------
+if [ "$MD5_GIB" -gt 0 ]; then
+	HF=$CACHE/huge-${MD5_GIB}G.bin
+	HB=$((MD5_GIB * 1073741824))
+	if [ ! -s "$HF" ] || [ "$(stat -c %s "$HF")" != "$HB" ] || [ ! -s "$HF.md5" ]; then
+		say "generating $HF (random) and its md5"
+		head -c "$HB" /dev/urandom >"$HF.tmp" && mv "$HF.tmp" "$HF" && md5sum <"$HF" | cut -d' ' -f1 >"$HF.md5"
+	fi
+	say "md5: uploading huge.bin ($MD5_GIB GiB) with aws s3 cp"
+	MD_NOTE=""; MD_MBS=n/a; MD_RSS=n/a; MD_T=n/a
+	if "$AWS" --endpoint-url "$EP" s3 cp --no-progress "$HF" "s3://$BUCKET/huge.bin" >/dev/null; then
+		say "md5: md5sum through s3mount"
+		drop_caches
+		if mount_s3mount; then
+			t0=$(now)
+			sum=$(md5sum <"$MNT/huge.bin" | cut -d' ' -f1)
+			t1=$(now)
+			MD_T=$(sub "$t0" "$t1")
+			MD_MBS=$(mbps "$HB" "$MD_T")
+			MD_RSS=$(hwm_mib "$MPID")
+			s3m_summary >"$W/md5-summary.txt"
+			if [ "$sum" = "$(cat "$HF.md5")" ]; then MD_NOTE="md5 matches the source ($sum)"
+			else MD_NOTE="MD5 DIFFERS: $sum vs $(cat "$HF.md5")"; fi
+			MD_NOTE+="; $(sed -n 's/.*\(memory used .* MiB\).*/budget \1/p' "$W/md5-summary.txt")"
+			umount_tool
+		else
+			MD_NOTE="s3mount did not mount"
+		fi
+		obj_del huge.bin
+		gc_now
+	else
+		MD_NOTE="upload failed"
+	fi
+fi
 
 # ---- the table -----------------------------------------------------------------------
 END=$(date +%s)
@@ -497,19 +572,22 @@ END=$(date +%s)
 	echo "RGW (Ceph $(radosgw --version 2>/dev/null | awk '{ print $3 }'), bluestore on a sparse file) on the host loopback, started by this script; s3mount memory_budget=$BUDGET"
 	echo "peers: $AWSV | $(s3fs --version 2>&1 | head -1) | $(rclone version 2>/dev/null | head -1)"
 	echo "CAVEAT: shared machine (other engineers build and test on the same 2 cores); load average at start/end: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg). Wall-clock figures are lowered by that load."
-	echo "object $BIG_MIB MiB, $NOBJ small objects, $RUNS cold runs per read (median; page cache dropped, fresh mount each); CPU s/GB = the client's/daemon's utime+stime (not cat's/dd's); peak RSS = VmHWM; whole bench $((END - T_START)) s"
+	echo "object $BIG_MIB MiB, $NOBJ small objects, $RUNS cold runs per read (median; page cache dropped, fresh mount each); parts: $ONLY${S3M_XOPTS:+; s3mount -o $S3M_XOPTS}; CPU s/GB = the client's/daemon's utime+stime (not cat's/dd's); peak RSS = VmHWM; whole bench $((END - T_START)) s"
 } >"$TABLE.head"
-sect "READ: sequential, $BIG_MIB MiB object (targets: s3mount >= 90% of curl and >= 2.5x s3fs; RSS <= $BUDGET_MIB MiB)"
+if part read; then
+sect "READ: sequential, $BIG_MIB MiB object (targets: s3mount >= 90% of curl and >= 2.5x s3fs; RSS <= $BUDGET_MIB+$OVERHEAD_MIB MiB)"
 row tool MB/s "CPU s/GB" "RSS MiB" notes
 row "curl GET (1 stream)" "$CURL_MBS" "$CURL_CPU" "$CURL_RSS" "$CURL_NOTE"
 for tool in s3mount s3fs rclone; do
 	n=${R_NOTE[$tool]}
 	if [ "$tool" = s3mount ]; then
 		a=$(ratio "${R_MBS[s3mount]}" "$CURL_MBS"); b=$(ratio "${R_MBS[s3mount]}" "${R_MBS[s3fs]}")
-		n="$(awk -v a="$a" 'BEGIN { if (a == "n/a") print "n/a"; else printf "%.0f%%", a * 100 }') of curl [$(verdict "$a" '>=' 0.9)], ${b}x s3fs [$(verdict "$b" '>=' 2.5)], RSS [$(verdict "${R_RSS[s3mount]}" '<=' $BUDGET_MIB)]; $n"
+		n="$(awk -v a="$a" 'BEGIN { if (a == "n/a") print "n/a"; else printf "%.0f%%", a * 100 }') of curl [$(verdict "$a" '>=' 0.9)], ${b}x s3fs [$(verdict "$b" '>=' 2.5)], RSS [$(verdict "${R_RSS[s3mount]}" '<=' $RSS_MAX)]; $n"
 	fi
 	row "$tool" "${R_MBS[$tool]}" "${R_CPU[$tool]}" "${R_RSS[$tool]}" "$n"
 done
+fi
+if part ls; then
 sect "LS -l: directory of $NOBJ objects, fresh mount (target: s3mount <= 1.2x raw LIST); requests counted in RGW's access log"
 row tool "time s" requests "x LIST" notes
 row "raw LIST (curl)" "$LIST_T" "$pages" 1.00 "$LIST_NOTE"
@@ -519,30 +597,40 @@ for tool in s3mount s3fs rclone; do
 	[ "$tool" = s3mount ] && n="[$(verdict "$x" '<=' 1.2)] $n"
 	row "$tool" "${L_T[$tool]}" "${L_REQ[$tool]}" "$x" "$n"
 done
-sect "WRITE: dd bs=1M of a $BIG_MIB MiB local file, time includes close (targets: s3mount >= 90% of aws s3 cp and >= 1.5x s3fs; RSS <= $BUDGET_MIB MiB)"
+fi
+if part write; then
+sect "WRITE: dd bs=1M of a $BIG_MIB MiB local file, time includes close (targets: s3mount >= 90% of aws s3 cp and >= 1.5x s3fs; RSS <= $BUDGET_MIB+$OVERHEAD_MIB MiB)"
 row tool MB/s "CPU s/GB" "RSS MiB" notes
 row "aws s3 cp" "$AWS_MBS" "$AWS_CPU" "$AWS_RSS" "$AWS_NOTE"
 for tool in s3mount s3fs rclone; do
 	n=${W_NOTE[$tool]}
 	if [ "$tool" = s3mount ]; then
 		a=$(ratio "${W_MBS[s3mount]}" "$AWS_MBS"); b=$(ratio "${W_MBS[s3mount]}" "${W_MBS[s3fs]}")
-		n="$(awk -v a="$a" 'BEGIN { if (a == "n/a") print "n/a"; else printf "%.0f%%", a * 100 }') of aws [$(verdict "$a" '>=' 0.9)], ${b}x s3fs [$(verdict "$b" '>=' 1.5)], RSS [$(verdict "${W_RSS[s3mount]}" '<=' $BUDGET_MIB)]; $n"
+		n="$(awk -v a="$a" 'BEGIN { if (a == "n/a") print "n/a"; else printf "%.0f%%", a * 100 }') of aws [$(verdict "$a" '>=' 0.9)], ${b}x s3fs [$(verdict "$b" '>=' 1.5)], RSS [$(verdict "${W_RSS[s3mount]}" '<=' $RSS_MAX)]; $n"
 	fi
 	row "$tool" "${W_MBS[$tool]}" "${W_CPU[$tool]}" "${W_RSS[$tool]}" "$n"
 done
-sect "4 CONCURRENT WRITERS: 4 x dd into one mount (target: s3mount RSS <= $BUDGET_MIB MiB)"
+sect "4 CONCURRENT WRITERS: 4 x dd into one mount (target: s3mount RSS <= $BUDGET_MIB+$OVERHEAD_MIB MiB)"
 row tool "MB/s sum" "" "RSS MiB" notes
 for tool in s3mount s3fs rclone; do
 	n=${C_NOTE[$tool]}
-	[ "$tool" = s3mount ] && n="RSS [$(verdict "${C_RSS[s3mount]}" '<=' $BUDGET_MIB)]; $n"
+	[ "$tool" = s3mount ] && n="RSS [$(verdict "${C_RSS[s3mount]}" '<=' $RSS_MAX)]; $n"
 	row "$tool" "${C_MBS[$tool]}" "" "${C_RSS[$tool]}" "$n"
 done
+fi
+if part main; then
 sect "MAIN JOB: filter -w \"$WHERE\" -c $COLS; $MAIN_N gzip files, $((MAIN_GZ / 1000000)) MB gzip, $((MAIN_U / 1000000)) MB uncompressed (target: mount >= 70% of local)"
 row run "MB/s" "CPU s" "RSS MiB" notes
 row "filter, local files" "$LOC_MBS" "$LOC_CPU" "$LOC_RSS" "$LOC_T s, page cache warm, CSV $LOC_ROWS rows on local disk"
 x=$(ratio "$MJ_MBS" "$LOC_MBS")
 row "filter over s3mount" "$MJ_MBS" "${MJ_CPU:-n/a}" "$MJ_RSS" "$(awk -v a="$x" 'BEGIN { if (a == "n/a") print "n/a"; else printf "%.0f%%", a * 100 }') of local [$(verdict "$x" '>=' 0.7)]; ${MJ_T:-n/a} s; CSV written into the mount; $MJ_NOTE"
-row "  s3mount daemon" "" "" "$MJ_S3M" "peak RSS during the main job [$(verdict "$MJ_S3M" '<=' $BUDGET_MIB)]"
+row "  s3mount daemon" "" "" "$MJ_S3M" "peak RSS during the main job [$(verdict "$MJ_S3M" '<=' $RSS_MAX)]"
+fi
+if [ "$MD5_GIB" -gt 0 ]; then
+sect "MD5: md5sum of a $MD5_GIB GiB object through s3mount, fresh mount, page cache dropped (target: RSS <= $BUDGET_MIB+$OVERHEAD_MIB MiB)"
+row run "MB/s" "time s" "RSS MiB" notes
+row "md5sum over s3mount" "$MD_MBS" "$MD_T" "$MD_RSS" "RSS [$(verdict "$MD_RSS" '<=' $RSS_MAX)]; $MD_NOTE"
+fi
 cat "$TABLE.head" "$TABLE" >"$W/result.txt"
 echo
 cat "$W/result.txt"
