@@ -41,6 +41,7 @@
 #include "nsops.h"
 #include "procstat.h"
 #include "verify.h"
+#include "readahead.h"
 
 #define FS_BLKSIZE (1u << 20) /* st_blksize: makes cp/cat use 1 MiB I/O */
 #define FS_MAX_WRITE (1u << 20)
@@ -195,9 +196,20 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
+	/* The kernel reads ahead min(bdi read_ahead_kb, our max_readahead),
+	 * and the bdi starts at 128 KiB: raise the bdi now, before INIT is
+	 * answered, so that the kernel's min() keeps our value. */
+	if (fs->o->readahead_kb > 0) {
+		unsigned kb = (unsigned)fs->o->readahead_kb;
+		int rc = readahead_set(fs->o->mountpoint, kb);
+		if (rc == 0)
+			conn->max_readahead = kb * 1024u;
+		else
+			log_info("readahead_kb=%u not applied (%s): the kernel's default stays",
+				 kb, strerror(-rc));
+	}
 	log_info("mounted: max_write %u, max_readahead %u, capable 0x%x", conn->max_write,
 		 conn->max_readahead, conn->capable);
-	(void)fs;
 }
 
 static void op_destroy(void *userdata)

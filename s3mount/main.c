@@ -141,6 +141,13 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "s3mount: mountpoint '%s' is not a directory\n", o.mountpoint);
 		goto out;
 	}
+	/* Absolute from here: op_init finds the mount in mountinfo by this
+	 * path, and fuse_daemonize() changes to / anyway. */
+	char *absmnt = realpath(o.mountpoint, NULL);
+	if (absmnt) {
+		free(o.mountpoint);
+		o.mountpoint = absmnt;
+	}
 	if (o.insecure)
 		log_error("WARNING: TLS certificate verification is OFF (-o insecure): anyone "
 			  "on the path can read and change your data");

@@ -92,6 +92,8 @@ static const struct opt_def opts_table[] = {
     {"verify_etag", OK_BOOL, F(verify_etag), NULL,
      "a read of a whole object fails EIO if its MD5 differs from the ETag (default)", 0},
     {"no_verify_etag", OK_BOOL0, F(verify_etag), NULL, "do not hash reads (saves CPU)", 0},
+    {"readahead_kb", OK_LONG, F(readahead_kb), "N",
+     "kernel readahead in KiB, set when run as root (default 1024; 0 = kernel's)", 0},
     /* generic kernel mount flags, passed on */
     {"nodev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
     /* dev and suid (which mount.fuse3 adds) are ignored: a bucket's files
@@ -461,6 +463,7 @@ static void opts_defaults(struct opts *o)
 	o->verify_etag = 1;
 	o->connect_timeout = 5.0;
 	o->request_timeout = 30.0;
+	o->readahead_kb = 1024;
 }
 
 static int opts_validate(struct opts *o, char *err, size_t cap)
@@ -483,6 +486,8 @@ static int opts_validate(struct opts *o, char *err, size_t cap)
 		return opts_err(err, cap, "request_timeout must be between 1 and 3600 s");
 	if (o->op_timeout != 0 && o->op_timeout < 0.1)
 		return opts_err(err, cap, "op_timeout must be 0 (none) or at least 0.1 s");
+	if (o->readahead_kb > 1048576)
+		return opts_err(err, cap, "readahead_kb must be at most 1048576 (1 GiB)");
 	if (o->default_permissions < 0)
 		o->default_permissions = o->allow_other;
 	if (o->anonymous && o->profile)

@@ -62,6 +62,8 @@ struct opts {
 	int verify_etag;	 /* check whole-object reads against a plain-MD5 ETag */
 	double op_timeout;	 /* seconds an S3 request may take, retries included;
 				  * 0 (default) = no deadline */
+	long readahead_kb;	 /* kernel readahead of the mount, KiB (set when root);
+				  * 0 = the kernel's default; default 1024 */
 
 	/* generic kernel mount flags to pass on ("nodev,noexec"), "" when none */
 	char mountflags[OPTS_MOUNTFLAGS_MAX];

@@ -36,6 +36,7 @@ static void test_defaults(void)
 	CHECK_INT(o.default_permissions, 0);
 	CHECK_INT(o.abort_stale_hours, -1);
 	CHECK_INT(o.log_level, LOG_LVL_WARN);
+	CHECK_INT(o.readahead_kb, 1024);
 	CHECK_STR(o.mountflags, "");
 	CHECK_INT(o.retries, 6);
 	CHECK(o.connect_timeout == 5.0 && o.request_timeout == 30.0 && o.op_timeout == 0.0);
@@ -163,6 +164,8 @@ static void test_bad(void)
 	    {"-o", "endpoint=", "b12", "/m", "endpoint"},
 	    {"-o", "ro=1", "b12", "/m", "ro"},
 	    {"-o", "max_threads=0", "b12", "/m", "max_threads"},
+	    {"-o", "readahead_kb=2000000", "b12", "/m", "readahead_kb"},
+	    {"-o", "readahead_kb=-1", "b12", "/m", "readahead_kb"},
 	    {"-o", "memory_budget=32M,part_size=16M", "b12", "/m", "3 parts"},
 	    {"--frobnicate", "b12", "/m", NULL, "frobnicate"},
 	    {"-x", "b12", "/m", NULL, "-x"},
@@ -274,6 +277,7 @@ static void test_help_lists_everything(void)
 					    "op_timeout=SEC",
 					    "verify_etag",
 					    "no_verify_etag",
+					    "readahead_kb=N",
 					    "ca_bundle=",
 					    "anonymous",
 					    "insecure",
