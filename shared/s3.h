@@ -27,9 +27,11 @@
  * client to that region and retries; other 4xx are not retried.
  * Addressing: virtual-hosted (https://BUCKET.s3.REGION.amazonaws.com/KEY) by
  * default, path-style on request (or for a dotted bucket name over https).
- * Signing: SigV4 with x-amz-content-sha256 = SHA-256 of the body (or
- * UNSIGNED-PAYLOAD with cfg.unsigned_payload); uploads always carry
- * Content-MD5; anonymous credentials send no Authorization.
+ * Signing: SigV4 with x-amz-content-sha256 = SHA-256 of the body (or, with
+ * cfg.unsigned_payload, UNSIGNED-PAYLOAD for the bodies that carry a signed
+ * Content-MD5: PutObject, UploadPart, DeleteObjects; other bodies are still
+ * hashed); uploads always carry Content-MD5; anonymous credentials send no
+ * Authorization.
  */
 #ifndef S3_H
 #define S3_H
@@ -58,8 +60,8 @@ struct s3_config {
 	const char *ca_bundle;       /* NULL: system default; TLS is always verified */
 	int insecure_skip_verify;    /* only by explicit option; logged loudly */
 	struct creds_opts creds;     /* the credentials chain (creds.h) */
-	int unsigned_payload;        /* sign uploads with UNSIGNED-PAYLOAD (+Content-MD5)
-				      * instead of hashing the body */
+	int unsigned_payload;        /* sign bodies that carry Content-MD5 with
+				      * UNSIGNED-PAYLOAD instead of hashing them */
 	long connect_timeout_ms;     /* 0 = 5000 */
 	long low_speed_time_s;       /* abort a transfer below 1 KB/s for this long; 0 = 30 */
 	int max_retries;             /* 0 = 6; -1 = none */
