@@ -477,10 +477,17 @@ for tool in s3mount s3fs rclone; do
 	for j in 1 2 3 4; do
 		dd if="$BIGF" of="$MNT/cw$j.bin" bs=1M count="$CW_MIB" 2>"$W/err$j" & pids+=($!)
 	done
+	# RSS sampled every 0.25 s while the writers run (VmHWM gives the peak; the samples
+	# show whether it is a spike or the steady state)
+	( while kill -0 "$MPID" 2>/dev/null; do
+		awk '/^VmRSS/ { printf "%d\n", $2 / 1024 }' "/proc/$MPID/status" 2>/dev/null; sleep 0.25
+	done ) >"$W/cw-rss-$tool.txt" & sampler=$!
 	fails=0
 	for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 	t1=$(now)
+	kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
 	C_RSS[$tool]=$(hwm_mib "$MPID")
+	rss_s=$(sort -n "$W/cw-rss-$tool.txt" | awk '{ v[NR] = $1 } END { if (NR) printf "%d samples, median %d, max %d MiB", NR, v[int((NR + 1) / 2)], v[NR] }')
 	[ "$tool" = s3mount ] && s3m_summary >"$W/cw-summary.txt"
 	umount_tool
 	t=$(sub "$t0" "$t1")
@@ -491,7 +498,7 @@ for tool in s3mount s3fs rclone; do
 		obj_del "cw$j.bin"
 	done
 	gc_now
-	C_NOTE[$tool]="4 x $CW_MIB MiB in $t s; $ok/4 objects complete"
+	C_NOTE[$tool]="4 x $CW_MIB MiB in $t s; $ok/4 objects complete; RSS ${rss_s:-not sampled}"
 	[ "$CW_MIB" = "$BIG_MIB" ] || C_NOTE[$tool]+=" (not $BIG_MIB MiB each: host disk had $(free_gb) GB free)"
 	[ "$fails" = 0 ] || C_NOTE[$tool]+="; $fails dd failed: $(cat "$W"/err[1-4] | grep -v records | head -c 150)"
 done
