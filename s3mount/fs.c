@@ -20,7 +20,8 @@
  * so the opener's first flush comes with no data. That flush commits an empty
  * object (touch must leave one), and a later write at offset 0 on the same
  * handle starts a fresh upload that replaces it at the next commit. A write
- * after a commit of data fails with EBADF (documented).
+ * at the end of a committed file (after fsync) continues it (upload_resume);
+ * elsewhere it fails with EBADF (documented).
  */
 #define _GNU_SOURCE
 #include "fs.h"
@@ -1035,6 +1036,30 @@ static ssize_t do_write(struct fs *fs, struct fh *h, const char *buf, size_t siz
 			pthread_mutex_unlock(&h->lock);
 			return rc;
 		}
+	}
+	if (h->state == FH_COMMITTED && h->committed_size > 0 &&
+	    (uint64_t)off == h->committed_size) {
+		/* after fsync (or a close of a dup): the file goes on (upload.h) */
+		char key[S3_KEY_MAX + 2];
+		itable_lock(fs->it);
+		int rc =
+		    h->in->unlinked ? -ENOENT : inode_key_locked(fs->it, h->in, key, sizeof(key));
+		itable_unlock(fs->it);
+		if (!rc)
+			rc = upload_resume(h->u, key);
+		if (rc) {
+			log_warn("write after a commit could not continue the file (%s)",
+				 strerror(-rc));
+			h->state = FH_FAILED;
+			h->err = -EIO;
+			pthread_mutex_unlock(&h->lock);
+			return -EIO;
+		}
+		h->state = FH_OPEN;
+		itable_lock(fs->it);
+		h->in->writers++;
+		h->in->wctx = h;
+		itable_unlock(fs->it);
 	}
 	if (h->state == FH_LAZY) {
 		log_warn("write into an existing object opened without O_TRUNC refused (EPERM): "

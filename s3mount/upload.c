@@ -74,6 +74,8 @@ struct part_job {
 	char *data;            /* mmapped part buffer, owned by the job */
 	size_t len;            /* bytes of data */
 	size_t mapped;         /* bytes mapped and charged to the budget */
+	uint64_t copy_off;     /* copy_len > 0: no data; UploadPartCopy of these */
+	uint64_t copy_len;     /* bytes of the committed object (upload_resume) */
 	struct part_job *next; /* queue link; protected by pool->lock */
 };
 
@@ -100,6 +102,7 @@ struct upload {
 	char final_key[S3_KEY_MAX];           /* key the object ends up under */
 	char upload_id[S3_UPLOAD_ID_MAX];     /* "" until CreateMultipartUpload */
 	int mpu_done;                         /* Complete succeeded: nothing to abort */
+	char src_etag[S3_ETAG_MAX];           /* version copy parts come from (resume) */
 	uint64_t size;                        /* bytes accepted so far */
 	enum upload_state state;              /* writer only */
 	int fail_rc;                          /* what commit returns once UP_FAILED */
@@ -206,7 +209,10 @@ static void run_job(struct upload_pool *p, struct part_job *job)
 	pthread_mutex_unlock(&u->lock);
 	/* key and upload_id do not change while parts are in flight: retarget
 	 * only touches final_key once the upload is open. */
-	if (!skip)
+	if (!skip && job->copy_len)
+		rc = s3_mpu_upload_part_copy(p->c, u->key, u->upload_id, job->number, u->key,
+					     job->copy_off, job->copy_len, u->src_etag, etag);
+	else if (!skip)
 		rc = s3_mpu_upload_part(p->c, u->key, u->upload_id, job->number, job->data,
 					job->len, etag);
 	unmap_charged(p->b, job->data, job->mapped);
@@ -216,8 +222,11 @@ static void run_job(struct upload_pool *p, struct part_job *job)
 		if (rc < 0) {
 			if (!u->err) {
 				u->err = rc;
-				log_error("upload of %s: part %d (%zu bytes) failed: %s", u->key,
-					  job->number, job->len, strerror(-rc));
+				log_error("upload of %s: part %d (%llu bytes%s) failed: %s", u->key,
+					  job->number,
+					  (unsigned long long)(job->copy_len ? job->copy_len
+									     : job->len),
+					  job->copy_len ? ", copied" : "", strerror(-rc));
 			}
 		} else {
 			struct s3_part *sp = &u->parts[job->number - 1];
@@ -374,12 +383,49 @@ static int set_err(struct upload *u, int rc)
 	return rc;
 }
 
+/* Makes parts[] hold part numbers up to n; u->lock held. */
+static int reserve_parts_locked(struct upload *u, int n)
+{
+	if ((size_t)n <= u->parts_alloc)
+		return 0;
+	size_t na = u->parts_alloc ? u->parts_alloc * 2 : 64;
+	while (na < (size_t)n)
+		na *= 2;
+	if (na > S3_MAX_PARTS)
+		na = S3_MAX_PARTS;
+	struct s3_part *np = realloc(u->parts, na * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	memset(np + u->parts_alloc, 0, (na - u->parts_alloc) * sizeof(*np));
+	u->parts = np;
+	u->parts_alloc = na;
+	return 0;
+}
+
+/* Queues a job for the workers. */
+static void enqueue(struct upload_pool *p, struct part_job *job)
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->tail)
+		p->tail->next = job;
+	else
+		p->head = job;
+	p->tail = job;
+	pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* Hands the current (full, or at commit the last) part to the workers. */
 static int submit_current(struct upload *u)
 {
 	struct upload_pool *p = u->p;
 	int rc;
 
+	if (u->part_no > S3_MAX_PARTS) {
+		/* only reachable after a resume shifted the part numbers */
+		log_error("upload of %s: more than %d parts", u->final_key, S3_MAX_PARTS);
+		return set_err(u, -EFBIG);
+	}
 	if (!u->upload_id[0]) {
 		rc = s3_mpu_create(p->c, u->key, NULL, u->upload_id);
 		if (rc < 0) {
@@ -395,21 +441,10 @@ static int submit_current(struct upload *u)
 		return set_err(u, -ENOMEM);
 
 	pthread_mutex_lock(&u->lock);
-	if ((size_t)u->part_no > u->parts_alloc) {
-		size_t n = u->parts_alloc ? u->parts_alloc * 2 : 64;
-		while (n < (size_t)u->part_no)
-			n *= 2;
-		if (n > S3_MAX_PARTS)
-			n = S3_MAX_PARTS;
-		struct s3_part *np = realloc(u->parts, n * sizeof(*np));
-		if (!np) {
-			pthread_mutex_unlock(&u->lock);
-			free(job);
-			return set_err(u, -ENOMEM);
-		}
-		memset(np + u->parts_alloc, 0, (n - u->parts_alloc) * sizeof(*np));
-		u->parts = np;
-		u->parts_alloc = n;
+	if (reserve_parts_locked(u, u->part_no) < 0) {
+		pthread_mutex_unlock(&u->lock);
+		free(job);
+		return set_err(u, -ENOMEM);
 	}
 	/* The per-file bound keeps one fast writer from filling the whole queue
 	 * (and budget) ahead of the other files. */
@@ -434,15 +469,7 @@ static int submit_current(struct upload *u)
 	u->buf_map = 0;
 	u->part_no++;
 	u->part_cap = part_size_of(p, u->part_no);
-
-	pthread_mutex_lock(&p->lock);
-	if (p->tail)
-		p->tail->next = job;
-	else
-		p->head = job;
-	p->tail = job;
-	pthread_cond_signal(&p->work);
-	pthread_mutex_unlock(&p->lock);
+	enqueue(p, job);
 	return 0;
 }
 
@@ -453,8 +480,7 @@ ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t of
 	int rc;
 
 	if (u->state == UP_COMMITTED) {
-		log_warn("write to %s after it was committed (fsync): appending after fsync is "
-			 "not supported",
+		log_warn("write to %s after it was committed without upload_resume() (a bug)",
 			 u->final_key);
 		return -EPERM;
 	}
@@ -757,6 +783,115 @@ fail:
 	log_error("upload of %s failed (%s): nothing was published", u->final_key,
 		  strerror(-rc));
 	return u->fail_rc;
+}
+
+/* The committed object goes first: UploadPartCopy parts of at most 5 GiB
+ * (server-side: no byte comes back through this host) when it is >= 5 MiB,
+ * the smallest a non-last part may be; else a GET into the first part buffer.
+ * Copies and the GET name the version just HEADed (If-Match), so the new
+ * object's prefix is exactly that version, never a mix. */
+int upload_resume(struct upload *u, const char *key)
+{
+	struct upload_pool *p = u->p;
+	struct s3_object_info hi;
+	size_t klen = strlen(key);
+	uint64_t size = u->size;
+	int rc;
+
+	if (u->state != UP_COMMITTED)
+		return -EINVAL;
+	if (klen == 0 || klen >= S3_KEY_MAX)
+		return -ENAMETOOLONG;
+	rc = s3_head(p->c, key, &hi);
+	if (rc == 0 && (hi.size != size || (strcmp(key, u->key) == 0 && u->info.etag[0] &&
+					    strcmp(hi.etag, u->info.etag) != 0)))
+		rc = -ESTALE;
+	if (rc < 0) {
+		log_error("write to %s after its commit: the committed object %s (%s); "
+			  "nothing more is written",
+			  key, rc == -ESTALE ? "was replaced by another writer" : "cannot be read",
+			  strerror(-rc));
+		goto fail;
+	}
+	memcpy(u->key, key, klen + 1);
+	memcpy(u->final_key, key, klen + 1);
+	memcpy(u->src_etag, hi.etag, sizeof(u->src_etag));
+	u->upload_id[0] = '\0';
+	u->mpu_done = 0;
+	u->part_no = 1;
+	u->part_cap = part_size_of(p, 1);
+	pthread_mutex_lock(&u->lock);
+	u->err = 0;
+	if (u->parts)
+		memset(u->parts, 0, u->parts_alloc * sizeof(*u->parts));
+	pthread_mutex_unlock(&u->lock);
+	u->state = UP_OPEN;
+	if (size == 0)
+		return 0;
+	if (size < S3_MIN_PART_SIZE) {
+		size_t got = 0;
+		while (u->buf_map < size) {
+			u->buf_len = u->buf_map; /* ensure_room grows a full buffer only */
+			rc = ensure_room(u);
+			if (rc < 0)
+				goto fail_open;
+		}
+		u->buf_len = 0;
+		rc = s3_get_range(p->c, key, 0, (size_t)size, u->buf, &got, hi.etag, NULL);
+		if (rc == 0 && got != size)
+			rc = -EIO;
+		if (rc < 0) {
+			log_error("write to %s after its commit: reading back its %llu bytes "
+				  "failed: %s",
+				  key, (unsigned long long)size, strerror(-rc));
+			goto fail_open;
+		}
+		u->buf_len = (size_t)size;
+		return 0;
+	}
+	rc = s3_mpu_create(p->c, u->key, NULL, u->upload_id);
+	if (rc < 0) {
+		u->upload_id[0] = '\0';
+		log_error("upload of %s: CreateMultipartUpload failed: %s", u->key, strerror(-rc));
+		goto fail_open;
+	}
+	int n = (int)((size + S3_MAX_PART_SIZE - 1) / S3_MAX_PART_SIZE);
+	pthread_mutex_lock(&u->lock);
+	rc = reserve_parts_locked(u, n + 1);
+	pthread_mutex_unlock(&u->lock);
+	if (rc < 0)
+		goto fail_open;
+	for (int i = 0; i < n; i++) {
+		/* n equal pieces: each > 2.5 GiB when n > 1, never below 5 MiB */
+		uint64_t off = size / (uint64_t)n * (uint64_t)i;
+		uint64_t end = i == n - 1 ? size : size / (uint64_t)n * (uint64_t)(i + 1);
+		struct part_job *job = calloc(1, sizeof(*job));
+		if (!job) {
+			rc = -ENOMEM;
+			goto fail_open;
+		}
+		job->u = u;
+		job->number = u->part_no++;
+		job->copy_off = off;
+		job->copy_len = end - off;
+		pthread_mutex_lock(&u->lock);
+		u->inflight++;
+		pthread_mutex_unlock(&u->lock);
+		enqueue(p, job);
+	}
+	u->part_cap = part_size_of(p, u->part_no);
+	log_debug("upload of %s: resumed after a commit: %d copied part(s), upload %s", u->key,
+		  n, u->upload_id);
+	return 0;
+fail_open:
+	cancel_parts(u);
+	abort_mpu(u);
+	drop_buffer(u);
+fail:
+	/* The committed version stays as it is; this handle can write no more. */
+	u->state = UP_FAILED;
+	u->fail_rc = -EIO;
+	return -EIO;
 }
 
 void upload_abort(struct upload *u)

@@ -32,10 +32,17 @@
  * key and S3 error, and returns -EIO (-EFBIG when the file outgrew the
  * limits above). A part that fails is reported early: the next upload_write()
  * returns -EIO. upload_abort() discards everything: no object, no upload.
- * fsync: the caller commits (upload_commit); the object then exists and the
- * handle is done: a later upload_write() fails with -EPERM and a log line
- * (appending after fsync is not supported), a later commit returns 0 and the
- * same info again (close after fsync), upload_abort() does nothing.
+ * fsync: the caller commits (upload_commit); the object then exists. A later
+ * commit returns 0 and the same info again (close after fsync) and
+ * upload_abort() does nothing. To write on (a logger that fsyncs and goes on
+ * writing), call upload_resume(): it starts a new upload of the same key
+ * whose first bytes are the committed object (UploadPartCopy, server-side,
+ * if it is >= 5 MiB; a GET into the first part buffer if smaller), then
+ * appends as before; the next commit replaces the object with the longer
+ * one. Until then the committed version stays as it was, so S3 always holds
+ * a committed prefix of the file; an abort (killed writer) or a failure after
+ * a resume leaves that version in place. upload_write() right after a commit
+ * without upload_resume() fails with -EPERM.
  * upload_retarget() renames a file still open for writing: before anything
  * went to S3 it only changes the key; once a multipart upload is open under
  * the old key, the object is completed there at commit and then copied
@@ -91,6 +98,13 @@ int upload_retarget(struct upload *u, const char *new_key);
  * the new object's size, mtime and ETag. After a commit, the upload is done:
  * free it. */
 int upload_commit(struct upload *u, struct s3_object_info *info);
+/* After a commit: continue the file (see above) under key (its current name:
+ * the object may have been renamed since). The committed object must still
+ * be the one this upload made (same size; same ETag if the key did not
+ * change): if another writer replaced it, -EIO and a log line. Any failure
+ * leaves the upload failed (commit returns -EIO) and the object untouched.
+ * -EINVAL if the upload is not committed. Blocks (HEAD, GET or Create). */
+int upload_resume(struct upload *u, const char *key);
 /* Discards: no object, no listed upload. */
 void upload_abort(struct upload *u);
 /* Frees; an upload neither committed nor aborted is aborted first. NULL ok. */

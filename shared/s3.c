@@ -1275,9 +1275,9 @@ out:
 
 int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *upload_id,
 			    int part_number, const char *src_key, uint64_t off, uint64_t len,
-			    char etag[S3_ETAG_MAX])
+			    const char *src_etag, char etag[S3_ETAG_MAX])
 {
-	return s3_part_copy(c, key, upload_id, part_number, src_key, off, len, NULL, etag);
+	return s3_part_copy(c, key, upload_id, part_number, src_key, off, len, src_etag, etag);
 }
 
 /* src_etag (or NULL): the source must still be that version (-ESTALE if not),

@@ -171,9 +171,11 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 		  char upload_id[S3_UPLOAD_ID_MAX]);
 int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id,
 		       int part_number, const void *data, size_t len, char etag[S3_ETAG_MAX]);
+/* src_etag (or NULL): copy only from that version of src_key (-ESTALE if it
+ * changed), so that several parts all come from one version. */
 int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *upload_id,
 			    int part_number, const char *src_key, uint64_t off, uint64_t len,
-			    char etag[S3_ETAG_MAX]);
+			    const char *src_etag, char etag[S3_ETAG_MAX]);
 /* A 200 whose body is <Error> is a failure (-EIO, or the mapped errno). etag may
  * come back "" (Ceph RGW sends an empty one); HEAD the key if you need it. */
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,

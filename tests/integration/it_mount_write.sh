@@ -3,7 +3,8 @@
 # on RGW (issue 7): dd and cp at the part boundaries up to 1 GiB compared with a direct GET,
 # multipart ETags, the CSV writer of short lines, a writer killed by SIGKILL (no object, no
 # upload), a failure injected during a part upload (close fails, nothing left), 4 concurrent
-# writers with the daemon's RSS sampled, rename / rename-while-open / directory rename, mkdir,
+# writers with the daemon's RSS sampled, rename / rename-while-open / directory rename,
+# fsync then more writes (small: read back; large: UploadPartCopy), mkdir,
 # rmdir (ENOTEMPTY), unlink, `>` and `>>`, touch, truncate, cp -p, xattrs.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -201,6 +202,60 @@ os.close(fd)
 EOF
 check_eq "rename while open: content under the new key" "$(get final-open | md5sum | cut -d' ' -f1)" "$(md5sum <"$D/rw" | cut -d' ' -f1)"
 check_not "rename while open: old key absent" exists tmp-open
+# ---- fsync, then more writes: the file goes on; S3 always holds an fsynced prefix --------------
+# fsync_writer FILE SRC DIR CUT...: writes SRC into FILE up to each CUT, fsyncs, creates
+# DIR/synced-K and waits for DIR/go-K; after the last cut writes the rest and closes.
+fsync_writer() {
+    python3 - "$@" <<'PY'
+import os, sys, time
+path, src, d = sys.argv[1:4]
+cuts = [int(c) for c in sys.argv[4:]]
+data = open(src, "rb").read()
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+pos = 0
+for k, cut in enumerate(cuts):
+    os.write(fd, data[pos:cut]); pos = cut
+    os.fsync(fd)
+    open(f"{d}/synced-{k}", "w").close()
+    while not os.path.exists(f"{d}/go-{k}"):
+        time.sleep(0.05)
+while pos < len(data):
+    pos += os.write(fd, data[pos:pos + (1 << 20)])
+os.close(fd)
+PY
+}
+# fsync_case NAME TOTAL CUT...: after each fsync the object is exactly the prefix; at close,
+# the whole file
+fsync_case() {
+    local name=$1 total=$2 k=0 cut w
+    shift 2
+    local fd_dir
+    fd_dir=$(new_dir "fs-$name")
+    head -c "$total" /dev/urandom >"$D/$name"
+    fsync_writer "$M/$name" "$D/$name" "$fd_dir" "$@" &
+    w=$!
+    for cut in "$@"; do
+        for _ in $(seq 600); do [ -e "$fd_dir/synced-$k" ] && break; sleep 0.05; done
+        check_eq "fsync $name at $cut: the object is the prefix" \
+            "$(get "$name" | md5sum | cut -d' ' -f1)" "$(head -c "$cut" "$D/$name" | md5sum | cut -d' ' -f1)"
+        touch "$fd_dir/go-$k"
+        k=$((k + 1))
+    done
+    check "fsync $name: the writer went on and closed" wait "$w"
+    check_eq "fsync $name: the whole file after close" \
+        "$(get "$name" | md5sum | cut -d' ' -f1)" "$(md5sum <"$D/$name" | cut -d' ' -f1)"
+}
+fsync_case fsync-small $((3 * MIB)) 100 5100                     # < 5 MiB: read back (GET)
+fsync_case fsync-large $((22 * MIB)) $((12 * MIB))               # >= 5 MiB: UploadPartCopy
+check_eq "fsync-large: 3 parts (1 copied + 2 new)" "$(etag fsync-large | sed 's/.*-//')" 3
+exec 3>"$M/echo-fd"   # each builtin echo >&3 commits at its close of the copy; the next goes on
+echo a >&3 && echo b >&3 && echo c >&3
+st=$?
+exec 3>&-
+check_eq "exec 3>f; echo a/b/c >&3: every line kept (exit $st)" "$(get echo-fd | tr '\n' .)" "a.b.c."
+check_eq "fsync: no upload left" "$(uploads)" 0
+rm -f "$M/fsync-small" "$M/fsync-large"
+
 check "mkdir" mkdir "$M/newdir"
 check "mkdir made the marker" exists newdir/
 check "mkdir: empty dir listed" test -d "$M/newdir"

@@ -53,7 +53,7 @@ static struct {
 	int complete_lost;  /* Complete succeeds but answers -ENOENT (lost response) */
 	int part_delay_ms;
 	int inflight, max_inflight;
-	int copies, puts, creates, aborts;
+	int copies, puts, creates, aborts, part_copies, gets;
 } fs3 = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void md5_etag(const void *d, size_t n, char out[S3_ETAG_MAX])
@@ -221,6 +221,53 @@ int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_
 	return rc;
 }
 
+int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *upload_id,
+			    int part_number, const char *src_key, uint64_t off, uint64_t len,
+			    const char *src_etag, char etag[S3_ETAG_MAX])
+{
+	int rc = 0;
+	pthread_mutex_lock(&fs3.lock);
+	struct fobj *o = find_obj(src_key);
+	struct fmpu *m = find_mpu(key, upload_id);
+	if (!o || !m || part_number < 1 || part_number > MAXPARTS)
+		rc = -ENOENT;
+	else if (src_etag && src_etag[0] && strcmp(src_etag, o->etag) != 0)
+		rc = -ESTALE;
+	else if (off + len > o->len || len == 0)
+		rc = -EINVAL;
+	if (!rc) {
+		char *copy = malloc(len);
+		memcpy(copy, o->data + off, len);
+		md5_etag(copy, len, etag);
+		free(m->pdata[part_number]);
+		m->pdata[part_number] = copy;
+		m->plen[part_number] = len;
+		fs3.part_copies++;
+	}
+	pthread_mutex_unlock(&fs3.lock);
+	return rc;
+}
+
+int s3_get_range(struct s3_client *c, const char *key, uint64_t off, size_t len, void *buf,
+		 size_t *got, const char *if_match, struct s3_object_info *info)
+{
+	int rc = -ENOENT;
+	pthread_mutex_lock(&fs3.lock);
+	struct fobj *o = find_obj(key);
+	if (o && if_match && if_match[0] && strcmp(if_match, o->etag) != 0) {
+		rc = -ESTALE;
+	} else if (o) {
+		size_t n = off >= o->len ? 0 : o->len - off < len ? o->len - off : len;
+		memcpy(buf, o->data + off, n);
+		*got = n;
+		fs3.gets++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&fs3.lock);
+	(void)info;
+	return rc;
+}
+
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    const struct s3_part *parts, size_t nparts, char etag[S3_ETAG_MAX])
 {
@@ -312,6 +359,7 @@ static void reset(void)
 			mpu_drop(&fs3.mpu[i]);
 	fs3.fail_part = fs3.fail_complete = fs3.complete_lost = fs3.part_delay_ms = 0;
 	fs3.max_inflight = fs3.copies = fs3.puts = fs3.creates = fs3.aborts = 0;
+	fs3.part_copies = fs3.gets = 0;
 	pthread_mutex_unlock(&fs3.lock);
 }
 
@@ -524,6 +572,79 @@ static void test_abort_and_free(void)
 	CHECK_INT(open_mpus(), 0);
 }
 
+/* Commits size0 bytes (fsync), resumes, writes up to size1, commits again:
+ * the object is the whole file; in between it is the first commit. */
+static void resume_case(size_t size0, size_t size1, int want_part_copies, int want_gets)
+{
+	setup(64 * MiB, 2);
+	char *d = malloc(size1);
+	for (size_t i = 0; i < size1; i++)
+		d[i] = (char)(i * 7 + i / 4093);
+	struct upload *u;
+	struct s3_object_info a, b;
+	CHECK_INT(upload_new(P, "rs", &u), 0);
+	CHECK_INT(write_chunks(u, d, size0, 100000), 0);
+	CHECK_INT(upload_commit(u, &a), 0);
+	CHECK_INT(a.size, size0);
+	CHECK_INT(upload_resume(u, "rs"), 0);
+	CHECK_INT(upload_write(u, d + size0, size1 - size0, size0), (ssize_t)(size1 - size0));
+	CHECK(obj_equals("rs", d, size0)); /* still the fsynced version */
+	CHECK_INT(upload_commit(u, &b), 0);
+	CHECK_INT(b.size, size1);
+	CHECK(obj_equals("rs", d, size1));
+	CHECK_INT(fs3.part_copies, want_part_copies);
+	CHECK_INT(fs3.gets, want_gets);
+	upload_free(u);
+	free(d);
+	teardown();
+	CHECK_INT(open_mpus(), 0);
+}
+
+static void test_resume_small(void)
+{
+	resume_case(5, 11, 0, 1);		 /* 5 B object: read back */
+	resume_case(PART - 1, PART + 100, 0, 1); /* just below the 5 MiB copy minimum */
+}
+
+static void test_resume_copy(void)
+{
+	resume_case(PART, PART + 1, 1, 0);	   /* exactly 5 MiB: one copied part */
+	resume_case(3 * PART + 7, 5 * PART, 1, 0); /* multipart first commit */
+}
+
+/* A resume after someone else replaced the object fails and changes nothing;
+ * an abort after a resume leaves the committed version. */
+static void test_resume_stale_and_abort(void)
+{
+	setup(64 * MiB, 2);
+	struct upload *u;
+	struct s3_object_info a;
+	CHECK_INT(upload_new(P, "st", &u), 0);
+	CHECK_INT(upload_write(u, "hello", 5, 0), 5);
+	CHECK_INT(upload_commit(u, &a), 0);
+	char e[S3_ETAG_MAX];
+	CHECK_INT(s3_put(NULL, "st", "HELLO", 5, NULL, e), 0); /* another writer */
+	CHECK_INT(upload_resume(u, "st"), -EIO);
+	CHECK_INT(upload_write(u, "x", 1, 5), -EIO);
+	CHECK_INT(upload_commit(u, &a), -EIO);
+	CHECK(obj_equals("st", "HELLO", 5));
+	upload_free(u);
+
+	char *d = calloc(1, 2 * PART);
+	CHECK_INT(upload_new(P, "ab", &u), 0);
+	CHECK_INT(write_chunks(u, d, PART + 3, 65536), 0);
+	CHECK_INT(upload_commit(u, &a), 0);
+	CHECK_INT(upload_resume(u, "ab"), 0);
+	CHECK_INT(upload_write(u, d, 1, 0), -ESPIPE); /* not at the end: refused */
+	CHECK_INT(upload_write(u, d, PART, PART + 3), PART);
+	upload_abort(u); /* the writer was killed */
+	CHECK(obj_equals("ab", d, PART + 3));
+	upload_free(u);
+	free(d);
+	teardown();
+	CHECK_INT(open_mpus(), 0);
+}
+
 static void test_after_commit(void)
 {
 	setup(64 * MiB, 2);
@@ -532,7 +653,7 @@ static void test_after_commit(void)
 	CHECK_INT(upload_new(P, "ac", &u), 0);
 	CHECK_INT(upload_write(u, "hello", 5, 0), 5);
 	CHECK_INT(upload_commit(u, &a), 0); /* fsync */
-	CHECK_INT(upload_write(u, "x", 1, 5), -EPERM);
+	CHECK_INT(upload_write(u, "x", 1, 5), -EPERM); /* no resume: refused */
 	CHECK_INT(upload_commit(u, &b), 0); /* close after fsync */
 	CHECK_STR(a.etag, b.etag);
 	CHECK_INT(b.size, 5);
@@ -767,6 +888,9 @@ int main(void)
 	T_RUN(test_complete_failure);
 	T_RUN(test_abort_and_free);
 	T_RUN(test_after_commit);
+	T_RUN(test_resume_small);
+	T_RUN(test_resume_copy);
+	T_RUN(test_resume_stale_and_abort);
 	T_RUN(test_retarget);
 	T_RUN(test_concurrent_budget);
 	T_RUN(test_part_above_budget);
