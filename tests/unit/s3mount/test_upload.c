@@ -572,6 +572,27 @@ static void test_abort_and_free(void)
 	CHECK_INT(open_mpus(), 0);
 }
 
+/* Part buffers are reused (kept charged between parts) only while parts are
+ * in flight: after a commit nothing stays charged, even with the file open,
+ * and the budget never goes past its limit. */
+static void test_spares_released_when_idle(void)
+{
+	setup(4 * PART, 2);
+	fs3.part_delay_ms = 20;
+	char *d = calloc(1, 8 * PART + 1);
+	struct upload *u;
+	struct s3_object_info a;
+	CHECK_INT(upload_new(P, "sp", &u), 0);
+	CHECK_INT(write_chunks(u, d, 8 * PART + 1, MiB), 0);
+	CHECK_INT(upload_commit(u, &a), 0);
+	CHECK_INT(budget_used(B), 0);
+	CHECK(budget_peak(B) <= budget_limit(B));
+	CHECK(obj_equals("sp", d, 8 * PART + 1));
+	upload_free(u);
+	free(d);
+	teardown();
+}
+
 /* Commits size0 bytes (fsync), resumes, writes up to size1, commits again:
  * the object is the whole file; in between it is the first commit. */
 static void resume_case(size_t size0, size_t size1, int want_part_copies, int want_gets)
@@ -888,6 +909,7 @@ int main(void)
 	T_RUN(test_complete_failure);
 	T_RUN(test_abort_and_free);
 	T_RUN(test_after_commit);
+	T_RUN(test_spares_released_when_idle);
 	T_RUN(test_resume_small);
 	T_RUN(test_resume_copy);
 	T_RUN(test_resume_stale_and_abort);
