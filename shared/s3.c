@@ -52,7 +52,7 @@ struct s3_client {
 	pthread_mutex_t region_lock;
 	char region[S3_REGION_MAX]; /* protected by region_lock */
 	_Atomic uint64_t seed;	    /* per-call jitter seeds */
-	_Atomic uint64_t n_requests, n_retries, n_errors, n_down, n_up;
+	_Atomic uint64_t n_requests, n_retries, n_errors, n_not_found, n_down, n_up;
 };
 
 struct s3_op {
@@ -234,6 +234,7 @@ void s3_client_stats(struct s3_client *c, struct s3_stats *out)
 	out->requests = atomic_load_explicit(&c->n_requests, memory_order_relaxed);
 	out->retries = atomic_load_explicit(&c->n_retries, memory_order_relaxed);
 	out->errors = atomic_load_explicit(&c->n_errors, memory_order_relaxed);
+	out->not_found = atomic_load_explicit(&c->n_not_found, memory_order_relaxed);
 	out->bytes_down = atomic_load_explicit(&c->n_down, memory_order_relaxed);
 	out->bytes_up = atomic_load_explicit(&c->n_up, memory_order_relaxed);
 	out->connects = http_pool_connects(c->http);
@@ -559,7 +560,10 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 			continue;
 		}
 		rc = k.err;
-		atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
+		/* a 404 is an answer (the existence probe of every new file gets
+		 * one), not a failure: counted apart */
+		atomic_fetch_add_explicit(rc == -ENOENT ? &c->n_not_found : &c->n_errors, 1,
+					  memory_order_relaxed);
 		log_msg((enum log_level)s3_log_level_for(op, rc),
 			"s3: %s %s/%s: HTTP %ld %s%s%s (rid %s) after %d tries -> %s", op->name,
 			c->bucket, lkey, resp->status, what, e.message[0] ? ": " : "", e.message,

@@ -188,7 +188,9 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *
 
 /* Counters for the SIGUSR1/unmount summary (monotonic, relaxed atomics). */
 struct s3_stats {
-	uint64_t requests, retries, errors, bytes_down, bytes_up;
+	uint64_t requests, retries, bytes_down, bytes_up;
+	uint64_t errors;             /* requests that failed, after retries; not 404s */
+	uint64_t not_found;          /* answers "no such key/bucket/upload" (-ENOENT) */
 	uint64_t connects;           /* TCP/TLS connections opened; the rest reused */
 };
 void s3_client_stats(struct s3_client *c, struct s3_stats *out);
