@@ -1,10 +1,12 @@
 /*
  * dir.c: see dir.h. Entries come out in S3 key order (objects and prefixes
- * merged by their full key), which is the order of the listing itself.
+ * merged by their full key), which is the order of the listing itself,
+ * except files held back at a page's end (they lead the next page).
  */
 #include "dir.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +15,28 @@
 
 #define DIR_PAGE_KEYS 1000
 
+/* A file entry kept across a page change (its page is released). */
+struct dir_held {
+	char *name;
+	uint64_t size;
+	time_t mtime;
+	char etag[S3_ETAG_MAX];
+};
+
+struct dir_heldv {
+	struct dir_held *v;
+	size_t n, cap;
+};
+
+/* A name from dir_stream_add_local. */
+struct dir_local {
+	char *name;
+	int seen; /* listed in this pass over the directory */
+};
+
 struct dir_stream {
-	struct s3_client *c;
+	dir_list_fn list;
+	void *list_arg;
 	char *key;
 	size_t key_len;
 	struct s3_list_page page;
@@ -22,6 +44,10 @@ struct dir_stream {
 	struct dir_entry *ents; /* entries of the current page */
 	size_t nents;
 	size_t ents_cap;
+	struct dir_heldv held; /* held back from the current page for the next */
+	struct dir_heldv live; /* held back before, now in ents (owns their names) */
+	struct dir_local *locals;
+	size_t nlocals;
 	uint64_t base;	  /* stream index of ents[0] */
 	char *next_token; /* NULL before the first page and after the last */
 	int started, eof;
@@ -119,12 +145,23 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 	return n;
 }
 
+static int dir_list_s3(void *arg, const struct s3_list_req *req, struct s3_list_page *out)
+{
+	return s3_list(arg, req, out);
+}
+
 int dir_stream_new(struct s3_client *c, const char *dir_key, struct dir_stream **out)
+{
+	return dir_stream_new_fn(dir_list_s3, c, dir_key, out);
+}
+
+int dir_stream_new_fn(dir_list_fn fn, void *arg, const char *dir_key, struct dir_stream **out)
 {
 	struct dir_stream *d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	d->c = c;
+	d->list = fn;
+	d->list_arg = arg;
 	d->key = strdup(dir_key);
 	if (!d->key) {
 		free(d);
@@ -132,6 +169,59 @@ int dir_stream_new(struct s3_client *c, const char *dir_key, struct dir_stream *
 	}
 	d->key_len = strlen(dir_key);
 	*out = d;
+	return 0;
+}
+
+int dir_stream_add_local(struct dir_stream *d, const char *name)
+{
+	for (size_t i = 0; i < d->nlocals; i++)
+		if (strcmp(d->locals[i].name, name) == 0)
+			return 0;
+	struct dir_local *nl = realloc(d->locals, (d->nlocals + 1) * sizeof(*nl));
+	if (!nl)
+		return -ENOMEM;
+	d->locals = nl;
+	char *copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	d->locals[d->nlocals++] = (struct dir_local){.name = copy};
+	return 0;
+}
+
+static void heldv_clear(struct dir_heldv *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->v[i].name);
+	h->n = 0;
+}
+
+static void heldv_free(struct dir_heldv *h)
+{
+	heldv_clear(h);
+	free(h->v);
+	h->v = NULL;
+	h->cap = 0;
+}
+
+/* Copies e into h (its page is about to go). */
+static int heldv_push(struct dir_heldv *h, const struct dir_entry *e)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? 2 * h->cap : 8;
+		struct dir_held *nv = realloc(h->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		h->v = nv;
+		h->cap = cap;
+	}
+	char *name = strdup(e->name);
+	if (!name)
+		return -ENOMEM;
+	struct dir_held *x = &h->v[h->n++];
+	x->name = name;
+	x->size = e->size;
+	x->mtime = e->mtime;
+	snprintf(x->etag, sizeof(x->etag), "%s", e->etag);
 	return 0;
 }
 
@@ -143,18 +233,77 @@ static void dir_drop_page(struct dir_stream *d)
 	d->nents = 0;
 }
 
+/* Back to before the first page (a restart, or the end of the stream). */
+static void dir_reset(struct dir_stream *d)
+{
+	dir_drop_page(d);
+	heldv_clear(&d->held);
+	heldv_clear(&d->live);
+	free(d->next_token);
+	d->next_token = NULL;
+	d->base = 0;
+	d->eof = 0;
+	d->started = 0;
+	for (size_t i = 0; i < d->nlocals; i++)
+		d->locals[i].seen = 0;
+}
+
 void dir_stream_free(struct dir_stream *d)
 {
 	if (!d)
 		return;
-	dir_drop_page(d);
+	dir_reset(d);
+	heldv_free(&d->held);
+	heldv_free(&d->live);
+	for (size_t i = 0; i < d->nlocals; i++)
+		free(d->locals[i].name);
+	free(d->locals);
 	free(d->ents);
-	free(d->next_token);
 	free(d->key);
 	free(d);
 }
 
-/* Fetches the page after the current one (or the first). */
+/* The greatest key of a page (entries and prefixes are each sorted), before
+ * dir_page_entries rewrites the prefixes; NULL for an empty page. */
+static const char *page_last_key(const struct s3_list_page *pg)
+{
+	const char *a = pg->nentries ? pg->entries[pg->nentries - 1].key : NULL;
+	const char *b = pg->nprefixes ? pg->prefixes[pg->nprefixes - 1] : NULL;
+	if (!a || !b)
+		return a ? a : b;
+	return strcmp(a, b) > 0 ? a : b;
+}
+
+/* 1 when dir_key + name + "/" sorts after last: a later page may still list
+ * the directory "name/" that hides the file "name". Byte order, as S3's. */
+static int may_be_shadowed_later(const char *dir_key, const char *name, const char *last)
+{
+	const unsigned char *l = (const unsigned char *)last;
+	const unsigned char *parts[3] = {(const unsigned char *)dir_key,
+					 (const unsigned char *)name, (const unsigned char *)"/"};
+	for (int i = 0; i < 3; i++) {
+		for (const unsigned char *p = parts[i]; *p; p++, l++) {
+			if (*l != *p)
+				return *p > *l; /* also when last ends here (*l == 0) */
+		}
+	}
+	return 0; /* equal, or last is longer: last is past "name/" */
+}
+
+/* Marks the local names that ents[from..) lists. */
+static void locals_mark(struct dir_stream *d, size_t from)
+{
+	for (size_t k = from; k < d->nents && d->nlocals; k++)
+		for (size_t i = 0; i < d->nlocals; i++)
+			if (!d->locals[i].seen && strcmp(d->locals[i].name, d->ents[k].name) == 0)
+				d->locals[i].seen = 1;
+}
+
+/* Fetches the page after the current one (or the first) and builds its
+ * entries: the files held back from the page before (unless this page has
+ * their directory), then this page's; files that a later page may still
+ * shadow are moved to d->held. On the last page, the local names not listed
+ * are appended. */
 static int dir_fetch(struct dir_stream *d)
 {
 	struct s3_list_req req = {.prefix = d->key,
@@ -163,7 +312,7 @@ static int dir_fetch(struct dir_stream *d)
 				  .max_keys = DIR_PAGE_KEYS};
 	struct s3_list_page pg;
 	memset(&pg, 0, sizeof(pg));
-	int rc = s3_list(d->c, &req, &pg);
+	int rc = d->list(d->list_arg, &req, &pg);
 	if (rc)
 		return rc;
 	d->pages++;
@@ -171,7 +320,12 @@ static int dir_fetch(struct dir_stream *d)
 	dir_drop_page(d);
 	d->page = pg;
 	d->have_page = 1;
-	size_t need = pg.nentries + pg.nprefixes;
+	/* the entries held back from the page before are now this page's */
+	struct dir_heldv t = d->live;
+	heldv_clear(&t);
+	d->live = d->held;
+	d->held = t;
+	size_t need = d->live.n + pg.nentries + pg.nprefixes + d->nlocals;
 	if (need > d->ents_cap) {
 		struct dir_entry *ne = realloc(d->ents, need * sizeof(*ne));
 		if (!ne)
@@ -179,7 +333,40 @@ static int dir_fetch(struct dir_stream *d)
 		d->ents = ne;
 		d->ents_cap = need;
 	}
-	d->nents = dir_page_entries(d->key, &d->page, d->ents);
+	size_t n = 0;
+	char fkey[S3_KEY_MAX + 2];
+	for (size_t i = 0; i < d->live.n; i++) {
+		const struct dir_held *h = &d->live.v[i];
+		int len = snprintf(fkey, sizeof(fkey), "%s%s", d->key, h->name);
+		if (len > 0 && (size_t)len < sizeof(fkey) && page_has_prefix(&pg, fkey)) {
+			log_info("key '%s' is hidden by the directory of the same name", fkey);
+			continue;
+		}
+		d->ents[n++] = (struct dir_entry){
+		    .name = h->name, .size = h->size, .mtime = h->mtime, .etag = h->etag};
+	}
+	const char *last = pg.truncated ? page_last_key(&d->page) : NULL;
+	/* decided before dir_page_entries rewrites the prefix strings */
+	char last_copy[S3_KEY_MAX + 2];
+	if (last)
+		snprintf(last_copy, sizeof(last_copy), "%s", last);
+	n += dir_page_entries(d->key, &d->page, d->ents + n);
+	if (last) {
+		size_t kept = 0;
+		for (size_t k = 0; k < n; k++) {
+			const struct dir_entry *e = &d->ents[k];
+			if (!e->is_dir && may_be_shadowed_later(d->key, e->name, last_copy)) {
+				rc = heldv_push(&d->held, e);
+				if (rc)
+					return rc;
+				continue;
+			}
+			d->ents[kept++] = *e;
+		}
+		n = kept;
+	}
+	d->nents = n;
+	locals_mark(d, 0);
 	free(d->next_token);
 	d->next_token = NULL;
 	if (pg.truncated && pg.next_continuation) {
@@ -188,6 +375,18 @@ static int dir_fetch(struct dir_stream *d)
 			return -ENOMEM;
 	} else {
 		d->eof = 1;
+		/* a truncated page without a token ends the listing too: nothing
+		 * can shadow what was held back */
+		for (size_t i = 0; i < d->held.n; i++) {
+			const struct dir_held *h = &d->held.v[i];
+			d->ents[d->nents++] = (struct dir_entry){
+			    .name = h->name, .size = h->size, .mtime = h->mtime, .etag = h->etag};
+		}
+		locals_mark(d, n);
+		for (size_t i = 0; i < d->nlocals; i++)
+			if (!d->locals[i].seen)
+				d->ents[d->nents++] = (struct dir_entry){
+				    .name = d->locals[i].name, .local = 1, .etag = ""};
 	}
 	d->started = 1;
 	return 0;
@@ -195,22 +394,19 @@ static int dir_fetch(struct dir_stream *d)
 
 int dir_stream_get(struct dir_stream *d, uint64_t idx, struct dir_entry *e)
 {
+	int rc = 0;
 	if (!d->started || idx < d->base) {
-		dir_drop_page(d);
-		free(d->next_token);
-		d->next_token = NULL;
-		d->base = 0;
-		d->eof = 0;
-		int rc = dir_fetch(d);
-		if (rc)
-			return rc;
+		dir_reset(d);
+		rc = dir_fetch(d);
 	}
-	while (idx >= d->base + d->nents) {
+	while (!rc && idx >= d->base + d->nents) {
 		if (d->eof)
 			return 0;
-		int rc = dir_fetch(d);
-		if (rc)
-			return rc;
+		rc = dir_fetch(d);
+	}
+	if (rc) {
+		dir_reset(d); /* a half-built page: the next get starts over */
+		return rc;
 	}
 	*e = d->ents[idx - d->base];
 	return 1;

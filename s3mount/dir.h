@@ -6,9 +6,14 @@
  * Entries: CommonPrefixes are directories (implicit dirs); objects are files,
  * except the directory's own marker object ("dir/"), which is skipped (a
  * marker holding data is logged: its bytes are not reachable). A file that
- * has a directory of the same name on the same page is hidden (the directory
- * shadows it, as lookup does). Names that cannot be file names (meta.h) are
- * skipped with a log line.
+ * has a directory of the same name is hidden (the directory shadows it, as
+ * lookup does), also when the two fall on different pages: key "a" sorts
+ * before "a/", and keys such as "a-1" or "a.txt" sort between them, so a
+ * file whose "name/" could still come on a later page is held back until
+ * that page is seen (a few entries per page: the page's last file and those
+ * followed only by keys between "name" and "name/"). Held-back entries come
+ * out at the start of the next page, so the order is key order except for
+ * them. Names that cannot be file names (meta.h) are skipped with a log line.
  *
  * Ownership: entry names and ETags point into the current page and stay
  * valid until the next dir_stream_get() that moves to another page.
@@ -26,6 +31,7 @@
 struct dir_entry {
 	const char *name;
 	int is_dir;
+	int local; /* from dir_stream_add_local: size, mtime, etag are not set */
 	uint64_t size;
 	time_t mtime;
 	const char *etag; /* "" for directories */
@@ -38,9 +44,20 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 
 struct dir_stream;
 
+/* The page source: s3_list for a mount, a fake in the unit tests. */
+typedef int (*dir_list_fn)(void *arg, const struct s3_list_req *req, struct s3_list_page *out);
+
 /* dir_key: the listed prefix ("" for the bucket root, else ends in '/');
  * copied. No request is made until the first get. */
 int dir_stream_new(struct s3_client *c, const char *dir_key, struct dir_stream **out);
+/* Same over another page source (arg is passed to fn). */
+int dir_stream_new_fn(dir_list_fn fn, void *arg, const char *dir_key, struct dir_stream **out);
+/* A name known to this mount that the listing may not show yet: a file being
+ * written here (its object does not exist before the commit). Unless the
+ * listing has the name, it comes as an extra entry (local = 1) after the
+ * listed ones; the caller fills in its attributes. Copied. Call before the
+ * first get. */
+int dir_stream_add_local(struct dir_stream *d, const char *name);
 void dir_stream_free(struct dir_stream *d);
 /* Entry number idx (0-based) into *e: 1, or 0 past the end, or a negative
  * errno. Going back to an earlier page restarts the listing. */

@@ -713,6 +713,7 @@ static void fh_free(struct fs *fs, struct fh *h)
 				h->in->writers--;
 		}
 		inode_unref_locked(fs->it, h->in);
+		h->in = NULL; /* dh_add_writing may still meet h on fs->fhs */
 		itable_unlock(fs->it);
 	}
 	pthread_mutex_lock(&fs->hlock);
@@ -1224,6 +1225,25 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 
 /* ---- directories --------------------------------------------------------- */
 
+/* Hands the stream the names of the files being written in its directory:
+ * their objects do not exist before the commit, so the listing alone would
+ * not show them while stat and lookup do (dir.h). Lock order: hlock, then
+ * the table lock. */
+static int dh_add_writing(struct fs *fs, struct dh *d)
+{
+	int rc = 0;
+	pthread_mutex_lock(&fs->hlock);
+	itable_lock(fs->it);
+	for (struct fh *h = fs->fhs; h && !rc; h = h->next) {
+		const struct inode *c = h->kind == FH_WRITE ? h->in : NULL;
+		if (c && c->writers && c->hashed && !c->is_dir && c->parent == d->in)
+			rc = dir_stream_add_local(d->ds, c->name);
+	}
+	itable_unlock(fs->it);
+	pthread_mutex_unlock(&fs->hlock);
+	return rc;
+}
+
 static int do_opendir(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char key[S3_KEY_MAX + 2];
@@ -1243,7 +1263,10 @@ static int do_opendir(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
 	itable_unlock(fs->it);
 	if (!rc)
 		rc = dir_stream_new(fs->s3, key, &d->ds);
+	if (!rc)
+		rc = dh_add_writing(fs, d);
 	if (rc) {
+		dir_stream_free(d->ds);
 		if (d->in) {
 			itable_lock(fs->it);
 			inode_unref_locked(fs->it, d->in);
@@ -1328,9 +1351,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				break;
 			name = de.name;
 			itable_lock(fs->it);
-			struct inode *c = itable_upsert_locked(
-			    fs->it, d->in, de.name, de.is_dir, de.size, de.mtime,
-			    de.is_dir ? NULL : de.etag, itable_now());
+			struct inode *c;
+			if (de.local) {
+				/* being written here: the inode has the attributes;
+				 * gone (unlinked, renamed) means no entry */
+				c = itable_child_locked(fs->it, d->in, de.name);
+				if (!c || c->is_dir) {
+					itable_unlock(fs->it);
+					continue;
+				}
+			} else {
+				c = itable_upsert_locked(fs->it, d->in, de.name, de.is_dir, de.size,
+							 de.mtime, de.is_dir ? NULL : de.etag,
+							 itable_now());
+			}
 			if (c) {
 				if (plus) {
 					fill_entry_locked(fs, c, &e);

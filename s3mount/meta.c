@@ -85,6 +85,15 @@ int meta_probe(struct s3_client *c, const char *file_key, const char *dir_key,
 		out->info = job.info;
 		return 0;
 	}
+	if (job.rc == -EACCES) {
+		/* A HEAD answer has no body, so its log line cannot say why (no S3
+		 * code). Only on this error path: one byte of GET, whose error
+		 * body names the code (AccessDenied, SignatureDoesNotMatch ...)
+		 * in the log. Its result does not change the answer. */
+		char b;
+		size_t got;
+		(void)s3_get_range(c, file_key, 0, 1, &b, &got, NULL, NULL);
+	}
 	if (job.rc != -ENOENT)
 		return job.rc;
 	if (lrc != 0 && lrc != -ENOENT)

@@ -73,10 +73,12 @@ static const struct opt_def opts_table[] = {
      "hard cap on cache, prefetch and upload buffers (default 256M)", 0},
     {"part_size", OK_SIZE, F(part_size), "SIZE",
      "first multipart part size, >= 5M (default 8M); doubles every 1000 parts", 0},
-    {"stat_ttl", OK_SECONDS, F(stat_ttl), "SEC", "metadata cache TTL (default 1)", 0},
-    {"negative_ttl", OK_SECONDS, F(negative_ttl), "SEC", "cache of missing names TTL (default 1)",
-     0},
-    {"dir_ttl", OK_SECONDS, F(dir_ttl), "SEC", "kernel TTL of directory entries (default 1)", 0},
+    {"stat_ttl", OK_SECONDS, F(stat_ttl), "SEC",
+     "attributes are trusted this long, then asked again; kernel TTL of files (default 1)", 0},
+    {"negative_ttl", OK_SECONDS, F(negative_ttl), "SEC",
+     "a missing name is remembered this long, here and by the kernel (default 1)", 0},
+    {"dir_ttl", OK_SECONDS, F(dir_ttl), "SEC",
+     "kernel TTL of a directory's name and attributes (default 1); listings are not cached", 0},
     {"abort_stale_uploads", OK_LONG, F(abort_stale_hours), "HOURS",
      "at mount, abort this prefix's multipart uploads older than HOURS", 0},
     {"max_rename_objects", OK_LONG, F(max_rename_objects), "N",
@@ -616,6 +618,8 @@ void opts_usage(FILE *f, const char *prog)
 		   "A write past the largest reachable size fails with EFBIG.\n"
 		   "Memory: every read-cache block, prefetch buffer and upload part is charged\n"
 		   "to memory_budget; at the limit prefetch shrinks and writers wait.\n"
-		   "Signals: SIGUSR1 logs a summary of requests, bytes and cache hits;\n"
+		   "Listings: every page of ListObjectsV2 on each opendir; a directory\n"
+		   "hides a file of the same name; files being written here are listed.\n"
+		   "Signals: SIGUSR1 logs a summary of requests, errors, bytes and cache hits;\n"
 		   "SIGUSR2 or SIGHUP cycle the log level. See docs/semantics.md.\n");
 }

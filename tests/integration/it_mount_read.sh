@@ -4,7 +4,9 @@
 # keys that cannot be names), unicode/space/special names, cat+md5 at the part boundaries,
 # an object larger than the memory budget with the daemon's RSS sampled, tail -c and
 # dd skip= random reads, 8 concurrent readers, zcat, replaced objects after the TTL, ENOENT,
-# df, and that ls -l of a big directory sends no HEAD per entry.
+# df, ls -l of a big directory sends no HEAD per entry, a file shadowed by a directory on the
+# next LIST page, an object denied by a bucket policy (EACCES), files being written listed
+# by readdir, and the summary's error counter (404 probes are not errors).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_env
@@ -48,6 +50,19 @@ s3api put-object --bucket "$B" --key 'weird/ok' --body "$D/tree/top.txt" >/dev/n
 s3api put-object --bucket "$B" --key 'dots/../z' --body "$D/tree/top.txt" >/dev/null
 s3api put-object --bucket "$B" --key "long/$(printf 'n%.0s' $(seq 1 300))" --body "$D/tree/top.txt" >/dev/null
 s3api put-object --bucket "$B" --key 'long/short' --body "$D/tree/top.txt" >/dev/null
+# a file and the directory of the same name on different LIST pages: "pages/f" ends page 1
+# after 999 keys "f-NNNN" (which sort between "f" and "f/"), "pages/f/" comes on page 2
+mkdir -p "$D/pages"
+for i in $(seq -w 1 1000); do echo "$i" >"$D/pages/f-$i"; done
+s3cli sync --no-progress --quiet "$D/pages" "s3://$B/pages/" || fatal "upload pages"
+s3api put-object --bucket "$B" --key pages/f --body "$D/tree/top.txt" >/dev/null
+s3api put-object --bucket "$B" --key pages/f/inner --body "$D/tree/top.txt" >/dev/null
+# one object the mounting user may list but not read (a bucket policy Deny applies to the
+# owner too): AccessDenied -> EACCES
+s3api put-object --bucket "$B" --key acl/secret.txt --body "$D/tree/top.txt" >/dev/null
+s3api put-object --bucket "$B" --key acl/open.txt --body "$D/tree/top.txt" >/dev/null
+s3api put-bucket-policy --bucket "$B" --policy "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Deny\", \"Principal\": \"*\", \"Action\": \"s3:GetObject\", \"Resource\": \"arn:aws:s3:::$B/acl/secret.txt\"}]}" ||
+    fatal "put-bucket-policy"
 
 start_mount "$B" "$M" -o "memory_budget=${BUDGET_MIB}M,stat_ttl=1,negative_ttl=1"
 PID=$(mount_pid "$M")
@@ -55,7 +70,7 @@ LOG=$(mount_log "$M")
 
 # ---- listings ---------------------------------------------------------------------------
 root=$(ls "$M" | tr '\n' ' ')
-check_eq "ls of the root" "$root" "a datadir dots empty long m many numbers.gz s0 s1 s100m s8m s8m+1 s8m-1 shadow top.txt uni weird "
+check_eq "ls of the root" "$root" "a acl datadir dots empty long m many numbers.gz pages s0 s1 s100m s8m s8m+1 s8m-1 shadow top.txt uni weird "
 check_eq "nested prefix is a directory" "$(stat -c %F "$M/a/b")" "directory"
 check_eq "deep file" "$(cat "$M/a/b/c/deep.txt")" "deep"
 check_eq "find on nested prefixes" "$(cd "$M/a" && find . | sort | tr '\n' ' ')" ". ./b ./b/c ./b/c/deep.txt ./x.txt "
@@ -70,6 +85,9 @@ check_eq "a//b skipped, siblings listed" "$(ls -A "$M/weird")" "ok"
 check_eq "'..' component skipped" "$(ls -A "$M/dots" | wc -l)" 0
 check_eq "name over 255 bytes skipped" "$(ls -A "$M/long")" "short"
 check "daemon alive after odd keys" kill -0 "$PID"
+check_eq "file f on LIST page 1, dir f/ on page 2: listed once" "$(ls -A "$M/pages" | grep -cx f)" 1
+check_eq "... as the directory" "$(stat -c %F "$M/pages/f"):$(cat "$M/pages/f/inner")" "directory:top"
+check_eq "... and every other entry once" "$(ls -A "$M/pages" | sort -u | wc -l):$(ls -A "$M/pages" | wc -l)" "1001:1001"
 check_eq "2,500 keys (3 LIST pages)" "$(ls "$M/many" | wc -l)" 2500
 check_eq "first and last of 2,500" "$(ls "$M/many" | sed -n '1p;$p' | tr '\n' ' ')" "k0001 k2500 "
 check_eq "stat size from listing" "$(stat -c %s "$M/many/k1234")" 5
@@ -168,6 +186,17 @@ sleep 1.2
 check_eq "new key visible after the negative TTL" "$(cat "$M/appeared.txt" 2>&1)" "replaced by another client"
 
 # ---- errors and misc ---------------------------------------------------------------------------
+# AccessDenied on one object: EACCES, the key and the S3 code in the log, the rest readable
+check_eq "listing shows the unreadable object" "$(ls "$M/acl" | tr '\n' ' ')" "open.txt secret.txt "
+out=$(cat "$M/acl/secret.txt" 2>&1)
+case "$out" in *"Permission denied"*) ok "AccessDenied object -> EACCES" ;; *) fail "AccessDenied object: $out" ;; esac
+check "the log names the key and AccessDenied (GET)" grep -q "GetObject .*acl/secret.txt.*AccessDenied" "$LOG"
+sleep 1.1 # past stat_ttl: the next open looks the name up again (HEAD, which has no body)
+n0=$(grep -c "acl/secret.txt.*AccessDenied" "$LOG")
+out=$(cat "$M/acl/secret.txt" 2>&1)
+case "$out" in *"Permission denied"*) ok "AccessDenied object after the TTL -> EACCES" ;; *) fail "AccessDenied object after the TTL: $out" ;; esac
+check_eq "the lookup's log names the key and AccessDenied too" "$(($(grep -c "acl/secret.txt.*AccessDenied" "$LOG") > n0))" 1
+check_eq "another object of the directory still reads" "$(cat "$M/acl/open.txt")" "top"
 out=$(cat "$M/no-such-key" 2>&1)
 case "$out" in *"No such file or directory"*) ok "missing key -> ENOENT" ;; *) fail "missing key: $out" ;; esac
 out=$(ls "$M/no-such-dir/x" 2>&1)
@@ -184,6 +213,44 @@ except OSError as e:
 }
 check_eq "getxattr -> ENOTSUP (95), not EIO" "$(xattr_errno "$M/top.txt")" 95
 check "daemon still alive" kill -0 "$PID"
+
+# ---- files being written: listed with their current size, once -------------------------------
+# wip.txt has no object until the commit; inside.txt is replaced (O_TRUNC) while listed
+python3 - "$M/m" >"$IT_TMP/wip.out" 2>&1 <<'EOF'
+import os, sys
+d = sys.argv[1]
+def show(phase):
+    names = os.listdir(d)  # getdents: what ls, find and shell globs see
+    for n in ("wip.txt", "inside.txt"):
+        size = os.stat(os.path.join(d, n)).st_size if n in names else -1
+        print(f"{phase} {n} listed {names.count(n)} size {size}")
+w = os.open(os.path.join(d, "wip.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+r = os.open(os.path.join(d, "inside.txt"), os.O_WRONLY | os.O_TRUNC)
+os.write(w, b"hello")
+os.write(r, b"abc")
+show("open")
+os.write(w, b" world")
+show("more")
+os.close(w)
+os.close(r)
+show("closed")
+EOF
+check_eq "files being written, then closed: each listed once with its size" "$(tr '\n' ';' <"$IT_TMP/wip.out")" \
+    "open wip.txt listed 1 size 5;open inside.txt listed 1 size 3;more wip.txt listed 1 size 11;more inside.txt listed 1 size 3;closed wip.txt listed 1 size 11;closed inside.txt listed 1 size 3;"
+check_eq "committed content" "$(cat "$M/m/wip.txt"):$(cat "$M/m/inside.txt")" "hello world:abc"
+
+# the probe of a new name answers 404: not an error in the summary
+s1=$(summary)
+touch "$M/m/new-empty" || fail "touch a new file"
+s2=$(summary)
+e1=$(echo "$s1" | field errors) e2=$(echo "$s2" | field errors)
+n1=$(echo "$s1" | field not-found) n2=$(echo "$s2" | field not-found)
+check_eq "summary: a new file's 404 probes are not errors" "${e1:-?}:${e2:-?}" "${e1:-?}:${e1:-?}"
+if [ -n "$n1" ] && [ -n "$n2" ] && [ "$((n2 - n1))" -ge 1 ]; then
+    ok "summary: they count as not-found ($n1 -> $n2)"
+else
+    fail "summary: not-found [$n1] -> [$n2]"
+fi
 
 stop_mount "$M" && ok "clean unmount"
 grep -q 'summary:' "$LOG" && ok "summary printed at unmount" || fail "no summary at unmount"
