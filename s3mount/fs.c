@@ -531,6 +531,24 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		fuse_reply_entry(req, &e);
 }
 
+/* (parent, name) was deleted on S3 (unlink, rmdir): its cached inode is no
+ * longer reachable by name (a file still being written here discards its
+ * upload at close) and the name is remembered missing for negative_ttl. */
+static void fs_name_gone(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
+	if (c) {
+		if (c->writers)
+			c->unlinked = 1;
+		inode_unhash_locked(fs->it, c);
+	}
+	itable_unlock(fs->it);
+	if (fs->o->negative_ttl > 0)
+		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+}
+
 static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
 {
 	char key[S3_KEY_MAX + 2];
@@ -545,17 +563,7 @@ static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
 		return rc;
 	}
 	rcache_invalidate(fs->rc, key);
-	itable_lock(fs->it);
-	struct inode *p = itable_find_locked(fs->it, parent);
-	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
-	if (c) {
-		if (c->writers)
-			c->unlinked = 1; /* its upload is discarded at close */
-		inode_unhash_locked(fs->it, c);
-	}
-	itable_unlock(fs->it);
-	if (fs->o->negative_ttl > 0)
-		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+	fs_name_gone(fs, parent, name);
 	return 0;
 }
 
@@ -575,14 +583,7 @@ static int do_rmdir(struct fs *fs, fuse_ino_t parent, const char *name)
 	rc = nsops_rmdir(fs->s3, key);
 	if (rc)
 		return rc;
-	itable_lock(fs->it);
-	struct inode *p = itable_find_locked(fs->it, parent);
-	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
-	if (c)
-		inode_unhash_locked(fs->it, c);
-	itable_unlock(fs->it);
-	if (fs->o->negative_ttl > 0)
-		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+	fs_name_gone(fs, parent, name);
 	return 0;
 }
 

@@ -1196,23 +1196,41 @@ static int up_port(void)
 	return colon ? (int)strtol(colon + 1, NULL, 10) : 0;
 }
 
+/* Starts r in front of RGW answering status + body to the next n requests
+ * (then forwarding). 0 or what relay_start returned. */
+static int relay_canned(struct relay *r, const char *status, const char *body, int n)
+{
+	memset(r, 0, sizeof(*r));
+	r->mode = RELAY_CANNED;
+	r->inject_status = status;
+	r->inject_body = body;
+	int rc = relay_start(r, up_port());
+	atomic_store(&r->inject_left, n);
+	return rc;
+}
+
+/* The first 100 bytes of obj.bin through c: s3_get_range's result; *got
+ * the bytes read. */
+static int get_100(struct s3_client *c, size_t *got)
+{
+	char b[100];
+	*got = 0;
+	return s3_get_range(c, "obj.bin", 0, sizeof(b), b, got, NULL, NULL);
+}
+
 /* Throttling: 503 SlowDown is retried with backoff; too many fail with -EIO. */
 static void test_injected_slowdown(void)
 {
 	struct relay r;
-	memset(&r, 0, sizeof(r));
-	r.mode = RELAY_CANNED;
-	r.inject_status = "503 Slow Down";
-	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
-			"<Message>Please reduce your request rate.</Message><RequestId>INJECTED"
-			"</RequestId></Error>";
-	CHECK_INT(relay_start(&r, up_port()), 0);
-	atomic_store(&r.inject_left, 3);
+	const char *answer =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
+	    "<Message>Please reduce your request rate.</Message><RequestId>INJECTED"
+	    "</RequestId></Error>";
+	CHECK_INT(relay_canned(&r, "503 Slow Down", answer, 3), 0);
 	struct s3_client *c = relay_client(&r, 5, NULL);
-	char b[100];
-	size_t got = 0;
-	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), 0);
-	CHECK_INT(got, sizeof(b));
+	size_t got;
+	CHECK_INT(get_100(c, &got), 0);
+	CHECK_INT(got, 100);
 	struct s3_stats st;
 	s3_client_stats(c, &st);
 	CHECK_INT(st.retries, 3);
@@ -1235,7 +1253,7 @@ static void test_injected_slowdown(void)
 	r.inject_status = "400 Bad Request";
 	r.inject_body = "<Error><Code>InvalidArgument</Code><Message>x</Message></Error>";
 	c = relay_client(&r, 5, NULL);
-	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), -EINVAL);
+	CHECK_INT(get_100(c, &got), -EINVAL);
 	s3_client_stats(c, &st);
 	CHECK_INT(st.requests, 1);
 	s3_client_free(c);
@@ -1246,24 +1264,19 @@ static void test_injected_slowdown(void)
 static void test_injected_expired_token(void)
 {
 	struct relay r;
-	memset(&r, 0, sizeof(r));
-	r.mode = RELAY_CANNED;
-	r.inject_status = "400 Bad Request";
-	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ExpiredToken"
-			"</Code><Message>The provided token has expired.</Message><RequestId>"
-			"INJECTED</RequestId></Error>";
-	CHECK_INT(relay_start(&r, up_port()), 0);
-	atomic_store(&r.inject_left, 1);
+	const char *answer = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>ExpiredToken"
+			     "</Code><Message>The provided token has expired.</Message><RequestId>"
+			     "INJECTED</RequestId></Error>";
+	CHECK_INT(relay_canned(&r, "400 Bad Request", answer, 1), 0);
 	struct s3_client *c = relay_client(&r, 5, NULL);
-	char b[100];
-	size_t got = 0;
-	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), 0);
+	size_t got;
+	CHECK_INT(get_100(c, &got), 0);
 	CHECK(log_contains("ExpiredToken (rid INJECTED): refreshing credentials"));
 	s3_client_free(c);
 	/* expired again after the refresh: no second refresh, -EACCES */
 	atomic_store(&r.inject_left, 2);
 	c = relay_client(&r, 5, NULL);
-	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), -EACCES);
+	CHECK_INT(get_100(c, &got), -EACCES);
 	struct s3_stats st;
 	s3_client_stats(c, &st);
 	CHECK_INT(st.requests, 2);
@@ -1292,9 +1305,8 @@ static void test_injected_region(void)
 	r.mode = RELAY_REGION_400;
 	r.want_region = "ap-test-2";
 	c = relay_client(&r, 5, "us-west-2");
-	char b[100];
-	size_t got = 0;
-	CHECK_INT(s3_get_range(c, "obj.bin", 0, sizeof(b), b, &got, NULL, NULL), 0);
+	size_t got;
+	CHECK_INT(get_100(c, &got), 0);
 	CHECK_INT(atomic_load(&r.injected), 2);
 	s3_client_free(c);
 	relay_stop(&r);
@@ -1310,14 +1322,11 @@ static void test_injected_complete_200_error(void)
 	CHECK_INT(s3_mpu_create(g_c, "inj/complete", NULL, id), 0);
 	CHECK_INT(s3_mpu_upload_part(g_c, "inj/complete", id, 1, d, 1000, part.etag), 0);
 	struct relay r;
-	memset(&r, 0, sizeof(r));
-	r.mode = RELAY_CANNED;
-	r.inject_status = "200 OK";
-	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error>\n<Code>AccessDenied"
-			"</Code>\n<Message>Access denied.</Message>\n<RequestId>INJECTED"
-			"</RequestId>\n</Error>";
-	CHECK_INT(relay_start(&r, up_port()), 0);
-	atomic_store(&r.inject_left, 1);
+	const char *answer =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error>\n<Code>AccessDenied"
+	    "</Code>\n<Message>Access denied.</Message>\n<RequestId>INJECTED"
+	    "</RequestId>\n</Error>";
+	CHECK_INT(relay_canned(&r, "200 OK", answer, 1), 0);
 	struct s3_client *c = relay_client(&r, 5, NULL);
 	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, etag), -EACCES);
 	s3_client_free(c);
@@ -1346,12 +1355,7 @@ static void test_injected_complete_200_error(void)
 static void test_virtual_host(void)
 {
 	struct relay r;
-	memset(&r, 0, sizeof(r));
-	r.mode = RELAY_CANNED;
-	r.inject_status = "404 Not Found";
-	r.inject_body = "";
-	CHECK_INT(relay_start(&r, up_port()), 0);
-	atomic_store(&r.inject_left, 1);
+	CHECK_INT(relay_canned(&r, "404 Not Found", "", 1), 0);
 	char ep[64], want[128];
 	snprintf(ep, sizeof(ep), "http://localhost:%d", r.port);
 	struct s3_config cfg;
