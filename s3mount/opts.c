@@ -95,7 +95,7 @@ static const struct opt_def opts_table[] = {
      "a read of a whole object fails EIO if its MD5 differs from the ETag (default)", 0},
     {"no_verify_etag", OK_BOOL0, F(verify_etag), NULL, "do not hash reads (saves CPU)", 0},
     {"readahead_kb", OK_LONG, F(readahead_kb), "N",
-     "kernel readahead in KiB, set when run as root (default 1024; 0 = kernel's)", 0},
+     "kernel readahead in KiB, set when run as root (default 4096; 0 = kernel's)", 0},
     /* generic kernel mount flags, passed on */
     {"nodev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
     /* dev and suid (which mount.fuse3 adds) are ignored: a bucket's files
@@ -465,7 +465,7 @@ static void opts_defaults(struct opts *o)
 	o->verify_etag = 1;
 	o->connect_timeout = 5.0;
 	o->request_timeout = 30.0;
-	o->readahead_kb = 1024;
+	o->readahead_kb = 4096;
 }
 
 static int opts_validate(struct opts *o, char *err, size_t cap)

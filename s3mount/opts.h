@@ -63,7 +63,7 @@ struct opts {
 	double op_timeout;	 /* seconds an S3 request may take, retries included;
 				  * 0 (default) = no deadline */
 	long readahead_kb;	 /* kernel readahead of the mount, KiB (set when root);
-				  * 0 = the kernel's default; default 1024 */
+				  * 0 = the kernel's default; default 4096 */
 
 	/* generic kernel mount flags to pass on ("nodev,noexec"), "" when none */
 	char mountflags[OPTS_MOUNTFLAGS_MAX];

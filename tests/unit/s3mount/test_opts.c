@@ -36,7 +36,7 @@ static void test_defaults(void)
 	CHECK_INT(o.default_permissions, 0);
 	CHECK_INT(o.abort_stale_hours, -1);
 	CHECK_INT(o.log_level, LOG_LVL_WARN);
-	CHECK_INT(o.readahead_kb, 1024);
+	CHECK_INT(o.readahead_kb, 4096);
 	CHECK_STR(o.mountflags, "");
 	CHECK_INT(o.retries, 6);
 	CHECK(o.connect_timeout == 5.0 && o.request_timeout == 30.0 && o.op_timeout == 0.0);
