@@ -24,16 +24,18 @@ static int is_sequential(const struct seqdetect *s, uint64_t off)
 		return off < s->next_off && s->next_off - off <= s->back_tol;
 	/* Armed: the kernel keeps up to max_background (64) readahead
 	 * requests of 1 MiB in flight on parallel FUSE threads, so a late
-	 * read can lie tens of MiB behind the furthest end, and one that was
-	 * overtaken makes the others look like forward skips. Anything within
-	 * max_window either way is still this stream: data behind next_off
-	 * was requested already, data ahead is what prefetch is fetching. A
-	 * smaller tolerance dropped streams to random mode under load, which
-	 * collapsed the window and refetched what had just been evicted. */
-	size_t tol = s->max_window > s->back_tol ? s->max_window : s->back_tol;
-	if (off < s->next_off)
+	 * read can lie tens of MiB behind the furthest end: anything up to
+	 * max_window behind is still this stream (its data was requested
+	 * already). A 1 MiB tolerance dropped streams to random mode under
+	 * load, which collapsed the window and refetched evicted data. A
+	 * forward skip counts only inside the window (data being prefetched):
+	 * the reads that fill holes in the kernel's page cache skip forward,
+	 * and prefetching past each hole would fetch what the kernel has. */
+	if (off < s->next_off) {
+		size_t tol = s->max_window > s->back_tol ? s->max_window : s->back_tol;
 		return s->next_off - off <= tol;
-	return off - s->next_off < tol;
+	}
+	return off - s->next_off < s->window;
 }
 
 int seqdetect_feed(struct seqdetect *s, uint64_t off, size_t len)

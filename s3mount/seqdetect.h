@@ -6,10 +6,11 @@
  * previous one ended. The kernel sends its readahead as many requests
  * (up to max_background in flight) handled by parallel FUSE threads, so
  * they arrive out of order, sometimes by tens of MiB: while the window is
- * armed, a read starting up to max_window bytes before or after the furthest
- * end seen still counts as sequential. In random mode (window 0) only a read
- * starting at the last end, or up to back_tol bytes before it, re-arms.
- * Anything else is random.
+ * armed, a read starting up to max_window bytes before the furthest end
+ * seen, or forward by less than the current window (data the prefetcher is
+ * already fetching), still counts as sequential. In random mode (window 0)
+ * only a read starting at the last end, or up to back_tol bytes before it,
+ * re-arms. Anything else is random.
  *
  * Window: 0 after a random read (fetch only what is asked); the first
  * sequential read (including the first read at offset 0) arms it at
