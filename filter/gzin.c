@@ -25,6 +25,36 @@ enum { ST_MEMBER, ST_BETWEEN, ST_DONE, ST_FAILED };
 
 #define GZIN_DEFAULT_READ (512u * 1024u)
 
+/*
+ * ISA-L inflates raw deflate here (ISAL_GZIP_NO_HDR_VER: it still checks the
+ * CRC-32 and length trailer); the gzip member header (RFC 1952) is parsed by
+ * this small restartable state machine. Why not ISA-L's own ISAL_GZIP mode:
+ * ISA-L 2.30 cannot resume a header split across isal_inflate calls (a
+ * header longer than the bytes at hand: small reads, a pipe, a multi-member
+ * file whose next header straddles a read): isal_inflate parses it into a
+ * struct isal_gzip_header that is LOCAL to each call, and on resuming takes
+ * the FLG byte from that fresh struct, not from the header it read. What it
+ * then does depends on memory it never set: it skipped the deflate data as
+ * an FCOMMENT in one build and failed an FHCRC that was not there in another
+ * (test_gzin under TSan, 7-byte reads: -EBADMSG). test_header_fields fails
+ * deterministically on the old code (FEXTRA/FCOMMENT/FHCRC headers read in
+ * 2..12-byte pieces).
+ */
+enum { H_FIXED, H_XLEN, H_EXTRA, H_NAME, H_COMMENT, H_HCRC, H_DONE };
+#define GZ_FHCRC 0x02
+#define GZ_FEXTRA 0x04
+#define GZ_FNAME 0x08
+#define GZ_FCOMMENT 0x10
+
+struct gzhdr {
+	int st;		/* H_* */
+	unsigned flg;	/* FLG byte */
+	unsigned cnt;	/* bytes of the current field seen */
+	unsigned xlen;	/* FEXTRA length */
+	unsigned hcrc;	/* FHCRC value as read */
+	uLong crc;	/* CRC-32 of the header bytes so far (for FHCRC) */
+};
+
 struct gzin {
 	int fd;
 	int own_fd; /* 0 for stdin */
@@ -44,6 +74,7 @@ struct gzin {
 	int zs_ready;
 #ifdef HAVE_ISAL
 	struct inflate_state *isal;
+	struct gzhdr hdr; /* ISA-L mode: the member header, parsed here */
 #endif
 };
 
@@ -124,7 +155,8 @@ static int member_reset(struct gzin *g)
 #ifdef HAVE_ISAL
 	if (g->mode == MODE_ISAL) {
 		isal_inflate_reset(g->isal);
-		g->isal->crc_flag = ISAL_GZIP;
+		g->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
+		memset(&g->hdr, 0, sizeof(g->hdr));
 		return 0;
 	}
 #endif
@@ -225,13 +257,89 @@ static const char *isal_err(int ret)
 	}
 }
 
-/* One isal_inflate call. 1 = member finished, 0 = ok, <0 = error. */
+/* Consumes header bytes from the input buffer. 1 = header complete,
+ * 0 = needs more input, < 0 = corrupt header. */
+static int hdr_step(struct gzin *g)
+{
+	struct gzhdr *h = &g->hdr;
+	while (h->st != H_DONE) {
+		if (g->in_pos >= g->in_len)
+			return 0;
+		const unsigned char c = g->in[g->in_pos++];
+		if (h->st != H_HCRC)
+			h->crc = crc32(h->crc, &c, 1);
+		switch (h->st) {
+		case H_FIXED:
+			if ((h->cnt == 0 && c != 0x1f) || (h->cnt == 1 && c != 0x8b))
+				return fail(g, -EBADMSG, "invalid gzip header (corrupt data)");
+			if (h->cnt == 2 && c != 8)
+				return fail(g, -EBADMSG, "unsupported gzip compression method");
+			if (h->cnt == 3) {
+				if (c & 0xe0)
+					return fail(g, -EBADMSG,
+						    "invalid gzip header (corrupt data)");
+				h->flg = c;
+			}
+			if (++h->cnt == 10) {
+				h->cnt = 0;
+				h->st = H_XLEN;
+			}
+			break;
+		case H_XLEN:
+			h->xlen |= (unsigned)c << (8 * h->cnt);
+			if (++h->cnt == 2) {
+				h->cnt = 0;
+				h->st = H_EXTRA;
+			}
+			break;
+		case H_EXTRA:
+			h->cnt++;
+			break;
+		case H_NAME:
+		case H_COMMENT:
+			if (c == 0)
+				h->st++;
+			break;
+		case H_HCRC:
+			h->hcrc |= (unsigned)c << (8 * h->cnt);
+			if (++h->cnt == 2) {
+				if (h->hcrc != (h->crc & 0xffff))
+					return fail(g, -EBADMSG, "gzip header CRC mismatch");
+				h->st = H_DONE;
+			}
+			break;
+		}
+		/* skip the optional fields that are absent (or done) */
+		if (h->st == H_XLEN && !(h->flg & GZ_FEXTRA))
+			h->st = H_NAME;
+		if (h->st == H_EXTRA && h->cnt == h->xlen) {
+			h->cnt = 0;
+			h->st = H_NAME;
+		}
+		if (h->st == H_NAME && !(h->flg & GZ_FNAME))
+			h->st = H_COMMENT;
+		if (h->st == H_COMMENT && !(h->flg & GZ_FCOMMENT))
+			h->st = H_HCRC;
+		if (h->st == H_HCRC && !(h->flg & GZ_FHCRC))
+			h->st = H_DONE;
+	}
+	return 1;
+}
+
+/* One header step or one isal_inflate call. 1 = member finished, 0 = ok,
+ * <0 = error. */
 static int step_isal(struct gzin *g, struct gzin_out *o, size_t *consumed)
 {
 	struct inflate_state *s = g->isal;
 	size_t room = o->size - o->pos;
 	size_t avail = g->in_len - g->in_pos;
 	int ret;
+
+	if (g->hdr.st != H_DONE) {
+		ret = hdr_step(g);
+		*consumed = avail - (g->in_len - g->in_pos);
+		return ret < 0 ? ret : 0;
+	}
 
 	if (room > UINT32_MAX)
 		room = UINT32_MAX;
@@ -351,6 +459,8 @@ int gzin_open(struct gzin **out, const char *path, const struct gzin_opts *opts)
 		return -ENOMEM;
 	g->fd = -1;
 	g->in_size = opts && opts->read_size ? opts->read_size : GZIN_DEFAULT_READ;
+	if (g->in_size < 2)
+		g->in_size = 2; /* the sniff needs the two magic bytes in the buffer */
 	g->in = malloc(g->in_size);
 	if (!g->in) {
 		rc = -ENOMEM;
@@ -394,7 +504,8 @@ int gzin_open(struct gzin **out, const char *path, const struct gzin_opts *opts)
 				goto fail_out;
 			}
 			isal_inflate_init(g->isal);
-			g->isal->crc_flag = ISAL_GZIP;
+			g->isal->crc_flag = ISAL_GZIP_NO_HDR_VER;
+			memset(&g->hdr, 0, sizeof(g->hdr)); /* H_FIXED, crc 0 */
 			g->mode = MODE_ISAL;
 		} else
 #endif

@@ -34,7 +34,7 @@ struct gzin;
 
 struct gzin_opts {
 	int force_zlib;	  /* 1: inflate with zlib even when ISA-L is built in */
-	size_t read_size; /* bytes per read(2); 0 = default (512 KiB) */
+	size_t read_size; /* bytes per read(2); 0 = default (512 KiB); at least 2 */
 };
 
 /* The caller's output window: gzin_read fills dst[pos..size) and advances pos. */
