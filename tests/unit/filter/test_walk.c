@@ -15,7 +15,7 @@ static char root[256];
 
 static void mk(const char *rel, int dir)
 {
-	char p[512];
+	char p[1024]; /* root (256) + rel (<= 768): no truncation at -O3 */
 
 	snprintf(p, sizeof(p), "%s/%s", root, rel);
 	if (dir) {
