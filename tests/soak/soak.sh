@@ -11,9 +11,15 @@
 # Workload, in parallel until the deadline: 2 readers (whole objects, md5 checked against
 # the source), 1 writer (12 MiB files with cp, read back by size, renamed, old ones
 # deleted), 1 small-file writer (create, append-by-rewrite, delete), 1 lister (ls -lR, find).
+# Disk: the writers delete what they wrote (the bucket goes at the end), and the disk used by
+# the RGW instance ($S3M_RGW_DIR: its OSD is a sparse file, so `du` shows what bluestore has
+# allocated) and the free space of $TMPDIR's filesystem are sampled too: the RGW's garbage
+# collection must keep up with the deletes.
 # Pass criteria: no workload error, no data mismatch; over the second half of the samples
 # the least-squares slope of RSS is below SOAK_RSS_SLOPE_KB (default 1024 KiB/min) and that
-# of the fd count below 0.5/min; peak RSS below budget + 96 MiB; the daemon exits 0.
+# of the fd count below 0.5/min; with S3M_RGW_DIR set, the RGW's disk use grows by less than
+# SOAK_DISK_SLOPE_MB (default 64 MiB/min) over the second half; peak RSS below budget + 96
+# MiB; the daemon exits 0.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 MIN=20
@@ -33,6 +39,8 @@ CSV=${CSV:-$PWD/soak-$(date -u +%Y%m%dT%H%M%S).csv}
 require_env
 BUDGET=${SOAK_BUDGET:-64M}
 SLOPE_MAX=${SOAK_RSS_SLOPE_KB:-1024}
+DISK_SLOPE_MAX=${SOAK_DISK_SLOPE_MB:-64}
+RGW_DIR=${S3M_RGW_DIR:-}
 
 B=$(unique_bucket)
 make_bucket "$B"
@@ -98,41 +106,53 @@ lister() {
     echo "$n" >"$D/lister.n"
 }
 
-echo "t_s,rss_kb,fds,threads" >"$CSV"
+echo "t_s,rss_kb,fds,threads,rgw_kb,df_avail_kb" >"$CSV"
 sampler() {
-    local t0 now rss fds thr
+    local t0 now rss fds thr rgw avail
     t0=$(date +%s)
     while [ "$(date +%s)" -lt "$END" ]; do
         now=$(($(date +%s) - t0))
         rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
         thr=$(awk '/^Threads/ { print $2 }' "/proc/$PID/status" 2>/dev/null)
         fds=$(ls "/proc/$PID/fd" 2>/dev/null | wc -l)
-        echo "$now,${rss:-0},$fds,${thr:-0}" >>"$CSV"
+        rgw=0
+        [ -n "$RGW_DIR" ] && rgw=$(du -sk "$RGW_DIR" 2>/dev/null | cut -f1)
+        avail=$(df -Pk "$IT_TMP" | awk 'NR == 2 { print $4 }')
+        echo "$now,${rss:-0},$fds,${thr:-0},${rgw:-0},${avail:-0}" >>"$CSV"
         sleep "$INT"
     done
 }
 
 echo "soak: $MIN min against $S3M_ENDPOINT, budget $BUDGET, samples -> $CSV"
-reader 1 & reader 2 & writer & smallfiles & lister & sampler &
-wait
+WORKERS=()
+reader 1 & WORKERS+=($!)
+reader 2 & WORKERS+=($!)
+writer & WORKERS+=($!)
+smallfiles & WORKERS+=($!)
+lister & WORKERS+=($!)
+sampler & WORKERS+=($!)
+# only the workers: a bare `wait` would also wait for the s3mount daemon (a job of this shell)
+wait "${WORKERS[@]}"
 kill -USR1 "$PID"
 sleep 0.5
 stop_mount "$M" || fail "unmount at the end of the soak"
 grep -o 'summary: .*' "$(mount_log "$M")" | tail -1
 
 # least-squares slopes over the second half (per minute)
-read -r slope_rss slope_fd peak n <<<"$(awk -F, 'NR > 1 { t[++n] = $1; r[n] = $2; f[n] = $3; if ($2 > p) p = $2 }
-    END { h = int(n / 2) + 1; m = n - h + 1; st = sr = sf = stt = str = stf = 0
-          for (i = h; i <= n; i++) { st += t[i]; sr += r[i]; sf += f[i]; stt += t[i] * t[i]; str += t[i] * r[i]; stf += t[i] * f[i] }
+read -r slope_rss slope_fd slope_disk peak n <<<"$(awk -F, 'NR > 1 { t[++n] = $1; r[n] = $2; f[n] = $3; g[n] = $5; if ($2 > p) p = $2 }
+    END { h = int(n / 2) + 1; m = n - h + 1; st = sr = sf = sg = stt = str = stf = stg = 0
+          for (i = h; i <= n; i++) { st += t[i]; sr += r[i]; sf += f[i]; sg += g[i]; stt += t[i] * t[i]
+                                     str += t[i] * r[i]; stf += t[i] * f[i]; stg += t[i] * g[i] }
           d = m * stt - st * st
-          if (d == 0) { print 0, 0, p, n; exit }
-          printf "%.1f %.3f %d %d\n", 60 * (m * str - st * sr) / d, 60 * (m * stf - st * sf) / d, p, n }' "$CSV")"
+          if (d == 0) { print 0, 0, 0, p, n; exit }
+          printf "%.1f %.3f %.1f %d %d\n", 60 * (m * str - st * sr) / d, 60 * (m * stf - st * sf) / d,
+                 60 * (m * stg - st * sg) / d / 1024, p, n }' "$CSV")"
 budget_kb=$(numfmt --from=iec "$BUDGET")
 budget_kb=$((budget_kb / 1024))
 first=$(sed -n 2p "$CSV")
 last=$(tail -1 "$CSV")
 echo "samples $n; first $first; last $last; peak RSS ${peak} kB"
-echo "second-half slopes: RSS ${slope_rss} kB/min, fds ${slope_fd}/min"
+echo "second-half slopes: RSS ${slope_rss} kB/min, fds ${slope_fd}/min, RGW disk ${slope_disk} MiB/min"
 echo "operations: reads $(cat "$D/reader1.n" "$D/reader2.n" 2>/dev/null | paste -sd+ | bc)" \
     "big writes $(cat "$D/writer.n" 2>/dev/null) small writes $(cat "$D/small.n" 2>/dev/null)" \
     "listings $(cat "$D/lister.n" 2>/dev/null)"
@@ -142,5 +162,10 @@ check_eq "workload errors" "$nerr" 0
 check "RSS slope ${slope_rss} kB/min < $SLOPE_MAX" awk -v s="$slope_rss" -v m="$SLOPE_MAX" 'BEGIN { exit !(s < m) }'
 check "fd slope ${slope_fd}/min < 0.5" awk -v s="$slope_fd" 'BEGIN { exit !(s < 0.5) }'
 check "peak RSS ${peak} kB < budget + 96 MiB" test "$peak" -lt $((budget_kb + 98304))
+if [ -n "$RGW_DIR" ]; then
+    check "RGW disk slope ${slope_disk} MiB/min < $DISK_SLOPE_MAX (GC keeps up)" \
+        awk -v s="$slope_disk" -v m="$DISK_SLOPE_MAX" 'BEGIN { exit !(s < m) }'
+fi
 echo "FIGURES soak: minutes $MIN samples $n peak_rss_kb $peak rss_slope_kb_per_min $slope_rss" \
-    "fd_slope_per_min $slope_fd first [$first] last [$last] errors $nerr"
+    "fd_slope_per_min $slope_fd rgw_disk_slope_mib_per_min $slope_disk first [$first] last [$last]" \
+    "errors $nerr"
