@@ -56,6 +56,15 @@ free_port() {
 }
 
 # pid_alive FILE: true when FILE holds the PID of a live process.
+# port_is_ours PORT PIDFILE: true when the TCP listener on 127.0.0.1:PORT belongs to the
+# process whose pid is in PIDFILE (ss -p names the owning pid).
+port_is_ours() {
+    local p
+    [ -s "$2" ] || return 1
+    p=$(cat "$2")
+    ss -Htlnp "sport = :$1" 2>/dev/null | grep -q "pid=$p,"
+}
+
 pid_alive() {
     local p
     [ -s "$1" ] || return 1
@@ -277,11 +286,15 @@ radosgw -c "$D/ceph.conf" -n client.rgw.a </dev/null >>"$D/log/daemons.out" 2>&1
 wait_pidfile client.rgw.a
 ok=0
 for ((i = 0; i < TIMEOUT * 4; i++)); do
-    if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$RGW_PORT/"; then
+    # The port must be held by OUR radosgw: with S3M_RGW_PORT=auto two instances started
+    # at once can pick the same free port; the loser fails to bind while the winner
+    # answers curl, and a plain curl check would report the other instance as ready.
+    if port_is_ours "$RGW_PORT" "$D/run/client.rgw.a.pid" &&
+        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$RGW_PORT/"; then
         ok=1
         break
     fi
-    pid_alive "$D/run/client.rgw.a.pid" || die "radosgw exited"
+    pid_alive "$D/run/client.rgw.a.pid" || die "radosgw exited (port $RGW_PORT taken by another process? see $D/log)"
     sleep 0.25
 done
 [ "$ok" = 1 ] || die "radosgw does not answer on 127.0.0.1:$RGW_PORT after ${TIMEOUT}s"
