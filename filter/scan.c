@@ -442,11 +442,17 @@ static inline __attribute__((always_inline)) const char *json_string(struct sc *
 			      lim = _mm_set1_epi8(0x1f);
 		while (q + 16 <= end) {
 			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
-			__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs));
+			__m128i mq = _mm_cmpeq_epi8(x, dq);
+			__m128i m = _mm_or_si128(mq, _mm_cmpeq_epi8(x, bs));
 			m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim));
-			int mask = _mm_movemask_epi8(m);
+			unsigned mask = (unsigned)_mm_movemask_epi8(m);
 			if (mask) {
-				q += __builtin_ctz((unsigned)mask);
+				/* The closing quote is the common stop: decide it from
+				 * the masks, without reloading the byte. */
+				unsigned first = mask & -mask;
+				q += __builtin_ctz(mask);
+				if (first & (unsigned)_mm_movemask_epi8(mq))
+					goto closed;
 				goto found;
 			}
 			q += 16;
@@ -488,6 +494,9 @@ static inline __attribute__((always_inline)) const char *json_string(struct sc *
 			return fail(s, q, "bad escape in string");
 		}
 	}
+#ifdef SCAN_SSE2
+closed:
+#endif
 	v->p = p + 1;
 	v->len = (uint32_t)(q - (p + 1));
 	v->type = SCAN_STRING;
@@ -598,6 +607,39 @@ static inline __attribute__((always_inline)) const char *number(struct sc *s, co
 	uint8_t flags = SCAN_F_INT;
 	if (*q == '-')
 		q++;
+#ifdef SCAN_SSE2
+	/* Fast path for the common `-?[1-9][0-9]*(.[0-9]+)?` (or a lone 0) with
+	 * 16 readable bytes: one digit mask finds the integer part, the dot and
+	 * the fraction. Anything else (leading zero followed by a digit, an
+	 * exponent, a digit run reaching the 16th byte, an error) falls through
+	 * to the byte loop below, which reparses from q and reports errors. */
+	if (end - q >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+		__m128i t = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+		unsigned dig = (unsigned)_mm_movemask_epi8(
+		    _mm_cmpeq_epi8(_mm_min_epu8(t, _mm_set1_epi8(9)), t));
+		unsigned nd = ~dig | 0x10000u; /* bit 16: stop */
+		unsigned i = (unsigned)__builtin_ctz(nd);
+		if (i > 0 && i < 16 && (*q != '0' || i == 1)) {
+			if (q[i] == '.') {
+				unsigned j = (unsigned)__builtin_ctz(nd & (~0u << (i + 1)));
+				if (j > i + 1 && j < 16 && (q[j] | 0x20) != 'e') {
+					v->p = p;
+					v->len = (uint32_t)(q + j - p);
+					v->type = SCAN_NUMBER;
+					v->flags = py ? SCAN_F_PY : 0;
+					return q + j;
+				}
+			} else if ((q[i] | 0x20) != 'e') {
+				v->p = p;
+				v->len = (uint32_t)(q + i - p);
+				v->type = SCAN_NUMBER;
+				v->flags = SCAN_F_INT | (py ? SCAN_F_PY : 0);
+				return q + i;
+			}
+		}
+	}
+#endif
 	if (q >= end)
 		return fail(s, p, "invalid number");
 	if (*q == '0') {

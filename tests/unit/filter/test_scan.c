@@ -221,6 +221,86 @@ static void test_json_errors(void)
 	done(&s);
 }
 
+/*
+ * The SSE2 fast paths (a 16-byte digit mask for numbers, a 16-byte stop mask
+ * for strings) run only with 16 readable bytes after the token start, else
+ * the byte loops run. Each token is scanned with 0..24 trailing spaces so both
+ * paths and every stop position around the 16-byte window are taken; the
+ * outcome (rc, error offset and reason, slice, flags) must not depend on it.
+ */
+static void scan_padded(const char *tok, enum scan_format fmt, size_t pad, struct scanned *s,
+			char *line, size_t cap)
+{
+	const char *path[] = {"a"};
+	const char *pre = fmt == SCAN_PYDICT ? "{'a':" : "{\"a\":";
+	size_t n = (size_t)snprintf(line, cap, "%s%s%*s}", pre, tok, (int)pad, "");
+	do_scan(s, line, n, fmt, path, 1);
+}
+
+static void test_fast_paths_pad(void)
+{
+	static const char *const nums[] = {
+	    "0", "-0", "7", "-7", "10", "123456789012345", "1234567890123456",
+	    "12345678901234567", "-123456789012345", "0.5", "-0.5", "1.25", "123456.7890123",
+	    "1234567.89012345", "12345678.9012345678", "1.5e3", "1.5E-3", "1e5", "-1E+5",
+	    "0e0", "01", "-01", "00", "1.", "1.e5", "-", "-x", ".5", "1.5x", "1x", "2true",
+	    "1.5.5", "-inf", "inf", "nan", "1e", "1e+", "0.000000000000001",
+	    "\"\"", "\"abc\"", "\"0123456789abcde\"", "\"0123456789abcdef\"",
+	    "\"0123456789abcdefg\"", "\"0123456789abcde\\\"\"", "\"0123456789abcdef\\n\"",
+	    "\"0123456789abcd\\u00e9x\"", "\"\\\\\"", "\"abc\\\"", "\"a\x01b\"",
+	    "\"0123456789abcdef0123456789abcd\\\"x\"", "'it''s'", "'0123456789abcde\\''",
+	    "\"0123456789abcd'e\"", "'0123456789abcde\"f'",
+	};
+	char l0[256], l1[256];
+	for (size_t f = 0; f < 2; f++) {
+		enum scan_format fmt = f ? SCAN_PYDICT : SCAN_JSON;
+		for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+			struct scanned a;
+			scan_padded(nums[i], fmt, 0, &a, l0, sizeof(l0));
+			for (size_t pad = 1; pad <= 24; pad++) {
+				struct scanned b;
+				scan_padded(nums[i], fmt, pad, &b, l1, sizeof(l1));
+				const struct scan_val *va = V(&a, 0), *vb = V(&b, 0);
+				int same = a.rc == b.rc && a.res.err_off == b.res.err_off &&
+					   (a.rc ? strcmp(a.res.err_reason, b.res.err_reason) == 0
+						 : va->type == vb->type && va->len == vb->len &&
+						       va->flags == vb->flags &&
+						       va->p - l0 == vb->p - l1);
+				if (!same)
+					fprintf(stderr, "fmt %zu token [%s] pad %zu: rc %d/%d off "
+							"%zu/%zu len %u/%u flags %x/%x\n",
+						f, nums[i], pad, a.rc, b.rc, a.res.err_off,
+						b.res.err_off, va->len, vb->len, va->flags,
+						vb->flags);
+				CHECK(same);
+				done(&b);
+			}
+			done(&a);
+		}
+	}
+	/* and the expected outcome of a few, so "same" is not "same and wrong" */
+	struct scanned s;
+	char line[256];
+	scan_padded("1234567.89012345", SCAN_JSON, 20, &s, line, sizeof(line));
+	CHECK_INT(s.rc, 0);
+	CHECK(V(&s, 0)->type == SCAN_NUMBER && !(V(&s, 0)->flags & SCAN_F_INT));
+	CHECK_STR(raw_of(V(&s, 0)), "1234567.89012345");
+	done(&s);
+	scan_padded("-123456789012345", SCAN_JSON, 20, &s, line, sizeof(line));
+	CHECK_INT(s.rc, 0);
+	CHECK(V(&s, 0)->flags & SCAN_F_INT);
+	CHECK_STR(raw_of(V(&s, 0)), "-123456789012345");
+	done(&s);
+	scan_padded("01", SCAN_JSON, 20, &s, line, sizeof(line));
+	CHECK_INT(s.rc, -EINVAL);
+	CHECK_INT((long)s.res.err_off, 6);
+	done(&s);
+	scan_padded("\"0123456789abcde\\\"\"", SCAN_JSON, 20, &s, line, sizeof(line));
+	CHECK_INT(s.rc, 0);
+	CHECK_STR(str_of(V(&s, 0)), "0123456789abcde\"");
+	done(&s);
+}
+
 static void test_depth_limit(void)
 {
 	static char line[4 * SCAN_MAX_DEPTH + 64];
@@ -626,6 +706,7 @@ int main(void)
 	T_RUN(test_json_escapes);
 	T_RUN(test_json_whitespace_and_dups);
 	T_RUN(test_json_errors);
+	T_RUN(test_fast_paths_pad);
 	T_RUN(test_depth_limit);
 	T_RUN(test_paths);
 	T_RUN(test_py_basic);
