@@ -301,6 +301,56 @@ static void test_fast_paths_pad(void)
 	done(&s);
 }
 
+/* The ": " / ", " shortcut (sep_sp) against other layouts of the same record,
+ * in matched and skipped containers, and its errors at the end of the line. */
+static void test_separator_layouts(void)
+{
+	static const char *const lines[] = {
+	    "{\"a\": 1, \"b\": [1, 2], \"c\": {\"d\": \"x\", \"e\": {\"f\": 2, \"g\": 3}}, \"z\": 9}",
+	    "{\"a\":1,\"b\":[1,2],\"c\":{\"d\":\"x\",\"e\":{\"f\":2,\"g\":3}},\"z\":9}",
+	    "{\"a\" : 1 , \"b\" : [1 , 2] , \"c\" : {\"d\" : \"x\" , \"e\" : {\"f\" : 2 , \"g\" : "
+	    "3}} , \"z\" : 9}",
+	    "{\"a\":  1,  \"b\":\t[1,\t2],\r\"c\": \n{\"d\": \"x\",  \"e\": {\"f\": 2,  \"g\": "
+	    "3}}, \"z\": 9 }",
+	};
+	const char *paths[] = {"a", "b[1]", "c.d", "z"};
+	for (size_t f = 0; f < 2; f++) {
+		enum scan_format fmt = f ? SCAN_PYDICT : SCAN_JSON;
+		for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+			struct scanned s;
+			CHECK_INT(do_scan(&s, lines[i], strlen(lines[i]), fmt, paths, 4), 0);
+			CHECK_STR(raw_of(V(&s, 0)), "1");
+			CHECK_STR(raw_of(V(&s, 1)), "2");
+			CHECK_STR(str_of(V(&s, 2)), "x");
+			CHECK_STR(raw_of(V(&s, 3)), "9");
+			done(&s);
+		}
+	}
+	struct {
+		const char *line;
+		size_t off;
+		const char *reason_part;
+	} bad[] = {
+	    {"{\"a\": }", 6, "value"},	  {"{\"a\": 1, }", 9, "key"},
+	    {"{\"a\": 1, ", 9, "key"},	  {"{\"a\": 1,", 8, "key"},
+	    {"{\"a\": [1, ]}", 10, "value"}, {"{\"a\": {\"b\": 1, }}", 15, "key"},
+	    {"{\"a\": {\"b\": ", 12, "value"}, {"{\"a\": [1, ", 10, "value"},
+	    {"{\"a\": 1 ,", 9, "key"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct scanned s;
+		const char *path[] = {"a"};
+		int rc = do_scan(&s, bad[i].line, strlen(bad[i].line), SCAN_JSON, path, 1);
+		int ok = rc == -EINVAL && s.res.err_off == bad[i].off && s.res.err_reason &&
+			 strstr(s.res.err_reason, bad[i].reason_part);
+		if (!ok)
+			fprintf(stderr, "case %zu [%s]: rc %d off %zu reason %s\n", i, bad[i].line,
+				rc, s.res.err_off, s.res.err_reason ? s.res.err_reason : "(null)");
+		CHECK(ok);
+		done(&s);
+	}
+}
+
 static void test_depth_limit(void)
 {
 	static char line[4 * SCAN_MAX_DEPTH + 64];
@@ -707,6 +757,7 @@ int main(void)
 	T_RUN(test_json_whitespace_and_dups);
 	T_RUN(test_json_errors);
 	T_RUN(test_fast_paths_pad);
+	T_RUN(test_separator_layouts);
 	T_RUN(test_depth_limit);
 	T_RUN(test_paths);
 	T_RUN(test_py_basic);
