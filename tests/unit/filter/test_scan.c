@@ -250,6 +250,10 @@ static void test_fast_paths_pad(void)
 	    "\"0123456789abcd\\u00e9x\"", "\"\\\\\"", "\"abc\\\"", "\"a\x01b\"",
 	    "\"0123456789abcdef0123456789abcd\\\"x\"", "'it''s'", "'0123456789abcde\\''",
 	    "\"0123456789abcd'e\"", "'0123456789abcde\"f'",
+	    /* the Python vector loop's false stops ('#' '&' and 0x08..0x0f) */
+	    "'a#b&c#d&e#f&g#h&i#j'", "'0123456789abcd#&'", "'01234\t56789\x0b\x0c\x08" "abc'",
+	    "'0123456789abcdef\x0e\x0f'", "'0123456789abc\ndef'", "'0123456789abcdef\r'",
+	    "'0123456789abcdefghij\n'", "\"#&\\\"'#\"",
 	};
 	char l0[256], l1[256];
 	for (size_t f = 0; f < 2; f++) {
@@ -299,6 +303,20 @@ static void test_fast_paths_pad(void)
 	CHECK_INT(s.rc, 0);
 	CHECK_STR(str_of(V(&s, 0)), "0123456789abcde\"");
 	done(&s);
+	scan_padded("'a#b&c#d&e#f&g#h&i#j\t'", SCAN_PYDICT, 20, &s, line, sizeof(line));
+	CHECK_INT(s.rc, 0);
+	CHECK_STR(str_of(V(&s, 0)), "a#b&c#d&e#f&g#h&i#j\t");
+	done(&s);
+	scan_padded("'0123456789abc\ndef'", SCAN_PYDICT, 20, &s, line, sizeof(line));
+	CHECK_INT(s.rc, -EINVAL);
+	CHECK_INT((long)s.res.err_off, 19);
+	done(&s);
+	for (size_t pad = 0; pad <= 20; pad += 20) {
+		scan_padded("'0123456789abcdef\r'", SCAN_PYDICT, pad, &s, line, sizeof(line));
+		CHECK_INT(s.rc, -EINVAL);
+		CHECK_INT((long)s.res.err_off, 22);
+		done(&s);
+	}
 }
 
 /* The ": " / ", " shortcut (sep_sp) against other layouts of the same record,
