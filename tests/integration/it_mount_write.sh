@@ -137,6 +137,8 @@ limit_kb=$(((BUDGET_MIB + 40) * 1024))
 # An ASan/UBSan build carries shadow memory and a free quarantine: bound it loosely there
 # (it still catches unbounded growth); the real bound is checked on the normal build.
 if grep -q __asan_init "$IT_S3MOUNT" 2>/dev/null; then limit_kb=$((limit_kb * 4)); fi
+# ThreadSanitizer (tests/sanitize/tsan.sh) maps shadow memory for every byte touched: 5-8x
+if grep -q __tsan_init "$IT_S3MOUNT" 2>/dev/null; then limit_kb=$((limit_kb * 8)); fi
 if [ "$rss_max" -gt 0 ] && [ "$rss_max" -le "$limit_kb" ]; then
     ok "RSS during 4 writers ${rss_max} KiB <= budget + 40 MiB"
 else
