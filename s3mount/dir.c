@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "meta.h"
@@ -52,7 +53,17 @@ struct dir_stream {
 	char *next_token; /* NULL before the first page and after the last */
 	int started, eof;
 	uint64_t pages;
+	double t_cur;  /* when the current page's request was sent */
+	double t_ents; /* listed_at of ents: the older of this page and the one
+			* before it, since held-back files come from that one */
 };
+
+static double dir_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -312,9 +323,12 @@ static int dir_fetch(struct dir_stream *d)
 				  .max_keys = DIR_PAGE_KEYS};
 	struct s3_list_page pg;
 	memset(&pg, 0, sizeof(pg));
+	double sent = dir_now();
 	int rc = d->list(d->list_arg, &req, &pg);
 	if (rc)
 		return rc;
+	d->t_ents = d->base + d->nents > 0 && d->t_cur < sent ? d->t_cur : sent;
+	d->t_cur = sent;
 	d->pages++;
 	d->base += d->nents;
 	dir_drop_page(d);
@@ -409,6 +423,7 @@ int dir_stream_get(struct dir_stream *d, uint64_t idx, struct dir_entry *e)
 		return rc;
 	}
 	*e = d->ents[idx - d->base];
+	e->listed_at = d->t_ents;
 	return 1;
 }
 

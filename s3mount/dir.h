@@ -35,6 +35,11 @@ struct dir_entry {
 	uint64_t size;
 	time_t mtime;
 	const char *etag; /* "" for directories */
+	/* Monotonic time (itable_now's clock) when the LIST request that
+	 * produced this entry was sent: attributes observed then must not
+	 * overwrite ones this mount confirmed later (a commit that finished
+	 * while the page was in flight). */
+	double listed_at;
 };
 
 /* Pure: turns one page listed under dir_key into entries (out must hold

@@ -254,15 +254,22 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct 
 	cnt(&fs->n_probe, 1);
 	rc = meta_probe(fs->s3, fkey, dkey, &pr);
 	if (rc == -ENOENT) {
-		if (fs->o->negative_ttl > 0)
-			meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
-		/* deleted by another client: forget the cached name */
 		itable_lock(fs->it);
 		p = itable_find_locked(fs->it, parent);
 		c = p ? itable_child_locked(fs->it, p, name) : NULL;
-		if (c && !c->writers)
+		if (c && (c->writers || c->attr_time > now)) {
+			/* created or committed here while the probe was in
+			 * flight: the miss is older than what this mount knows */
+			fill_entry_locked(fs, c, e);
+			itable_unlock(fs->it);
+			return 0;
+		}
+		/* deleted by another client: forget the cached name */
+		if (c)
 			inode_unhash_locked(fs->it, c);
 		itable_unlock(fs->it);
+		if (fs->o->negative_ttl > 0)
+			meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
 		return rc;
 	}
 	if (rc)
@@ -275,7 +282,7 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct 
 		return -ENOENT;
 	}
 	c = itable_upsert_locked(fs->it, p, name, pr.is_dir, pr.info.size, pr.info.mtime,
-				 pr.is_dir ? NULL : pr.info.etag, itable_now());
+				 pr.is_dir ? NULL : pr.info.etag, now);
 	if (!c) {
 		itable_unlock(fs->it);
 		return -ENOMEM;
@@ -343,11 +350,11 @@ static int revalidate(struct fs *fs, fuse_ino_t ino)
 		return rc;
 	itable_lock(fs->it);
 	in = itable_find_locked(fs->it, ino);
-	if (in && !in->writers) {
+	if (in && !in->writers && now >= in->attr_time) { /* not older than a commit here */
 		in->size = info.size;
 		in->mtime = info.mtime;
 		snprintf(in->etag, sizeof(in->etag), "%s", info.etag);
-		in->attr_time = itable_now();
+		in->attr_time = now;
 	}
 	itable_unlock(fs->it);
 	return 0;
@@ -1364,7 +1371,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			} else {
 				c = itable_upsert_locked(fs->it, d->in, de.name, de.is_dir, de.size,
 							 de.mtime, de.is_dir ? NULL : de.etag,
-							 itable_now());
+							 de.listed_at);
 			}
 			if (c) {
 				if (plus) {

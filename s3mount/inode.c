@@ -291,8 +291,12 @@ struct inode *itable_upsert_locked(struct itable *it, struct inode *parent, cons
 {
 	struct inode *in = itable_child_locked(it, parent, name);
 	if (in && !in->is_dir == !is_dir) {
-		/* A file being written here is authoritative over what S3 says. */
-		if (!in->writers)
+		/* A file being written here is authoritative over what S3 says,
+		 * and so are attributes confirmed after `now` (when the caller's
+		 * HEAD or LIST was sent): a listing that was in flight while this
+		 * mount committed a new version must not put the old ETag back,
+		 * or the next open pins it and its GET fails If-Match (ESTALE). */
+		if (!in->writers && now >= in->attr_time)
 			inode_set_attrs(in, size, mtime, etag, now);
 		if (in->on_lru) { /* refresh its place: recently confirmed */
 			lru_remove(it, in);

@@ -76,7 +76,9 @@ struct inode *itable_find_locked(struct itable *it, uint64_t ino);
 struct inode *itable_child_locked(struct itable *it, struct inode *parent, const char *name);
 
 /* Finds or makes the child (parent, name) of the given type and stores the
- * attributes (etag may be NULL), stamping attr_time = now. When a cached
+ * attributes (etag may be NULL), stamping attr_time = now: the time the
+ * HEAD or LIST that observed them was SENT; a cached child whose attributes
+ * were confirmed after that (attr_time > now) keeps them. When a cached
  * child has the other type (a file became a directory), the old inode is
  * unhashed (the kernel may still hold it by number) and a new one made.
  * NULL on allocation failure. */

@@ -66,6 +66,20 @@ static void test_lifetime(void)
 	CHECK(f2 == f);
 	CHECK_INT(f->size, 7);
 	CHECK_STR(f->etag, "\"x\"");
+	/* a commit here stamps newer attributes; a LIST/HEAD answer whose request
+	 * was sent before that (in flight during the commit) must not put the old
+	 * version back (the soak's ESTALE: the next open pinned the old ETag) */
+	double sent = itable_now();
+	f->size = 9;
+	snprintf(f->etag, sizeof(f->etag), "%s", "\"new\"");
+	f->attr_time = sent + 1.0;
+	CHECK(itable_upsert_locked(it, d, "f", 0, 7, 2000, "\"x\"", sent) == f);
+	CHECK_INT(f->size, 9);
+	CHECK_STR(f->etag, "\"new\"");
+	/* an answer requested after the commit does replace them */
+	CHECK(itable_upsert_locked(it, d, "f", 0, 11, 3000, "\"y\"", sent + 2.0) == f);
+	CHECK_INT(f->size, 11);
+	CHECK_STR(f->etag, "\"y\"");
 	itable_unlock(it);
 
 	itable_forget(it, fino, 1);
