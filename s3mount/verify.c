@@ -25,17 +25,6 @@ struct verify {
 	int wait_ms;
 };
 
-static int verify_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The 16 bytes of a plain-MD5 ETag, or -EINVAL. */
 static int verify_parse(const char *etag, uint8_t out[CRYPTO_MD5_LEN])
 {
@@ -49,7 +38,7 @@ static int verify_parse(const char *etag, uint8_t out[CRYPTO_MD5_LEN])
 	if (n != 32)
 		return -EINVAL;
 	for (int i = 0; i < CRYPTO_MD5_LEN; i++) {
-		int h = verify_hexval(etag[2 * i]), l = verify_hexval(etag[2 * i + 1]);
+		int h = crypto_hexval(etag[2 * i]), l = crypto_hexval(etag[2 * i + 1]);
 		if (h < 0 || l < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(h << 4 | l);

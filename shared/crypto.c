@@ -55,6 +55,17 @@ void crypto_md5_final(struct crypto_md5_ctx *c, uint8_t out[CRYPTO_MD5_LEN])
 	free(c);
 }
 
+int crypto_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 void crypto_hex(const uint8_t *in, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";

@@ -24,6 +24,8 @@ void crypto_md5_final(struct crypto_md5_ctx *c, uint8_t out[CRYPTO_MD5_LEN]);
 
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void crypto_hex(const uint8_t *in, size_t n, char *out);
+/* Value of one hex digit (either case), or -1 when c is not one. */
+int crypto_hexval(char c);
 /* Standard base64 with padding of n bytes into out (4*ceil(n/3)+1 bytes). */
 void crypto_base64(const uint8_t *in, size_t n, char *out);
 

@@ -7,6 +7,7 @@
  * namespace.
  */
 #include "s3xml.h"
+#include "crypto.h"
 #include "isotime.h"
 
 #include <errno.h>
@@ -239,17 +240,6 @@ static int sx_grow(void **arr, size_t *alloc, size_t n, size_t elem)
 	return 0;
 }
 
-static int sx_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int s3xml_url_decode(char *s)
 {
 	char *w = s;
@@ -257,8 +247,8 @@ int s3xml_url_decode(char *s)
 		if (*r == '+') {
 			*w++ = ' ';
 		} else if (*r == '%') {
-			int hi = sx_hexval(r[1]);
-			int lo = hi < 0 ? -1 : sx_hexval(r[2]);
+			int hi = crypto_hexval(r[1]);
+			int lo = hi < 0 ? -1 : crypto_hexval(r[2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -EBADMSG;
 			*w++ = (char)(hi * 16 + lo);

@@ -64,17 +64,6 @@ int sigv4_uri_encode_query(const char *s, struct buf *out)
 	return encode(s, strlen(s), 0, out);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* %XX -> byte; a '%' not followed by two hex digits is kept literally (it is
  * then re-encoded as %25), and '+' stays '+': S3 clients send %20 for spaces. */
 static int decode(const char *s, size_t n, struct buf *out)
@@ -82,8 +71,8 @@ static int decode(const char *s, size_t n, struct buf *out)
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		int hi, lo;
-		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+		if (s[i] == '%' && i + 2 < n && (hi = crypto_hexval(s[i + 1])) >= 0 &&
+		    (lo = crypto_hexval(s[i + 2])) >= 0) {
 			rc = buf_addch(out, (char)(hi << 4 | lo));
 			i += 2;
 		} else {
