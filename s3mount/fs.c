@@ -850,23 +850,40 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 		inode_ref_locked(fs->it, in);
 	}
 	itable_unlock(fs->it);
-	if (!rc && !etag[0]) {
-		/* ETag unknown (e.g. just written): ask once, reads need it */
+	/* Not with keep_cache: the kernel may serve a prefix from its page
+	 * cache, and a check needs every byte from 0. */
+	int check = fs->o->verify_etag && !fi->keep_cache;
+	struct mpu_layout layout, *lp = NULL;
+	if (!rc && (!etag[0] || (check && mpu_etag_parts(etag) > 0))) {
+		/* ETag unknown (e.g. just written): ask once, reads need it. A
+		 * multipart ETag can be checked only with the part layout its
+		 * writer recorded in the metadata, which only HEAD returns. */
 		struct s3_object_info info;
-		rc = s3_head(fs->s3, key, &info);
-		if (!rc) {
+		int hrc = s3_head(fs->s3, key, &info);
+		if (hrc == 0 && !etag[0]) {
 			snprintf(etag, sizeof(etag), "%s", info.etag);
 			size = info.size;
+		} else if (!etag[0]) {
+			rc = hrc;
+		}
+		/* the layout of this very version only (else the reads fail
+		 * with ESTALE anyway) */
+		if (hrc == 0 && info.parts_layout[0] && strcmp(info.etag, etag) == 0 &&
+		    info.size == size) {
+			if (mpu_layout_parse(info.parts_layout, &layout) == 0)
+				lp = &layout;
+			else
+				log_info("open of '%s': unreadable x-amz-meta-" MPU_LAYOUT_META
+					 " '%s': its ETag is not checked",
+					 key, info.parts_layout);
 		}
 	}
 	if (!rc)
 		rc = reader_new(fs->rc, key, size, etag, &h->r);
 	if (!rc)
 		atomic_fetch_add(&fs->open_readers, 1);
-	/* Not with keep_cache: the kernel may serve a prefix from its page
-	 * cache, and a check needs every byte from 0. */
-	if (!rc && fs->o->verify_etag && !fi->keep_cache)
-		rc = verify_new(etag, size, FS_VERIFY_WAIT_MS, &h->v);
+	if (!rc && check)
+		rc = verify_new(etag, size, lp, FS_VERIFY_WAIT_MS, &h->v);
 	if (rc) {
 		fh_free(fs, h);
 		return rc;

@@ -92,8 +92,11 @@ static const struct opt_def opts_table[] = {
     {"op_timeout", OK_SECONDS, F(op_timeout), "SEC",
      "deadline of an S3 request and its retries, then EIO (default 0 = none)", 0},
     {"verify_etag", OK_BOOL, F(verify_etag), NULL,
-     "a read of a whole object fails EIO if its MD5 differs from the ETag (default)", 0},
-    {"no_verify_etag", OK_BOOL0, F(verify_etag), NULL, "do not hash reads (saves CPU)", 0},
+     "a read of a whole object fails EIO if its MD5 differs from the ETag (default;"
+     " multipart objects when s3mount wrote them)",
+     0},
+    {"no_verify_etag", OK_BOOL0, F(verify_etag), NULL,
+     "do not hash reads (saves CPU and a HEAD per open of a multipart object)", 0},
     {"readahead_kb", OK_LONG, F(readahead_kb), "N",
      "kernel readahead in KiB, set when run as root (default 4096; 0 = kernel's)", 0},
     /* generic kernel mount flags, passed on */

@@ -55,6 +55,7 @@
 
 #include "crypto.h"
 #include "log.h"
+#include "mpulayout.h"
 #include "partsize.h"
 
 #define FIRST_BUF_MIN (64u * 1024) /* initial first-part buffer, bytes */
@@ -484,6 +485,28 @@ static void enqueue(struct upload_pool *p, struct part_job *job)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* CreateMultipartUpload of u->key, recording in x-amz-meta-s3mount-parts
+ * how this upload cuts its parts (mpulayout.h), so that a reader can check
+ * the object against its multipart ETag: head_parts > 0 when the first
+ * head_parts parts are copies of a committed prefix of head_bytes
+ * (upload_resume), then the pool's policy by part number. */
+static int mpu_create(struct upload *u, uint64_t head_bytes, int head_parts)
+{
+	struct upload_pool *p = u->p;
+	uint64_t cap = p->part_cap < S3_MAX_PART_SIZE ? p->part_cap : S3_MAX_PART_SIZE;
+	struct mpu_layout l = {.base = p->part_size < cap ? p->part_size : cap,
+			       .cap = cap,
+			       .grow = PARTSIZE_GROUP,
+			       .head_parts = (uint32_t)head_parts,
+			       .head_bytes = head_bytes};
+	char val[MPU_LAYOUT_MAX];
+	const char *meta[] = {MPU_LAYOUT_META, val, NULL};
+	struct s3_put_opts o = {.meta = meta};
+	/* A layout we cannot state (never expected) only costs the check. */
+	int have = mpu_layout_format(&l, val, sizeof(val)) == 0;
+	return s3_mpu_create(p->c, u->key, have ? &o : NULL, u->upload_id);
+}
+
 /* Hands the current (full, or at commit the last) part to the workers. */
 static int submit_current(struct upload *u)
 {
@@ -496,7 +519,7 @@ static int submit_current(struct upload *u)
 		return set_err(u, -EFBIG);
 	}
 	if (!u->upload_id[0]) {
-		rc = s3_mpu_create(p->c, u->key, NULL, u->upload_id);
+		rc = mpu_create(u, 0, 0);
 		if (rc < 0) {
 			u->upload_id[0] = '\0';
 			log_error("upload of %s: CreateMultipartUpload failed: %s", u->key,
@@ -920,13 +943,13 @@ int upload_resume(struct upload *u, const char *key)
 		u->buf_len = (size_t)size;
 		return 0;
 	}
-	rc = s3_mpu_create(p->c, u->key, NULL, u->upload_id);
+	int n = (int)((size + S3_MAX_PART_SIZE - 1) / S3_MAX_PART_SIZE);
+	rc = mpu_create(u, size, n);
 	if (rc < 0) {
 		u->upload_id[0] = '\0';
 		log_error("upload of %s: CreateMultipartUpload failed: %s", u->key, strerror(-rc));
 		goto fail_open;
 	}
-	int n = (int)((size + S3_MAX_PART_SIZE - 1) / S3_MAX_PART_SIZE);
 	pthread_mutex_lock(&u->lock);
 	rc = reserve_parts_locked(u, n + 1);
 	pthread_mutex_unlock(&u->lock);

@@ -18,7 +18,14 @@
  * so a read at most 32 MiB beyond the hashed prefix waits up to wait_ms for
  * the reads before it; past that, or further ahead (random access, a hole
  * served from the kernel's page cache), the handle stops checking
- * (verify_state() says VERIFY_OFF) and never reports an error. Multipart objects (ETag "...-N") are not checked.
+ * (verify_state() says VERIFY_OFF) and never reports an error.
+ *
+ * A multipart object's ETag is MD5(MD5(part 1) || ... || MD5(part N)) "-N":
+ * it is checked the same way when the caller knows where the parts end (a
+ * struct mpu_layout from the object's x-amz-meta-s3mount-parts, mpulayout.h)
+ * and that layout gives exactly N parts for the object's size; each part's
+ * MD5 is finalised at its boundary. Without a layout, or with one that does
+ * not fit, nothing is checked.
  *
  * Ownership: verify_new/verify_free. Thread-safety: one struct verify may be
  * fed by several threads at once (it has its own lock).
@@ -27,6 +34,8 @@
 #define VERIFY_H
 #include <stdint.h>
 #include <sys/uio.h>
+
+#include "mpulayout.h"
 
 enum verify_state {
 	VERIFY_ACTIVE, /* hashing a sequential read */
@@ -41,10 +50,12 @@ struct verify;
 int verify_etag_is_md5(const char *etag);
 
 /* A checker for an object of size bytes with this ETag. *out is NULL (and 0
- * returned) when there is nothing to check: a multipart or absent ETag, or
- * an empty object. wait_ms: how long a read past the hashed prefix waits for
- * the reads before it. -ENOMEM. */
-int verify_new(const char *etag, uint64_t size, int wait_ms, struct verify **out);
+ * returned) when there is nothing to check: an absent ETag, a multipart one
+ * without a fitting layout (layout may be NULL), or an empty object. layout
+ * is copied. wait_ms: how long a read past the hashed prefix waits for the
+ * reads before it. -ENOMEM. */
+int verify_new(const char *etag, uint64_t size, const struct mpu_layout *layout, int wait_ms,
+	       struct verify **out);
 void verify_free(struct verify *v);
 
 /* The bytes [off, off + sum of iov lengths) are about to be delivered.

@@ -641,6 +641,9 @@ static void s3_fill_info(const struct http_response *r, struct s3_object_info *i
 	s3_etag_header(r, info->etag);
 	if (http_response_header(r, "Last-Modified", v, sizeof(v)) == 0)
 		(void)http_parse_date(v, &info->mtime);
+	if (http_response_header(r, "x-amz-meta-" MPU_LAYOUT_META, info->parts_layout,
+				 sizeof(info->parts_layout)) != 0)
+		info->parts_layout[0] = '\0';
 }
 
 /* ---- bucket ---- */
@@ -1089,7 +1092,13 @@ static int s3_copy_multipart(struct s3_client *c, const char *src_key, const cha
 	m.parts = calloc((size_t)np, sizeof(*m.parts));
 	if (!m.parts)
 		return -ENOMEM;
-	rc = s3_mpu_create(c, dst_key, NULL, upload_id);
+	/* uniform parts of ps bytes, the last one shorter: say so for readers */
+	struct mpu_layout l = {.base = ps, .cap = ps};
+	char lv[MPU_LAYOUT_MAX];
+	const char *meta[] = {MPU_LAYOUT_META, lv, NULL};
+	struct s3_put_opts po = {.meta = meta};
+	rc = mpu_layout_format(&l, lv, sizeof(lv));
+	rc = s3_mpu_create(c, dst_key, rc == 0 ? &po : NULL, upload_id);
 	if (rc)
 		goto out;
 	m.upload_id = upload_id;

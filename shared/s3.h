@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "creds.h"
+#include "mpulayout.h"
 
 #define S3_ETAG_MAX 80        /* quoted ETag incl. "-N" suffix and NUL */
 #define S3_KEY_MAX 1025       /* S3 keys are at most 1024 bytes */
@@ -92,6 +93,8 @@ struct s3_object_info {
 	uint64_t size;
 	time_t mtime;               /* Last-Modified */
 	char etag[S3_ETAG_MAX];     /* with its quotes, as S3 sends it */
+	char parts_layout[MPU_LAYOUT_MAX]; /* x-amz-meta-s3mount-parts, or "" (also
+				      * when longer than mpulayout allows) */
 };
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info);
@@ -154,7 +157,8 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
  * cfg.copy_multipart_threshold) it switches to a multipart upload of parallel
  * UploadPartCopy calls, every part pinned to the source's ETag
  * (x-amz-copy-source-if-match; -ESTALE if it changes meanwhile). That path
- * does NOT carry the source's user metadata or Content-Type over. src_size:
+ * does NOT carry the source's user metadata or Content-Type over; it records
+ * its own part layout in x-amz-meta-s3mount-parts (mpulayout.h). src_size:
  * pass it, or 0 to HEAD. The multipart upload is aborted on any failure. */
 int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint64_t src_size,
 	    char etag[S3_ETAG_MAX]);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "mpulayout.h"
 #include "partsize.h"
 #include "s3.h"
 #include "t.h"
@@ -106,6 +107,30 @@ static void test_capped(void)
 	CHECK_INT(partsize_max_object_capped(6 * MiB, 100 * MiB), sum);
 }
 
+/* The layout the upload engine records for readers (mpulayout.h, upload.c's
+ * mpu_create) describes exactly the parts this policy cuts, for every base
+ * and cap the pool can have, including caps below the base. */
+static void test_layout_matches_policy(void)
+{
+	const uint64_t bases[] = {5 * MiB, 8 * MiB, 13 * MiB, 64 * MiB, 5 * GiB};
+	const uint64_t caps[] = {4 * MiB, 32 * MiB, 128 * MiB, 2 * GiB, 5 * GiB};
+	for (size_t b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+		for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+			uint64_t cap = caps[c], base = bases[b] < cap ? bases[b] : cap;
+			struct mpu_layout l = {.base = base, .cap = cap, .grow = PARTSIZE_GROUP};
+			char s[MPU_LAYOUT_MAX];
+			struct mpu_layout back;
+			CHECK_INT(mpu_layout_format(&l, s, sizeof(s)), 0);
+			CHECK_INT(mpu_layout_parse(s, &back), 0);
+			int same = 1;
+			for (int n = 1; n <= S3_MAX_PARTS; n++)
+				same &= mpu_layout_part_size(&back, n) ==
+					partsize_for_capped(bases[b], cap, n);
+			T_CASE("layout == policy", same);
+		}
+	}
+}
+
 int main(void)
 {
 	T_RUN(test_default_reaches_5tib);
@@ -113,5 +138,6 @@ int main(void)
 	T_RUN(test_all_bases);
 	T_RUN(test_check_base);
 	T_RUN(test_capped);
+	T_RUN(test_layout_matches_policy);
 	return T_DONE();
 }

@@ -1,8 +1,10 @@
 /* test_verify.c: the ETag (MD5) check of whole-object reads: a clean read
  * verifies, one flipped byte fails the last read and every later one,
  * re-reads and reordered reads (two threads) are tolerated, random access
- * and multipart ETags turn the check off. */
+ * turns the check off; multipart ETags are checked part by part when a part
+ * layout that fits the ETag's part count is given, and not otherwise. */
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +54,10 @@ static void test_etag_forms(void)
 	CHECK(!verify_etag_is_md5(""));
 	CHECK(!verify_etag_is_md5(NULL));
 	struct verify *v = (struct verify *)1;
-	CHECK_INT(verify_new("\"0123456789abcdef0123456789abcdef-12\"", SIZE, 10, &v), 0);
+	CHECK_INT(verify_new("\"0123456789abcdef0123456789abcdef-12\"", SIZE, NULL, 10, &v), 0);
 	CHECK(v == NULL); /* multipart: nothing to check */
 	v = (struct verify *)1;
-	CHECK_INT(verify_new(etag, 0, 10, &v), 0);
+	CHECK_INT(verify_new(etag, 0, NULL, 10, &v), 0);
 	CHECK(v == NULL); /* empty object */
 	CHECK_INT(verify_feed(NULL, 0, NULL, 0), 0);
 }
@@ -63,7 +65,7 @@ static void test_etag_forms(void)
 static void test_clean_sequential(void)
 {
 	struct verify *v;
-	CHECK_INT(verify_new(etag, SIZE + 77, 10, &v), 0);
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 10, &v), 0);
 	CHECK(v != NULL);
 	uint64_t off = 0;
 	while (off < SIZE + 77) {
@@ -85,7 +87,7 @@ static void test_flipped_byte(void)
 	memcpy(bad, obj, SIZE + 77);
 	bad[SIZE / 2] ^= 0x20;
 	struct verify *v;
-	CHECK_INT(verify_new(etag, SIZE + 77, 10, &v), 0);
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 10, &v), 0);
 	uint64_t off = 0;
 	int rc = 0;
 	while (off < SIZE + 77) {
@@ -107,7 +109,7 @@ static void test_random_access_turns_off(void)
 {
 	struct verify *v;
 	/* near but never filled: waits wait_ms, then off */
-	CHECK_INT(verify_new(etag, SIZE + 77, 50, &v), 0);
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 50, &v), 0);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK_INT(feed(v, obj, 2 * CHUNK, CHUNK), 0);
@@ -124,7 +126,7 @@ static void test_far_ahead_no_wait(void)
 {
 	unsigned char *big = calloc(1, (size_t)64 << 20);
 	struct verify *v;
-	CHECK_INT(verify_new("\"d41d8cd98f00b204e9800998ecf8427e\"", (size_t)64 << 20, 60000, &v), 0);
+	CHECK_INT(verify_new("\"d41d8cd98f00b204e9800998ecf8427e\"", (size_t)64 << 20, NULL, 60000, &v), 0);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK_INT(feed(v, big, (size_t)40 << 20, CHUNK), 0);
@@ -161,7 +163,7 @@ static void test_reordered_threads(void)
 {
 	for (int round = 0; round < 20; round++) {
 		struct verify *v;
-		CHECK_INT(verify_new(etag, SIZE + 77, 2000, &v), 0);
+		CHECK_INT(verify_new(etag, SIZE + 77, NULL, 2000, &v), 0);
 		struct half a = {v, 0, 0}, b = {v, 1, 0};
 		pthread_t ta, tb;
 		pthread_create(&tb, NULL, feeder, &b); /* the odd half starts first */
@@ -174,6 +176,117 @@ static void test_reordered_threads(void)
 	}
 }
 
+/* The multipart ETag of obj[0, total) cut into parts of the given sizes,
+ * computed here from the definition (MD5 of the parts' MD5s, "-N"). */
+static void mp_etag(const uint64_t *sizes, int n, char out[64])
+{
+	uint8_t *cat = malloc((size_t)n * CRYPTO_MD5_LEN), d[CRYPTO_MD5_LEN];
+	uint64_t off = 0;
+	for (int i = 0; i < n; i++) {
+		crypto_md5(obj + off, sizes[i], cat + (size_t)i * CRYPTO_MD5_LEN);
+		off += sizes[i];
+	}
+	crypto_md5(cat, (size_t)n * CRYPTO_MD5_LEN, d);
+	free(cat);
+	out[0] = '"';
+	crypto_hex(d, sizeof(d), out + 1);
+	snprintf(out + 33, 30, "-%d\"", n);
+}
+
+/* Reads [0, total) in chunks of step bytes (not aligned to the parts) with
+ * a re-read now and then; returns the last feed's result. */
+static int read_all(struct verify *v, unsigned char *data, uint64_t total, size_t step)
+{
+	int rc = 0;
+	for (uint64_t off = 0; off < total; off += step) {
+		size_t n = total - off < step ? (size_t)(total - off) : step;
+		rc = feed(v, data, off, n);
+		if (rc == 0 && off >= 1000) /* re-read the previous 1000 bytes and more */
+			rc = feed(v, data, off - 1000, 1000 + n / 2);
+		if (rc != 0 && off + n < total)
+			return 99; /* an error before the end: wrong */
+	}
+	return rc;
+}
+
+static void test_multipart(void)
+{
+	const uint64_t total = SIZE + 77;
+	/* base 512 KiB doubling every 2 parts, capped at 1 MiB:
+	 * 512K 512K 1M 1M, then the last 77 bytes */
+	struct mpu_layout l = {.base = 512 << 10, .cap = 1 << 20, .grow = 2};
+	uint64_t sizes[] = {512 << 10, 512 << 10, 1 << 20, 1 << 20, 77};
+	char et[64];
+	mp_etag(sizes, 5, et);
+	struct verify *v;
+	CHECK_INT(verify_new(et, total, &l, 10, &v), 0);
+	CHECK(v != NULL);
+	CHECK_INT(read_all(v, obj, total, 100000), 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+
+	/* one flipped byte in part 3: only the last read fails, then all */
+	unsigned char *bad = malloc(total);
+	memcpy(bad, obj, total);
+	bad[(1 << 20) + 12345] ^= 1;
+	CHECK_INT(verify_new(et, total, &l, 10, &v), 0);
+	CHECK_INT(read_all(v, bad, total, CHUNK), -EIO);
+	CHECK_INT(verify_state(v), VERIFY_BAD);
+	CHECK_INT(feed(v, obj, 0, 10), -EIO);
+	verify_free(v);
+	free(bad);
+
+	/* no layout, a layout that predicts another part count, an ETag whose
+	 * count differs: nothing to check */
+	v = (struct verify *)1;
+	CHECK_INT(verify_new(et, total, NULL, 10, &v), 0);
+	CHECK(v == NULL);
+	struct mpu_layout l4 = {.base = 1 << 20, .cap = 1 << 20};
+	v = (struct verify *)1;
+	CHECK_INT(verify_new(et, total, &l4, 10, &v), 0); /* 4 parts, not 5 */
+	CHECK(v == NULL);
+
+	/* the same count with other boundaries is trusted and fails: the
+	 * metadata is a claim (mpulayout.h); say so here */
+	struct mpu_layout l5 = {.base = 768 << 10, .cap = 768 << 10};
+	CHECK_INT(mpu_layout_parts(&l5, total), 5);
+	CHECK_INT(verify_new(et, total, &l5, 10, &v), 0);
+	CHECK(v != NULL);
+	CHECK_INT(read_all(v, obj, total, CHUNK), -EIO);
+	verify_free(v);
+
+	/* a head of copied pieces (upload_resume): 1,000,003 bytes in 3 pieces
+	 * (333,334 + 333,334 + 333,335), then policy parts 4.. of 1 MiB (base
+	 * 256 KiB doubling every part, capped): 1M 1M, and the rest */
+	struct mpu_layout lh = {.base = 256 << 10, .cap = 1 << 20, .grow = 1,
+				.head_parts = 3, .head_bytes = 1000003};
+	uint64_t hs[] = {333334, 333334, 333335, 1 << 20, 1 << 20, 0};
+	hs[5] = total - 1000003 - (2u << 20);
+	char eh[64];
+	mp_etag(hs, 6, eh);
+	CHECK_INT(verify_new(eh, total, &lh, 10, &v), 0);
+	CHECK(v != NULL);
+	CHECK_INT(read_all(v, obj, total, 65536), 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+
+	/* a single read covering every part boundary at once */
+	CHECK_INT(verify_new(et, total, &l, 10, &v), 0);
+	CHECK_INT(feed(v, obj, 0, total), 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+
+	/* an object that ends exactly at a part boundary (no short last part) */
+	uint64_t even[] = {1 << 20, 1 << 20, 1 << 20};
+	char ee[64];
+	mp_etag(even, 3, ee);
+	CHECK_INT(verify_new(ee, 3u << 20, &l4, 10, &v), 0);
+	CHECK(v != NULL);
+	CHECK_INT(read_all(v, obj, 3u << 20, CHUNK), 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+}
+
 int main(void)
 {
 	make_object();
@@ -183,6 +296,7 @@ int main(void)
 	T_RUN(test_random_access_turns_off);
 	T_RUN(test_far_ahead_no_wait);
 	T_RUN(test_reordered_threads);
+	T_RUN(test_multipart);
 	free(obj);
 	return T_DONE();
 }
