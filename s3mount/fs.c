@@ -40,6 +40,7 @@
 #include "dir.h"
 #include "log.h"
 #include "nsops.h"
+#include "partprobe.h"
 #include "procstat.h"
 #include "verify.h"
 #include "readahead.h"
@@ -782,6 +783,32 @@ static int start_write_locked(struct fs *fs, struct inode *in, struct fh *h, con
 	return 0;
 }
 
+/* The part layout of a multipart object another tool uploaded (no s3mount
+ * record), asked of the server (partprobe.h); NULL when it cannot tell. The
+ * first answer showing that the server ignores partNumber stops the asking
+ * for the rest of this mount. */
+static struct mpu_layout *probe_layout(struct fs *fs, const char *key, const char *etag,
+				       uint64_t size, struct mpu_layout *l)
+{
+	if (atomic_load_explicit(&fs->no_part_probe, memory_order_relaxed))
+		return NULL;
+	int rc = partprobe_uniform(fs->s3, key, etag, size, l);
+	if (rc == -ENOTSUP) {
+		if (!atomic_exchange(&fs->no_part_probe, 1))
+			log_info("the server ignores HEAD ?partNumber: multipart objects that "
+				 "s3mount did not write are read without an ETag check");
+		return NULL;
+	}
+	if (rc < 0) {
+		log_debug("open of '%s': part layout not known (%s): its ETag is not checked", key,
+			  strerror(-rc));
+		return NULL;
+	}
+	log_debug("open of '%s': parts of %llu bytes (from HEAD ?partNumber)", key,
+		  (unsigned long long)l->base);
+	return l;
+}
+
 static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char key[S3_KEY_MAX + 2];
@@ -876,6 +903,9 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 				log_info("open of '%s': unreadable x-amz-meta-" MPU_LAYOUT_META
 					 " '%s': its ETag is not checked",
 					 key, info.parts_layout);
+		} else if (hrc == 0 && check && !info.parts_layout[0] &&
+			   strcmp(info.etag, etag) == 0 && info.size == size) {
+			lp = probe_layout(fs, key, etag, size, &layout);
 		}
 	}
 	if (!rc)

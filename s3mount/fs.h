@@ -51,6 +51,7 @@ struct fs {
 	atomic_uint_least64_t n_lookup, n_probe, n_readdir_pages, n_open, n_read, bytes_read,
 	    n_write, bytes_written, n_commit, n_commit_err, n_abort_killed;
 	atomic_int open_readers; /* reader handles alive (rcache_free needs none) */
+	atomic_int no_part_probe; /* the server ignores HEAD ?partNumber: stop asking */
 
 	/* Every file and directory handle alive, so fs_release() can free those
 	 * the kernel never released (the session ended with files open). */

@@ -130,6 +130,15 @@ int mpu_layout_parts(const struct mpu_layout *l, uint64_t size)
 	return k;
 }
 
+int mpu_layout_uniform(uint64_t size, int nparts, uint64_t p1, struct mpu_layout *out)
+{
+	struct mpu_layout l = {.base = p1, .cap = p1};
+	if (p1 == 0 || p1 > ML_MAX_PART || mpu_layout_parts(&l, size) != nparts)
+		return -EINVAL;
+	*out = l;
+	return 0;
+}
+
 int mpu_etag_parts(const char *etag)
 {
 	if (!etag)

@@ -65,6 +65,11 @@ uint64_t mpu_layout_part_size(const struct mpu_layout *l, int k);
  * than the object. */
 int mpu_layout_parts(const struct mpu_layout *l, uint64_t size);
 
+/* The layout of parts that all have p1 bytes but the last, which holds the
+ * rest (how aws s3 cp, boto3, rclone, s3fs and mountpoint-s3 cut files):
+ * base = cap = p1. -EINVAL unless that gives exactly nparts parts for size. */
+int mpu_layout_uniform(uint64_t size, int nparts, uint64_t p1, struct mpu_layout *out);
+
 /* Parses the part count N from a multipart ETag ("hex-N", quoted or not);
  * -EINVAL when etag is not 32 hex digits, '-', 1..10000. */
 int mpu_etag_parts(const char *etag);

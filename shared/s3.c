@@ -626,6 +626,23 @@ static int s3_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* "bytes A-B/TOTAL" with A <= B < TOTAL (a Content-Range of a 206). */
+static int s3_parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint64_t *total)
+{
+	char t[128];
+	if (strncmp(v, "bytes ", 6) != 0 || strlen(v) >= sizeof(t))
+		return -EINVAL;
+	memcpy(t, v + 6, strlen(v + 6) + 1);
+	char *dash = strchr(t, '-'), *slash = strchr(t, '/');
+	if (!dash || !slash || slash < dash)
+		return -EINVAL;
+	*dash = *slash = '\0';
+	if (s3_parse_u64(t, a) || s3_parse_u64(dash + 1, b) || s3_parse_u64(slash + 1, total) ||
+	    *a > *b || *b >= *total)
+		return -EINVAL;
+	return 0;
+}
+
 /* size from Content-Range "bytes a-b/total" when present, else Content-Length. */
 static void s3_fill_info(const struct http_response *r, struct s3_object_info *info)
 {
@@ -700,6 +717,40 @@ int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info)
 	int rc = s3_exec(c, &op, &r);
 	if (!rc && info)
 		s3_fill_info(&r, info);
+	http_response_release(&r);
+	return rc;
+}
+
+int s3_head_part(struct s3_client *c, const char *key, int part_number, struct s3_part_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	if (part_number < 1 || part_number > S3_MAX_PARTS)
+		return -EINVAL;
+	char q[32];
+	snprintf(q, sizeof(q), "partNumber=%d", part_number);
+	struct s3_op op = {
+	    .name = "HeadObject", .method = "HEAD", .key = key, .query = q, .quiet_enoent = 1};
+	struct http_response r;
+	http_response_init(&r);
+	int rc = s3_exec(c, &op, &r);
+	if (!rc) {
+		char v[128];
+		uint64_t a, b, n;
+		s3_etag_header(&r, pi->etag);
+		if (http_response_header(&r, "x-amz-mp-parts-count", v, sizeof(v)) == 0 &&
+		    s3_parse_u64(v, &n) == 0 && n >= 1 && n <= S3_MAX_PARTS)
+			pi->parts_count = (int)n;
+		/* "bytes A-B/TOTAL" locates the part; else only its length is known */
+		if (http_response_header(&r, "Content-Range", v, sizeof(v)) == 0 &&
+		    s3_parse_content_range(v, &a, &b, &n) == 0) {
+			pi->off = a;
+			pi->len = b - a + 1;
+			pi->size = n;
+			pi->have_off = 1;
+		} else if (http_response_header(&r, "Content-Length", v, sizeof(v)) == 0) {
+			(void)s3_parse_u64(v, &pi->len);
+		}
+	}
 	http_response_release(&r);
 	return rc;
 }

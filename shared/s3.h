@@ -99,6 +99,19 @@ struct s3_object_info {
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info);
 
+/* HEAD ?partNumber=N: where part N of a multipart object lies. S3 (and RGW
+ * from 18.x) answers 206 with Content-Range "bytes A-B/TOTAL" and
+ * x-amz-mp-parts-count; a server without the feature answers the whole
+ * object: parts_count 0 then (len is the object's size). */
+struct s3_part_info {
+	uint64_t off, len;          /* the part's bytes; off valid when have_off */
+	uint64_t size;              /* object size from Content-Range, when have_off */
+	int have_off;
+	int parts_count;            /* x-amz-mp-parts-count, or 0 when absent */
+	char etag[S3_ETAG_MAX];
+};
+int s3_head_part(struct s3_client *c, const char *key, int part_number, struct s3_part_info *pi);
+
 /* GET bytes [off, off+len) into buf. *got is set to the bytes stored (less than
  * len only at the end of the object); off at or past the end of the object
  * (also any off on an empty object) is -ERANGE (HTTP 416); len 0 is a no-op.

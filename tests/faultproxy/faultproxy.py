@@ -50,6 +50,8 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                        "rates" given replaces the whole table; max_faults (-1 = no limit)
                        caps the total faults injected from now on; down=true closes
                        every new request's connection without answering: a dead server)
+                       "part_number_size": P (0 = off) emulates HEAD ?partNumber=K for
+                       a server that ignores it (RGW 16): see emulate_part_head
     POST /reset        zero the counters
 Command line: faultproxy.py --upstream http://127.0.0.1:7480 [--port 0] [--control-port 0]
     [--seed N] [--rate CLASS:KIND=R ...] [--stall S] [--max-faults N] [--port-file FILE]
@@ -86,6 +88,7 @@ class State:
     """Configuration and counters, shared by all connection threads (one lock)."""
 
     def __init__(self, seed, rates, stall_s, max_faults):
+        self.part_number_size = 0
         self.lock = threading.Lock()
         self.rng = random.Random(seed)
         self.seed = seed
@@ -163,7 +166,8 @@ class State:
     def config(self):
         with self.lock:
             return {"seed": self.seed, "rates": self.rates, "stall_s": self.stall_s,
-                    "max_faults": self.max_faults, "down": self.down}
+                    "max_faults": self.max_faults, "down": self.down,
+                    "part_number_size": self.part_number_size}
 
     def update(self, cfg):
         rates = cfg.get("rates")
@@ -192,6 +196,8 @@ class State:
                 self.max_faults = int(cfg["max_faults"])
             if "down" in cfg:
                 self.down = bool(cfg["down"])
+            if "part_number_size" in cfg:
+                self.part_number_size = int(cfg["part_number_size"])
 
 
 class Closed(Exception):
@@ -289,6 +295,38 @@ def classify(method, target, headers):
     if method == "DELETE":
         return "delete"
     return "other"
+
+
+def emulate_part_head(method, target, rhead, part_size):
+    """S3 answers HEAD ?partNumber=K of a multipart object with 206, the part's
+    Content-Length and Content-Range, and x-amz-mp-parts-count. RGW 16 ignores
+    partNumber and answers the whole object; with part_size set this rewrites
+    such an answer (a HEAD has no body, so only its head changes) as S3 would
+    for an object cut in parts of part_size bytes. The request went to RGW
+    unchanged, so its signature was checked as usual."""
+    if method != "HEAD" or part_size <= 0:
+        return rhead
+    q = parse_qs(urlsplit(target).query)
+    first, h = parse_head(rhead)
+    if "partNumber" not in q or not first.split(" ")[1] == "200":
+        return rhead
+    k = int(q["partNumber"][0])
+    size = int(h.get("content-length", "0"))
+    etag = h.get("etag", "").strip('"')
+    nparts = int(etag.rsplit("-", 1)[1]) if "-" in etag else 1
+    off = (k - 1) * part_size
+    if k < 1 or k > nparts or off >= size:
+        return rhead
+    ln = min(part_size, size - off)
+    out = [b"HTTP/1.1 206 Partial Content"]
+    for line in rhead.split(b"\r\n")[1:]:
+        if not line or line.lower().startswith(b"content-length:"):
+            continue
+        out.append(line)
+    out.append(b"Content-Length: %d" % ln)
+    out.append(b"Content-Range: bytes %d-%d/%d" % (off, off + ln - 1, size))
+    out.append(b"x-amz-mp-parts-count: %d" % nparts)
+    return b"\r\n".join(out) + b"\r\n\r\n"
 
 
 def error_response(status, code, message, resource, keep_alive):
@@ -496,6 +534,7 @@ class Proxy:
                 while rhead.startswith(b"HTTP/1.1 100") or rhead.startswith(b"HTTP/1.0 100"):
                     csock.sendall(rhead)
                     rhead = urd.head()
+                rhead = emulate_part_head(method, target, rhead, self.state.part_number_size)
                 rfirst, rh = parse_head(rhead)
                 status = int(rfirst.split(" ")[1])
                 respb = response_body(method, status, rh)

@@ -129,6 +129,23 @@ static void test_sizes_and_counts(void)
 	CHECK_INT(mpu_layout_parts(&h, 9), -EINVAL); /* shorter than its head */
 }
 
+static void test_uniform(void)
+{
+	struct mpu_layout l;
+	CHECK_INT(mpu_layout_uniform(20 * MiB + 123, 3, 8 * MiB, &l), 0);
+	CHECK_INT(l.base, 8 * MiB);
+	CHECK_INT(l.cap, 8 * MiB);
+	CHECK_INT(l.grow, 0);
+	CHECK_INT(mpu_layout_part_size(&l, 3), 8 * MiB);
+	CHECK_INT(mpu_layout_uniform(16 * MiB, 2, 8 * MiB, &l), 0);
+	CHECK_INT(mpu_layout_uniform(5, 1, 5, &l), 0);
+	CHECK_INT(mpu_layout_uniform(20 * MiB + 123, 2, 8 * MiB, &l), -EINVAL);
+	CHECK_INT(mpu_layout_uniform(16 * MiB, 3, 8 * MiB, &l), -EINVAL);
+	CHECK_INT(mpu_layout_uniform(16 * MiB, 2, 0, &l), -EINVAL);
+	CHECK_INT(mpu_layout_uniform(16 * GiB, 2, 8 * GiB, &l), -EINVAL); /* parts > 5 GiB */
+	CHECK_INT(mpu_layout_uniform(10001, 10001, 1, &l), -EINVAL);
+}
+
 static void test_etag_parts(void)
 {
 	CHECK_INT(mpu_etag_parts("\"0123456789abcdef0123456789ABCDEF-13\""), 13);
@@ -158,6 +175,7 @@ int main(void)
 	T_RUN(test_round_trip);
 	T_RUN(test_parse_rejects);
 	T_RUN(test_sizes_and_counts);
+	T_RUN(test_uniform);
 	T_RUN(test_etag_parts);
 	return T_DONE();
 }
