@@ -51,7 +51,9 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                        caps the total faults injected from now on; down=true closes
                        every new request's connection without answering: a dead server)
                        "part_number_size": P (0 = off) emulates HEAD ?partNumber=K for
-                       a server that ignores it (RGW 16): see emulate_part_head
+                       a server that ignores it (RGW 16): see emulate_part_head; P is a
+                       part size (parts of P bytes, the last shorter) or a list of the
+                       object's part sizes
     POST /reset        zero the counters
 Command line: faultproxy.py --upstream http://127.0.0.1:7480 [--port 0] [--control-port 0]
     [--seed N] [--rate CLASS:KIND=R ...] [--stall S] [--max-faults N] [--port-file FILE]
@@ -197,7 +199,8 @@ class State:
             if "down" in cfg:
                 self.down = bool(cfg["down"])
             if "part_number_size" in cfg:
-                self.part_number_size = int(cfg["part_number_size"])
+                v = cfg["part_number_size"]
+                self.part_number_size = [int(x) for x in v] if isinstance(v, list) else int(v)
 
 
 class Closed(Exception):
@@ -302,9 +305,10 @@ def emulate_part_head(method, target, rhead, part_size):
     Content-Length and Content-Range, and x-amz-mp-parts-count. RGW 16 ignores
     partNumber and answers the whole object; with part_size set this rewrites
     such an answer (a HEAD has no body, so only its head changes) as S3 would
-    for an object cut in parts of part_size bytes. The request went to RGW
-    unchanged, so its signature was checked as usual."""
-    if method != "HEAD" or part_size <= 0:
+    for an object cut in parts of part_size bytes (or, given a list, in parts
+    of those sizes: the truth about an object uploaded with uneven parts). The
+    request went to RGW unchanged, so its signature was checked as usual."""
+    if method != "HEAD" or not part_size:
         return rhead
     q = parse_qs(urlsplit(target).query)
     first, h = parse_head(rhead)
@@ -314,10 +318,15 @@ def emulate_part_head(method, target, rhead, part_size):
     size = int(h.get("content-length", "0"))
     etag = h.get("etag", "").strip('"')
     nparts = int(etag.rsplit("-", 1)[1]) if "-" in etag else 1
-    off = (k - 1) * part_size
-    if k < 1 or k > nparts or off >= size:
-        return rhead
-    ln = min(part_size, size - off)
+    if isinstance(part_size, list):  # the object's own part sizes
+        if len(part_size) != nparts or sum(part_size) != size or not 1 <= k <= nparts:
+            return rhead
+        off, ln = sum(part_size[:k - 1]), part_size[k - 1]
+    else:
+        off = (k - 1) * part_size
+        if k < 1 or k > nparts or off >= size:
+            return rhead
+        ln = min(part_size, size - off)
     out = [b"HTTP/1.1 206 Partial Content"]
     for line in rhead.split(b"\r\n")[1:]:
         if not line or line.lower().startswith(b"content-length:"):

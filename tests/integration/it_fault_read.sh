@@ -239,3 +239,35 @@ case "$res" in
 *"Input/output error"*) ok "foreign.bin with partNumber answers: the flipped byte made the read fail with EIO" ;;
 *) fail "foreign.bin with partNumber answers: the flipped byte was not reported: $res" ;;
 esac
+# Uneven parts (5 MiB, 7 MiB, 1 MiB, uploaded part by part), the proxy telling the truth about
+# them: part 1 suggests 5 MiB parts, part 2 says otherwise, so no layout is assumed: the clean
+# read must not fail (no false EIO from a wrong guess) and the object is read unchecked.
+head -c $((13 * 1048576)) "$D/mp" >"$D/uneven"
+uid=$(s3api create-multipart-upload --bucket "$B" --key uneven.bin --query UploadId --output text)
+etags=()
+off=0
+for n in 1 2 3; do
+    sz=$((n == 1 ? 5 : n == 2 ? 7 : 1))
+    tail -c +$((off + 1)) "$D/uneven" | head -c $((sz * 1048576)) >"$D/part$n"
+    etags+=("$(s3api upload-part --bucket "$B" --key uneven.bin --upload-id "$uid" --part-number $n \
+        --body "$D/part$n" --query ETag --output text)")
+    off=$((off + sz * 1048576))
+done
+printf '{"Parts": [{"PartNumber": 1, "ETag": %s}, {"PartNumber": 2, "ETag": %s}, {"PartNumber": 3, "ETag": %s}]}' \
+    "$(jq -R . <<<"${etags[0]}")" "$(jq -R . <<<"${etags[1]}")" "$(jq -R . <<<"${etags[2]}")" >"$D/parts.json"
+check "uneven.bin: multipart upload of 5 + 7 + 1 MiB completed" s3api complete-multipart-upload \
+    --bucket "$B" --key uneven.bin --upload-id "$uid" --multipart-upload "file://$D/parts.json"
+fp_set '{"part_number_size": [5242880, 7340032, 1048576]}'
+start_mount "$B" "$M" -o memory_budget=64M,log_level=debug
+check "uneven.bin reads identical (no layout guessed)" cmp -s "$M/uneven.bin" "$D/uneven"
+check "the probe saw uneven parts" grep -q "open of 'uneven.bin': part layout not known" "$(mount_log "$M")"
+stop_mount "$M" || fail "unmount after the clean read of uneven.bin"
+flip_read uneven.bin "$D/uneven"
+res=$RES
+fp_set '{"part_number_size": 0}'
+stop_mount "$M" || fail "unmount after the flip of uneven.bin"
+echo "FIGURES flip-resp-uneven-multipart: faults_injected $FLIPS result: $res (not checked: uneven parts)"
+case "$res" in
+UNDETECTED) ok "uneven parts: read unchecked, as documented" ;;
+*) fail "uneven parts: want an unchecked read, got: $res" ;;
+esac
