@@ -33,8 +33,9 @@ struct verify {
 	int wait_ms;
 };
 
-/* The 16 bytes of the 32 hex digits that open etag (quoted or not); the
- * rest must be exactly tail (a closing quote when it opened with one). */
+/* The 16 bytes of the 32 hex digits that open etag (quoted or not), or
+ * -EINVAL. multipart = 0: a plain MD5 ETag, nothing after the digits but
+ * the closing quote; 1: a multipart ETag ("hex-N", mpu_etag_parts). */
 static int verify_hex(const char *etag, uint8_t out[CRYPTO_MD5_LEN], int multipart)
 {
 	if (!etag)
