@@ -903,7 +903,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 				log_info("open of '%s': unreadable x-amz-meta-" MPU_LAYOUT_META
 					 " '%s': its ETag is not checked",
 					 key, info.parts_layout);
-		} else if (hrc == 0 && check && !info.parts_layout[0] &&
+		} else if (hrc == 0 && check && !info.parts_layout[0] && mpu_etag_parts(etag) > 0 &&
 			   strcmp(info.etag, etag) == 0 && info.size == size) {
 			lp = probe_layout(fs, key, etag, size, &layout);
 		}
