@@ -499,12 +499,7 @@ static int mpu_create(struct upload *u, uint64_t head_bytes, int head_parts)
 			       .grow = PARTSIZE_GROUP,
 			       .head_parts = (uint32_t)head_parts,
 			       .head_bytes = head_bytes};
-	char val[MPU_LAYOUT_MAX];
-	const char *meta[] = {MPU_LAYOUT_META, val, NULL};
-	struct s3_put_opts o = {.meta = meta};
-	/* A layout we cannot state (never expected) only costs the check. */
-	int have = mpu_layout_format(&l, val, sizeof(val)) == 0;
-	return s3_mpu_create(p->c, u->key, have ? &o : NULL, u->upload_id);
+	return s3_mpu_create_layout(p->c, u->key, &l, u->upload_id);
 }
 
 /* Hands the current (full, or at commit the last) part to the workers. */

@@ -1145,11 +1145,7 @@ static int s3_copy_multipart(struct s3_client *c, const char *src_key, const cha
 		return -ENOMEM;
 	/* uniform parts of ps bytes, the last one shorter: say so for readers */
 	struct mpu_layout l = {.base = ps, .cap = ps};
-	char lv[MPU_LAYOUT_MAX];
-	const char *meta[] = {MPU_LAYOUT_META, lv, NULL};
-	struct s3_put_opts po = {.meta = meta};
-	rc = mpu_layout_format(&l, lv, sizeof(lv));
-	rc = s3_mpu_create(c, dst_key, rc == 0 ? &po : NULL, upload_id);
+	rc = s3_mpu_create_layout(c, dst_key, &l, upload_id);
 	if (rc)
 		goto out;
 	m.upload_id = upload_id;
@@ -1301,6 +1297,17 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 	}
 	http_response_release(&r);
 	return rc;
+}
+
+int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
+			 char upload_id[S3_UPLOAD_ID_MAX])
+{
+	char val[MPU_LAYOUT_MAX];
+	const char *meta[] = {MPU_LAYOUT_META, val, NULL};
+	struct s3_put_opts o = {.meta = meta};
+	/* A layout that cannot be stated (never expected) only costs readers the check. */
+	int have = mpu_layout_format(l, val, sizeof(val)) == 0;
+	return s3_mpu_create(c, key, have ? &o : NULL, upload_id);
 }
 
 int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id, int part_number,

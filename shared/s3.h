@@ -186,6 +186,11 @@ struct s3_part {
 };
 int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts *opts,
 		  char upload_id[S3_UPLOAD_ID_MAX]);
+/* CreateMultipartUpload recording in x-amz-meta-s3mount-parts how the
+ * upload will cut its parts (mpulayout.h), so a reader can check the object
+ * against its multipart ETag; an invalid layout is simply not recorded. */
+int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
+			 char upload_id[S3_UPLOAD_ID_MAX]);
 int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id,
 		       int part_number, const void *data, size_t len, char etag[S3_ETAG_MAX]);
 /* src_etag (or NULL): copy only from that version of src_key (-ESTALE if it
