@@ -12,8 +12,21 @@
  * flush it when they exit, between writes. So a flush commits only when it
  * comes from the process (thread group) that opened the file; other flushes
  * are no-ops and the release of the last descriptor commits what is left
- * (its error then only goes to the log). A flush from an opener that is dying
- * from a signal (procstat.h) discards the upload instead.
+ * (its error then only goes to the log).
+ *
+ * Killed writers: a flush from a process dying from a signal (procstat.h)
+ * commits nothing and marks the handle; the last close decides. If the
+ * release comes right after such a flush (no other holder closed normally
+ * since), the upload is discarded; if a child that inherited the descriptor
+ * exits normally after its killed parent, its flush clears the mark and the
+ * release commits.
+ *
+ * Callers the daemon cannot see: a process in a pid namespace the daemon's
+ * does not contain comes with pid 0, and a daemon whose /proc belongs to
+ * another pid namespace cannot look up any pid. Nothing then tells a kill
+ * from a close, so every flush from such a caller commits what has been
+ * written (like fsync; later writes continue the file) and close() reports
+ * the commit. The first such flush logs why and what to change.
  *
  * Why an empty commit may be reopened: shells (`cmd > f`) and dd open the
  * file, dup2() it onto fd 1 and close the original before the first write,
@@ -42,8 +55,8 @@
 #include "nsops.h"
 #include "partprobe.h"
 #include "procstat.h"
-#include "verify.h"
 #include "readahead.h"
+#include "verify.h"
 
 #define FS_BLKSIZE (1u << 20) /* st_blksize: makes cp/cat use 1 MiB I/O */
 #define FS_MAX_WRITE (1u << 20)
@@ -68,16 +81,18 @@ struct fh {
 	int err;		 /* result of the commit; protected by lock */
 	uint64_t committed_size; /* bytes of the last commit; protected by lock */
 	int empty_committed;	 /* an empty object was committed and reopened */
-	pid_t opener_tgid;
-	int pins;     /* rename using it; protected by the table lock */
-	int released; /* RELEASE came; protected by the table lock */
-	struct fh *prev, *next; /* fs->fhs; protected by fs->hlock */
+	pid_t opener_tgid;	 /* 0: the opener could not be seen */
+	pid_t killed_pid;	 /* the last flush came from this dying task */
+	int killed_sig;		 /* ... killed by this signal (0: crashed) */
+	int pins;		 /* rename using it; protected by the table lock */
+	int released;		 /* RELEASE came; protected by the table lock */
+	struct fh *prev, *next;	 /* fs->fhs; protected by fs->hlock */
 };
 
 struct dh {
 	pthread_mutex_t lock;
 	struct dir_stream *ds;
-	struct inode *in; /* holds a ref */
+	struct inode *in;	/* holds a ref */
 	struct dh *prev, *next; /* fs->dhs; protected by fs->hlock */
 };
 
@@ -96,23 +111,14 @@ static void cnt(atomic_uint_least64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
-/* Thread group of a task id (FUSE gives the thread's id), 0 if unknown. */
-static pid_t fs_tgid(pid_t tid)
+/* Thread group of the caller of req (FUSE gives the thread's id), or 0 when
+ * the daemon cannot see it (procstat.h). */
+static pid_t caller_tgid(const struct fs *fs, fuse_req_t req)
 {
-	char path[64], text[1024];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
-	FILE *f = fopen(path, "re");
-	if (!f)
+	struct procstat_caller c;
+	if (!fs->proc_ours || procstat_caller(fuse_req_ctx(req)->pid, &c) < 0)
 		return 0;
-	pid_t tgid = 0;
-	while (fgets(text, sizeof(text), f)) {
-		if (strncmp(text, "Tgid:", 5) == 0) {
-			tgid = (pid_t)strtol(text + 5, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return tgid;
+	return c.tgid;
 }
 
 static int attr_fresh(const struct fs *fs, const struct inode *in, double now)
@@ -207,8 +213,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		if (rc == 0)
 			conn->max_readahead = kb * 1024u;
 		else
-			log_info("readahead_kb=%u not applied (%s): the kernel's default stays",
-				 kb, strerror(-rc));
+			log_info("readahead_kb=%u not applied (%s): the kernel's default stays", kb,
+				 strerror(-rc));
 	}
 	log_info("mounted: max_write %u, max_readahead %u, capable 0x%x", conn->max_write,
 		 conn->max_readahead, conn->capable);
@@ -820,7 +826,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 		struct fh *h = fh_new(fs, FH_WRITE);
 		if (!h)
 			return -ENOMEM;
-		h->opener_tgid = fs_tgid(fuse_req_ctx(req)->pid);
+		h->opener_tgid = caller_tgid(fs, req);
 		itable_lock(fs->it);
 		struct inode *in = itable_find_locked(fs->it, ino);
 		int rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
@@ -944,7 +950,7 @@ static int do_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const cha
 	struct fh *h = fh_new(fs, FH_WRITE);
 	if (!h)
 		return -ENOMEM;
-	h->opener_tgid = fs_tgid(fuse_req_ctx(req)->pid);
+	h->opener_tgid = caller_tgid(fs, req);
 	meta_neg_remove(fs->neg, parent, name);
 	itable_lock(fs->it);
 	struct inode *p = itable_find_locked(fs->it, parent);
@@ -1214,27 +1220,47 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 	return rc;
 }
 
+/* Logs once per cause that a caller could not be seen, and what to do. */
+static void note_invisible(struct fs *fs, pid_t pid)
+{
+	int cause = pid == 0 ? 1 : !fs->proc_ours ? 2 : 0;
+	if (cause == 0 || atomic_fetch_or(&fs->invisible_noted, cause) & cause)
+		return;
+	log_warn("%s: close() now commits what it wrote, so a writer killed by a "
+		 "signal publishes its partial file. Run s3mount in the writers' pid "
+		 "namespace with its own /proc (Kubernetes: shareProcessNamespace: true) "
+		 "or in the host's; see docs/deployment.md",
+		 cause == 1 ? "a writer in a pid namespace this daemon cannot see (pid 0) "
+			      "closed a file"
+			    : "this daemon's /proc belongs to another pid namespace");
+}
+
 static int do_flush(struct fs *fs, fuse_req_t req, struct fh *h)
 {
 	if (h->kind != FH_WRITE)
 		return 0;
 	pid_t pid = fuse_req_ctx(req)->pid;
-	pid_t tgid = fs_tgid(pid);
-	int sig = 0;
-	int dying = procstat_caller_dying(pid, &sig);
-	int opener = tgid != 0 && tgid == h->opener_tgid;
-	int rc = 0;
+	struct procstat_caller c;
+	int seen = fs->proc_ours && procstat_caller(pid, &c) == 0;
+	int rc;
+	if (!seen)
+		note_invisible(fs, pid);
 	pthread_mutex_lock(&h->lock);
-	if (h->state != FH_OPEN) {
-		rc = h->state == FH_FAILED ? h->err : 0;
-	} else if (dying && opener) {
-		char why[64];
-		snprintf(why, sizeof(why), "the writer (pid %d) was killed by signal %d", (int)pid,
-			 sig);
-		finish_write_locked(fs, h, 1, why);
-		cnt(&fs->n_abort_killed, 1);
-	} else if (opener) {
+	if (!seen) {
+		/* a kill cannot be told from a close: commit so close() says */
+		h->killed_pid = 0;
 		rc = finish_write_locked(fs, h, 0, NULL);
+	} else if (c.dying) {
+		/* the last close decides (op_release) */
+		h->killed_pid = pid;
+		h->killed_sig = c.sig;
+		rc = h->state == FH_FAILED ? h->err : 0;
+	} else {
+		h->killed_pid = 0;
+		if (c.tgid == h->opener_tgid)
+			rc = finish_write_locked(fs, h, 0, NULL);
+		else
+			rc = h->state == FH_FAILED ? h->err : 0;
 	}
 	pthread_mutex_unlock(&h->lock);
 	return rc;
@@ -1250,9 +1276,23 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs *fs = FS(req);
 	struct fh *h = FH(fi);
 	if (h->kind == FH_WRITE) {
-		/* the last descriptor is gone; a flush by the opener usually came first */
+		/* the last descriptor is gone; a flush by the opener usually came
+		 * first. The last close decides: a killed one discards. */
 		pthread_mutex_lock(&h->lock);
-		finish_write_locked(fs, h, 0, NULL);
+		if (h->killed_pid && h->state == FH_OPEN) {
+			char why[96];
+			if (h->killed_sig)
+				snprintf(why, sizeof(why),
+					 "the writer (pid %d) was killed by signal %d",
+					 (int)h->killed_pid, h->killed_sig);
+			else
+				snprintf(why, sizeof(why), "the writer (pid %d) crashed",
+					 (int)h->killed_pid);
+			finish_write_locked(fs, h, 1, why);
+			cnt(&fs->n_abort_killed, 1);
+		} else {
+			finish_write_locked(fs, h, 0, NULL);
+		}
 		pthread_mutex_unlock(&h->lock);
 	}
 	itable_lock(fs->it);
@@ -1571,9 +1611,23 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 		rc = itable_new(o->prefix, &fs->it);
 	if (!rc)
 		rc = meta_neg_new(&fs->neg);
-	if (rc)
+	if (rc) {
 		fs_release(fs);
-	return rc;
+		return rc;
+	}
+	/* Killed-writer detection needs to see the writers (procstat.h): say at
+	 * mount when it cannot, not after a partial file was published. */
+	fs->proc_ours = procstat_proc_is_ours();
+	if (!fs->proc_ours)
+		note_invisible(fs, -1);
+	else if (!procstat_self_can_ptrace() && (o->allow_other || geteuid() == 0))
+		log_warn("no CAP_SYS_PTRACE: the exit status of writers of other users (and of "
+			 "root with more capabilities) is hidden from this daemon, so a killed "
+			 "writer is told from a normal exit by its signal flags and pending "
+			 "signals; that misses a kill sent to each thread separately "
+			 "(cgroup.kill). Grant CAP_SYS_PTRACE (the shipped systemd unit does); "
+			 "see docs/deployment.md");
+	return 0;
 }
 
 void fs_release(struct fs *fs)

@@ -50,8 +50,10 @@ struct fs {
 	/* counters for the summary (relaxed atomics) */
 	atomic_uint_least64_t n_lookup, n_probe, n_readdir_pages, n_open, n_read, bytes_read,
 	    n_write, bytes_written, n_commit, n_commit_err, n_abort_killed;
-	atomic_int open_readers; /* reader handles alive (rcache_free needs none) */
-	atomic_int no_part_probe; /* the server ignores HEAD ?partNumber: stop asking */
+	atomic_int open_readers;    /* reader handles alive (rcache_free needs none) */
+	atomic_int no_part_probe;   /* the server ignores HEAD ?partNumber: stop asking */
+	int proc_ours;		    /* /proc is of our pid namespace (procstat.h) */
+	atomic_int invisible_noted; /* bits: causes of unseen callers already logged */
 
 	/* Every file and directory handle alive, so fs_release() can free those
 	 * the kernel never released (the session ended with files open). */

@@ -1,23 +1,50 @@
 /*
- * procstat.h: is the process behind a FUSE request dying from a signal?
+ * procstat.h: who is the process behind a FUSE request, and is it dying from
+ * a signal?
  *
- * When a process is killed (SIGKILL, SIGTERM, the OOM killer), the kernel
- * closes its files like a normal close, so a FUSE flush arrives as if the
- * writer had finished. s3mount must not publish such a partial file. At flush
- * time the caller (the pid/tid in the FUSE request context) is still in
- * do_exit(), and /proc/PID/stat shows it:
- *   - field 9 (flags) has PF_EXITING (0x4) set once the task is exiting;
- *   - field 52 (exit_code, Linux >= 3.5) holds the wait status being built:
- *     a signal death stores the signal number in its low 7 bits (plus 0x80
- *     when a core is dumped); exit(n)/_exit(n)/returning from main stores
- *     n << 8, so the low 7 bits are 0.
- * The rule (procstat_dying): dying = (flags & PF_EXITING) && (exit_code & 0x7f).
- * A process that exits normally without closing its files (PF_EXITING with
- * exit_code 0 or n << 8) is NOT dying: its files are committed.
- * Measured on this kernel: SIGKILL -> flags 0x40040c, exit_code 9.
+ * When a process is killed (SIGKILL, an unhandled SIGTERM, the OOM killer),
+ * the kernel closes its files like a normal close, so a FUSE flush arrives as
+ * if the writer had finished. s3mount must not publish such a partial file.
+ * At flush time the closing task is still in do_exit(), and /proc shows it.
+ * Two sources, because the exact one is hidden from most readers:
  *
- * The parser is pure (a buffer in, numbers out); procstat_caller_dying()
- * reads the file. Thread-safe (no state).
+ *   1. /proc/TID/stat field 52 (exit_code): the wait status being built; a
+ *      signal death stores the signal in its low 7 bits, exit(n) stores n << 8,
+ *      and in a multi-threaded exit every thread carries the group's code.
+ *      Exact, but the kernel shows it only to a reader allowed to ptrace the
+ *      task (CAP_SYS_PTRACE, or same uid and no fewer capabilities): everyone
+ *      else reads 0, which looks like exit(0).
+ *   2. Without that permission: field 9 (flags, never masked) has PF_SIGNALED
+ *      (0x400) on a task that took a fatal signal, PF_DUMPCORE (0x200) on one
+ *      dumping core; /proc/TID/status shows the pending signals (SigPnd,
+ *      ShdPnd) and the dispositions (SigBlk, SigIgn, SigCgt) to anyone.
+ *      PF_SIGNALED alone is not enough: exit() in a multi-threaded process
+ *      kills the sibling threads, which then carry PF_SIGNALED too, and the
+ *      last of them closes the files. What tells a kill apart is that the
+ *      killing signal stays queued: kill(2) and the OOM killer queue it on the
+ *      process (ShdPnd), a fatal signal to one thread stays in its SigPnd,
+ *      while the siblings' group-exit SIGKILL is dequeued. So:
+ *        dying = exiting && (exit_code & 0x7f
+ *                            || PF_DUMPCORE
+ *                            || PF_SIGNALED && a default-fatal signal that is
+ *                               not blocked, ignored or caught is pending).
+ *
+ * Measured on Linux 6.18 (tests/integration/it_kill_caps.sh repeats it with
+ * the daemon under the systemd unit's capabilities and a writer of another
+ * uid), flusher's flags / exit_code as root / ShdPnd:
+ *   SIGKILL            0x40050c  9   SIGKILL queued     -> dying
+ *   unhandled SIGTERM  0x40050c  15  SIGTERM queued     -> dying
+ *   exit(0)            0x40010c  0   nothing            -> committed
+ *   4 threads, SIGKILL 0x40044c  9   SIGKILL queued     -> dying
+ *   4 threads, exit(0) 0x40044c  0   nothing            -> committed
+ *   SIGSEGV            0x40070c  11  nothing (DUMPCORE) -> dying
+ * What the fallback (source 2) cannot see: a kill sent to each thread
+ * separately with SIGKILL (cgroup.kill does that) and a crash of one thread
+ * of a multi-threaded writer whose files another thread closes. Both are
+ * exact with source 1; the systemd unit grants CAP_SYS_PTRACE for it.
+ *
+ * The parsers are pure (a buffer in, numbers out); procstat_caller() reads
+ * the files. Thread-safe (no state).
  */
 #ifndef PROCSTAT_H
 #define PROCSTAT_H
@@ -26,11 +53,21 @@
 #include <sys/types.h>
 
 #define PROCSTAT_PF_EXITING 0x4u
+#define PROCSTAT_PF_DUMPCORE 0x200u
+#define PROCSTAT_PF_SIGNALED 0x400u
+#define PROCSTAT_CAP_SYS_PTRACE 19
 
 struct procstat {
-	char state;          /* field 3: R, S, D, Z, ... */
-	uint64_t flags;      /* field 9: PF_* task flags */
-	int64_t exit_code;   /* field 52: the wait status being built */
+	char state;	   /* field 3: R, S, D, Z, ... */
+	uint64_t flags;	   /* field 9: PF_* task flags */
+	int64_t exit_code; /* field 52: the wait status being built (0 if hidden) */
+};
+
+/* What /proc/TID/status says: masks with bit n-1 for signal n. */
+struct procstatus {
+	pid_t tgid;
+	uint64_t sig_pnd, shd_pnd, sig_blk, sig_ign, sig_cgt;
+	uint64_t cap_eff;
 };
 
 /* Parses the text of /proc/PID/stat (len bytes, need not be NUL-terminated).
@@ -39,14 +76,33 @@ struct procstat {
  * (kernels before 3.5 have no exit_code). */
 int procstat_parse(const char *text, size_t len, struct procstat *out);
 
-/* The decision rule above; *sig (may be NULL) gets the signal number when
- * dying. Returns 1 when dying from a signal, else 0. */
-int procstat_dying(const struct procstat *st, int *sig);
+/* Parses the text of /proc/PID/status. -EINVAL unless Tgid and the five
+ * signal lines are present and well-formed; CapEff is optional (0). */
+int procstatus_parse(const char *text, size_t len, struct procstatus *out);
 
-/* Reads /proc/PID/stat and applies procstat_dying. Returns 1 when pid is
- * exiting because of a signal (then *sig, if not NULL, is the signal), 0
- * otherwise, including when the file cannot be read or parsed (we cannot
- * prove a kill, so the file is committed; logged at debug). */
-int procstat_caller_dying(pid_t pid, int *sig);
+/* The decision rule above; *sig (may be NULL) gets the signal number when
+ * dying (0 when only PF_DUMPCORE tells). Returns 1 when dying, else 0. */
+int procstat_dying(const struct procstat *st, const struct procstatus *ss, int *sig);
+
+/* What the daemon knows about a FUSE caller. */
+struct procstat_caller {
+	pid_t tgid; /* thread group (process) of the caller */
+	int dying;  /* procstat_dying() */
+	int sig;
+};
+
+/* Reads /proc/TID/stat and /proc/TID/status. Returns 0 and fills *out, or
+ * -ESRCH when the caller cannot be seen: pid 0 (a caller in a pid namespace
+ * the daemon's /proc cannot see) or files that cannot be read or parsed. */
+int procstat_caller(pid_t tid, struct procstat_caller *out);
+
+/* 1 when this process's /proc belongs to its own pid namespace (the pids in
+ * FUSE requests then name the right processes), else 0: a daemon started in
+ * a new pid namespace without mounting a /proc of its own. */
+int procstat_proc_is_ours(void);
+
+/* 1 when this process has CAP_SYS_PTRACE in its effective set, so that
+ * every caller's exit_code is visible; 0 otherwise. */
+int procstat_self_can_ptrace(void);
 
 #endif

@@ -30,6 +30,7 @@ IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/${IT_NAME}.XXXXXX")
 IT_BUCKETS=()
 declare -A IT_MOUNT_PID=()   # mountpoint -> daemon PID
 declare -A IT_MOUNT_LOG=()   # mountpoint -> daemon stderr file
+IT_MOUNT_WRAP=()
 IT_MOUNT_TIMEOUT=${IT_MOUNT_TIMEOUT:-30}   # seconds to wait for a mount to appear
 IT_UMOUNT_TIMEOUT=${IT_UMOUNT_TIMEOUT:-30} # seconds to wait for the daemon to exit
 IT_EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
@@ -187,7 +188,8 @@ is_mounted() {
 }
 
 # start_mount SPEC MNT [ARGS...]: mount BUCKET[:/PREFIX] on MNT with s3mount -f in the
-# background; wait until mounted. Fails the test (fatal) when the daemon exits or the mount
+# background; wait until mounted. IT_MOUNT_WRAP (an array, default empty) is a command
+# prefix for the daemon, e.g. (setpriv --bounding-set=...) or (unshare --pid --fork). Fails the test (fatal) when the daemon exits or the mount
 # does not appear within IT_MOUNT_TIMEOUT seconds. The daemon's stderr: mount_log MNT.
 start_mount() {
     local spec=$1 mnt=$2 log pid i
@@ -196,7 +198,8 @@ start_mount() {
     mkdir -p "$mnt"
     is_mounted "$mnt" && fatal "$mnt is already a mountpoint"
     log=$IT_TMP/s3mount.$(basename "$mnt").$RANDOM.log
-    "$IT_S3MOUNT" -f -o "$(it_default_mount_opts)" "$@" "$spec" "$mnt" </dev/null 2>"$log" >&2 &
+    "${IT_MOUNT_WRAP[@]}" "$IT_S3MOUNT" -f -o "$(it_default_mount_opts)" "$@" "$spec" "$mnt" \
+        </dev/null 2>"$log" >&2 &
     pid=$!
     IT_MOUNT_PID[$mnt]=$pid
     IT_MOUNT_LOG[$mnt]=$log
