@@ -25,6 +25,7 @@
 #include "log.h"
 #include "retry.h"
 #include "s3err.h"
+#include "s3hdr.h"
 #include "s3xml.h"
 #include "sigv4.h"
 
@@ -661,6 +662,13 @@ static void s3_fill_info(const struct http_response *r, struct s3_object_info *i
 	if (http_response_header(r, "x-amz-meta-" MPU_LAYOUT_META, info->parts_layout,
 				 sizeof(info->parts_layout)) != 0)
 		info->parts_layout[0] = '\0';
+	char sse[64] = "", ssec[64] = "";
+	if (http_response_header(r, "x-amz-server-side-encryption", sse, sizeof(sse)) != 0)
+		sse[0] = '\0';
+	if (http_response_header(r, "x-amz-server-side-encryption-customer-algorithm", ssec,
+				 sizeof(ssec)) != 0)
+		ssec[0] = '\0';
+	info->etag_not_md5 = s3hdr_etag_not_md5(sse, ssec);
 }
 
 /* ---- bucket ---- */

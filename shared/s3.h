@@ -95,6 +95,9 @@ struct s3_object_info {
 	char etag[S3_ETAG_MAX];     /* with its quotes, as S3 sends it */
 	char parts_layout[MPU_LAYOUT_MAX]; /* x-amz-meta-s3mount-parts, or "" (also
 				      * when longer than mpulayout allows) */
+	/* 1: the answer named SSE-KMS, DSSE-KMS or SSE-C (s3hdr.h), so etag is
+	 * no MD5 of the bytes */
+	int etag_not_md5;
 };
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info);
