@@ -899,6 +899,13 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 		} else if (!etag[0]) {
 			rc = hrc;
 		}
+		/* SSE-KMS/SSE-C: the ETag is no MD5, nothing to check (or probe) */
+		if (hrc == 0 && check && info.etag_not_md5 && strcmp(info.etag, etag) == 0) {
+			log_debug("open of '%s': encrypted with SSE-KMS or SSE-C: its ETag is "
+				  "not checked",
+				  key);
+			check = 0;
+		}
 		/* the layout of this very version only (else the reads fail
 		 * with ESTALE anyway) */
 		if (hrc == 0 && info.parts_layout[0] && strcmp(info.etag, etag) == 0 &&
@@ -995,6 +1002,20 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 }
 
+/* Hands the bytes about to go out to the ETag check: 0 or -EIO. The check
+ * stops for good once a GET of the object said SSE-KMS or SSE-C (its ETag
+ * is no MD5): the GETs that fetched these bytes have answered by now, so a
+ * read that ends the object always sees that first. */
+static int fh_verify(struct fh *h, uint64_t off, const struct iovec *iov, int niov)
+{
+	if (!h->v)
+		return 0;
+	if (reader_etag_not_md5(h->r) && verify_stop(h->v))
+		log_debug("read: the object is encrypted with SSE-KMS or SSE-C (its GET said "
+			  "so): its ETag is not checked");
+	return verify_feed(h->v, off, iov, niov);
+}
+
 /* The MD5 of a whole-object read did not match its ETag: say which object,
  * drop its cached blocks and make the next open drop the kernel's pages. */
 static void verify_failed(struct fs *fs, struct fh *h)
@@ -1026,7 +1047,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int niov = 0;
 	struct reader_pin *pin = NULL;
 	ssize_t n = reader_read_iov(h->r, (uint64_t)off, size, iov, &niov, &pin);
-	if (n >= 0 && verify_feed(h->v, (uint64_t)off, iov, niov) != 0) {
+	if (n >= 0 && fh_verify(h, (uint64_t)off, iov, niov) != 0) {
 		if (pin)
 			reader_unpin(pin);
 		verify_failed(fs, h);
@@ -1056,7 +1077,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	n = reader_read(h->r, buf, size, (uint64_t)off);
 	struct iovec one = {buf, n > 0 ? (size_t)n : 0};
-	if (n >= 0 && verify_feed(h->v, (uint64_t)off, &one, 1) != 0) {
+	if (n >= 0 && fh_verify(h, (uint64_t)off, &one, 1) != 0) {
 		verify_failed(fs, h);
 		n = -EIO;
 	}

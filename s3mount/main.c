@@ -105,6 +105,45 @@ static const char *errno_hint(int rc, int bucket)
 	}
 }
 
+/* The SSE-C key in sse_c_key_file (s3hdr_ssec_key_parse says what it may
+ * hold). A key that others can read is no secret: like ssh with a private
+ * key, refuse a file with any group or other permission bit. 0, or 1 with a
+ * message on stderr naming the option. */
+static int load_ssec_key(const char *path, uint8_t key[S3HDR_SSEC_KEY_LEN])
+{
+	char data[256];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		fprintf(stderr, "s3mount: sse_c_key_file '%s': %s\n", path, strerror(errno));
+		return 1;
+	}
+	int bad = 0;
+	ssize_t n = 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "s3mount: sse_c_key_file '%s': not a regular file\n", path);
+		bad = 1;
+	} else if (st.st_mode & 077) {
+		fprintf(stderr,
+			"s3mount: sse_c_key_file '%s': mode %04o lets others read or change the "
+			"key; chmod 600 it\n",
+			path, (unsigned)(st.st_mode & 07777));
+		bad = 1;
+	} else if ((n = read(fd, data, sizeof(data))) < 0) {
+		fprintf(stderr, "s3mount: sse_c_key_file '%s': %s\n", path, strerror(errno));
+		bad = 1;
+	} else if (s3hdr_ssec_key_parse(data, (size_t)n, key) != 0) {
+		fprintf(stderr,
+			"s3mount: sse_c_key_file '%s': want the 32-byte key itself, or its base64 "
+			"(44 characters); got %zd bytes\n",
+			path, n);
+		bad = 1;
+	}
+	close(fd);
+	memset(data, 0, sizeof(data));
+	return bad;
+}
+
 int main(int argc, char *argv[])
 {
 	struct opts o;
@@ -152,6 +191,9 @@ int main(int argc, char *argv[])
 		log_error("WARNING: TLS certificate verification is OFF (-o insecure): anyone "
 			  "on the path can read and change your data");
 
+	uint8_t ssec_key[S3HDR_SSEC_KEY_LEN];
+	if (o.sse_c_key_file && load_ssec_key(o.sse_c_key_file, ssec_key) != 0)
+		goto out;
 	struct s3_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.bucket = o.bucket;
@@ -173,7 +215,15 @@ int main(int argc, char *argv[])
 	 * answers BadDigest to a changed byte); hashing them with SHA-256 as
 	 * well cost a quarter of the daemon's CPU when writing (README). */
 	cfg.unsigned_payload = 1;
+	cfg.hdr.sse = o.sse;
+	cfg.hdr.kms_key_id = o.sse_kms_key_id;
+	cfg.hdr.ssec_key = o.sse_c_key_file ? ssec_key : NULL;
+	cfg.hdr.storage_class = o.storage_class;
+	cfg.hdr.requester_pays = o.requester_pays;
+	cfg.hdr.expected_owner = o.expected_bucket_owner;
 	rc = s3_client_new(&cfg, &s3);
+	/* the client keeps its own copy (base64) */
+	explicit_bzero(ssec_key, sizeof(ssec_key));
 	if (rc) {
 		fprintf(stderr, "s3mount: cannot set up the S3 client for bucket '%s': %s\n",
 			o.bucket, errno_hint(rc, 0));

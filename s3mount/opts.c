@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "s3hdr.h"
 
 enum opt_kind {
 	OK_STR,	      /* char * field */
@@ -99,6 +100,24 @@ static const struct opt_def opts_table[] = {
      "do not hash reads (saves CPU and a HEAD per open of a multipart object)", 0},
     {"readahead_kb", OK_LONG, F(readahead_kb), "N",
      "kernel readahead in KiB, set when run as root (default 4096; 0 = kernel's)", 0},
+    {"sse", OK_STR, F(sse), "ALG",
+     "encrypt written objects: AES256 (SSE-S3), aws:kms or aws:kms:dsse (default: the"
+     " bucket's default encryption)",
+     0},
+    {"sse_kms_key_id", OK_STR, F(sse_kms_key_id), "KEY",
+     "with sse=aws:kms or aws:kms:dsse: the KMS key id, ARN or alias (default: the"
+     " account's S3 key)",
+     0},
+    {"sse_c_key_file", OK_STR, F(sse_c_key_file), "FILE",
+     "SSE-C: read and write with this customer key: 32 bytes, or their base64; mode"
+     " 0600 or stricter",
+     0},
+    {"storage_class", OK_STR, F(storage_class), "CLASS",
+     "storage class of written objects, e.g. STANDARD_IA (default: STANDARD)", 0},
+    {"requester_pays", OK_BOOL, F(requester_pays), NULL,
+     "accept the charges of a Requester Pays bucket (x-amz-request-payer)", 0},
+    {"expected_bucket_owner", OK_STR, F(expected_bucket_owner), "ACCOUNT",
+     "every request fails (403) unless the bucket belongs to this 12-digit account", 0},
     /* generic kernel mount flags, passed on */
     {"nodev", OK_MOUNTFLAG, 0, NULL, NULL, 0},
     /* dev and suid (which mount.fuse3 adds) are ignored: a bucket's files
@@ -497,6 +516,24 @@ static int opts_validate(struct opts *o, char *err, size_t cap)
 		o->default_permissions = o->allow_other;
 	if (o->anonymous && o->profile)
 		return opts_err(err, cap, "anonymous and profile= exclude each other");
+	if (o->sse && !s3hdr_sse_valid(o->sse))
+		return opts_err(
+		    err, cap, "bad value for sse: '%s' (AES256, aws:kms or aws:kms:dsse)", o->sse);
+	if (o->sse_kms_key_id && (!o->sse || strncmp(o->sse, "aws:kms", 7) != 0))
+		return opts_err(err, cap, "sse_kms_key_id needs sse=aws:kms or sse=aws:kms:dsse");
+	if (o->sse && o->sse_c_key_file)
+		return opts_err(err, cap,
+				"sse= and sse_c_key_file= exclude each other (an object has one "
+				"encryption)");
+	if (o->storage_class && !s3hdr_storage_class_valid(o->storage_class))
+		return opts_err(err, cap,
+				"bad value for storage_class: '%s' (upper-case letters, digits, "
+				"'_', e.g. STANDARD_IA)",
+				o->storage_class);
+	if (o->expected_bucket_owner && !s3hdr_account_id_valid(o->expected_bucket_owner))
+		return opts_err(err, cap,
+				"bad value for expected_bucket_owner: '%s' (a 12-digit account id)",
+				o->expected_bucket_owner);
 	return 0;
 }
 
@@ -572,6 +609,11 @@ void opts_release(struct opts *o)
 	free(o->region);
 	free(o->profile);
 	free(o->ca_bundle);
+	free(o->sse);
+	free(o->sse_kms_key_id);
+	free(o->sse_c_key_file);
+	free(o->storage_class);
+	free(o->expected_bucket_owner);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -624,5 +666,9 @@ void opts_usage(FILE *f, const char *prog)
 		   "Listings: every page of ListObjectsV2 on each opendir; a directory\n"
 		   "hides a file of the same name; files being written here are listed.\n"
 		   "Signals: SIGUSR1 logs a summary of requests, errors, bytes and cache hits;\n"
-		   "SIGUSR2 or SIGHUP cycle the log level. See docs/semantics.md.\n");
+		   "SIGUSR2 or SIGHUP cycle the log level. See docs/semantics.md.\n"
+		   "Encryption: objects encrypted with SSE-KMS, DSSE-KMS or SSE-C are read\n"
+		   "without the ETag check (their ETag is no MD5). An SSE-C key is never given\n"
+		   "on the command line; with it, objects not encrypted with that key cannot\n"
+		   "be read. See docs/encryption.md.\n");
 }

@@ -65,6 +65,15 @@ struct opts {
 	long readahead_kb;	 /* kernel readahead of the mount, KiB (set when root);
 				  * 0 = the kernel's default; default 4096 */
 
+	/* Encryption and the other per-bucket request options (shared/s3hdr.h,
+	 * docs/encryption.md); NULL/0 when not given. */
+	char *sse;		     /* "AES256", "aws:kms" or "aws:kms:dsse" */
+	char *sse_kms_key_id;	     /* only with sse=aws:kms or aws:kms:dsse */
+	char *sse_c_key_file;	     /* SSE-C key (main.c reads it); not with sse */
+	char *storage_class;	     /* of the objects written */
+	int requester_pays;	     /* x-amz-request-payer: requester */
+	char *expected_bucket_owner; /* 12-digit account id */
+
 	/* generic kernel mount flags to pass on ("nodev,noexec"), "" when none */
 	char mountflags[OPTS_MOUNTFLAGS_MAX];
 

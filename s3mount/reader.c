@@ -47,6 +47,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -76,6 +77,8 @@ struct robj {
 	unsigned refs;  /* readers + blocks; protected by rc->lock */
 	unsigned readers; /* open readers; protected by rc->lock */
 	int dead;       /* invalidated or replaced: reader_new makes a new one */
+	/* a GET said SSE-KMS/SSE-C: set under rc->lock, read without it */
+	_Atomic int etag_not_md5;
 };
 
 /* One GET's memory: blocks are page-aligned slices of it. */
@@ -507,9 +510,9 @@ static unsigned make_job_locked(struct rcache *rc, struct robj *o, uint64_t idx,
 /* ---- fetch threads ---- */
 
 static int fetch_s3(void *arg, const char *key, uint64_t off, size_t len, void *buf,
-		    size_t *got, const char *if_match)
+		    size_t *got, const char *if_match, struct s3_object_info *info)
 {
-	return s3_get_range(arg, key, off, len, buf, got, if_match, NULL);
+	return s3_get_range(arg, key, off, len, buf, got, if_match, info);
 }
 
 static void run_job(struct rcache *rc, struct rjob *j)
@@ -539,9 +542,11 @@ static void run_job(struct rcache *rc, struct rjob *j)
 		}
 	}
 	size_t got = 0;
+	struct s3_object_info info;
+	memset(&info, 0, sizeof(info));
 	if (!err) {
 		err = rc->fetch(rc->fetch_arg, o->key, off, total, ch->base, &got,
-				o->etag[0] ? o->etag : NULL);
+				o->etag[0] ? o->etag : NULL, &info);
 		if (err == 0 && got != total) {
 			log_warn("reader: short GET of %s at %llu: %zu of %zu bytes", o->key,
 				 (unsigned long long)off, got, total);
@@ -569,6 +574,9 @@ static void run_job(struct rcache *rc, struct rjob *j)
 	} else {
 		rc->st.fetched_bytes += total;
 		ch->live = j->n;
+		/* before the blocks are FILLED: a reader that sees them sees this */
+		if (info.etag_not_md5)
+			atomic_store_explicit(&o->etag_not_md5, 1, memory_order_release);
 	}
 	for (unsigned i = 0; i < j->n; i++) {
 		struct rblock *b = j->blk[i];
@@ -841,6 +849,12 @@ int reader_new(struct rcache *rc, const char *key, uint64_t size, const char *et
 	pthread_mutex_unlock(&rc->lock);
 	*out = r;
 	return 0;
+}
+
+int reader_etag_not_md5(struct reader *r)
+{
+	/* every read asks: no lock (the value only ever goes 0 -> 1) */
+	return atomic_load_explicit(&r->obj->etag_not_md5, memory_order_acquire);
 }
 
 void reader_free(struct reader *r)

@@ -40,10 +40,11 @@ struct rcache;
 struct reader;
 
 /* Fetches [off, off+len) of key into buf (*got = bytes stored), failing with
- * -ESTALE when the object's ETag is no longer if_match: s3_get_range's
- * contract. Only tests substitute another (an in-memory object store). */
+ * -ESTALE when the object's ETag is no longer if_match, and describes the
+ * answer in *info: s3_get_range's contract (info is never NULL here). Only
+ * tests substitute another (an in-memory object store). */
 typedef int (*rcache_fetch_fn)(void *arg, const char *key, uint64_t off, size_t len,
-			       void *buf, size_t *got, const char *if_match);
+			       void *buf, size_t *got, const char *if_match, struct s3_object_info *info);
 
 struct rcache_opts {
 	size_t block_size;        /* bytes, a multiple of the page size; 0 = 1 MiB */
@@ -80,6 +81,11 @@ void rcache_stats(struct rcache *rc, struct rcache_stats *out);
 /* Opens a reader over a known object version (size and ETag from the lookup). */
 int reader_new(struct rcache *rc, const char *key, uint64_t size, const char *etag,
 	       struct reader **out);
+/* 1 once a GET of the reader's object version answered with SSE-KMS,
+ * DSSE-KMS or SSE-C headers (s3_object_info.etag_not_md5): its ETag is then
+ * no MD5, and an ETag check must stop. Set before the GET's blocks become
+ * readable, so it is set by the time a read has returned any fetched byte. */
+int reader_etag_not_md5(struct reader *r);
 /* Reads up to len bytes at off into buf; returns the count (0 at EOF) or a
  * negative errno. */
 ssize_t reader_read(struct reader *r, void *buf, size_t len, uint64_t off);

@@ -782,7 +782,8 @@ static int complete_mpu(struct upload *u)
 		s3_delete(p->c, u->key);
 		return -EIO;
 	}
-	if (want[0] && strcmp(u->info.etag, want) != 0)
+	/* (under SSE-KMS/SSE-C no ETag is an MD5: nothing to compare) */
+	if (want[0] && !u->info.etag_not_md5 && strcmp(u->info.etag, want) != 0)
 		log_warn("upload of %s: ETag %s, expected %s", u->key, u->info.etag, want);
 	return 0;
 }

@@ -246,6 +246,16 @@ int verify_feed(struct verify *v, uint64_t off, const struct iovec *iov, int nio
 	return rc;
 }
 
+int verify_stop(struct verify *v)
+{
+	pthread_mutex_lock(&v->lock);
+	int was = v->state == VERIFY_ACTIVE;
+	if (was)
+		verify_off_locked(v);
+	pthread_mutex_unlock(&v->lock);
+	return was;
+}
+
 enum verify_state verify_state(struct verify *v)
 {
 	pthread_mutex_lock(&v->lock);

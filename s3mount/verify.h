@@ -3,7 +3,8 @@
  *
  * S3 sends no checksum S3 can verify per ranged GET, but the ETag of an object
  * uploaded in one PUT is the MD5 of its bytes (32 hex digits, no "-N"
- * suffix; that holds without SSE-KMS/SSE-C, which s3mount does not use). So
+ * suffix; that holds unencrypted and under SSE-S3, not under SSE-KMS,
+ * DSSE-KMS or SSE-C: the caller then calls verify_stop). So
  * when one open handle reads such an object from byte 0 to its end, the
  * bytes it delivered are hashed in order and compared with the ETag when the
  * last byte goes out: a byte corrupted on the way (or in the cache) fails
@@ -63,6 +64,11 @@ void verify_free(struct verify *v);
  * the read must fail instead of delivering them. Bytes already hashed (a
  * re-read) are skipped. v may be NULL (returns 0). */
 int verify_feed(struct verify *v, uint64_t off, const struct iovec *iov, int niov);
+
+/* Stops checking for good (VERIFY_OFF unless the check already ended): the
+ * caller learnt that the ETag is no MD5 (an SSE-KMS or SSE-C object, whose
+ * GETs say so). Returns 1 when the check was still active. */
+int verify_stop(struct verify *v);
 
 enum verify_state verify_state(struct verify *v);
 

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "retry.h"
 #include "s3err.h"
+#include "s3hdr.h"
 #include "s3xml.h"
 #include "sigv4.h"
 
@@ -49,6 +50,7 @@ struct s3_client {
 	uint64_t copy_part_size; /* bytes; 0 = auto */
 	struct http_pool *http;
 	struct creds_provider *creds;
+	struct s3hdr *hdr; /* the option headers of each request kind */
 	pthread_mutex_t region_lock;
 	char region[S3_REGION_MAX]; /* protected by region_lock */
 	_Atomic uint64_t seed;	    /* per-call jitter seeds */
@@ -56,7 +58,8 @@ struct s3_client {
 };
 
 struct s3_op {
-	const char *name; /* "GetObject": for logs */
+	const char *name;   /* "GetObject": for logs */
+	enum s3hdr_op kind; /* which option headers it carries (s3hdr.h) */
 	const char *method;
 	const char *key;   /* NULL: the bucket itself */
 	const char *query; /* raw query, values already encoded; or NULL */
@@ -202,6 +205,11 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 	rc = http_pool_new(&ho, &c->http);
 	if (rc)
 		goto out;
+	rc = s3hdr_new(&cfg->hdr, &c->hdr);
+	if (rc) {
+		log_error("s3: invalid encryption, storage class or owner settings");
+		goto out;
+	}
 	rc = creds_provider_new(&cfg->creds, &c->creds);
 	if (rc) {
 		log_error("s3: no usable credentials (%s)", strerror(-rc));
@@ -222,6 +230,7 @@ void s3_client_free(struct s3_client *c)
 	if (!c)
 		return;
 	creds_provider_free(c->creds);
+	s3hdr_free(c->hdr);
 	http_pool_free(c->http);
 	pthread_mutex_destroy(&c->region_lock);
 	free(c->endpoint);
@@ -368,8 +377,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 	char region[S3_REGION_MAX], amz_date[17];
 	struct buf url, host, path, auth;
 	struct creds cr;
-	struct http_header hv[S3_OP_HDRS + 8];
-	struct sigv4_header sh[S3_OP_HDRS + 8];
+	struct http_header hv[S3_OP_HDRS + S3HDR_MAX + 8];
+	struct sigv4_header sh[S3_OP_HDRS + S3HDR_MAX + 8];
 	int refreshed = 0, redirects = 0;
 	uint64_t rnd = atomic_fetch_add(&c->seed, 0x9e3779b97f4a7c15ull);
 	char lkey_buf[S3_LOGKEY_MAX + 4];
@@ -446,6 +455,7 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 			hv[n++] = (struct http_header){"Content-MD5", md5_b64};
 		for (size_t i = 0; i < op->nhdrs; i++)
 			hv[n++] = op->hdrs[i];
+		n += s3hdr_for(c->hdr, op->kind, hv + n);
 		if (!cr.anonymous) {
 			/* Sign every header we send. */
 			for (size_t i = 0; i < n; i++)
@@ -661,13 +671,20 @@ static void s3_fill_info(const struct http_response *r, struct s3_object_info *i
 	if (http_response_header(r, "x-amz-meta-" MPU_LAYOUT_META, info->parts_layout,
 				 sizeof(info->parts_layout)) != 0)
 		info->parts_layout[0] = '\0';
+	char sse[64] = "", ssec[64] = "";
+	if (http_response_header(r, "x-amz-server-side-encryption", sse, sizeof(sse)) != 0)
+		sse[0] = '\0';
+	if (http_response_header(r, "x-amz-server-side-encryption-customer-algorithm", ssec,
+				 sizeof(ssec)) != 0)
+		ssec[0] = '\0';
+	info->etag_not_md5 = s3hdr_etag_not_md5(sse, ssec);
 }
 
 /* ---- bucket ---- */
 
 int s3_bucket_check(struct s3_client *c)
 {
-	struct s3_op op = {.name = "HeadBucket", .method = "HEAD"};
+	struct s3_op op = {.name = "HeadBucket", .kind = S3HDR_HEAD_BUCKET, .method = "HEAD"};
 	struct http_response r;
 	http_response_init(&r);
 	int rc = s3_exec(c, &op, &r);
@@ -678,7 +695,7 @@ int s3_bucket_check(struct s3_client *c)
 
 int s3_bucket_create(struct s3_client *c)
 {
-	struct s3_op op = {.name = "CreateBucket", .method = "PUT"};
+	struct s3_op op = {.name = "CreateBucket", .kind = S3HDR_CREATE_BUCKET, .method = "PUT"};
 	struct buf body;
 	char region[S3_REGION_MAX];
 	buf_init(&body, 4096);
@@ -699,7 +716,7 @@ out:
 
 int s3_bucket_delete(struct s3_client *c)
 {
-	struct s3_op op = {.name = "DeleteBucket", .method = "DELETE"};
+	struct s3_op op = {.name = "DeleteBucket", .kind = S3HDR_DELETE_BUCKET, .method = "DELETE"};
 	struct http_response r;
 	http_response_init(&r);
 	int rc = s3_exec(c, &op, &r);
@@ -711,7 +728,11 @@ int s3_bucket_delete(struct s3_client *c)
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info)
 {
-	struct s3_op op = {.name = "HeadObject", .method = "HEAD", .key = key, .quiet_enoent = 1};
+	struct s3_op op = {.name = "HeadObject",
+			   .kind = S3HDR_HEAD_OBJECT,
+			   .method = "HEAD",
+			   .key = key,
+			   .quiet_enoent = 1};
 	struct http_response r;
 	http_response_init(&r);
 	int rc = s3_exec(c, &op, &r);
@@ -728,8 +749,12 @@ int s3_head_part(struct s3_client *c, const char *key, int part_number, struct s
 		return -EINVAL;
 	char q[32];
 	snprintf(q, sizeof(q), "partNumber=%d", part_number);
-	struct s3_op op = {
-	    .name = "HeadObject", .method = "HEAD", .key = key, .query = q, .quiet_enoent = 1};
+	struct s3_op op = {.name = "HeadObject",
+			   .kind = S3HDR_HEAD_OBJECT,
+			   .method = "HEAD",
+			   .key = key,
+			   .query = q,
+			   .quiet_enoent = 1};
 	struct http_response r;
 	http_response_init(&r);
 	int rc = s3_exec(c, &op, &r);
@@ -836,6 +861,7 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 	http_response_init(&r);
 	for (;;) {
 		struct s3_op op = {.name = "GetObject",
+				   .kind = S3HDR_GET_OBJECT,
 				   .method = "GET",
 				   .key = key,
 				   .quiet_enoent = 1,
@@ -966,7 +992,8 @@ int s3_list(struct s3_client *c, const struct s3_list_req *req, struct s3_list_p
 		rc = s3_query_add(&q, "start-after", req->start_after);
 	if (rc)
 		goto out;
-	struct s3_op op = {.name = "ListObjectsV2", .method = "GET", .query = q.ptr};
+	struct s3_op op = {
+	    .name = "ListObjectsV2", .kind = S3HDR_LIST_OBJECTS, .method = "GET", .query = q.ptr};
 	struct http_response r;
 	http_response_init(&r);
 	rc = s3_exec(c, &op, &r);
@@ -1016,6 +1043,7 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   const struct s3_put_opts *opts, char etag[S3_ETAG_MAX])
 {
 	struct s3_op op = {.name = "PutObject",
+			   .kind = S3HDR_PUT_OBJECT,
 			   .method = "PUT",
 			   .key = key,
 			   .body = data,
@@ -1057,8 +1085,12 @@ static int s3_copy_single(struct s3_client *c, const char *src_key, const char *
 	int rc = s3_copy_source(c, src_key, &src);
 	if (rc)
 		goto out;
-	struct s3_op op = {
-	    .name = "CopyObject", .method = "PUT", .key = dst_key, .error_in_200 = 1, .slow_ok = 1};
+	struct s3_op op = {.name = "CopyObject",
+			   .kind = S3HDR_COPY_OBJECT,
+			   .method = "PUT",
+			   .key = dst_key,
+			   .error_in_200 = 1,
+			   .slow_ok = 1};
 	s3_op_header(&op, "x-amz-copy-source", src.ptr);
 	struct http_response r;
 	http_response_init(&r);
@@ -1208,7 +1240,8 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint6
 
 int s3_delete(struct s3_client *c, const char *key)
 {
-	struct s3_op op = {.name = "DeleteObject", .method = "DELETE", .key = key};
+	struct s3_op op = {
+	    .name = "DeleteObject", .kind = S3HDR_DELETE_OBJECT, .method = "DELETE", .key = key};
 	struct http_response r;
 	http_response_init(&r);
 	int rc = s3_exec(c, &op, &r);
@@ -1228,6 +1261,7 @@ int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n)
 		if (rc)
 			break;
 		struct s3_op op = {.name = "DeleteObjects",
+				   .kind = S3HDR_DELETE_OBJECTS,
 				   .method = "POST",
 				   .query = "delete",
 				   .body = body.ptr,
@@ -1280,8 +1314,11 @@ static int s3_upload_query(struct buf *q, int part_number, const char *upload_id
 int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts *opts,
 		  char upload_id[S3_UPLOAD_ID_MAX])
 {
-	struct s3_op op = {
-	    .name = "CreateMultipartUpload", .method = "POST", .key = key, .query = "uploads"};
+	struct s3_op op = {.name = "CreateMultipartUpload",
+			   .kind = S3HDR_MPU_CREATE,
+			   .method = "POST",
+			   .key = key,
+			   .query = "uploads"};
 	upload_id[0] = '\0';
 	int rc = s3_put_headers(&op, opts);
 	if (rc)
@@ -1321,6 +1358,7 @@ int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_
 	if (rc)
 		goto out;
 	struct s3_op op = {.name = "UploadPart",
+			   .kind = S3HDR_UPLOAD_PART,
 			   .method = "PUT",
 			   .key = key,
 			   .query = q.ptr,
@@ -1370,6 +1408,7 @@ static int s3_part_copy(struct s3_client *c, const char *key, const char *upload
 		goto out;
 	snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64, off, off + len - 1);
 	struct s3_op op = {.name = "UploadPartCopy",
+			   .kind = S3HDR_UPLOAD_PART_COPY,
 			   .method = "PUT",
 			   .key = key,
 			   .query = q.ptr,
@@ -1421,6 +1460,7 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 	if (rc)
 		goto out;
 	struct s3_op op = {.name = "CompleteMultipartUpload",
+			   .kind = S3HDR_MPU_COMPLETE,
 			   .method = "POST",
 			   .key = key,
 			   .query = q.ptr,
@@ -1465,8 +1505,11 @@ int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id)
 	int rc = s3_upload_query(&q, 0, upload_id);
 	if (rc)
 		goto out;
-	struct s3_op op = {
-	    .name = "AbortMultipartUpload", .method = "DELETE", .key = key, .query = q.ptr};
+	struct s3_op op = {.name = "AbortMultipartUpload",
+			   .kind = S3HDR_MPU_ABORT,
+			   .method = "DELETE",
+			   .key = key,
+			   .query = q.ptr};
 	struct http_response r;
 	http_response_init(&r);
 	rc = s3_exec(c, &op, &r);
@@ -1497,7 +1540,10 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *
 			rc = s3_query_add(&q, "uploads", NULL);
 		if (rc)
 			break;
-		struct s3_op op = {.name = "ListMultipartUploads", .method = "GET", .query = q.ptr};
+		struct s3_op op = {.name = "ListMultipartUploads",
+				   .kind = S3HDR_LIST_UPLOADS,
+				   .method = "GET",
+				   .query = q.ptr};
 		struct http_response r;
 		http_response_init(&r);
 		rc = s3_exec(c, &op, &r);

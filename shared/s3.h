@@ -17,7 +17,9 @@
  * The S3 code, request id and key of a failure go to the log (log.h): at
  * error level, except expected answers (-ENOENT of HEAD/GET at debug;
  * -ESTALE, -ERANGE, -EEXIST at info). Secrets, session tokens and the
- * Authorization header are never logged, at any level.
+ * Authorization header are never logged, at any level (nor the SSE-C key).
+ * Option headers (cfg.hdr: SSE, SSE-C, storage class, requester pays,
+ * expected bucket owner) go on exactly the requests s3hdr.h lists.
  * Retries: full-jitter exponential backoff (retry.h: 50 ms doubling to 5 s)
  * for 500/502/503/504, SlowDown, 429, RequestTimeout, connection resets and
  * timeouts (up to cfg.max_retries, and within cfg.op_timeout_ms when set: a
@@ -41,6 +43,7 @@
 
 #include "creds.h"
 #include "mpulayout.h"
+#include "s3hdr.h"
 
 #define S3_ETAG_MAX 80        /* quoted ETag incl. "-N" suffix and NUL */
 #define S3_KEY_MAX 1025       /* S3 keys are at most 1024 bytes */
@@ -76,6 +79,10 @@ struct s3_config {
 				      * bytes; 0 = 5 GiB (CopyObject's limit) */
 	uint64_t copy_part_size;     /* UploadPartCopy part size; 0 = max(512 MiB,
 				      * size/10000) */
+	/* encryption, storage class, requester pays, expected owner: each sends
+	 * its headers on the requests it applies to (s3hdr.h); the SSE-C key is
+	 * copied and never logged */
+	struct s3hdr_config hdr;
 };
 
 struct s3_client;
@@ -95,6 +102,9 @@ struct s3_object_info {
 	char etag[S3_ETAG_MAX];     /* with its quotes, as S3 sends it */
 	char parts_layout[MPU_LAYOUT_MAX]; /* x-amz-meta-s3mount-parts, or "" (also
 				      * when longer than mpulayout allows) */
+	/* 1: the answer named SSE-KMS, DSSE-KMS or SSE-C (s3hdr.h), so etag is
+	 * no MD5 of the bytes */
+	int etag_not_md5;
 };
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info);

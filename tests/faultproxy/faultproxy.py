@@ -54,7 +54,25 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                        a server that ignores it (RGW 16): see emulate_part_head; P is a
                        part size (parts of P bytes, the last shorter) or a list of the
                        object's part sizes
-    POST /reset        zero the counters
+                       "sse_emulate": MODE|null answers as S3 does for objects under that
+                       encryption (aws:kms, aws:kms:dsse, sse-c; AES256 as a control):
+                       its headers on every object answer, and each ETag RGW gives
+                       (headers, ListObjectsV2, CopyObject, Complete) replaced by another
+                       of the same shape, mapped back when a request names it (If-Match,
+                       x-amz-copy-source-if-match). See SSE_MODES.
+                       "record": bool keeps every request's headers (GET /requests)
+                       "strip_headers": [NAME, "PREFIX*", ...] request headers dropped
+                       before RGW sees them (what it cannot take over plain HTTP, e.g.
+                       the SSE ones); recorded first
+    GET  /requests     the recorded requests: [{"op": S3 operation (op_of), "method",
+                       "target", "headers": {lower-case name: value}}, ...] (no
+                       Authorization or session token)
+    POST /reset        zero the counters and drop the recorded requests
+Re-signing: a request whose head the proxy changed (a mapped ETag, a stripped header) is
+signed again with SigV4 from $AWS_ACCESS_KEY_ID/$AWS_SECRET_ACCESS_KEY (the test's own
+credentials), over the headers the client signed minus the dropped ones. Before that it
+checks that it reproduces the client's signature; "resign_errors" in /stats counts the
+requests where it could not (a test asserts it is 0).
 Command line: faultproxy.py --upstream http://127.0.0.1:7480 [--port 0] [--control-port 0]
     [--seed N] [--rate CLASS:KIND=R ...] [--stall S] [--max-faults N] [--port-file FILE]
     When listening, it writes {"port": P, "control_port": C, "pid": PID} to --port-file
@@ -64,9 +82,12 @@ of decisions is fixed by the seed; which request gets which decision depends on 
 requests arrive in, which parallel clients do not make deterministic.
 """
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import random
+import re
 import select
 import signal
 import socket
@@ -91,6 +112,11 @@ class State:
 
     def __init__(self, seed, rates, stall_s, max_faults):
         self.part_number_size = 0
+        self.sse_emulate = None   # None or a key of SSE_MODES: answer as S3 does for it
+        self.record = False       # keep the headers of every request (GET /requests)
+        self.strip_headers = []   # request headers dropped before S3 sees them (re-signed)
+        self.recorded = []
+        self.etag_map = {}        # fake ETag (no quotes) -> RGW's, for requests naming it
         self.lock = threading.Lock()
         self.rng = random.Random(seed)
         self.seed = seed
@@ -113,6 +139,9 @@ class State:
         self.flipped_resp = 0
         self.refused_down = 0
         self.status = {}          # S3's answers forwarded, by HTTP status
+        self.resigned = 0         # requests changed and signed again
+        self.resign_errors = 0    # could not re-sign (or reproduce the client's signature)
+        self.recorded = []
 
     def rate(self, cls, kind):
         r = self.rates.get(cls, {}).get(kind)
@@ -162,6 +191,8 @@ class State:
                 "flipped_req": self.flipped_req,
                 "flipped_resp": self.flipped_resp,
                 "refused_down": self.refused_down,
+                "resigned": self.resigned,
+                "resign_errors": self.resign_errors,
                 "status": {str(k): v for k, v in sorted(self.status.items())},
             }
 
@@ -169,7 +200,9 @@ class State:
         with self.lock:
             return {"seed": self.seed, "rates": self.rates, "stall_s": self.stall_s,
                     "max_faults": self.max_faults, "down": self.down,
-                    "part_number_size": self.part_number_size}
+                    "part_number_size": self.part_number_size,
+                    "sse_emulate": self.sse_emulate, "record": self.record,
+                    "strip_headers": self.strip_headers}
 
     def update(self, cfg):
         rates = cfg.get("rates")
@@ -186,7 +219,17 @@ class State:
                         raise ValueError("unknown fault kind %r" % kind)
                     if not isinstance(r, (int, float)) or not 0 <= r <= 1:
                         raise ValueError("rate %r must be in [0, 1]" % (r,))
+        sse = cfg.get("sse_emulate", self.sse_emulate)
+        if sse is not None and sse not in SSE_MODES:
+            raise ValueError("sse_emulate must be null or one of %s" % ", ".join(SSE_MODES))
+        strip = cfg.get("strip_headers", self.strip_headers)
+        if not isinstance(strip, list) or not all(isinstance(h, str) for h in strip):
+            raise ValueError("strip_headers must be a list of header names")
         with self.lock:
+            self.sse_emulate = sse
+            self.strip_headers = [h.lower() for h in strip]
+            if "record" in cfg:
+                self.record = bool(cfg["record"])
             if rates is not None:
                 self.rates = {c: {k: float(r) for k, r in d.items()} for c, d in rates.items()}
             if "seed" in cfg:
@@ -298,6 +341,224 @@ def classify(method, target, headers):
     if method == "DELETE":
         return "delete"
     return "other"
+
+
+def op_of(method, target, headers):
+    """The S3 operation a request is (finer than classify: the header tests need it)."""
+    u = urlsplit(target)
+    q = parse_qs(u.query, keep_blank_values=True)
+    parts = u.path.lstrip("/").split("/", 1)
+    if len(parts) < 2 or parts[1] == "":
+        if method == "GET":
+            return "ListMultipartUploads" if "uploads" in q else "ListObjectsV2"
+        return {"HEAD": "HeadBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket",
+                "POST": "DeleteObjects"}.get(method, method)
+    copy = "x-amz-copy-source" in headers
+    if method == "PUT" and "partNumber" in q:
+        return "UploadPartCopy" if copy else "UploadPart"
+    if method == "PUT":
+        return "CopyObject" if copy else "PutObject"
+    if method == "POST":
+        return "CreateMultipartUpload" if "uploads" in q else "CompleteMultipartUpload"
+    if method == "DELETE":
+        return "AbortMultipartUpload" if "uploadId" in q else "DeleteObject"
+    return {"GET": "GetObject", "HEAD": "HeadObject"}.get(method, method)
+
+
+# sse_emulate modes: the response headers S3 adds to an object's answers under that
+# encryption. Under all but AES256 S3's ETag is no MD5; the proxy shows that by replacing
+# each ETag RGW gives (headers and XML) with another of the same shape, and maps it back
+# when a request names it (If-Match, x-amz-copy-source-if-match). AES256 does the same
+# although S3 does not (its SSE-S3 ETags are MD5s): it shows that a client still checks
+# such objects.
+SSE_MODES = {
+    "aws:kms": [("x-amz-server-side-encryption", "aws:kms"),
+                ("x-amz-server-side-encryption-aws-kms-key-id",
+                 "arn:aws:kms:us-east-1:111122223333:key/faultproxy")],
+    "aws:kms:dsse": [("x-amz-server-side-encryption", "aws:kms:dsse")],
+    "sse-c": [("x-amz-server-side-encryption-customer-algorithm", "AES256"),
+              ("x-amz-server-side-encryption-customer-key-MD5", "ZmF1bHRwcm94eSBrZXkgbWQ1")],
+    "AES256": [("x-amz-server-side-encryption", "AES256")],
+}
+SSE_OPS = ("GetObject", "HeadObject", "PutObject", "CopyObject", "CreateMultipartUpload",
+           "UploadPart", "UploadPartCopy", "CompleteMultipartUpload")
+ETAG_RE = re.compile(r"^([0-9a-fA-F]{32})(-[0-9]+)?$")
+XML_ETAG_RE = re.compile(rb"(<ETag>(?:&quot;|&#34;|\")?)([0-9a-fA-F]{32})((?:-[0-9]+)?"
+                         rb"(?:&quot;|&#34;|\")?</ETag>)")
+RECORD_MAX = 20000           # requests kept by "record"
+REWRITE_BODY_MAX = 16 << 20  # XML bodies rewritten whole (ListObjectsV2 pages are ~300 KB)
+
+
+def fake_etag(state, real):
+    """Another ETag of the same shape (32 hex digits, the "-N" kept): S3's ETag of an
+    SSE-KMS object is not the MD5 RGW computes. Remembered, so a request naming it can be
+    mapped back."""
+    m = ETAG_RE.match(real)
+    if not m:
+        return real
+    fake = hashlib.md5(b"faultproxy-sse:" + real.encode()).hexdigest() + (m.group(2) or "")
+    with state.lock:
+        state.etag_map[fake] = real
+    return fake
+
+
+def real_etag(state, value):
+    """value (an ETag, quoted or not) as RGW knows it."""
+    q = value.startswith('"') and value.endswith('"') and len(value) >= 2
+    bare = value[1:-1] if q else value
+    with state.lock:
+        real = state.etag_map.get(bare)
+    if real is None:
+        return value
+    return '"%s"' % real if q else real
+
+
+def head_lines(raw):
+    """A message head as [first line, (name, value), ...] with names as sent."""
+    lines = raw.split(b"\r\n")
+    out = [lines[0].decode("latin-1")]
+    for ln in lines[1:]:
+        if ln:
+            k, _, v = ln.partition(b":")
+            out.append((k.strip().decode("latin-1"), v.strip().decode("latin-1")))
+    return out
+
+
+def head_bytes(hl):
+    return ("\r\n".join([hl[0]] + ["%s: %s" % kv for kv in hl[1:]]) + "\r\n\r\n").encode(
+        "latin-1")
+
+
+def _hmac(key, msg):
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/([0-9]{8})/([^/]+)/([^/]+)/"
+                     r"aws4_request, ?SignedHeaders=([^, ]+), ?Signature=([0-9a-f]{64})$")
+
+
+def sigv4(method, target, headers, signed, scope, amz_date, secret):
+    """The SigV4 signature of an S3 request (path as sent, no double encoding), over the
+    headers named in signed (lower-case) taken from headers (a dict, lower-case names)."""
+    u = urlsplit(target)
+    pairs = []
+    for p in u.query.split("&") if u.query else []:
+        n, _, v = p.partition("=")
+        pairs.append((n, v))
+    cq = "&".join("%s=%s" % nv for nv in sorted(pairs))
+    ch = "".join("%s:%s\n" % (h, " ".join(headers[h].split())) for h in signed)
+    creq = "\n".join([method, u.path, cq, ch, ";".join(signed),
+                      headers.get("x-amz-content-sha256", "UNSIGNED-PAYLOAD")])
+    date, region, service = scope
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date,
+                     "%s/%s/%s/aws4_request" % (date, region, service),
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    k = _hmac(("AWS4" + secret).encode(), date)
+    k = _hmac(_hmac(_hmac(k, region), service), "aws4_request")
+    return hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+
+
+def edit_request(state, method, target, raw, op):
+    """Records the request (when asked), maps fake ETags back and drops the headers
+    strip_headers names; signs it again with the test's credentials ($AWS_ACCESS_KEY_ID,
+    $AWS_SECRET_ACCESS_KEY) when anything changed. Returns the head to send."""
+    hl = head_lines(raw)
+    if state.record:
+        rec = {"op": op, "method": method, "target": target,
+               "headers": {k.lower(): v for k, v in hl[1:]
+                           if k.lower() not in ("authorization", "x-amz-security-token")}}
+        with state.lock:
+            if len(state.recorded) < RECORD_MAX:
+                state.recorded.append(rec)
+    strip = state.strip_headers
+    out, changed = [hl[0]], False
+    for k, v in hl[1:]:
+        lk = k.lower()
+        if any(lk == h or (h.endswith("*") and lk.startswith(h[:-1])) for h in strip):
+            changed = True
+            continue
+        if lk in ("if-match", "x-amz-copy-source-if-match"):
+            nv = real_etag(state, v)
+            changed = changed or nv != v
+            v = nv
+        out.append((k, v))
+    if not changed:
+        return raw
+    old = {k.lower(): v for k, v in hl[1:]}
+    new = {k.lower(): v for k, v in out[1:]}
+    m = AUTH_RE.match(old.get("authorization", ""))
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    if not m or not secret:
+        state.add("resign_errors")
+        return head_bytes(out)
+    signed = m.group(5).split(";")
+    scope = (m.group(2), m.group(3), m.group(4))
+    amz_date = old.get("x-amz-date", "")
+    if sigv4(method, target, old, signed, scope, amz_date, secret) != m.group(6):
+        state.add("resign_errors")   # we would not sign as the client did: say so
+    signed = [h for h in signed if h in new]
+    sig = sigv4(method, target, new, signed, scope, amz_date, secret)
+    auth = "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, " \
+           "Signature=%s" % (m.group(1), scope[0], scope[1], scope[2], ";".join(signed), sig)
+    out = [(k, auth if k.lower() == "authorization" else v) for k, v in out[1:]]
+    state.add("resigned")
+    return head_bytes([hl[0]] + out)
+
+
+def emulate_sse_head(state, op, rhead):
+    """The response head as S3 would send it for an object under state.sse_emulate: its
+    encryption headers added, the ETag of an object replaced (fake_etag)."""
+    mode = state.sse_emulate
+    if not mode or op not in SSE_OPS:
+        return rhead
+    hl = head_lines(rhead)
+    parts = hl[0].split(" ")
+    if len(parts) < 2 or not parts[1].startswith("2"):
+        return rhead
+    out = [hl[0]]
+    for k, v in hl[1:]:
+        if k.lower() == "etag" and op in ("GetObject", "HeadObject", "PutObject"):
+            q = v.startswith('"')
+            v = fake_etag(state, v.strip('"'))
+            v = '"%s"' % v if q else v
+        out.append((k, v))
+    out += SSE_MODES[mode]
+    return head_bytes(out)
+
+
+def read_whole(rd, body):
+    """The whole body of a response with a length or chunked framing (for a rewrite)."""
+    if body.mode == "length":
+        data = bytearray()
+        while len(data) < body.length:
+            data += rd.some(body.length - len(data))
+        return bytes(data)
+    data = bytearray()
+    while True:
+        n = int(rd.line().split(b";")[0].strip() or b"0", 16)
+        if n == 0:
+            while rd.line() != b"\r\n":
+                pass
+            return bytes(data)
+        if len(data) + n > REWRITE_BODY_MAX:
+            raise Closed("body too large to rewrite")
+        chunk = bytearray()
+        while len(chunk) < n + 2:
+            chunk += rd.some(n + 2 - len(chunk))
+        data += chunk[:n]
+
+
+def rewrite_xml_etags(state, rhead, data):
+    """ETags in an XML answer (ListObjectsV2, CopyObject, Complete) replaced as in
+    emulate_sse_head; the head gets a Content-Length (a chunked answer is sent whole)."""
+    data = XML_ETAG_RE.sub(lambda m: m.group(1) + fake_etag(state, (
+        m.group(2) + re.match(rb"(-[0-9]+)?", m.group(3)).group(0)).decode()).encode()[:32]
+        + m.group(3), data)
+    hl = head_lines(rhead)
+    out = [hl[0]] + [(k, v) for k, v in hl[1:]
+                     if k.lower() not in ("content-length", "transfer-encoding")]
+    out.append(("Content-Length", str(len(data))))
+    return head_bytes(out), data
 
 
 def emulate_part_head(method, target, rhead, part_size):
@@ -499,6 +760,7 @@ class Proxy:
                     hard_close(csock)
                     return
                 cls = classify(method, target, hdrs)
+                op = op_of(method, target, hdrs)
                 has_body = reqb.mode == "length" and reqb.length > 0
                 kind, frac = self.state.decide(cls, has_body)
 
@@ -533,7 +795,7 @@ class Proxy:
                         hard_close(csock)   # the client sees what a dead server gives
                         return
                     urd = Reader(usock)
-                usock.sendall(raw)
+                usock.sendall(edit_request(self.state, method, target, raw, op))
                 flip_req = None
                 if kind == "flip_req":
                     flip_req = int(frac * reqb.length)
@@ -544,9 +806,27 @@ class Proxy:
                     csock.sendall(rhead)
                     rhead = urd.head()
                 rhead = emulate_part_head(method, target, rhead, self.state.part_number_size)
+                rhead = emulate_sse_head(self.state, op, rhead)
                 rfirst, rh = parse_head(rhead)
                 status = int(rfirst.split(" ")[1])
                 respb = response_body(method, status, rh)
+                if (self.state.sse_emulate and kind is None and 200 <= status < 300
+                        and op in ("ListObjectsV2", "CopyObject", "CompleteMultipartUpload")
+                        and (respb.mode == "chunked" or (respb.mode == "length"
+                                                         and respb.length <= REWRITE_BODY_MAX))):
+                    rhead, data = rewrite_xml_etags(self.state, rhead,
+                                                    read_whole(urd, respb))
+                    csock.sendall(rhead + data)
+                    self.state.add("bytes_down", len(data))
+                    with self.state.lock:
+                        self.state.status[status] = self.state.status.get(status, 0) + 1
+                    if rh.get("connection", "").lower() == "close":
+                        soft_close(usock)
+                        usock = None
+                        break
+                    if client_close:
+                        break
+                    continue
                 with self.state.lock:
                     self.state.status[status] = self.state.status.get(status, 0) + 1
                 server_close = rh.get("connection", "").lower() == "close" or respb.mode == "eof"
@@ -626,8 +906,12 @@ def control_handler(state):
                 self.reply(200, state.stats())
             elif self.path == "/config":
                 self.reply(200, state.config())
+            elif self.path == "/requests":
+                with state.lock:
+                    recs = list(state.recorded)
+                self.reply(200, recs)
             else:
-                self.reply(404, {"error": "GET /stats or /config"})
+                self.reply(404, {"error": "GET /stats, /config or /requests"})
 
         def do_POST(self):
             n = int(self.headers.get("Content-Length", "0") or "0")

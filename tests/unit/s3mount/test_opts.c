@@ -176,6 +176,14 @@ static void test_bad(void)
 	    {"b12:/a/../c", "/m", NULL, NULL, "prefix"},
 	    {"b12:/a/./c", "/m", NULL, NULL, "prefix"},
 	    {"--anonymous", "--profile=x", "b12", "/m", "anonymous"},
+	    {"-o", "sse=aws:kms2", "b12", "/m", "sse"},
+	    {"-o", "sse=", "b12", "/m", "sse"},
+	    {"-o", "sse_kms_key_id=k", "b12", "/m", "sse_kms_key_id needs sse=aws:kms"},
+	    {"-o", "sse=AES256,sse_kms_key_id=k", "b12", "/m", "sse_kms_key_id"},
+	    {"-o", "sse=AES256,sse_c_key_file=/k", "b12", "/m", "sse_c_key_file"},
+	    {"-o", "storage_class=standard_ia", "b12", "/m", "storage_class"},
+	    {"-o", "expected_bucket_owner=1234", "b12", "/m", "expected_bucket_owner"},
+	    {"-o", "requester_pays=1", "b12", "/m", "requester_pays"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct opts o;
@@ -241,6 +249,35 @@ static void test_sizes(void)
 	}
 }
 
+/* The encryption and request options parse into their fields (main.c
+ * reads the key file; s3hdr.h turns them into headers). */
+static void test_encryption(void)
+{
+	struct opts o;
+	const char *argv[] = {"s3mount", "-o",
+			      "sse=aws:kms,sse_kms_key_id=alias/x,storage_class=STANDARD_IA,"
+			      "requester_pays,expected_bucket_owner=111122223333",
+			      "b12", "/m"};
+	CHECK_INT(parse(&o, 5, argv), 0);
+	CHECK_STR(o.sse, "aws:kms");
+	CHECK_STR(o.sse_kms_key_id, "alias/x");
+	CHECK_STR(o.storage_class, "STANDARD_IA");
+	CHECK_INT(o.requester_pays, 1);
+	CHECK_STR(o.expected_bucket_owner, "111122223333");
+	CHECK(o.sse_c_key_file == NULL);
+	opts_release(&o);
+	const char *argv2[] = {"s3mount", "--sse-c-key-file", "/etc/s3m/key", "b12", "/m"};
+	CHECK_INT(parse(&o, 5, argv2), 0);
+	CHECK_STR(o.sse_c_key_file, "/etc/s3m/key");
+	CHECK(o.sse == NULL);
+	CHECK_INT(o.requester_pays, 0);
+	opts_release(&o);
+	const char *argv3[] = {"s3mount", "-o", "sse=aws:kms:dsse", "b12", "/m"};
+	CHECK_INT(parse(&o, 5, argv3), 0);
+	CHECK_STR(o.sse, "aws:kms:dsse");
+	opts_release(&o);
+}
+
 static void test_help_lists_everything(void)
 {
 	char *text = NULL;
@@ -286,6 +323,14 @@ static void test_help_lists_everything(void)
 					    "nofail",
 					    "x-systemd.*",
 					    "comment=*",
+					    "sse=ALG",
+					    "aws:kms:dsse",
+					    "sse_kms_key_id=KEY",
+					    "sse_c_key_file=FILE",
+					    "storage_class=CLASS",
+					    "requester_pays",
+					    "expected_bucket_owner=ACCOUNT",
+					    "docs/encryption.md",
 					    "--version",
 					    "doubles every 1000 parts"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -317,6 +362,7 @@ int main(void)
 	test_timeouts();
 	test_sizes();
 	test_help_lists_everything();
+	T_RUN(test_encryption);
 	T_RUN(test_help_version);
 	return T_DONE();
 }

@@ -27,6 +27,7 @@ struct fobj {
 	char etag[S3_ETAG_MAX];
 	unsigned char *data;
 	size_t size;
+	int kms; /* its GETs answer as for SSE-KMS (etag_not_md5) */
 };
 
 struct store {
@@ -68,6 +69,7 @@ static struct fobj *store_put(struct store *s, const char *key, size_t size, con
 	free(o->data);
 	o->key = key;
 	o->size = size;
+	o->kms = 0;
 	o->data = malloc(size ? size : 1);
 	fill_random(o->data, size);
 	snprintf(o->etag, sizeof(o->etag), "\"%s\"", etag);
@@ -76,8 +78,9 @@ static struct fobj *store_put(struct store *s, const char *key, size_t size, con
 }
 
 static int store_fetch(void *arg, const char *key, uint64_t off, size_t len, void *buf,
-		       size_t *got, const char *if_match)
+		       size_t *got, const char *if_match, struct s3_object_info *info)
 {
+	memset(info, 0, sizeof(*info));
 	struct store *s = arg;
 	atomic_fetch_add(&s->calls, 1);
 	size_t m = atomic_load(&s->max_len);
@@ -108,6 +111,7 @@ static int store_fetch(void *arg, const char *key, uint64_t off, size_t len, voi
 		size_t n = o->size - off < len ? o->size - off : len;
 		memcpy(buf, o->data + off, n);
 		*got = n;
+		info->etag_not_md5 = o->kms;
 		atomic_fetch_add(&s->bytes, n);
 		rc = 0;
 		break;
@@ -779,6 +783,40 @@ static void test_reclaim_spares_unread_prefetch(void)
 	store_reset();
 }
 
+/* A GET that answered as for SSE-KMS marks the object version (so the ETag
+ * check stops) before its bytes can be read; other objects stay unmarked,
+ * and a new version of the same key starts unmarked. */
+static void test_etag_not_md5(void)
+{
+	struct env e;
+	CHECK_INT(env_open(&e, 64 * MiB, 2), 0);
+	struct fobj *k = store_put(&st, "kms", 3 * MiB + 5, "ek");
+	k->kms = 1;
+	struct fobj *p = store_put(&st, "plain", 2 * MiB, "ep");
+	struct reader *rk, *rp;
+	CHECK_INT(reader_new(e.rc, "kms", k->size, k->etag, &rk), 0);
+	CHECK_INT(reader_new(e.rc, "plain", p->size, p->etag, &rp), 0);
+	CHECK_INT(reader_etag_not_md5(rk), 0); /* nothing fetched yet */
+	unsigned char buf[4096];
+	CHECK_INT(reader_read(rk, buf, sizeof(buf), 0), (long)sizeof(buf));
+	CHECK_INT(reader_etag_not_md5(rk), 1);
+	CHECK_INT(reader_read(rp, buf, sizeof(buf), p->size - 10), 10);
+	CHECK_INT(reader_etag_not_md5(rp), 0);
+	reader_free(rk);
+	reader_free(rp);
+	/* replaced by an unencrypted version: a new object, unmarked */
+	pthread_mutex_lock(&st.lock);
+	k->kms = 0;
+	snprintf(k->etag, sizeof(k->etag), "\"ek2\"");
+	pthread_mutex_unlock(&st.lock);
+	CHECK_INT(reader_new(e.rc, "kms", k->size, k->etag, &rk), 0);
+	CHECK_INT(reader_read(rk, buf, sizeof(buf), MiB), (long)sizeof(buf));
+	CHECK_INT(reader_etag_not_md5(rk), 0);
+	reader_free(rk);
+	env_close(&e);
+	store_reset();
+}
+
 int main(void)
 {
 	pthread_mutex_init(&st.lock, NULL);
@@ -799,6 +837,7 @@ int main(void)
 	T_RUN(test_bad_opts);
 	T_RUN(test_sequential_fetches_once);
 	T_RUN(test_reclaim_spares_unread_prefetch);
+	T_RUN(test_etag_not_md5);
 	store_reset();
 	return T_DONE();
 }

@@ -105,6 +105,35 @@ static void test_flipped_byte(void)
 	free(bad);
 }
 
+/* An SSE-KMS/SSE-C object: the ETag is no MD5 (here: the bytes do not hash
+ * to it). verify_stop mid-read turns the check off, and the read of the end
+ * then succeeds; once the check has ended, stop changes nothing. */
+static void test_stop(void)
+{
+	static const char not_md5[] = "\"0123456789abcdef0123456789abcdef\"";
+	struct verify *v;
+	CHECK_INT(verify_new(not_md5, SIZE + 77, NULL, 10, &v), 0);
+	CHECK(v != NULL);
+	CHECK_INT(feed(v, obj, 0, CHUNK), 0);
+	CHECK_INT(verify_stop(v), 1);
+	CHECK_INT(verify_state(v), VERIFY_OFF);
+	CHECK_INT(verify_stop(v), 0);
+	uint64_t off = CHUNK;
+	while (off < SIZE + 77) {
+		size_t n = SIZE + 77 - off < CHUNK ? SIZE + 77 - off : CHUNK;
+		CHECK_INT(feed(v, obj, off, n), 0);
+		off += n;
+	}
+	CHECK_INT(verify_state(v), VERIFY_OFF);
+	verify_free(v);
+	/* a check that already failed stays failed */
+	CHECK_INT(verify_new(not_md5, SIZE + 77, NULL, 10, &v), 0);
+	CHECK_INT(feed(v, obj, 0, SIZE + 77), -EIO);
+	CHECK_INT(verify_stop(v), 0);
+	CHECK_INT(verify_state(v), VERIFY_BAD);
+	verify_free(v);
+}
+
 static void test_random_access_turns_off(void)
 {
 	struct verify *v;
@@ -293,6 +322,7 @@ int main(void)
 	T_RUN(test_etag_forms);
 	T_RUN(test_clean_sequential);
 	T_RUN(test_flipped_byte);
+	T_RUN(test_stop);
 	T_RUN(test_random_access_turns_off);
 	T_RUN(test_far_ahead_no_wait);
 	T_RUN(test_reordered_threads);
