@@ -36,7 +36,7 @@ PKGS=(
     libisal-dev isal
     clang-14 libclang-rt-14-dev
     radosgw ceph-mon ceph-osd uuid-runtime
-    curl awscli jq xxd bc python3 iproute2 util-linux procps openssl
+    curl awscli jq xxd bc python3 python3-yaml iproute2 util-linux procps openssl
     s3fs rclone systemd libdeflate-tools pigz
 )
 
