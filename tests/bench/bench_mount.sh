@@ -33,6 +33,9 @@
 #   --build DIR    build dir holding s3mount/s3mount and filter/filter
 #                  (default $S3M_BUILD_DIR, else build/)
 #   --cache DIR    generated data kept between runs (default /tmp/s3m-bench-mount)
+#   --baseline DIR another build of s3mount (e.g. `git worktree add /tmp/base REV` and build it)
+#                  measured as the extra peer s3mount_base in the read, ls and write parts of
+#                  the same run: before/after comparisons of a change
 # Main-job data: scripts/gen-records.py | gzip -1 makes 8 distinct base files (4 JSON-lines,
 # 4 Python-dict, 200,000 records each) once; the input of --size MB is copies of them
 # (generating >= 1 GB of distinct gzip with Python takes longer than the whole bench).
@@ -51,12 +54,14 @@ QUICK=0
 ONLY=read,ls,write,main
 S3M_XOPTS=""
 MD5_GIB=0
+BASE_BUILD=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1; SIZE_MB=128; NOBJ=2000; BIG_MIB=256 ;;
 	--only) ONLY=${2:?--only needs parts}; shift ;;
 	--s3mount-opts) S3M_XOPTS=${2:?--s3mount-opts needs options}; shift ;;
 	--md5) MD5_GIB=${2:?--md5 needs GiB}; shift ;;
+	--baseline) BASE_BUILD=${2:?--baseline needs a build dir}; shift ;;
 	--size) SIZE_MB=${2:?--size needs MB}; shift ;;
 	--runs) RUNS=${2:?--runs needs N}; shift ;;
 	--objects) NOBJ=${2:?--objects needs N}; shift ;;
@@ -76,6 +81,12 @@ done
 part() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 
 S3M=$BUILD/s3mount/s3mount
+PEERS="s3mount s3fs rclone"
+if [ -n "$BASE_BUILD" ]; then
+	BASE_S3M=$BASE_BUILD/s3mount/s3mount
+	[ -x "$BASE_S3M" ] || { echo "bench_mount: no $BASE_S3M" >&2; exit 2; }
+	PEERS="s3mount s3mount_base s3fs rclone"
+fi
 FILTER=$BUILD/filter/filter
 AWS=/usr/bin/aws # Debian's awscli; a pip awscli 1.x may come earlier in PATH
 for f in "$S3M" "$FILTER"; do
@@ -173,6 +184,12 @@ mount_s3mount() {
 	"$S3M" -f -o "endpoint=$EP,path_style,memory_budget=$BUDGET${S3M_XOPTS:+,$S3M_XOPTS}" "$BUCKET" "$MNT" 2>>"$W/s3mount.log" &
 	MPID=$!
 	wait_mount s3mount "$W/s3mount.log"
+}
+mount_s3mount_base() {
+	MNT=$W/mnt-s3mount-base; mkdir -p "$MNT"
+	"$BASE_S3M" -f -o "endpoint=$EP,path_style,memory_budget=$BUDGET${S3M_XOPTS:+,$S3M_XOPTS}" "$BUCKET" "$MNT" 2>>"$W/s3mount_base.log" &
+	MPID=$!
+	wait_mount s3mount_base "$W/s3mount_base.log"
 }
 mount_s3fs() {
 	MNT=$W/mnt-s3fs; mkdir -p "$MNT"
@@ -342,7 +359,7 @@ CURL_RSS=$(echo "${M[*]}" | tr ' ' '\n' | sort -n | tail -1)
 CURL_NOTE="runs: ${T[*]} s"
 
 declare -A R_MBS R_CPU R_RSS R_NOTE
-for tool in s3mount s3fs rclone; do
+for tool in $PEERS; do
 	say "read: $tool x$RUNS"
 	T=(); C=(); M=(); bad=""
 	for r in $(seq "$RUNS"); do
@@ -406,7 +423,7 @@ LIST_NOTE="$pages pages, $keys keys (expected $NOBJ); runs: ${LT[*]} s"
 [ "$keys" = "$NOBJ" ] || say "WARNING: raw LIST saw $keys keys, expected $NOBJ"
 
 declare -A L_T L_REQ L_NOTE
-for tool in s3mount s3fs rclone; do
+for tool in $PEERS; do
 	say "ls: $tool"
 	drop_caches
 	if ! "mount_$tool"; then L_T[$tool]=n/a; L_REQ[$tool]=n/a; L_NOTE[$tool]="mount failed"; continue; fi
@@ -443,7 +460,7 @@ obj_del w-aws.bin
 gc_now
 
 declare -A W_MBS W_CPU W_RSS W_NOTE C_MBS C_RSS C_NOTE
-for tool in s3mount s3fs rclone; do
+for tool in $PEERS; do
 	say "write: $tool dd 1 file"
 	if ! "mount_$tool"; then W_MBS[$tool]=n/a; W_CPU[$tool]=n/a; W_RSS[$tool]=n/a; W_NOTE[$tool]="mount failed"
 		C_MBS[$tool]=n/a; C_RSS[$tool]=n/a; C_NOTE[$tool]="mount failed"; continue; fi
@@ -585,7 +602,7 @@ if part read; then
 sect "READ: sequential, $BIG_MIB MiB object (targets: s3mount >= 90% of curl and >= 2.5x s3fs; RSS <= $BUDGET_MIB+$OVERHEAD_MIB MiB)"
 row tool MB/s "CPU s/GB" "RSS MiB" notes
 row "curl GET (1 stream)" "$CURL_MBS" "$CURL_CPU" "$CURL_RSS" "$CURL_NOTE"
-for tool in s3mount s3fs rclone; do
+for tool in $PEERS; do
 	n=${R_NOTE[$tool]}
 	if [ "$tool" = s3mount ]; then
 		a=$(ratio "${R_MBS[s3mount]}" "$CURL_MBS"); b=$(ratio "${R_MBS[s3mount]}" "${R_MBS[s3fs]}")
@@ -598,7 +615,7 @@ if part ls; then
 sect "LS -l: directory of $NOBJ objects, fresh mount (target: s3mount <= 1.2x raw LIST); requests counted in RGW's access log"
 row tool "time s" requests "x LIST" notes
 row "raw LIST (curl)" "$LIST_T" "$pages" 1.00 "$LIST_NOTE"
-for tool in s3mount s3fs rclone; do
+for tool in $PEERS; do
 	x=$(ratio "${L_T[$tool]}" "$LIST_T")
 	n=${L_NOTE[$tool]}
 	[ "$tool" = s3mount ] && n="[$(verdict "$x" '<=' 1.2)] $n"
@@ -609,7 +626,7 @@ if part write; then
 sect "WRITE: dd bs=1M of a $BIG_MIB MiB local file, time includes close (targets: s3mount >= 90% of aws s3 cp and >= 1.5x s3fs; RSS <= $BUDGET_MIB+$OVERHEAD_MIB MiB)"
 row tool MB/s "CPU s/GB" "RSS MiB" notes
 row "aws s3 cp" "$AWS_MBS" "$AWS_CPU" "$AWS_RSS" "$AWS_NOTE"
-for tool in s3mount s3fs rclone; do
+for tool in $PEERS; do
 	n=${W_NOTE[$tool]}
 	if [ "$tool" = s3mount ]; then
 		a=$(ratio "${W_MBS[s3mount]}" "$AWS_MBS"); b=$(ratio "${W_MBS[s3mount]}" "${W_MBS[s3fs]}")
@@ -619,7 +636,7 @@ for tool in s3mount s3fs rclone; do
 done
 sect "4 CONCURRENT WRITERS: 4 x dd into one mount (target: s3mount RSS <= $BUDGET_MIB+$OVERHEAD_MIB MiB)"
 row tool "MB/s sum" "" "RSS MiB" notes
-for tool in s3mount s3fs rclone; do
+for tool in $PEERS; do
 	n=${C_NOTE[$tool]}
 	[ "$tool" = s3mount ] && n="RSS [$(verdict "${C_RSS[s3mount]}" '<=' $RSS_MAX)]; $n"
 	row "$tool" "${C_MBS[$tool]}" "" "${C_RSS[$tool]}" "$n"
