@@ -213,7 +213,7 @@ int main(int argc, char *argv[])
 	cfg.op_timeout_ms = (long)(o.op_timeout * 1000.0 + 0.5);
 	/* Parts and PutObjects are protected by their signed Content-MD5 (S3
 	 * answers BadDigest to a changed byte); hashing them with SHA-256 as
-	 * well cost a quarter of the daemon's CPU when writing (README). */
+	 * well cost a quarter of the daemon's CPU when writing (docs/performance.md). */
 	cfg.unsigned_payload = 1;
 	cfg.hdr.sse = o.sse;
 	cfg.hdr.kms_key_id = o.sse_kms_key_id;

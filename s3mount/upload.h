@@ -16,7 +16,7 @@
  * one part; a program that keeps more files growing at once than the budget
  * has parts for (e.g. 33+ files round-robin with 256 MiB and 8 MiB parts)
  * waits in write() until one of them is closed.
- * Part size policy (partsize.h; stated in --help and README): parts 1-1000
+ * Part size policy (partsize.h; stated in --help and docs/performance.md): parts 1-1000
  * use the configured part size (default 8 MiB), then it doubles every 1000
  * parts, capped at 5 GiB, so 10,000 parts reach past 5 TiB. A part must fit
  * the memory budget, so parts are also capped at half the budget (rounded
@@ -54,7 +54,7 @@
  * thread-safe. upload_write() and upload_commit() block (budget, in-flight
  * bound, network).
  * Errors: negative errno; -ESPIPE for a write that is not at the current end
- * of the file (non-sequential writes are refused, see README).
+ * of the file (non-sequential writes are refused, see docs/semantics.md).
  */
 #ifndef UPLOAD_H
 #define UPLOAD_H
