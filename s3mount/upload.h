@@ -16,7 +16,7 @@
  * one part; a program that keeps more files growing at once than the budget
  * has parts for (e.g. 33+ files round-robin with 256 MiB and 8 MiB parts)
  * waits in write() until one of them is closed.
- * Part size policy (partsize.h; stated in --help and docs/performance.md): parts 1-1000
+ * Part size policy (partsize.h; stated in --help): parts 1-1000
  * use the configured part size (default 8 MiB), then it doubles every 1000
  * parts, capped at 5 GiB, so 10,000 parts reach past 5 TiB. A part must fit
  * the memory budget, so parts are also capped at half the budget (rounded
