@@ -928,6 +928,11 @@ static int refresh_err(int rc)
 	return rc == -EACCES || rc == -ENOMEM ? rc : -EIO;
 }
 
+const char *creds_source_name(const struct creds_provider *p)
+{
+	return p->anonymous ? "anonymous" : source_names[p->src];
+}
+
 int creds_get(struct creds_provider *p, struct creds *out)
 {
 	struct creds fresh;

@@ -78,6 +78,9 @@ void creds_provider_free(struct creds_provider *p);
  * within 5 minutes. -EIO or -EACCES when the set has expired and could not
  * be refreshed (see Errors above). */
 int creds_get(struct creds_provider *p, struct creds *out);
+/* "env", "profile", "ecs", "imds" or "anonymous": the source of the current
+ * set, fixed once creds_provider_new() succeeded (for log lines). */
+const char *creds_source_name(const struct creds_provider *p);
 /* Marks the current set as expired (after an ExpiredToken answer), so the next
  * creds_get() refreshes from the same source. Calls within a second of the
  * last refresh are ignored: requests signed before it may still fail. */
