@@ -30,7 +30,7 @@
 
 #define NEXT 1                     /* a link is not configured: try the next */
 #define REFRESH_BEFORE_S 300       /* refresh temporary sets 5 minutes early */
-#define REFRESH_MIN_INTERVAL_MS 1000 /* at most one refresh attempt a second */
+#define REFRESH_MIN_INTERVAL_MS CREDS_RETRY_MS /* at most one refresh attempt a second */
 #define IMDS_TOKEN_TTL_S 21600     /* the TTL we ask for (6 h, the maximum) */
 #define IMDS_TOKEN_MARGIN_S 60     /* fetch a new token this long before its end */
 #define META_ATTEMPTS 3            /* tries per metadata request on 5xx */
@@ -51,6 +51,9 @@ struct creds_provider {
 	int refreshing;           /* a thread is fetching; protected by lock */
 	int invalid;              /* creds_invalidate() was called; protected by lock */
 	long long last_attempt;   /* monotonic ms of the last fetch; protected by lock */
+	int last_err;		  /* what the last refresh ended with (0, -EIO,
+				   * -EACCES), for the calls that come before the
+				   * next may start; protected by lock */
 	enum source src;          /* the link that answered; fixed after _new */
 	int anonymous;
 	int imds_v1_fallback;
@@ -79,6 +82,23 @@ static long long mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A link that is "not configured here" is news while the chain is walked
+ * (the next link may answer), but an error when it is the source the current
+ * set came from: then it is why a refresh failed. p->src is SRC_NONE until
+ * creds_provider_new() has found a source. */
+static enum log_level gone_level(const struct creds_provider *p)
+{
+	return p->src == SRC_NONE ? LOG_LVL_INFO : LOG_LVL_ERROR;
+}
+
+/* The errno of a metadata answer that is not 200 (and not a "not here"
+ * 404): a busy or failing service (5xx, 429 throttling, 408) did not answer
+ * and may next time (-EIO); any other status refused us (-EACCES). */
+static int status_err(long status)
+{
+	return status >= 500 || status == 429 || status == 408 ? -EIO : -EACCES;
 }
 
 static int copy_str(char *dst, size_t cap, const char *src, size_t n)
@@ -611,6 +631,8 @@ static int fetch_ecs(struct creds_provider *p, struct creds *c)
 	rc = meta_request(p, "GET", url, hdrs, token[0] ? 2 : 1, &body, &status);
 	if (rc) {
 		log_error("credentials: container endpoint unreachable: %s", strerror(-rc));
+		/* the detail is in the log; callers need only "no answer" */
+		rc = rc == -ENOMEM ? rc : -EIO;
 		goto out;
 	}
 	if (status != 200) {
@@ -619,7 +641,7 @@ static int fetch_ecs(struct creds_provider *p, struct creds *c)
 		credjson_parse(body.ptr ? body.ptr : "", body.len, &scratch, code, sizeof(code));
 		log_error("credentials: container endpoint answered HTTP %ld%s%s", status,
 			  code[0] ? ": " : "", code);
-		rc = status >= 500 ? -EIO : -EACCES;
+		rc = status_err(status);
 		goto out;
 	}
 	rc = parse_doc("container endpoint", &body, c);
@@ -650,8 +672,8 @@ static int imds_token(struct creds_provider *p, const char *base, struct buf *bo
 	struct http_header h = {"X-aws-ec2-metadata-token-ttl-seconds", "21600"};
 	rc = meta_request(p, "PUT", url, &h, 1, body, &status);
 	if (rc) {
-		log_info("credentials: no instance metadata service at %s (%s)", base,
-			 strerror(-rc));
+		log_msg(gone_level(p), "credentials: no instance metadata service at %s (%s)", base,
+			strerror(-rc));
 		return NEXT;
 	}
 	if (status == 200) {
@@ -681,7 +703,7 @@ static int imds_token(struct creds_provider *p, const char *base, struct buf *bo
 		return -EACCES;
 	}
 	log_error("credentials: IMDS token request answered HTTP %ld", status);
-	return status >= 500 ? -EIO : -EACCES;
+	return status_err(status);
 }
 
 /* GET base+path with the session token; one new token on a 401. */
@@ -737,13 +759,13 @@ static int fetch_imds(struct creds_provider *p, struct creds *c)
 	if (rc)
 		goto transport;
 	if (status == 404) {
-		log_info("credentials: this instance has no IAM role");
+		log_msg(gone_level(p), "credentials: this instance has no IAM role");
 		rc = NEXT;
 		goto out;
 	}
 	if (status != 200) {
 		log_error("credentials: IMDS role listing answered HTTP %ld", status);
-		rc = status >= 500 ? -EIO : -EACCES;
+		rc = status_err(status);
 		goto out;
 	}
 	size_t n = strcspn(body.ptr ? body.ptr : "", "\r\n");
@@ -766,19 +788,21 @@ static int fetch_imds(struct creds_provider *p, struct creds *c)
 	if (rc)
 		goto transport;
 	if (status == 404) {
-		log_info("credentials: IMDS role %s has no credentials", role);
+		log_msg(gone_level(p), "credentials: IMDS role %s has no credentials", role);
 		rc = NEXT;
 		goto out;
 	}
 	if (status != 200) {
 		log_error("credentials: IMDS credentials answered HTTP %ld", status);
-		rc = status >= 500 ? -EIO : -EACCES;
+		rc = status_err(status);
 		goto out;
 	}
 	rc = parse_doc("IMDS", &body, c);
 	goto out;
 transport:
 	log_error("credentials: IMDS request failed: %s", strerror(-rc));
+	if (rc != -EACCES && rc != -ENOMEM)
+		rc = -EIO; /* as for the container endpoint */
 out:
 	buf_release(&body);
 	return rc;
@@ -892,6 +916,23 @@ static int usable(const struct creds *c, time_t now)
 	return c->expiration == 0 || now < c->expiration;
 }
 
+/* What a failed refresh means to the caller. The source gave us the current
+ * set, so it should answer: "not configured here" (IMDS unreachable, the role
+ * gone, a profile removed), a transport failure, a 5xx, throttling or an
+ * unusable document all mean it did not, and may next time: -EIO, which the
+ * S3 client retries. Only a refusal stays -EACCES. Never -ENOENT: the S3
+ * client would pass it on as NoSuchKey and the mount answer "no such file"
+ * for every name (issue 11). */
+static int refresh_err(int rc)
+{
+	return rc == -EACCES || rc == -ENOMEM ? rc : -EIO;
+}
+
+const char *creds_source_name(const struct creds_provider *p)
+{
+	return p->anonymous ? "anonymous" : source_names[p->src];
+}
+
 int creds_get(struct creds_provider *p, struct creds *out)
 {
 	struct creds fresh;
@@ -911,33 +952,46 @@ int creds_get(struct creds_provider *p, struct creds *out)
 			continue;
 		}
 		long long mono = mono_ms();
-		if (!p->invalid && mono - p->last_attempt < REFRESH_MIN_INTERVAL_MS)
-			break; /* tried a moment ago: use what we have */
+		if (!p->invalid && mono - p->last_attempt < REFRESH_MIN_INTERVAL_MS) {
+			/* Tried a moment ago: use what we have, unless it has
+			 * expired and that try failed; then its error (an
+			 * expired set would only earn an ExpiredToken). */
+			if (!usable(&p->cur, now))
+				rc = p->last_err;
+			break;
+		}
 		p->refreshing = 1;
 		p->invalid = 0;
 		p->last_attempt = mono;
 		pthread_mutex_unlock(&p->lock);
 
-		rc = fetch(p, p->src, &fresh, 0);
+		int raw = fetch(p, p->src, &fresh, 0);
 
 		pthread_mutex_lock(&p->lock);
 		p->refreshing = 0;
 		pthread_cond_broadcast(&p->cond);
-		if (rc == 0) {
+		if (raw == 0) {
 			p->cur = fresh;
+			wipe(&fresh, sizeof(fresh));
+			p->last_err = 0;
 			log_debug("credentials: refreshed from %s", source_names[p->src]);
-		} else if (usable(&p->cur, time(NULL))) {
-			log_warn("credentials: refresh from %s failed; keeping the current set "
-				 "until it expires",
-				 source_names[p->src]);
-			rc = 0;
-		} else {
-			log_error("credentials: refresh from %s failed and the current set has "
-				  "expired",
-				  source_names[p->src]);
-			rc = rc == NEXT ? -ENOENT : rc;
+			break;
 		}
-		wipe(&fresh, sizeof(fresh));
+		p->last_err = refresh_err(raw);
+		const char *why =
+		    raw == NEXT ? "it has no credentials for us any more" : strerror(-raw);
+		now = time(NULL);
+		if (usable(&p->cur, now)) {
+			log_warn("credentials: refresh from %s failed (%s); keeping the current "
+				 "set, which expires in %lld s",
+				 source_names[p->src], why, (long long)(p->cur.expiration - now));
+		} else {
+			log_error("credentials: refresh from %s failed (%s) and the current set "
+				  "expired %lld s ago: S3 requests fail with %s until it answers",
+				  source_names[p->src], why, (long long)(now - p->cur.expiration),
+				  strerror(-p->last_err));
+			rc = p->last_err;
+		}
 		break;
 	}
 	if (rc == 0)

@@ -23,16 +23,24 @@
  * others is loaded with a warning.
  *
  * Temporary credentials (ECS, IMDS) are refreshed when fewer than 5 minutes
- * remain, at most once a second (a source that keeps serving nearly expired
- * sets is not hammered); while one thread refreshes, the others keep using
- * the current set if it has not expired, else wait for the refresh. If a
- * refresh fails, the current set is kept until it really expires. creds_get()
+ * remain, at most once a second (CREDS_RETRY_MS: a source that keeps serving
+ * nearly expired sets, or that is down, is not hammered); while one thread
+ * refreshes, the others keep using the current set if it has not expired,
+ * else wait for the refresh and share its outcome. If a refresh fails, the
+ * current set is kept until it really expires; after that, creds_get() fails
+ * with the refresh's error (an expired set is never handed out) and the next
+ * call at least CREDS_RETRY_MS later asks the source again. creds_get()
  * is safe from any thread and copies the current set out under a lock, so a
  * refresh never tears a set in half. The IMDSv2 session token is cached for
  * its TTL and fetched again on a 401. Secrets and tokens are never logged.
- * Errors: -ENOENT when no source in the chain has credentials, -EACCES when a
- * source answered but refused, -EIO on transport failure, -EINVAL for bad
- * configuration; detail in the log.
+ * Errors of creds_provider_new(): -ENOENT when no source in the chain has
+ * credentials, -EACCES when a source answered but refused, -EIO when one did
+ * not answer (transport failure, 5xx, throttling), -EINVAL for bad
+ * configuration. Errors of creds_get(), where a failure must not read as an
+ * answer about the bucket: -EACCES when the source refused, -EIO when it did
+ * not answer as it did before (unreachable, 5xx, throttled, the role or
+ * profile gone, an unusable document), which is transient and worth
+ * retrying; never -ENOENT. The source and the reason go to the log.
  */
 #ifndef CREDS_H
 #define CREDS_H
@@ -40,6 +48,7 @@
 #include <time.h>
 
 #define CREDS_FIELD_MAX 2048 /* session tokens can be long */
+#define CREDS_RETRY_MS 1000  /* ms between two refresh attempts, at least */
 
 struct creds_opts {
 	const char *profile;      /* NULL: AWS_PROFILE or "default" */
@@ -66,8 +75,12 @@ struct creds_provider;
 int creds_provider_new(const struct creds_opts *opts, struct creds_provider **out);
 void creds_provider_free(struct creds_provider *p);
 /* Copies the current credentials out, refreshing them first when they expire
- * within 5 minutes. */
+ * within 5 minutes. -EIO or -EACCES when the set has expired and could not
+ * be refreshed (see Errors above). */
 int creds_get(struct creds_provider *p, struct creds *out);
+/* "env", "profile", "ecs", "imds" or "anonymous": the source of the current
+ * set, fixed once creds_provider_new() succeeded (for log lines). */
+const char *creds_source_name(const struct creds_provider *p);
 /* Marks the current set as expired (after an ExpiredToken answer), so the next
  * creds_get() refreshes from the same source. Calls within a second of the
  * last refresh are ignored: requests signed before it may still fail. */

@@ -369,6 +369,27 @@ static int s3_log_level_for(const struct s3_op *op, int err)
 	return LOG_LVL_ERROR;
 }
 
+/* The ms left before op's deadline into *left_ms (0 when it has none), or
+ * -ETIMEDOUT, logged and counted, when it has passed. */
+static int s3_deadline_left(struct s3_client *c, const struct s3_op *op, const char *lkey,
+			    long *left_ms)
+{
+	*left_ms = 0;
+	if (!op->deadline_ms)
+		return 0;
+	uint64_t now = s3_now_ms();
+	if (now >= op->deadline_ms) {
+		atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
+		log_error("s3: %s %s/%s: deadline (op_timeout %" PRIu64
+			  " ms) passed after %d tries -> %s",
+			  op->name, c->bucket, lkey, c->op_timeout_ms, op->attempts,
+			  strerror(ETIMEDOUT));
+		return -ETIMEDOUT;
+	}
+	*left_ms = (long)(op->deadline_ms - now);
+	return 0;
+}
+
 static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *resp)
 {
 	int rc;
@@ -419,28 +440,48 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 		rc = s3_build_url(c, region, op->key, op->query, &url, &host, &path);
 		if (rc)
 			goto out;
+		long left_ms = 0; /* of the deadline; 0 = none */
+		rc = s3_deadline_left(c, op, lkey, &left_ms);
+		if (rc)
+			goto out;
 		rc = creds_get(c->creds, &cr);
+		if (rc == -EIO && retry_allowed(&c->retry, attempt)) {
+			/* The source of our credentials did not answer: transient,
+			 * like a 503. The delay is at least CREDS_RETRY_MS, the
+			 * least time before creds_get() asks the source again;
+			 * a shorter one would retry on the same failure. */
+			uint64_t ms = retry_delay_ms(&c->retry, attempt, retry_rand_splitmix, &rnd);
+			if (ms < CREDS_RETRY_MS)
+				ms = CREDS_RETRY_MS;
+			if (op->deadline_ms) {
+				uint64_t now = s3_now_ms();
+				uint64_t left = op->deadline_ms > now ? op->deadline_ms - now : 0;
+				if (ms > left)
+					ms = left;
+			}
+			log_info("s3: %s %s/%s: no credentials from %s (%s): retry %d in %" PRIu64
+				 " ms",
+				 op->name, c->bucket, lkey, creds_source_name(c->creds),
+				 strerror(-rc), attempt + 1, ms);
+			atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
+			s3_sleep_ms(ms);
+			attempt++;
+			continue;
+		}
 		if (rc) {
-			log_error("s3: %s %s/%s: no credentials (%s)", op->name, c->bucket, lkey,
-				  strerror(-rc));
+			/* -EIO or -EACCES (creds.h), never -ENOENT: no answer
+			 * about the object may be made up from it */
+			atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
+			log_error("s3: %s %s/%s: no credentials from %s after %d tries -> %s",
+				  op->name, c->bucket, lkey, creds_source_name(c->creds),
+				  op->attempts + 1, strerror(-rc));
 			goto out;
 		}
+		/* again: a refresh of the credentials may have taken a while */
+		rc = s3_deadline_left(c, op, lkey, &left_ms);
+		if (rc)
+			goto out;
 		sigv4_amz_date((long long)time(NULL), amz_date);
-
-		long left_ms = 0; /* of the deadline; 0 = none */
-		if (op->deadline_ms) {
-			uint64_t now = s3_now_ms();
-			if (now >= op->deadline_ms) {
-				rc = -ETIMEDOUT;
-				atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
-				log_error("s3: %s %s/%s: deadline (op_timeout %" PRIu64
-					  " ms) passed after %d tries -> %s",
-					  op->name, c->bucket, lkey, c->op_timeout_ms, op->attempts,
-					  strerror(-rc));
-				goto out;
-			}
-			left_ms = (long)(op->deadline_ms - now);
-		}
 
 		size_t n = 0;
 		hv[n++] = (struct http_header){"Host", host.ptr};

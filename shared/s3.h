@@ -24,9 +24,14 @@
  * for 500/502/503/504, SlowDown, 429, RequestTimeout, connection resets and
  * timeouts (up to cfg.max_retries, and within cfg.op_timeout_ms when set: a
  * try is cut off at the deadline and no backoff sleeps past it); an
- * interrupted GET resumes from the last byte received; ExpiredToken refreshes credentials and retries once; a 301 or
- * 400 naming the bucket's region (x-amz-bucket-region or <Region>) switches the
- * client to that region and retries; other 4xx are not retried.
+ * interrupted GET resumes from the last byte received; ExpiredToken refreshes
+ * credentials and retries once; a 301 or 400 naming the bucket's region
+ * (x-amz-bucket-region or <Region>) switches the client to that region and
+ * retries; other 4xx are not retried.
+ * Credentials: expired ones that cannot be refreshed fail a call with -EIO
+ * (their source did not answer; retried like a 503, at least CREDS_RETRY_MS
+ * apart so that each retry asks the source again) or -EACCES (it refused),
+ * never -ENOENT, so a caller cannot take them for a missing key.
  * Addressing: virtual-hosted (https://BUCKET.s3.REGION.amazonaws.com/KEY) by
  * default, path-style on request (or for a dotted bucket name over https).
  * Signing: SigV4 with x-amz-content-sha256 = SHA-256 of the body (or, with

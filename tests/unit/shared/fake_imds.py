@@ -25,6 +25,13 @@ Control (test only):
         ecs_path ("/ecs/creds")   container endpoint path
         ecs_auth (null)           required Authorization value (else 401)
         ecs_status (200)          status of the container endpoint
+        down (false)              answer nothing: every request but /_ctl/ has
+                                  its connection closed unanswered (a service
+                                  that stopped answering)
+        keys (null)               {"AccessKeyId": .., "SecretAccessKey": ..}
+                                  served in every document instead of the
+                                  numbered sets, with no Token (so a mount can
+                                  sign for a real S3 server's static user)
     Credentials are numbered: AccessKeyId ASIAFAKE0001, secret secret0001,
     token token0001, then 0002 on the next document, so a test can tell sets
     apart and check that a set is never torn.
@@ -117,6 +124,13 @@ class Handler(BaseHTTPRequestHandler):
                 data = json.dumps(STATE["log"])
             return self.reply(200, data, "application/json")
         with LOCK:
+            down = STATE["config"].get("down", False)
+            if down:
+                self.record(0)
+        if down:
+            self.close_connection = True
+            return
+        with LOCK:
             if STATE["config"].get("mode") == "replay":
                 status, text, hdrs = self.replay()
             else:
@@ -150,6 +164,9 @@ class Handler(BaseHTTPRequestHandler):
         doc = {"AccessKeyId": "ASIAFAKE%04d" % n, "SecretAccessKey": "secret%04d" % n,
                "Token": "token%04d" % n,
                "Expiration": iso(time.time() + cfg.get("expires_in", 21600))}
+        if cfg.get("keys"):
+            doc.update(cfg["keys"])
+            del doc["Token"]
         if code is not None:
             doc = dict(Code=code, LastUpdated=iso(time.time()), Type="AWS-HMAC", **doc)
         return json.dumps(doc)

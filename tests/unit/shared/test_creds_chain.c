@@ -16,7 +16,9 @@
  * switch on 401, an error document; ECS with an authorization token from the
  * environment and from a file (the file wins), a refused token, a refused
  * FULL_URI host; precedence env > profile > ECS > IMDS; 8 threads calling
- * creds_get across two refreshes; and a debug log free of every secret.
+ * creds_get across two refreshes; a refresh that fails after the set expired
+ * (-EIO or -EACCES, never -ENOENT nor the expired set; issue 11); and a
+ * debug log free of every secret.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -681,6 +683,91 @@ static void test_threads_across_refresh(void)
 	creds_provider_free(p);
 }
 
+/* ---- a refresh that fails after the set expired (issue 11) ---------------- */
+
+/* Waits until the set in c has expired by the clock creds.c uses. */
+static void wait_expired(const struct creds *c)
+{
+	for (int i = 0; i < 100 && time(NULL) < c->expiration; i++)
+		msleep(100);
+}
+
+/* The current set expires while its source fails in each of the ways below.
+ * creds_get must answer -EIO (the source that gave the set did not answer as
+ * before: worth retrying) or -EACCES (it answered and refused), never -ENOENT
+ * (which the S3 client would pass on as "no such key": issue 11) nor any other
+ * errno, and never hand out the expired set, not even to a call within the
+ * second after the failed refresh. The error log names the source and the
+ * reason. Once the source answers again, the next call gets a fresh set. */
+static void test_refresh_failure_after_expiry(void)
+{
+	static const struct {
+		const char *what, *cfg, *log;
+		int want;
+	} cases[] = {
+	    {"role detached (the chain's 'try the next source')",
+	     "{\"mode\":\"dynamic\",\"expires_in\":2,\"role\":null}", "no IAM role", -EIO},
+	    {"service not answering", "{\"mode\":\"dynamic\",\"expires_in\":2,\"down\":true}",
+	     "IMDS request failed", -EIO},
+	    {"throttled (429)", "{\"mode\":\"dynamic\",\"expires_in\":2,\"fail_next\":[429]}",
+	     "HTTP 429", -EIO},
+	    {"5xx after its retries",
+	     "{\"mode\":\"dynamic\",\"expires_in\":2,\"fail_next\":[503,503,503]}", "HTTP 503",
+	     -EIO},
+	    {"refused by an error document",
+	     "{\"mode\":\"dynamic\",\"expires_in\":2,\"code\":\"AssumeRoleUnauthorizedAccess\"}",
+	     "AssumeRoleUnauthorizedAccess", -EACCES},
+	};
+	struct creds_provider *p = NULL;
+	struct creds c;
+	char path[128];
+
+	clean_env();
+	CHECK_INT(ctl_config("{\"mode\":\"dynamic\",\"expires_in\":2}"), 0);
+	CHECK_INT(creds_provider_new(NULL, &p), 0);
+	if (!p)
+		return;
+	CHECK_INT(creds_get(p, &c), 0);
+	wait_expired(&c);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "%s/refresh.log", tmpdir);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int saved = dup(2);
+		dup2(fd, 2);
+		close(fd);
+		CHECK_INT(ctl_config(cases[i].cfg), 0);
+		msleep(1100); /* past the one-refresh-a-second limit */
+		memset(&c, 0, sizeof(c));
+		int rc = creds_get(p, &c);
+		int again = creds_get(p, &c); /* within the second: no new fetch */
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		char *text = t_read_file(path);
+		unlink(path);
+		if (rc != cases[i].want || again != cases[i].want)
+			fprintf(stderr, "refresh failure, %s: creds_get %d then %d, want %d\n",
+				cases[i].what, rc, again, cases[i].want);
+		CHECK_INT(rc, cases[i].want);
+		CHECK_INT(again, cases[i].want);
+		if (!text || !strstr(text, "refresh from imds failed") ||
+		    !strstr(text, cases[i].log)) {
+			fprintf(stderr,
+				"refresh failure, %s: the log does not say imds and '%s':\n%s",
+				cases[i].what, cases[i].log, text ? text : "(none)\n");
+			CHECK(0);
+		}
+		free(text);
+	}
+	/* the source answers again: the same provider recovers */
+	CHECK_INT(ctl_config("{\"mode\":\"dynamic\"}"), 0);
+	msleep(1100);
+	CHECK_INT(creds_get(p, &c), 0);
+	CHECK_STR(c.access_key, "ASIAFAKE0001");
+	CHECK(c.expiration > time(NULL) + 21000);
+	creds_provider_free(p);
+}
+
 /* ---- no secrets in the debug log ------------------------------------------------ */
 
 static void test_no_secrets_logged(void)
@@ -764,6 +851,7 @@ int main(void)
 	T_RUN(test_ecs);
 	T_RUN(test_precedence);
 	T_RUN(test_threads_across_refresh);
+	T_RUN(test_refresh_failure_after_expiry);
 	T_RUN(test_no_secrets_logged);
 	stop_server();
 	return T_DONE();
