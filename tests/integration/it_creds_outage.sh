@@ -14,6 +14,9 @@
 #   4. the service answers again: the same mount (same daemon, no remount) lists, looks up
 #      and reads again, and the names that failed in 2 and 3 resolve (no negative entry).
 # The daemon's log names the source (imds) and the reason.
+# With CREDS_DEPLOY=unit-pidns (it_creds_outage_deploy.sh) the same runs where README
+# recommends deploying: the daemon under the systemd unit's capability set, in a child pid
+# namespace, with allow_other, and every reader (ls, stat, cat, filter) as uid 65534.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_env
@@ -23,6 +26,15 @@ IMDS_PY=$ROOT/tests/unit/shared/fake_imds.py
 F=$S3M_BUILD_DIR/filter/filter
 [ -x "$F" ] || fatal "filter binary missing: $F"
 E=3 # seconds a credentials set lives
+AS=()    # prefix of every command that reads the mount
+MOPTS="" # extra mount options
+if [ "${CREDS_DEPLOY:-}" = unit-pidns ]; then
+    read -r -a IT_MOUNT_WRAP <<<"unshare --pid --fork --kill-child $(caps_wrap "$(unit_caps)")"
+    AS=("${AS_OTHER[@]}")
+    MOPTS=,allow_other,uid=65534,gid=65534
+    chmod 711 "$IT_TMP"
+    echo "deployment: daemon under ${IT_MOUNT_WRAP[*]}; readers as uid 65534"
+fi
 
 python3 "$IMDS_PY" "$IT_TMP/imds.port" 2>"$IT_TMP/imds.err" &
 IMDS_PID=$!
@@ -98,20 +110,20 @@ export AWS_EC2_METADATA_SERVICE_ENDPOINT=$IMDS AWS_SHARED_CREDENTIALS_FILE=/none
 # Long TTLs: a name the mount wrongly remembered as missing would stay missing, and
 # directories known before the outage are listed, not looked up, during it. retries=3
 # keeps each failing call short.
-start_mount "$B" "$M" -o "stat_ttl=600,dir_ttl=600,negative_ttl=600,retries=3,log_level=info"
+start_mount "$B" "$M" -o "stat_ttl=600,dir_ttl=600,negative_ttl=600,retries=3,log_level=info$MOPTS"
 export AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_EC2_METADATA_DISABLED=true
 unset AWS_EC2_METADATA_SERVICE_ENDPOINT AWS_SHARED_CREDENTIALS_FILE AWS_CONFIG_FILE
 PID=$(mount_pid "$M")
 LOG=$(mount_log "$M")
 check "credentials from IMDS" grep -q "credentials: from imds" "$LOG"
-check_eq "top level listed with IMDS credentials" "$(ls "$M" | tr '\n' ' ')" "blip.txt data dir1 more "
+check_eq "top level listed with IMDS credentials" "$("${AS[@]}" ls "$M" | tr '\n' ' ')" "blip.txt data dir1 more "
 # Names known (not their contents): dir1 is never listed before the outage.
-check "lookups before the outage" stat "$M/data/c.jsonl" "$M/data/d.jsonl" "$M/blip.txt" "$M/more"
+check "lookups before the outage" "${AS[@]}" stat "$M/data/c.jsonl" "$M/data/d.jsonl" "$M/blip.txt" "$M/more"
 
 # ---- 1. one failed refresh at expiry is retried -------------------------------------------
 expired
 imds blip
-out=$(cat "$M/blip.txt" 2>&1)
+out=$("${AS[@]}" cat "$M/blip.txt" 2>&1)
 check_eq "a read at expiry survives one failed refresh (3 x 503)" "$out" "one blip"
 # ... and was signed with a set fetched after the failure, not the expired one (which this
 # S3 server, knowing nothing of the expiry, would accept)
@@ -121,7 +133,7 @@ check_eq "the source was asked again: 503 503 503 then 200" "$(imds_doc_statuses
 imds down
 expired
 t0=$(date +%s)
-out=$(ls "$M/dir1" 2>&1)
+out=$("${AS[@]}" ls "$M/dir1" 2>&1)
 rc=$?
 echo "  ls dir1: exit $rc, $(($(date +%s) - t0)) s: $out"
 case "$rc:$out" in
@@ -130,12 +142,12 @@ case "$rc:$out" in
 *) fail "ls of a directory not listed before: [$out], want Input/output error" ;;
 esac
 case "$out" in *a.jsonl* | *b.jsonl*) fail "ls printed entries without credentials" ;; esac
-out=$(ls -d "$M/newname" 2>&1)
+out=$("${AS[@]}" ls -d "$M/newname" 2>&1)
 case "$out" in
 *"Input/output error"*) ok "lookup of a new name -> EIO" ;;
 *) fail "lookup of a new name while no credentials: [$out], want Input/output error" ;;
 esac
-timeout 120 "$F" -q -c id "$M/data/c.jsonl" "$M/data/d.jsonl" >"$D/out1.csv" 2>"$D/err1"
+timeout 120 "${AS[@]}" "$F" -q -c id "$M/data/c.jsonl" "$M/data/d.jsonl" >"$D/out1.csv" 2>"$D/err1"
 rc=$?
 echo "  filter: exit $rc; stderr: $(tr '\n' '|' <"$D/err1")"
 if [ "$rc" != 0 ] && [ "$rc" -lt 124 ]; then ok "filter exits non-zero ($rc)"; else fail "filter exit $rc"; fi
@@ -152,7 +164,7 @@ check "daemon alive during the outage" kill -0 "$PID"
 # ---- 3. the instance has no IAM role any more ---------------------------------------------
 imds norole
 sleep 1.1 # past the one-refresh-a-second limit
-out=$(stat -c %s "$M/more/f.jsonl" 2>&1)
+out=$("${AS[@]}" stat -c %s "$M/more/f.jsonl" 2>&1)
 case "$out" in
 *"Input/output error"*) ok "lookup with no IAM role -> EIO" ;;
 *) fail "lookup with no IAM role: [$out], want Input/output error" ;;
@@ -161,18 +173,18 @@ esac
 # ---- 4. the service answers again ---------------------------------------------------------
 imds up
 sleep 1.1
-check_eq "same mount lists dir1 again" "$(ls "$M/dir1" 2>&1 | tr '\n' ' ')" "a.jsonl b.jsonl "
+check_eq "same mount lists dir1 again" "$("${AS[@]}" ls "$M/dir1" 2>&1 | tr '\n' ' ')" "a.jsonl b.jsonl "
 check_eq "the name that failed with no role resolves (no negative entry)" \
-    "$(stat -c %s "$M/more/f.jsonl" 2>&1)" "$(stat -c %s "$D/f.jsonl")"
-out=$(ls -d "$M/newname" 2>&1)
+    "$("${AS[@]}" stat -c %s "$M/more/f.jsonl" 2>&1)" "$(stat -c %s "$D/f.jsonl")"
+out=$("${AS[@]}" ls -d "$M/newname" 2>&1)
 case "$out" in
 *"No such file"*) ok "a really absent name is ENOENT again" ;;
 *) fail "absent name after recovery: [$out]" ;;
 esac
-timeout 120 "$F" -q -c id "$M/data/c.jsonl" "$M/data/d.jsonl" >"$D/out2.csv" 2>"$D/err2"
+timeout 120 "${AS[@]}" "$F" -q -c id "$M/data/c.jsonl" "$M/data/d.jsonl" >"$D/out2.csv" 2>"$D/err2"
 check_eq "filter over the mount after recovery: exit" "$?" 0
 check_eq "filter output after recovery: rows" "$(grep -c . "$D/out2.csv")" 101
-check_file_eq "read after recovery" "$M/more/f.jsonl" "$D/f.jsonl"
+check_eq "read after recovery" "$("${AS[@]}" cat "$M/more/f.jsonl" | md5sum)" "$(md5sum <"$D/f.jsonl")"
 check_eq "no remount: same daemon" "$(mount_pid "$M")" "$PID"
 check "daemon alive" kill -0 "$PID"
 

@@ -23,7 +23,6 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 require_env
 
-UNIT=$S3M_SRC_ROOT/systemd/s3mount@.service
 PROBE_BIN=$S3M_BUILD_DIR/tests/integration/s3m_killprobe
 [ -x "$PROBE_BIN" ] || fatal "missing $PROBE_BIN (build the tree)"
 command -v setpriv >/dev/null || fatal "setpriv missing (util-linux)"
@@ -32,25 +31,11 @@ chmod 711 "$IT_TMP"
 P=$IT_TMP/killprobe
 cp "$PROBE_BIN" "$P" && chmod 755 "$P" || fatal "copy the probe"
 
-# The unit's capability set, as setpriv arguments: "+sys_admin,+sys_ptrace".
-unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")
-[ -n "$unit_caps" ] || fatal "no CapabilityBoundingSet in $UNIT"
-caps_arg() {
-    local c out=
-    for c in "$@"; do
-        c=${c#CAP_}
-        out+=",+${c,,}"
-    done
-    echo "${out#,}"
-}
-# shellcheck disable=SC2086
-UNIT_SET=$(caps_arg $unit_caps)
-NOPTRACE_SET=$(caps_arg ${unit_caps//CAP_SYS_PTRACE/})
-echo "unit capabilities: $unit_caps -> setpriv $UNIT_SET"
+UNIT_SET=$(unit_caps)
+NOPTRACE_SET=$(unit_caps CAP_SYS_PTRACE)
+echo "unit capabilities: setpriv $UNIT_SET"
 check "the unit grants CAP_SYS_PTRACE (the exit status of writers of other uids)" \
-    grep -q CAP_SYS_PTRACE <<<"$unit_caps"
-caps_wrap() { echo setpriv "--inh-caps=-all,$1" "--ambient-caps=-all,$1" "--bounding-set=-all,$1"; }
-AS_OTHER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+    grep -q sys_ptrace <<<"$UNIT_SET"
 
 # A cgroup v2 directory for cgroup.kill (the v2 hierarchy may sit at /sys/fs/cgroup/unified
 # on hybrid hosts such as this one, where the memory controller is on v1).

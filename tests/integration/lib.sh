@@ -173,6 +173,27 @@ get_file() {
     s3cli cp --no-progress "s3://$1/$2" "$3" >/dev/null
 }
 
+# ---- deployments ----------------------------------------------------------------------
+# unit_caps [DROP...]: the capabilities the systemd unit keeps (systemd/s3mount@.service,
+# CapabilityBoundingSet), less DROP, as setpriv's list: "+sys_admin,+sys_ptrace".
+unit_caps() {
+    local unit=${S3M_SRC_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/systemd/s3mount@.service
+    local c d out= caps
+    caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit")
+    [ -n "$caps" ] || fatal "no CapabilityBoundingSet in $unit"
+    for c in $caps; do
+        for d in "$@"; do [ "$c" = "$d" ] && continue 2; done
+        c=${c#CAP_}
+        out+=",+${c,,}"
+    done
+    echo "${out#,}"
+}
+# caps_wrap LIST: a command prefix (words on stdout) that runs a command with exactly the
+# capabilities in LIST (from unit_caps) as a root service would have them.
+caps_wrap() { echo setpriv "--inh-caps=-all,$1" "--ambient-caps=-all,$1" "--bounding-set=-all,$1"; }
+# AS_OTHER: a prefix that runs a command as uid/gid 65534 (a user other than the daemon's).
+AS_OTHER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+
 # ---- mounts ---------------------------------------------------------------------------
 # The daemon's default options for the test server; a test adds its own after the
 # mountpoint (for example: start_mount "$B" "$M" -o cache_mb=64). IT_MOUNT_OPTS overrides.
