@@ -418,7 +418,7 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 			} else {
 				log_warn("ftruncate of '%s' to %" PRIu64
 					 " bytes refused (size %" PRIu64 "): EPERM",
-					 key, want, have);
+					 LOG_KEY(key), want, have);
 				rc = -EPERM;
 			}
 		}
@@ -454,13 +454,13 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 				log_warn("truncate of '%s' to %" PRIu64
 					 " bytes refused (size %" PRIu64
 					 "): only truncation to 0 of a closed file is supported",
-					 key, want, have);
+					 LOG_KEY(key), want, have);
 				return -EPERM;
 			}
 			char etag[S3_ETAG_MAX];
 			rc = s3_put(fs->s3, key, "", 0, NULL, etag);
 			if (rc) {
-				log_error("truncate of '%s': PutObject failed: %s", key,
+				log_error("truncate of '%s': PutObject failed: %s", LOG_KEY(key),
 					  strerror(-rc));
 				return rc;
 			}
@@ -567,7 +567,7 @@ static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
 		return rc;
 	rc = s3_delete(fs->s3, key);
 	if (rc) {
-		log_error("unlink '%s': DeleteObject failed: %s", key, strerror(-rc));
+		log_error("unlink '%s': DeleteObject failed: %s", LOG_KEY(key), strerror(-rc));
 		return rc;
 	}
 	rcache_invalidate(fs->rc, key);
@@ -677,7 +677,8 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 	}
 	fh_unpin(fs, w);
 	if (rc) {
-		log_warn("rename '%s' -> '%s' failed: %s", src, dst, strerror(-rc));
+		log_warn("rename '%s' -> '%s' failed: %s", LOG_KEY(src), LOG_KEY(dst),
+			 strerror(-rc));
 		return rc;
 	}
 	rcache_invalidate(fs->rc, src);
@@ -800,11 +801,11 @@ static struct mpu_layout *probe_layout(struct fs *fs, const char *key, const cha
 		return NULL;
 	}
 	if (rc < 0) {
-		log_debug("open of '%s': part layout not known (%s): its ETag is not checked", key,
-			  strerror(-rc));
+		log_debug("open of '%s': part layout not known (%s): its ETag is not checked",
+			  LOG_KEY(key), strerror(-rc));
 		return NULL;
 	}
-	log_debug("open of '%s': parts of %llu bytes (from HEAD ?partNumber)", key,
+	log_debug("open of '%s': parts of %llu bytes (from HEAD ?partNumber)", LOG_KEY(key),
 		  (unsigned long long)l->base);
 	return l;
 }
@@ -829,7 +830,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 		if (!rc && in->writers) {
 			log_warn("open of '%s' for writing refused: it is already open for "
 				 "writing",
-				 key);
+				 LOG_KEY(key));
 			rc = -EBUSY;
 		}
 		if (!rc && !(fi->flags & O_TRUNC) && in->size > 0) {
@@ -864,7 +865,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 	if (!rc && in->writers) {
 		log_warn("open of '%s' for reading refused: it is being written and not "
 			 "committed yet",
-			 key);
+			 LOG_KEY(key));
 		rc = -EBUSY;
 	}
 	if (!rc) {
@@ -902,7 +903,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 			else
 				log_info("open of '%s': unreadable x-amz-meta-" MPU_LAYOUT_META
 					 " '%s': its ETag is not checked",
-					 key, info.parts_layout);
+					 LOG_KEY(key), LOG_KEY(info.parts_layout));
 		} else if (hrc == 0 && check && !info.parts_layout[0] && mpu_etag_parts(etag) > 0 &&
 			   strcmp(info.etag, etag) == 0 && info.size == size) {
 			lp = probe_layout(fs, key, etag, size, &layout);
@@ -1001,7 +1002,7 @@ static void verify_failed(struct fs *fs, struct fh *h)
 	itable_unlock(fs->it);
 	log_error("read of '%s': the MD5 of the bytes downloaded does not match its ETag "
 		  "(corrupted in transit?): EIO; its cached blocks are dropped",
-		  key);
+		  LOG_KEY(key));
 	rcache_invalidate(fs->rc, key);
 }
 
@@ -1175,7 +1176,7 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 		upload_abort(h->u);
 		h->state = FH_DISCARDED;
 		if (discard)
-			log_warn("upload of '%s' discarded: %s", key, why);
+			log_warn("upload of '%s' discarded: %s", LOG_KEY(key), why);
 		/* the empty object committed before the first write goes too */
 		if (discard && h->empty_committed && !krc && s3_delete(fs->s3, key) == 0)
 			rcache_invalidate(fs->rc, key);
@@ -1184,14 +1185,14 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 		cnt(&fs->n_commit, 1);
 		if (rc) {
 			cnt(&fs->n_commit_err, 1);
-			log_error("upload of '%s' failed: %s; nothing was published", key,
+			log_error("upload of '%s' failed: %s; nothing was published", LOG_KEY(key),
 				  strerror(-rc));
 			h->state = FH_FAILED;
 			h->err = rc;
 		} else {
 			h->state = FH_COMMITTED;
 			h->committed_size = info.size;
-			log_debug("committed '%s' (%" PRIu64 " bytes)", key, info.size);
+			log_debug("committed '%s' (%" PRIu64 " bytes)", LOG_KEY(key), info.size);
 			rcache_invalidate(fs->rc, key);
 		}
 	}

@@ -221,7 +221,8 @@ static int ensure_room(struct upload *u)
 	if (want > budget_limit(p->b)) {
 		log_error("upload of %s: a %zu-byte part does not fit the %zu-byte memory budget "
 			  "(file too large for this budget at %llu bytes)",
-			  u->final_key, want, budget_limit(p->b), (unsigned long long)u->size);
+			  LOG_KEY(u->final_key), want, budget_limit(p->b),
+			  (unsigned long long)u->size);
 		return -EFBIG;
 	}
 	char *sp = want == p->part_size ? take_spare(p) : NULL;
@@ -248,7 +249,8 @@ static int ensure_room(struct upload *u)
 	char *m = u->buf ? mremap(u->buf, u->buf_map, want, MREMAP_MAYMOVE) : map_bytes(want);
 	if (m == MAP_FAILED || !m) {
 		budget_release(p->b, want - u->buf_map);
-		log_error("upload of %s: cannot map a %zu-byte part buffer", u->final_key, want);
+		log_error("upload of %s: cannot map a %zu-byte part buffer", LOG_KEY(u->final_key),
+			  want);
 		return -ENOMEM;
 	}
 	u->buf = m;
@@ -291,11 +293,11 @@ static void run_job(struct upload_pool *p, struct part_job *job)
 		if (rc < 0) {
 			if (!u->err) {
 				u->err = rc;
-				log_error("upload of %s: part %d (%llu bytes%s) failed: %s", u->key,
-					  job->number,
-					  (unsigned long long)(job->copy_len ? job->copy_len
-									     : job->len),
-					  job->copy_len ? ", copied" : "", strerror(-rc));
+				log_error(
+				    "upload of %s: part %d (%llu bytes%s) failed: %s",
+				    LOG_KEY(u->key), job->number,
+				    (unsigned long long)(job->copy_len ? job->copy_len : job->len),
+				    job->copy_len ? ", copied" : "", strerror(-rc));
 			}
 		} else {
 			struct s3_part *sp = &u->parts[job->number - 1];
@@ -510,18 +512,18 @@ static int submit_current(struct upload *u)
 
 	if (u->part_no > S3_MAX_PARTS) {
 		/* only reachable after a resume shifted the part numbers */
-		log_error("upload of %s: more than %d parts", u->final_key, S3_MAX_PARTS);
+		log_error("upload of %s: more than %d parts", LOG_KEY(u->final_key), S3_MAX_PARTS);
 		return set_err(u, -EFBIG);
 	}
 	if (!u->upload_id[0]) {
 		rc = mpu_create(u, 0, 0);
 		if (rc < 0) {
 			u->upload_id[0] = '\0';
-			log_error("upload of %s: CreateMultipartUpload failed: %s", u->key,
+			log_error("upload of %s: CreateMultipartUpload failed: %s", LOG_KEY(u->key),
 				  strerror(-rc));
 			return set_err(u, rc);
 		}
-		log_debug("upload of %s: multipart upload %s", u->key, u->upload_id);
+		log_debug("upload of %s: multipart upload %s", LOG_KEY(u->key), u->upload_id);
 	}
 	struct part_job *job = calloc(1, sizeof(*job));
 	if (!job)
@@ -568,7 +570,7 @@ ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t of
 
 	if (u->state == UP_COMMITTED) {
 		log_warn("write to %s after it was committed without upload_resume() (a bug)",
-			 u->final_key);
+			 LOG_KEY(u->final_key));
 		return -EPERM;
 	}
 	if (u->state != UP_OPEN)
@@ -579,7 +581,8 @@ ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t of
 	if (off != u->size) {
 		log_warn("write to %s at offset %llu refused: the file is %llu bytes and s3mount "
 			 "writes only sequentially (ESPIPE)",
-			 u->final_key, (unsigned long long)off, (unsigned long long)u->size);
+			 LOG_KEY(u->final_key), (unsigned long long)off,
+			 (unsigned long long)u->size);
 		return -ESPIPE;
 	}
 	if (len == 0)
@@ -588,7 +591,7 @@ ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t of
 	if (len > max || u->size > max - len) {
 		log_error("write to %s refused: %llu bytes would pass the largest object the "
 			  "part-size policy allows (%llu)",
-			  u->final_key, (unsigned long long)(u->size + len),
+			  LOG_KEY(u->final_key), (unsigned long long)(u->size + len),
 			  (unsigned long long)max);
 		return -EFBIG;
 	}
@@ -633,7 +636,7 @@ int upload_retarget(struct upload *u, const char *new_key)
 	memcpy(u->final_key, new_key, klen + 1);
 	log_info("rename of %s while open: its multipart upload is under way; it will be "
 		 "completed there and copied server-side to %s at close",
-		 u->key, new_key);
+		 LOG_KEY(u->key), LOG_KEY(new_key));
 	return 0;
 }
 
@@ -685,9 +688,9 @@ static void abort_mpu(struct upload *u)
 	if (rc < 0 && rc != -ENOENT)
 		log_error("upload of %s: AbortMultipartUpload %s failed: %s (parts may remain; "
 			  "option abort_stale_uploads removes them)",
-			  u->key, u->upload_id, strerror(-rc));
+			  LOG_KEY(u->key), u->upload_id, strerror(-rc));
 	else
-		log_info("upload of %s: multipart upload aborted", u->key);
+		log_info("upload of %s: multipart upload aborted", LOG_KEY(u->key));
 	u->upload_id[0] = '\0';
 }
 
@@ -739,7 +742,7 @@ static int complete_mpu(struct upload *u)
 
 	for (int i = 0; i < nparts; i++) {
 		if (u->parts[i].number != i + 1 || !u->parts[i].etag[0]) {
-			log_error("upload of %s: part %d has no ETag", u->key, i + 1);
+			log_error("upload of %s: part %d has no ETag", LOG_KEY(u->key), i + 1);
 			return -EIO;
 		}
 	}
@@ -752,15 +755,15 @@ static int complete_mpu(struct upload *u)
 		    hi.size == u->size) {
 			log_warn("upload of %s: Complete answered NoSuchUpload but the object "
 				 "is ours (ETag %s): committed",
-				 u->key, want);
+				 LOG_KEY(u->key), want);
 			u->mpu_done = 1;
 			u->info = hi;
 			return 0;
 		}
 	}
 	if (rc < 0) {
-		log_error("upload of %s: CompleteMultipartUpload of %d parts failed: %s", u->key,
-			  nparts, strerror(-rc));
+		log_error("upload of %s: CompleteMultipartUpload of %d parts failed: %s",
+			  LOG_KEY(u->key), nparts, strerror(-rc));
 		return rc;
 	}
 	u->mpu_done = 1;
@@ -771,19 +774,20 @@ static int complete_mpu(struct upload *u)
 		/* Ceph RGW answers Complete with an empty <ETag>: ask the object. */
 		rc = s3_head(p->c, u->key, &u->info);
 		if (rc < 0) {
-			log_error("upload of %s: HEAD after Complete failed: %s", u->key,
+			log_error("upload of %s: HEAD after Complete failed: %s", LOG_KEY(u->key),
 				  strerror(-rc));
 			return rc;
 		}
 	}
 	if (u->info.size != u->size) {
 		log_error("upload of %s: the completed object has %llu bytes, %llu were written",
-			  u->key, (unsigned long long)u->info.size, (unsigned long long)u->size);
+			  LOG_KEY(u->key), (unsigned long long)u->info.size,
+			  (unsigned long long)u->size);
 		s3_delete(p->c, u->key);
 		return -EIO;
 	}
 	if (want[0] && strcmp(u->info.etag, want) != 0)
-		log_warn("upload of %s: ETag %s, expected %s", u->key, u->info.etag, want);
+		log_warn("upload of %s: ETag %s, expected %s", LOG_KEY(u->key), u->info.etag, want);
 	return 0;
 }
 
@@ -794,15 +798,15 @@ static int move_to_final(struct upload *u)
 	char etag[S3_ETAG_MAX] = "";
 	int rc = s3_copy(p->c, u->key, u->final_key, u->info.size, etag);
 	if (rc < 0) {
-		log_error("upload of %s: copy to its new name %s failed: %s", u->key,
-			  u->final_key, strerror(-rc));
+		log_error("upload of %s: copy to its new name %s failed: %s", LOG_KEY(u->key),
+			  LOG_KEY(u->final_key), strerror(-rc));
 		s3_delete(p->c, u->key);
 		return rc;
 	}
 	rc = s3_delete(p->c, u->key);
 	if (rc < 0 && rc != -ENOENT)
-		log_error("upload of %s (renamed to %s): deleting the old name failed: %s", u->key,
-			  u->final_key, strerror(-rc));
+		log_error("upload of %s (renamed to %s): deleting the old name failed: %s",
+			  LOG_KEY(u->key), LOG_KEY(u->final_key), strerror(-rc));
 	if (etag[0])
 		memcpy(u->info.etag, etag, sizeof(etag));
 	else if (s3_head(p->c, u->final_key, &u->info) < 0)
@@ -828,8 +832,8 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 		char etag[S3_ETAG_MAX] = "";
 		rc = s3_put(p->c, u->key, u->buf ? u->buf : "", u->buf_len, NULL, etag);
 		if (rc < 0) {
-			log_error("upload of %s: PutObject of %zu bytes failed: %s", u->key,
-				  u->buf_len, strerror(-rc));
+			log_error("upload of %s: PutObject of %zu bytes failed: %s",
+				  LOG_KEY(u->key), u->buf_len, strerror(-rc));
 			goto fail;
 		}
 		drop_buffer(u);
@@ -857,7 +861,7 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 			goto fail;
 	}
 	u->state = UP_COMMITTED;
-	log_debug("upload of %s committed: %llu bytes, ETag %s", u->final_key,
+	log_debug("upload of %s committed: %llu bytes, ETag %s", LOG_KEY(u->final_key),
 		  (unsigned long long)u->info.size, u->info.etag);
 done:
 	if (info)
@@ -869,7 +873,7 @@ fail:
 	drop_buffer(u);
 	u->state = UP_FAILED;
 	u->fail_rc = rc == -EFBIG ? -EFBIG : -EIO;
-	log_error("upload of %s failed (%s): nothing was published", u->final_key,
+	log_error("upload of %s failed (%s): nothing was published", LOG_KEY(u->final_key),
 		  strerror(-rc));
 	return u->fail_rc;
 }
@@ -898,7 +902,8 @@ int upload_resume(struct upload *u, const char *key)
 	if (rc < 0) {
 		log_error("write to %s after its commit: the committed object %s (%s); "
 			  "nothing more is written",
-			  key, rc == -ESTALE ? "was replaced by another writer" : "cannot be read",
+			  LOG_KEY(key),
+			  rc == -ESTALE ? "was replaced by another writer" : "cannot be read",
 			  strerror(-rc));
 		goto fail;
 	}
@@ -932,7 +937,7 @@ int upload_resume(struct upload *u, const char *key)
 		if (rc < 0) {
 			log_error("write to %s after its commit: reading back its %llu bytes "
 				  "failed: %s",
-				  key, (unsigned long long)size, strerror(-rc));
+				  LOG_KEY(key), (unsigned long long)size, strerror(-rc));
 			goto fail_open;
 		}
 		u->buf_len = (size_t)size;
@@ -942,7 +947,8 @@ int upload_resume(struct upload *u, const char *key)
 	rc = mpu_create(u, size, n);
 	if (rc < 0) {
 		u->upload_id[0] = '\0';
-		log_error("upload of %s: CreateMultipartUpload failed: %s", u->key, strerror(-rc));
+		log_error("upload of %s: CreateMultipartUpload failed: %s", LOG_KEY(u->key),
+			  strerror(-rc));
 		goto fail_open;
 	}
 	pthread_mutex_lock(&u->lock);
@@ -969,8 +975,8 @@ int upload_resume(struct upload *u, const char *key)
 		enqueue(p, job);
 	}
 	u->part_cap = part_size_of(p, u->part_no);
-	log_debug("upload of %s: resumed after a commit: %d copied part(s), upload %s", u->key,
-		  n, u->upload_id);
+	log_debug("upload of %s: resumed after a commit: %d copied part(s), upload %s",
+		  LOG_KEY(u->key), n, u->upload_id);
 	return 0;
 fail_open:
 	cancel_parts(u);
@@ -1024,7 +1030,8 @@ void upload_pool_free(struct upload_pool *p)
 		if (!u)
 			break;
 		if (u->state == UP_OPEN)
-			log_warn("upload of %s still open at shutdown: aborted", u->final_key);
+			log_warn("upload of %s still open at shutdown: aborted",
+				 LOG_KEY(u->final_key));
 		upload_free(u);
 	}
 	pthread_mutex_lock(&p->lock);
