@@ -608,6 +608,34 @@ static struct fh *inode_writer(struct inode *in)
 	return in->wctx;
 }
 
+/*
+ * A rename is replacing the file that h is still writing: whatever h writes
+ * can never be published under that name again without destroying the
+ * renamed-in object, so its upload is dropped now, before the rename copies
+ * anything (its commit cannot race the copy), and the writer gets EIO from
+ * its next write and from close (docs/semantics.md). h is pinned.
+ */
+static void displace_writer(struct fs *fs, struct fh *h, const char *key)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->state == FH_OPEN) {
+		upload_abort(h->u);
+		h->state = FH_FAILED;
+		h->err = -EIO;
+		log_warn("'%s' was replaced by a rename while open for writing: its writer's data "
+			 "is discarded and its close fails with EIO",
+			 LOG_KEY(key));
+		itable_lock(fs->it);
+		if (h->in->writers)
+			h->in->writers--;
+		if (h->in->wctx == h)
+			h->in->wctx = NULL;
+		h->in->attr_time = 0;
+		itable_unlock(fs->it);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		     const char *newname, unsigned int flags)
 {
@@ -652,6 +680,21 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 		if (lr != -ENOENT) {
 			fh_unpin(fs, w);
 			return lr;
+		}
+	}
+	if (!is_dir) {
+		struct fh *dw = NULL;
+		itable_lock(fs->it);
+		np = itable_find_locked(fs->it, newparent);
+		struct inode *d = np ? itable_child_locked(fs->it, np, newname) : NULL;
+		if (d && d->ino != ino && d->writers && inode_writer(d)) {
+			dw = inode_writer(d);
+			dw->pins++;
+		}
+		itable_unlock(fs->it);
+		if (dw) {
+			displace_writer(fs, dw, dst);
+			fh_unpin(fs, dw);
 		}
 	}
 
@@ -1122,6 +1165,8 @@ static ssize_t do_write(struct fs *fs, struct fh *h, const char *buf, size_t siz
 		log_warn("write into an existing object opened without O_TRUNC refused (EPERM): "
 			 "objects can only be replaced whole; see docs/semantics.md");
 		n = -EPERM;
+	} else if (h->state == FH_FAILED) {
+		n = h->err; /* EIO: its upload failed or a rename replaced it */
 	} else if (h->state != FH_OPEN) {
 		log_warn("write after the file was committed or discarded refused (EBADF); "
 			 "see docs/semantics.md");
