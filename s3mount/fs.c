@@ -706,11 +706,10 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 		/* open for writing: the pending upload moves, no copy (upload.c) */
 		pthread_mutex_lock(&w->lock);
 		if (w->state == FH_OPEN) {
+			/* what is under the old name goes after the commit under
+			 * the new one, never now (upload.c says why) */
 			rc = upload_retarget(w->u, dst);
 			pthread_mutex_unlock(&w->lock);
-			/* an object under the old name (opened with O_TRUNC) is gone */
-			if (!rc)
-				rc = s3_delete(fs->s3, src);
 		} else {
 			pthread_mutex_unlock(&w->lock);
 			rc = nsops_rename_file(fs->s3, src, dst, size);

@@ -41,6 +41,16 @@
  * A rename before the first part is queued costs nothing (the key changes);
  * the usual editor pattern (write tmp, close, rename) renames a committed
  * object and is not a retarget at all.
+ *
+ * What stays under the name left by a retarget: the object there (a version
+ * this file committed by fsync, or the object an O_TRUNC open is replacing)
+ * is NOT deleted at the rename but only after the commit under the new name
+ * (finish_renames). Deleting it at once broke two things: a resumed upload
+ * whose first parts are UploadPartCopy of that very object (queued or in
+ * flight) failed, and a writer killed after the rename left neither name,
+ * losing what fsync had made durable. It goes then only if it is still the
+ * version seen at the rename (same ETag): another writer may have put a new
+ * object there meanwhile, and that one is not ours to delete.
  */
 #define _GNU_SOURCE /* mremap */
 #include "upload.h"
@@ -62,6 +72,7 @@
 #define WORKERS_DEFAULT 8
 #define WORKERS_MAX 64
 #define SPARE_MAX 2 /* whole part buffers kept for reuse (see recycle) */
+#define LEFT_MAX 4  /* names an open file can be renamed away from (see left) */
 
 enum upload_state {
 	UP_OPEN,      /* accepting writes */
@@ -113,6 +124,12 @@ struct upload {
 	enum upload_state state;              /* writer only */
 	int fail_rc;                          /* what commit returns once UP_FAILED */
 	struct s3_object_info info;           /* valid in UP_COMMITTED */
+	struct {
+		char key[S3_KEY_MAX];
+		char etag[S3_ETAG_MAX]; /* the version there at the rename */
+	} left[LEFT_MAX];		/* names renamed away from: they go
+					   after the commit (file head) */
+	int nleft;
 
 	/* The part being filled: writer only. */
 	char *buf;                            /* NULL until the first byte of the part */
@@ -627,8 +644,33 @@ int upload_retarget(struct upload *u, const char *new_key)
 		return -ENAMETOOLONG;
 	if (u->state != UP_OPEN)
 		return -EINVAL;
+	if (strcmp(new_key, u->final_key) == 0)
+		return 0;
+	/* What is under the name being left is kept until the commit under the
+	 * new one (file head); remember which version it is. */
+	struct s3_object_info hi;
+	int rc = s3_head(u->p->c, u->final_key, &hi);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (rc == 0 && u->nleft == LEFT_MAX) {
+		log_warn("rename of %s while open: renamed %d times already; refused (EBUSY)",
+			 LOG_KEY(u->final_key), LEFT_MAX);
+		return -EBUSY;
+	}
+	for (int i = 0; i < u->nleft; i++) {
+		if (strcmp(u->left[i].key, new_key) == 0) {
+			/* back to a name left before: the commit replaces it anyway */
+			u->left[i] = u->left[--u->nleft];
+			break;
+		}
+	}
+	if (rc == 0) {
+		memcpy(u->left[u->nleft].key, u->final_key, sizeof(u->final_key));
+		memcpy(u->left[u->nleft].etag, hi.etag, sizeof(hi.etag));
+		u->nleft++;
+	}
 	if (!u->upload_id[0]) {
-		/* Nothing under the old key yet: free. */
+		/* Nothing of this upload under the old key yet: free. */
 		memcpy(u->key, new_key, klen + 1);
 		memcpy(u->final_key, new_key, klen + 1);
 		return 0;
@@ -638,6 +680,32 @@ int upload_retarget(struct upload *u, const char *new_key)
 		 "completed there and copied server-side to %s at close",
 		 LOG_KEY(u->key), LOG_KEY(new_key));
 	return 0;
+}
+
+/* After the commit under the final name: the names left by renames go, each
+ * only if it still holds the version seen at the rename (file head). A
+ * failure here loses nothing (the file is committed): it is logged. */
+static void finish_renames(struct upload *u)
+{
+	for (int i = 0; i < u->nleft; i++) {
+		const char *k = u->left[i].key;
+		struct s3_object_info hi;
+		int rc = s3_head(u->p->c, k, &hi);
+		if (rc == -ENOENT)
+			continue;
+		if (rc == 0 && strcmp(hi.etag, u->left[i].etag) != 0) {
+			log_info("upload of %s: its old name %s now holds another object: kept",
+				 LOG_KEY(u->final_key), LOG_KEY(k));
+			continue;
+		}
+		if (rc == 0)
+			rc = s3_delete(u->p->c, k);
+		if (rc < 0 && rc != -ENOENT)
+			log_error("upload of %s: deleting its old name %s failed: %s (both names "
+				  "exist now)",
+				  LOG_KEY(u->final_key), LOG_KEY(k), strerror(-rc));
+	}
+	u->nleft = 0;
 }
 
 /* Drops this upload's parts still waiting in the queue (their data would be
@@ -860,6 +928,7 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 		if (rc < 0)
 			goto fail;
 	}
+	finish_renames(u);
 	u->state = UP_COMMITTED;
 	log_debug("upload of %s committed: %llu bytes, ETag %s", LOG_KEY(u->final_key),
 		  (unsigned long long)u->info.size, u->info.etag);

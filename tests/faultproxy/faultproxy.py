@@ -35,6 +35,9 @@ Fault kinds (at most one per request, drawn in this order, each with its own rat
                body; Content-MD5 should make S3 reject it with BadDigest)
     flip_resp  flip one byte of the response body on its way to the client (only
                responses with a body)
+    delay      hold the request `delay_s` seconds (default 3), then forward it as usual:
+               no error, only time, to keep a request in flight while the client does
+               something else (e.g. an UploadPartCopy during a rename)
 A fault that cannot apply to a request (flip_req without a body) is not drawn for it.
 
 Control (HTTP on a second loopback port; curl-friendly JSON):
@@ -45,7 +48,8 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                         "status": {http status of S3's forwarded answers: n}}
     GET  /config       the current configuration
     POST /config       merge a JSON object: {"rates": {class|"*": {kind: rate}},
-                       "seed": n, "stall_s": s, "max_faults": n, "down": bool}
+                       "seed": n, "stall_s": s, "delay_s": s, "max_faults": n,
+                       "down": bool}
                        (a rate for "*" applies to every class; a class entry wins;
                        "rates" given replaces the whole table; max_faults (-1 = no limit)
                        caps the total faults injected from now on; down=true closes
@@ -80,7 +84,9 @@ from urllib.parse import urlsplit, parse_qs
 
 CLASSES = ("get", "get_range", "list", "head", "put", "upload_part", "post_create",
            "post_complete", "delete", "post", "other")
-KINDS = ("500", "503", "reset", "truncate", "stall", "flip_req", "flip_resp")
+# "delay" last: a kind with no rate draws no random number, so adding it at the end
+# leaves the decisions of every existing seed as they were.
+KINDS = ("500", "503", "reset", "truncate", "stall", "flip_req", "flip_resp", "delay")
 HEAD_MAX = 64 * 1024          # cap of a request or response head
 CHUNK = 256 * 1024            # copy unit of bodies
 IO_TIMEOUT = 600              # seconds a socket may stay silent (stalls are shorter)
@@ -96,6 +102,7 @@ class State:
         self.seed = seed
         self.rates = rates
         self.stall_s = stall_s
+        self.delay_s = 3.0
         self.max_faults = max_faults
         self.down = False
         self.reset_counters()
@@ -168,6 +175,7 @@ class State:
     def config(self):
         with self.lock:
             return {"seed": self.seed, "rates": self.rates, "stall_s": self.stall_s,
+                    "delay_s": self.delay_s,
                     "max_faults": self.max_faults, "down": self.down,
                     "part_number_size": self.part_number_size}
 
@@ -194,6 +202,8 @@ class State:
                 self.rng = random.Random(self.seed)
             if "stall_s" in cfg:
                 self.stall_s = float(cfg["stall_s"])
+            if "delay_s" in cfg:
+                self.delay_s = float(cfg["delay_s"])
             if "max_faults" in cfg:
                 self.max_faults = int(cfg["max_faults"])
             if "down" in cfg:
@@ -518,6 +528,8 @@ class Proxy:
                         break
                     continue
 
+                if kind == "delay":
+                    time.sleep(self.state.delay_s)
                 # a reused upstream connection that the server closed meanwhile is
                 # readable (EOF): replace it before sending anything
                 if usock is not None:
