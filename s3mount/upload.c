@@ -63,7 +63,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "crypto.h"
 #include "log.h"
 #include "mpulayout.h"
 #include "partsize.h"
@@ -762,44 +761,6 @@ static void abort_mpu(struct upload *u)
 	u->upload_id[0] = '\0';
 }
 
-/* The multipart ETag S3 computes: md5 of the binary part md5s, then "-N". */
-static int expected_etag(const struct upload *u, int nparts, char out[S3_ETAG_MAX])
-{
-	struct crypto_md5_ctx *ctx = crypto_md5_new();
-	if (!ctx)
-		return -ENOMEM;
-	for (int i = 0; i < nparts; i++) {
-		const char *e = u->parts[i].etag;
-		uint8_t bin[CRYPTO_MD5_LEN];
-		if (*e == '"')
-			e++;
-		for (int k = 0; k < CRYPTO_MD5_LEN; k++) {
-			int v = 0;
-			for (int h = 0; h < 2; h++) {
-				char ch = e[2 * k + h];
-				int d = ch >= '0' && ch <= '9'	 ? ch - '0'
-					: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-					: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-								 : -1;
-				if (d < 0) {
-					uint8_t junk[CRYPTO_MD5_LEN];
-					crypto_md5_final(ctx, junk);
-					return -EINVAL;
-				}
-				v = v * 16 + d;
-			}
-			bin[k] = (uint8_t)v;
-		}
-		crypto_md5_update(ctx, bin, sizeof(bin));
-	}
-	uint8_t md[CRYPTO_MD5_LEN];
-	char hex[2 * CRYPTO_MD5_LEN + 1];
-	crypto_md5_final(ctx, md);
-	crypto_hex(md, sizeof(md), hex);
-	snprintf(out, S3_ETAG_MAX, "\"%s-%d\"", hex, nparts);
-	return 0;
-}
-
 static int complete_mpu(struct upload *u)
 {
 	struct upload_pool *p = u->p;
@@ -814,7 +775,8 @@ static int complete_mpu(struct upload *u)
 			return -EIO;
 		}
 	}
-	expected_etag(u, nparts, want);
+	/* want stays "" when the part ETags are not MD5s (SSE-KMS) */
+	mpu_etag_of_parts(u->parts, (size_t)nparts, want, sizeof(want));
 	rc = s3_mpu_complete(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, etag);
 	if (rc == -ENOENT && want[0]) {
 		/* NoSuchUpload: maybe our retry of a Complete that went through. */
@@ -848,10 +810,12 @@ static int complete_mpu(struct upload *u)
 		}
 	}
 	if (u->info.size != u->size) {
-		log_error("upload of %s: the completed object has %llu bytes, %llu were written",
+		/* Not deleted: the object HEAD found may be another writer's,
+		 * newer than ours, and nothing proves it is ours. */
+		log_error("upload of %s: the object there has %llu bytes, %llu were written: "
+			  "not ours, or not whole; left as it is, close fails",
 			  LOG_KEY(u->key), (unsigned long long)u->info.size,
 			  (unsigned long long)u->size);
-		s3_delete(p->c, u->key);
 		return -EIO;
 	}
 	if (want[0] && strcmp(u->info.etag, want) != 0)

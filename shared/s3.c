@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
+#include "mpulayout.h"
 #include "retry.h"
 #include "s3err.h"
 #include "s3xml.h"
@@ -1373,15 +1374,6 @@ out:
 	return rc;
 }
 
-/* ETag of a completed multipart object ends in "-N" with N its part count. */
-static int s3_etag_has_parts(const char *etag, size_t nparts)
-{
-	char suffix[32];
-	snprintf(suffix, sizeof(suffix), "-%zu\"", nparts);
-	size_t el = strlen(etag), sl = strlen(suffix);
-	return el > sl && strcmp(etag + el - sl, suffix) == 0;
-}
-
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    const struct s3_part *parts, size_t nparts, char etag[S3_ETAG_MAX])
 {
@@ -1414,10 +1406,13 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 			log_error("s3: CompleteMultipartUpload %s/%s: unreadable answer (%s)",
 				  c->bucket, LOG_KEY(key), strerror(-rc));
 	} else if (rc == -ENOENT && op.attempts > 0) {
-		/* An earlier try may have completed it and lost the answer; then
-		 * the object is there with an ETag "-N" for our N parts. */
+		/* An earlier try may have completed it and lost the answer. Only
+		 * the ETag computed from our own parts proves the object there is
+		 * ours: any "-N" could be another writer's upload of N parts. */
 		struct s3_object_info info;
-		if (s3_head(c, key, &info) == 0 && s3_etag_has_parts(info.etag, nparts)) {
+		char want[S3_ETAG_MAX];
+		if (mpu_etag_of_parts(parts, nparts, want, sizeof(want)) == 0 &&
+		    s3_head(c, key, &info) == 0 && strcmp(info.etag, want) == 0) {
 			log_info("s3: CompleteMultipartUpload %s/%s: done by an earlier try",
 				 c->bucket, LOG_KEY(key));
 			s3_copy_str(tag, sizeof(tag), info.etag);

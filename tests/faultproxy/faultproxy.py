@@ -38,6 +38,9 @@ Fault kinds (at most one per request, drawn in this order, each with its own rat
     delay      hold the request `delay_s` seconds (default 3), then forward it as usual:
                no error, only time, to keep a request in flight while the client does
                something else (e.g. an UploadPartCopy during a rename)
+    nosuchupload  answer 404 NoSuchUpload (real S3 XML body) without asking S3: what S3
+               answers a retried Complete whose first try went through, or an upload that
+               was aborted; only sensible in a script (below)
 A fault that cannot apply to a request (flip_req without a body) is not drawn for it.
 
 Control (HTTP on a second loopback port; curl-friendly JSON):
@@ -49,7 +52,9 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
     GET  /config       the current configuration
     POST /config       merge a JSON object: {"rates": {class|"*": {kind: rate}},
                        "seed": n, "stall_s": s, "delay_s": s, "max_faults": n,
-                       "down": bool}
+                       "down": bool, "script": {class: [kind|null, ...]}}
+                       a script forces the next requests of a class, in order, before
+                       any rate is drawn (null: no fault); it is used up as it goes
                        (a rate for "*" applies to every class; a class entry wins;
                        "rates" given replaces the whole table; max_faults (-1 = no limit)
                        caps the total faults injected from now on; down=true closes
@@ -86,7 +91,8 @@ CLASSES = ("get", "get_range", "list", "head", "put", "upload_part", "post_creat
            "post_complete", "delete", "post", "other")
 # "delay" last: a kind with no rate draws no random number, so adding it at the end
 # leaves the decisions of every existing seed as they were.
-KINDS = ("500", "503", "reset", "truncate", "stall", "flip_req", "flip_resp", "delay")
+KINDS = ("500", "503", "reset", "truncate", "stall", "flip_req", "flip_resp", "delay",
+         "nosuchupload")
 HEAD_MAX = 64 * 1024          # cap of a request or response head
 CHUNK = 256 * 1024            # copy unit of bodies
 IO_TIMEOUT = 600              # seconds a socket may stay silent (stalls are shorter)
@@ -103,6 +109,7 @@ class State:
         self.rates = rates
         self.stall_s = stall_s
         self.delay_s = 3.0
+        self.script = {}          # class -> list of kinds (or None) still to force
         self.max_faults = max_faults
         self.down = False
         self.reset_counters()
@@ -133,6 +140,12 @@ class State:
         with self.lock:
             self.requests[cls] += 1
             frac = self.rng.random()
+            if self.script.get(cls):
+                kind = self.script[cls].pop(0)
+                if kind is not None:
+                    self.faults[kind] += 1
+                    self.faults_by_class[cls][kind] += 1
+                return kind, frac
             if self.max_faults == 0:
                 return None, frac
             for kind in KINDS:
@@ -175,7 +188,7 @@ class State:
     def config(self):
         with self.lock:
             return {"seed": self.seed, "rates": self.rates, "stall_s": self.stall_s,
-                    "delay_s": self.delay_s,
+                    "delay_s": self.delay_s, "script": self.script,
                     "max_faults": self.max_faults, "down": self.down,
                     "part_number_size": self.part_number_size}
 
@@ -194,6 +207,12 @@ class State:
                         raise ValueError("unknown fault kind %r" % kind)
                     if not isinstance(r, (int, float)) or not 0 <= r <= 1:
                         raise ValueError("rate %r must be in [0, 1]" % (r,))
+        for cls, kinds in (cfg.get("script") or {}).items():
+            if cls not in CLASSES or not isinstance(kinds, list):
+                raise ValueError("script[%r] must name a class and list kinds" % cls)
+            for kind in kinds:
+                if kind is not None and kind not in KINDS:
+                    raise ValueError("unknown fault kind %r" % kind)
         with self.lock:
             if rates is not None:
                 self.rates = {c: {k: float(r) for k, r in d.items()} for c, d in rates.items()}
@@ -204,6 +223,8 @@ class State:
                 self.stall_s = float(cfg["stall_s"])
             if "delay_s" in cfg:
                 self.delay_s = float(cfg["delay_s"])
+            if "script" in cfg:
+                self.script = {c: list(k) for c, k in cfg["script"].items()}
             if "max_faults" in cfg:
                 self.max_faults = int(cfg["max_faults"])
             if "down" in cfg:
@@ -349,7 +370,7 @@ def emulate_part_head(method, target, rhead, part_size):
 
 
 def error_response(status, code, message, resource, keep_alive):
-    reason = {500: "Internal Server Error", 503: "Slow Down"}[status]
+    reason = {404: "Not Found", 500: "Internal Server Error", 503: "Slow Down"}[status]
     rid = "tx-faultproxy-%016x" % random.getrandbits(64)
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
             '<Message>%s</Message><Resource>%s</Resource><RequestId>%s</RequestId>'
@@ -512,10 +533,14 @@ class Proxy:
                 has_body = reqb.mode == "length" and reqb.length > 0
                 kind, frac = self.state.decide(cls, has_body)
 
-                if kind in ("500", "503"):
+                if kind in ("500", "503", "nosuchupload"):
                     # drain the request body, answer without asking S3
                     copy_body(crd, _Null(), reqb, self.state, "bytes_up")
-                    if kind == "500":
+                    if kind == "nosuchupload":
+                        resp = error_response(404, "NoSuchUpload",
+                                              "The specified upload does not exist.",
+                                              target, not client_close)
+                    elif kind == "500":
                         resp = error_response(500, "InternalError",
                                               "We encountered an internal error. Please try again.",
                                               target, not client_close)
