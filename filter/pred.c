@@ -430,16 +430,14 @@ static int parse_list(struct ps *p, struct pnode *n)
 		if (parse_literal(p, &l))
 			return -EINVAL;
 		int rc;
-		char tok[64];
 		switch (l.type) {
 		case SCAN_STRING:
 			rc = strset_add_literal(n->set, 's', l.s, l.n);
 			break;
 		case SCAN_NUMBER:
-			/* Re-add through the token text so parsing is identical. */
-			snprintf(tok, sizeof(tok), "%.17g",
-				 l.num.is_int ? (double)l.num.i : l.num.d);
-			rc = strset_add_literal(n->set, 'n', tok, strlen(tok));
+			/* The parsed value, not a re-printed token: a "%.17g" of an
+			 * integer beyond 2^53 would round it. */
+			rc = strset_add_num(n->set, &l.num);
 			break;
 		case SCAN_BOOL:
 			rc = strset_add_literal(n->set, l.b ? 't' : 'f', NULL, 0);
@@ -899,15 +897,6 @@ static int apply_op(enum op op, int c)
 	return 0;
 }
 
-static int num_cmp(const struct value_num *a, const struct value_num *b)
-{
-	if (a->is_int && b->is_int)
-		return a->i < b->i ? -1 : a->i > b->i;
-	if (isnan(a->d) || isnan(b->d))
-		return VALUE_CMP_NONE;
-	return a->d < b->d ? -1 : a->d > b->d;
-}
-
 static int eval_cmp(const struct pnode *n, const struct scan_val *v, char *scratch, size_t cap)
 {
 	const struct lit *l = &n->lit;
@@ -929,7 +918,7 @@ static int eval_cmp(const struct pnode *n, const struct scan_val *v, char *scrat
 		struct value_num x;
 		if (value_number(v, &x))
 			return 0;
-		return apply_op(n->op, num_cmp(&x, &l->num));
+		return apply_op(n->op, value_num_cmp(&x, &l->num));
 	}
 	case SCAN_STRING: {
 		if (n->op == OP_EQ || n->op == OP_NE) {
@@ -970,7 +959,7 @@ static int member(const struct pnode *n, const struct scan_val *v, char *scratch
 		struct value_num x;
 		if (value_number(v, &x))
 			return 0;
-		return strset_has_num(n->set, x.is_int ? (double)x.i : x.d);
+		return strset_has_num(n->set, &x);
 	}
 	case SCAN_BOOL:
 		return strset_has_bool(n->set, !!(v->flags & SCAN_F_TRUE));

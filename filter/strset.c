@@ -2,8 +2,11 @@
  * strset.c: see strset.h. Strings: one arena of bytes plus an open-addressing
  * table of 8-byte slots packing (offset + 1) in the low 40 bits and the length
  * in the high 24 bits (0 = empty), so a million values cost ~16-32 MB of
- * table. Numbers: a second table of double bit patterns (an all-ones NaN
- * marks an empty slot; NaN is never stored).
+ * table. Numbers: each value has one spelling, so that equal numbers meet in
+ * one table: a whole number that fits an int64 (5, 5.0, 5e0) goes to the
+ * integer table as that int64, exactly; any other number to the double table
+ * as its bit pattern. A set of mathematical values then answers exactly what
+ * value_num_cmp() == 0 answers, with no integer ever rounded to a double.
  */
 #include "strset.h"
 
@@ -19,21 +22,34 @@
 #define OFF_BITS 40
 #define MAX_OFF ((1ULL << OFF_BITS) - 2)
 #define MAX_LEN ((1U << 24) - 1)
-#define NUM_EMPTY UINT64_MAX
+
+/* An open-addressing set of 64-bit keys. One key value marks an empty slot;
+ * that key itself, if added, is held by a flag beside the table. */
+struct keytab {
+	uint64_t *k;
+	size_t nslots, n; /* n counts has_empty too */
+	uint64_t empty;
+	int has_empty;
+};
 
 struct strset {
 	char *arena;
 	size_t alen, aalloc;
 	uint64_t *slots; /* string table */
 	size_t nslots, nstr;
-	uint64_t *nums; /* number table (double bits) */
-	size_t nnslots, nnum;
+	struct keytab ints; /* int64 values (as uint64 bits) */
+	struct keytab dbls; /* double bit patterns: non-integral or beyond int64 */
 	int has_true, has_false, has_null;
 };
 
 struct strset *strset_new(void)
 {
-	return calloc(1, sizeof(struct strset));
+	struct strset *s = calloc(1, sizeof(struct strset));
+	if (!s)
+		return NULL;
+	s->ints.empty = (uint64_t)1 << 63; /* INT64_MIN */
+	s->dbls.empty = UINT64_MAX;	   /* an all-ones NaN: never a key */
+	return s;
 }
 
 void strset_free(struct strset *s)
@@ -42,7 +58,8 @@ void strset_free(struct strset *s)
 		return;
 	free(s->arena);
 	free(s->slots);
-	free(s->nums);
+	free(s->ints.k);
+	free(s->dbls.k);
 	free(s);
 }
 
@@ -147,16 +164,7 @@ int strset_has_str(const struct strset *s, const char *v, size_t n)
 	}
 }
 
-static uint64_t num_key(double d)
-{
-	uint64_t b;
-	if (d == 0)
-		d = 0; /* -0.0 -> +0.0 */
-	memcpy(&b, &d, sizeof(b));
-	return b;
-}
-
-static size_t num_hash(uint64_t k)
+static size_t key_hash(uint64_t k)
 {
 	k ^= k >> 33;
 	k *= 0xFF51AFD7ED558CCDULL;
@@ -164,54 +172,91 @@ static size_t num_hash(uint64_t k)
 	return (size_t)k;
 }
 
-static int add_num(struct strset *s, double d)
+static int key_has(const struct keytab *t, uint64_t k)
 {
-	if (isnan(d))
+	if (k == t->empty)
+		return t->has_empty;
+	if (!t->nslots)
 		return 0;
-	if (strset_has_num(s, d))
-		return 0;
-	if ((s->nnum + 1) * 2 > s->nnslots) {
-		size_t nn = s->nnslots ? s->nnslots * 2 : 64;
-		uint64_t *t = malloc(nn * sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		for (size_t i = 0; i < nn; i++)
-			t[i] = NUM_EMPTY;
-		for (size_t i = 0; i < s->nnslots; i++) {
-			if (s->nums[i] == NUM_EMPTY)
-				continue;
-			size_t h = num_hash(s->nums[i]) & (nn - 1);
-			while (t[h] != NUM_EMPTY)
-				h = (h + 1) & (nn - 1);
-			t[h] = s->nums[i];
-		}
-		free(s->nums);
-		s->nums = t;
-		s->nnslots = nn;
-	}
-	uint64_t k = num_key(d);
-	size_t h = num_hash(k) & (s->nnslots - 1);
-	while (s->nums[h] != NUM_EMPTY)
-		h = (h + 1) & (s->nnslots - 1);
-	s->nums[h] = k;
-	s->nnum++;
-	return 0;
-}
-
-int strset_has_num(const struct strset *s, double d)
-{
-	if (!s->nnum || isnan(d))
-		return 0;
-	uint64_t k = num_key(d);
-	size_t h = num_hash(k) & (s->nnslots - 1);
+	size_t h = key_hash(k) & (t->nslots - 1);
 	for (;;) {
-		uint64_t e = s->nums[h];
-		if (e == NUM_EMPTY)
+		uint64_t e = t->k[h];
+		if (e == t->empty)
 			return 0;
 		if (e == k)
 			return 1;
-		h = (h + 1) & (s->nnslots - 1);
+		h = (h + 1) & (t->nslots - 1);
 	}
+}
+
+static int key_add(struct keytab *t, uint64_t k)
+{
+	if (key_has(t, k))
+		return 0;
+	if (k == t->empty) {
+		t->has_empty = 1;
+		t->n++;
+		return 0;
+	}
+	if ((t->n + 1) * 2 > t->nslots) {
+		size_t nn = t->nslots ? t->nslots * 2 : 64;
+		uint64_t *nk = malloc(nn * sizeof(*nk));
+		if (!nk)
+			return -ENOMEM;
+		for (size_t i = 0; i < nn; i++)
+			nk[i] = t->empty;
+		for (size_t i = 0; i < t->nslots; i++) {
+			if (t->k[i] == t->empty)
+				continue;
+			size_t h = key_hash(t->k[i]) & (nn - 1);
+			while (nk[h] != t->empty)
+				h = (h + 1) & (nn - 1);
+			nk[h] = t->k[i];
+		}
+		free(t->k);
+		t->k = nk;
+		t->nslots = nn;
+	}
+	size_t h = key_hash(k) & (t->nslots - 1);
+	while (t->k[h] != t->empty)
+		h = (h + 1) & (t->nslots - 1);
+	t->k[h] = k;
+	t->n++;
+	return 0;
+}
+
+/* The one spelling of a number: *is_int picks the table, *key the slot
+ * value. 0, or -1 for a nan (it equals nothing: neither stored nor found). */
+static int num_key(const struct value_num *v, int *is_int, uint64_t *key)
+{
+	int64_t i;
+	*is_int = value_num_int(v, &i);
+	if (*is_int) {
+		*key = (uint64_t)i;
+		return 0;
+	}
+	if (isnan(v->d))
+		return -1;
+	memcpy(key, &v->d, sizeof(*key));
+	return 0;
+}
+
+int strset_add_num(struct strset *s, const struct value_num *v)
+{
+	int is_int;
+	uint64_t k;
+	if (num_key(v, &is_int, &k))
+		return 0;
+	return key_add(is_int ? &s->ints : &s->dbls, k);
+}
+
+int strset_has_num(const struct strset *s, const struct value_num *v)
+{
+	int is_int;
+	uint64_t k;
+	if (num_key(v, &is_int, &k))
+		return 0;
+	return key_has(is_int ? &s->ints : &s->dbls, k);
 }
 
 int strset_has_bool(const struct strset *s, int b)
@@ -226,7 +271,8 @@ int strset_has_null(const struct strset *s)
 
 size_t strset_count(const struct strset *s)
 {
-	return s->nstr + s->nnum + (size_t)s->has_true + (size_t)s->has_false + (size_t)s->has_null;
+	return s->nstr + s->ints.n + s->dbls.n + (size_t)s->has_true + (size_t)s->has_false +
+	       (size_t)s->has_null;
 }
 
 int strset_add(struct strset *s, const char *v, size_t n)
@@ -236,7 +282,7 @@ int strset_add(struct strset *s, const char *v, size_t n)
 		return rc;
 	struct value_num num;
 	if (value_parse_number(v, n, &num) == 0)
-		rc = add_num(s, num.d);
+		rc = strset_add_num(s, &num);
 	return rc;
 }
 
@@ -249,7 +295,7 @@ int strset_add_literal(struct strset *s, int kind, const char *v, size_t n)
 	case 'n':
 		if (value_parse_number(v, n, &num))
 			return -EINVAL;
-		return add_num(s, num.d);
+		return strset_add_num(s, &num);
 	case 't':
 		s->has_true = 1;
 		return 0;

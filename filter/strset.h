@@ -7,13 +7,14 @@
  * Values are untyped text, like the lines of a set file. Each added value is
  * kept as a string; if the text is also a number (JSON/Python number grammar,
  * e.g. "42", "9.49", "1e3") it is ALSO kept as that number, so a string field
- * matches by text and a number field matches numerically (42 == 42.0).
+ * matches by text and a number field matches numerically (42 == 42.0), by the
+ * exact order of value_num_cmp.
  * The literals true/false/null/True/False/None are flags: a bool or null
  * field matches only them (and never the strings "true" ...): see
  * strset_add_literal.
  *
- * Numbers are kept as doubles: integers beyond 2^53 that round to the same
- * double are not told apart.
+ * Integers are kept exactly: 9007199254740993 is not 9007199254740992, as in
+ * `==`; a whole double (5.0, 1e3) is the same number as the integer.
  *
  * Ownership: strset_new / strset_free (NULL is a no-op). Built single-threaded,
  * then read-only: lookups from any number of threads. Errors: -ENOMEM, -E2BIG
@@ -23,6 +24,8 @@
 #define STRSET_H
 #include <stddef.h>
 #include <stdint.h>
+
+#include "value.h"
 
 struct strset;
 
@@ -35,6 +38,8 @@ int strset_add(struct strset *s, const char *v, size_t n);
  * string only, 'n' a number only (v is the token), 't' true, 'f' false,
  * 'z' null. */
 int strset_add_literal(struct strset *s, int kind, const char *v, size_t n);
+/* Adds a parsed number (a nan is not added: it equals nothing). */
+int strset_add_num(struct strset *s, const struct value_num *v);
 
 /*
  * Adds every line of buf[0..len): lines split at '\n', a trailing '\r' is
@@ -51,7 +56,7 @@ int strset_add_lines(struct strset *s, const char *buf, size_t len, size_t max_l
 int strset_load_file(struct strset *s, const char *path, size_t max_line, size_t *bad_line);
 
 int strset_has_str(const struct strset *s, const char *v, size_t n);
-int strset_has_num(const struct strset *s, double d); /* -0.0 == 0.0; nan never */
+int strset_has_num(const struct strset *s, const struct value_num *v); /* -0.0 == 0; nan never */
 int strset_has_bool(const struct strset *s, int b);
 int strset_has_null(const struct strset *s);
 size_t strset_count(const struct strset *s); /* distinct strings + numbers + flags */

@@ -503,13 +503,50 @@ int value_number(const struct scan_val *v, struct value_num *n)
 
 /* ---- comparison ---------------------------------------------------------- */
 
-static int cmp_num(const struct value_num *a, const struct value_num *b)
+/* i against d by exact value: d is split into its integer part (exact: a
+ * double of magnitude below 2^63 truncates into an int64 without rounding)
+ * and its fraction, so no integer is ever rounded to a double. */
+static int cmp_int_dbl(int64_t i, double d)
+{
+	if (isnan(d))
+		return VALUE_CMP_NONE;
+	if (d >= 9223372036854775808.0)
+		return -1;
+	if (d < -9223372036854775808.0)
+		return 1;
+	double w = trunc(d);
+	int64_t t = (int64_t)w;
+	if (i != t)
+		return i < t ? -1 : 1;
+	return d > w ? -1 : d < w;
+}
+
+int value_num_cmp(const struct value_num *a, const struct value_num *b)
 {
 	if (a->is_int && b->is_int)
 		return a->i < b->i ? -1 : a->i > b->i;
+	if (a->is_int)
+		return cmp_int_dbl(a->i, b->d);
+	if (b->is_int) {
+		int c = cmp_int_dbl(b->i, a->d);
+		return c == VALUE_CMP_NONE ? c : -c;
+	}
 	if (isnan(a->d) || isnan(b->d))
 		return VALUE_CMP_NONE;
 	return a->d < b->d ? -1 : a->d > b->d;
+}
+
+int value_num_int(const struct value_num *n, int64_t *out)
+{
+	if (n->is_int) {
+		*out = n->i;
+		return 1;
+	}
+	if (!(n->d >= -9223372036854775808.0 && n->d < 9223372036854775808.0) ||
+	    trunc(n->d) != n->d)
+		return 0;
+	*out = (int64_t)n->d;
+	return 1;
 }
 
 int value_cmp(const struct scan_val *a, const struct scan_val *b, char *scratch, size_t cap,
@@ -531,7 +568,7 @@ int value_cmp(const struct scan_val *a, const struct scan_val *b, char *scratch,
 		struct value_num x, y;
 		if (value_number(a, &x) || value_number(b, &y))
 			return 0;
-		*res = cmp_num(&x, &y);
+		*res = value_num_cmp(&x, &y);
 		return 0;
 	}
 	case SCAN_STRING: {

@@ -24,8 +24,10 @@
  * fast path for short decimals). strtod is locale-dependent: the program does
  * not call setlocale(LC_NUMERIC), so "." is the decimal point.
  *
- * Comparison (value_cmp): numbers compare numerically (int64 exactly when both
- * are integers, else as doubles; nan is unordered), strings bytewise over the
+ * Comparison (value_cmp): numbers compare numerically and exactly (an int64
+ * meets a double by its exact value, never rounded to a double first, as
+ * Python compares int and float: 2^53 + 1 > 2^53 == 9007199254740992.0;
+ * nan is unordered), strings bytewise over the
  * UNESCAPED UTF-8 (= code point order), bools false < true, null == null
  * (JSON and Python spellings are the same values: True == true,
  * None == null). Values of different types, and objects/arrays, are
@@ -63,6 +65,11 @@ int value_number(const struct scan_val *v, struct value_num *n);
 int value_parse_number(const char *s, size_t len, struct value_num *n);
 
 #define VALUE_CMP_NONE 2 /* *res when the two values are unordered */
+/* -1, 0, 1 or VALUE_CMP_NONE (a nan): the exact order of value_cmp. */
+int value_num_cmp(const struct value_num *a, const struct value_num *b);
+/* 1 and *out = n's value if n is a whole number that fits an int64 (5, 5.0,
+ * 5e0 alike), else 0: the one spelling of an integer, whatever its token. */
+int value_num_int(const struct value_num *n, int64_t *out);
 /* *res = -1, 0, 1 or VALUE_CMP_NONE. scratch (>= a.len + b.len bytes when both
  * are escaped strings; else may be small) receives unescaped text.
  * -ENOSPC if scratch is too small. */

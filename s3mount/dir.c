@@ -115,19 +115,20 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 					log_warn(
 					    "key '%s' ends in '/' but holds %llu bytes: shown as a "
 					    "directory, its data is not reachable",
-					    e->key, (unsigned long long)e->size);
+					    LOG_KEY(e->key), (unsigned long long)e->size);
 				continue;
 			}
 			if (len && name[len - 1] == '/')
 				continue; /* a marker of a subdirectory (listed as a prefix too) */
 			enum meta_name_verdict v = meta_name_check(name, len);
 			if (v != META_NAME_OK) {
-				log_warn("skipping key '%s': %s", e->key, meta_name_reason(v));
+				log_warn("skipping key '%s': %s", LOG_KEY(e->key),
+					 meta_name_reason(v));
 				continue;
 			}
 			if (shadowed) {
 				log_info("key '%s' is hidden by the directory of the same name",
-					 e->key);
+					 LOG_KEY(e->key));
 				continue;
 			}
 			out[n++] = (struct dir_entry){.name = name,
@@ -145,7 +146,8 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 				len--;
 			enum meta_name_verdict v = meta_name_check(name, len);
 			if (v != META_NAME_OK) {
-				log_warn("skipping prefix '%s': %s", p, meta_name_reason(v));
+				log_warn("skipping prefix '%s': %s", LOG_KEY(p),
+					 meta_name_reason(v));
 				continue;
 			}
 			name[len] = '\0';
@@ -353,7 +355,8 @@ static int dir_fetch(struct dir_stream *d)
 		const struct dir_held *h = &d->live.v[i];
 		int len = snprintf(fkey, sizeof(fkey), "%s%s", d->key, h->name);
 		if (len > 0 && (size_t)len < sizeof(fkey) && page_has_prefix(&pg, fkey)) {
-			log_info("key '%s' is hidden by the directory of the same name", fkey);
+			log_info("key '%s' is hidden by the directory of the same name",
+				 LOG_KEY(fkey));
 			continue;
 		}
 		d->ents[n++] = (struct dir_entry){

@@ -424,7 +424,7 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 			} else {
 				log_warn("ftruncate of '%s' to %" PRIu64
 					 " bytes refused (size %" PRIu64 "): EPERM",
-					 key, want, have);
+					 LOG_KEY(key), want, have);
 				rc = -EPERM;
 			}
 		}
@@ -460,13 +460,13 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 				log_warn("truncate of '%s' to %" PRIu64
 					 " bytes refused (size %" PRIu64
 					 "): only truncation to 0 of a closed file is supported",
-					 key, want, have);
+					 LOG_KEY(key), want, have);
 				return -EPERM;
 			}
 			char etag[S3_ETAG_MAX];
 			rc = s3_put(fs->s3, key, "", 0, NULL, etag);
 			if (rc) {
-				log_error("truncate of '%s': PutObject failed: %s", key,
+				log_error("truncate of '%s': PutObject failed: %s", LOG_KEY(key),
 					  strerror(-rc));
 				return rc;
 			}
@@ -573,7 +573,7 @@ static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
 		return rc;
 	rc = s3_delete(fs->s3, key);
 	if (rc) {
-		log_error("unlink '%s': DeleteObject failed: %s", key, strerror(-rc));
+		log_error("unlink '%s': DeleteObject failed: %s", LOG_KEY(key), strerror(-rc));
 		return rc;
 	}
 	rcache_invalidate(fs->rc, key);
@@ -612,6 +612,34 @@ static void fh_unpin(struct fs *fs, struct fh *h);
 static struct fh *inode_writer(struct inode *in)
 {
 	return in->wctx;
+}
+
+/*
+ * A rename is replacing the file that h is still writing: whatever h writes
+ * can never be published under that name again without destroying the
+ * renamed-in object, so its upload is dropped now, before the rename copies
+ * anything (its commit cannot race the copy), and the writer gets EIO from
+ * its next write and from close (docs/semantics.md). h is pinned.
+ */
+static void displace_writer(struct fs *fs, struct fh *h, const char *key)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->state == FH_OPEN) {
+		upload_abort(h->u);
+		h->state = FH_FAILED;
+		h->err = -EIO;
+		log_warn("'%s' was replaced by a rename while open for writing: its writer's data "
+			 "is discarded and its close fails with EIO",
+			 LOG_KEY(key));
+		itable_lock(fs->it);
+		if (h->in->writers)
+			h->in->writers--;
+		if (h->in->wctx == h)
+			h->in->wctx = NULL;
+		h->in->attr_time = 0;
+		itable_unlock(fs->it);
+	}
+	pthread_mutex_unlock(&h->lock);
 }
 
 static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
@@ -660,6 +688,21 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 			return lr;
 		}
 	}
+	if (!is_dir) {
+		struct fh *dw = NULL;
+		itable_lock(fs->it);
+		np = itable_find_locked(fs->it, newparent);
+		struct inode *d = np ? itable_child_locked(fs->it, np, newname) : NULL;
+		if (d && d->ino != ino && d->writers && inode_writer(d)) {
+			dw = inode_writer(d);
+			dw->pins++;
+		}
+		itable_unlock(fs->it);
+		if (dw) {
+			displace_writer(fs, dw, dst);
+			fh_unpin(fs, dw);
+		}
+	}
 
 	if (is_dir) {
 		rc = nsops_rename_dir(fs->s3, src, dst, (size_t)fs->o->max_rename_objects, 0);
@@ -669,11 +712,10 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 		/* open for writing: the pending upload moves, no copy (upload.c) */
 		pthread_mutex_lock(&w->lock);
 		if (w->state == FH_OPEN) {
+			/* what is under the old name goes after the commit under
+			 * the new one, never now (upload.c says why) */
 			rc = upload_retarget(w->u, dst);
 			pthread_mutex_unlock(&w->lock);
-			/* an object under the old name (opened with O_TRUNC) is gone */
-			if (!rc)
-				rc = s3_delete(fs->s3, src);
 		} else {
 			pthread_mutex_unlock(&w->lock);
 			rc = nsops_rename_file(fs->s3, src, dst, size);
@@ -683,7 +725,8 @@ static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_in
 	}
 	fh_unpin(fs, w);
 	if (rc) {
-		log_warn("rename '%s' -> '%s' failed: %s", src, dst, strerror(-rc));
+		log_warn("rename '%s' -> '%s' failed: %s", LOG_KEY(src), LOG_KEY(dst),
+			 strerror(-rc));
 		return rc;
 	}
 	rcache_invalidate(fs->rc, src);
@@ -806,11 +849,11 @@ static struct mpu_layout *probe_layout(struct fs *fs, const char *key, const cha
 		return NULL;
 	}
 	if (rc < 0) {
-		log_debug("open of '%s': part layout not known (%s): its ETag is not checked", key,
-			  strerror(-rc));
+		log_debug("open of '%s': part layout not known (%s): its ETag is not checked",
+			  LOG_KEY(key), strerror(-rc));
 		return NULL;
 	}
-	log_debug("open of '%s': parts of %llu bytes (from HEAD ?partNumber)", key,
+	log_debug("open of '%s': parts of %llu bytes (from HEAD ?partNumber)", LOG_KEY(key),
 		  (unsigned long long)l->base);
 	return l;
 }
@@ -835,7 +878,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 		if (!rc && in->writers) {
 			log_warn("open of '%s' for writing refused: it is already open for "
 				 "writing",
-				 key);
+				 LOG_KEY(key));
 			rc = -EBUSY;
 		}
 		if (!rc && !(fi->flags & O_TRUNC) && in->size > 0) {
@@ -870,7 +913,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 	if (!rc && in->writers) {
 		log_warn("open of '%s' for reading refused: it is being written and not "
 			 "committed yet",
-			 key);
+			 LOG_KEY(key));
 		rc = -EBUSY;
 	}
 	if (!rc) {
@@ -915,7 +958,7 @@ static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_fi
 			else
 				log_info("open of '%s': unreadable x-amz-meta-" MPU_LAYOUT_META
 					 " '%s': its ETag is not checked",
-					 key, info.parts_layout);
+					 LOG_KEY(key), LOG_KEY(info.parts_layout));
 		} else if (hrc == 0 && check && !info.parts_layout[0] && mpu_etag_parts(etag) > 0 &&
 			   strcmp(info.etag, etag) == 0 && info.size == size) {
 			lp = probe_layout(fs, key, etag, size, &layout);
@@ -1028,7 +1071,7 @@ static void verify_failed(struct fs *fs, struct fh *h)
 	itable_unlock(fs->it);
 	log_error("read of '%s': the MD5 of the bytes downloaded does not match its ETag "
 		  "(corrupted in transit?): EIO; its cached blocks are dropped",
-		  key);
+		  LOG_KEY(key));
 	rcache_invalidate(fs->rc, key);
 }
 
@@ -1148,6 +1191,8 @@ static ssize_t do_write(struct fs *fs, struct fh *h, const char *buf, size_t siz
 		log_warn("write into an existing object opened without O_TRUNC refused (EPERM): "
 			 "objects can only be replaced whole; see docs/semantics.md");
 		n = -EPERM;
+	} else if (h->state == FH_FAILED) {
+		n = h->err; /* EIO: its upload failed or a rename replaced it */
 	} else if (h->state != FH_OPEN) {
 		log_warn("write after the file was committed or discarded refused (EBADF); "
 			 "see docs/semantics.md");
@@ -1202,7 +1247,7 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 		upload_abort(h->u);
 		h->state = FH_DISCARDED;
 		if (discard)
-			log_warn("upload of '%s' discarded: %s", key, why);
+			log_warn("upload of '%s' discarded: %s", LOG_KEY(key), why);
 		/* the empty object committed before the first write goes too */
 		if (discard && h->empty_committed && !krc && s3_delete(fs->s3, key) == 0)
 			rcache_invalidate(fs->rc, key);
@@ -1211,14 +1256,14 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 		cnt(&fs->n_commit, 1);
 		if (rc) {
 			cnt(&fs->n_commit_err, 1);
-			log_error("upload of '%s' failed: %s; nothing was published", key,
+			log_error("upload of '%s' failed: %s; nothing was published", LOG_KEY(key),
 				  strerror(-rc));
 			h->state = FH_FAILED;
 			h->err = rc;
 		} else {
 			h->state = FH_COMMITTED;
 			h->committed_size = info.size;
-			log_debug("committed '%s' (%" PRIu64 " bytes)", key, info.size);
+			log_debug("committed '%s' (%" PRIu64 " bytes)", LOG_KEY(key), info.size);
 			rcache_invalidate(fs->rc, key);
 		}
 	}

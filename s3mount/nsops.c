@@ -23,14 +23,15 @@ int nsops_rename_file(struct s3_client *c, const char *src, const char *dst, uin
 	char etag[S3_ETAG_MAX];
 	int rc = s3_copy(c, src, dst, size, etag);
 	if (rc < 0) {
-		log_error("rename %s -> %s: copy failed: %s", src, dst, strerror(-rc));
+		log_error("rename %s -> %s: copy failed: %s", LOG_KEY(src), LOG_KEY(dst),
+			  strerror(-rc));
 		return rc;
 	}
 	rc = s3_delete(c, src);
 	if (rc < 0 && rc != -ENOENT) {
 		log_error("rename %s -> %s: copied, but deleting the source failed: %s (both "
 			  "names exist now)",
-			  src, dst, strerror(-rc));
+			  LOG_KEY(src), LOG_KEY(dst), strerror(-rc));
 		return -EIO;
 	}
 	return 0;
@@ -81,8 +82,8 @@ static void *rn_worker(void *arg)
 			j->e[i].copied = 1;
 			continue;
 		}
-		log_error("rename of directory %s: copy %s -> %s failed: %s", j->src_dir,
-			  j->e[i].key, dst, strerror(-rc));
+		log_error("rename of directory %s: copy %s -> %s failed: %s", LOG_KEY(j->src_dir),
+			  LOG_KEY(j->e[i].key), LOG_KEY(dst), strerror(-rc));
 		pthread_mutex_lock(&j->lock);
 		if (!j->failed)
 			j->failed = rc;
@@ -208,7 +209,8 @@ int nsops_rename_dir(struct s3_client *c, const char *src_dir, const char *dst_d
 		return -EINVAL;
 	j.src_len = strlen(src_dir);
 	if (strncmp(dst_dir, src_dir, j.src_len) == 0) {
-		log_warn("rename of directory %s into itself (%s) refused", src_dir, dst_dir);
+		log_warn("rename of directory %s into itself (%s) refused", LOG_KEY(src_dir),
+			 LOG_KEY(dst_dir));
 		return -EINVAL;
 	}
 	if (!max_objects)
@@ -222,13 +224,14 @@ int nsops_rename_dir(struct s3_client *c, const char *src_dir, const char *dst_d
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
-		log_warn("rename of directory %s -> %s refused: the target is not empty", src_dir,
-			 dst_dir);
+		log_warn("rename of directory %s -> %s refused: the target is not empty",
+			 LOG_KEY(src_dir), LOG_KEY(dst_dir));
 		return -ENOTEMPTY;
 	}
 	rc = list_all(c, src_dir, max_objects, &j.e, &j.n);
 	if (rc < 0) {
-		log_error("rename of directory %s: listing failed: %s", src_dir, strerror(-rc));
+		log_error("rename of directory %s: listing failed: %s", LOG_KEY(src_dir),
+			  strerror(-rc));
 		goto out;
 	}
 	if (j.n == 0) {
@@ -239,7 +242,7 @@ int nsops_rename_dir(struct s3_client *c, const char *src_dir, const char *dst_d
 		log_error("rename of directory %s -> %s refused: it holds more than %zu objects "
 			  "(option max_rename_objects); each would be copied and deleted one "
 			  "by one",
-			  src_dir, dst_dir, max_objects);
+			  LOG_KEY(src_dir), LOG_KEY(dst_dir), max_objects);
 		rc = -EMLINK;
 		goto out;
 	}
@@ -259,7 +262,7 @@ int nsops_rename_dir(struct s3_client *c, const char *src_dir, const char *dst_d
 		if (delete_keys(c, &j, 1) < 0)
 			log_error("rename of directory %s: removing the partial copy under %s "
 				  "failed",
-				  src_dir, dst_dir);
+				  LOG_KEY(src_dir), LOG_KEY(dst_dir));
 		rc = -EIO;
 		goto out;
 	}
@@ -267,11 +270,12 @@ int nsops_rename_dir(struct s3_client *c, const char *src_dir, const char *dst_d
 	if (rc < 0) {
 		log_error("rename of directory %s -> %s: copied, but deleting the sources "
 			  "failed: %s (some objects exist under both names)",
-			  src_dir, dst_dir, strerror(-rc));
+			  LOG_KEY(src_dir), LOG_KEY(dst_dir), strerror(-rc));
 		rc = -EIO;
 		goto out;
 	}
-	log_info("renamed directory %s -> %s (%zu objects)", src_dir, dst_dir, j.n);
+	log_info("renamed directory %s -> %s (%zu objects)", LOG_KEY(src_dir), LOG_KEY(dst_dir),
+		 j.n);
 out:
 	free_entries(j.e, j.n);
 	return rc;
@@ -313,7 +317,7 @@ int nsops_rmdir(struct s3_client *c, const char *dir)
 	if (rc == -ENOENT)
 		rc = 0;
 	if (rc < 0)
-		log_error("rmdir %s: deleting the marker failed: %s", dir, strerror(-rc));
+		log_error("rmdir %s: deleting the marker failed: %s", LOG_KEY(dir), strerror(-rc));
 	return rc;
 }
 
@@ -325,7 +329,8 @@ int nsops_mkdir(struct s3_client *c, const char *dir)
 		return -EINVAL;
 	int rc = s3_put(c, dir, "", 0, &o, etag);
 	if (rc < 0)
-		log_error("mkdir %s: PutObject of the marker failed: %s", dir, strerror(-rc));
+		log_error("mkdir %s: PutObject of the marker failed: %s", LOG_KEY(dir),
+			  strerror(-rc));
 	return rc;
 }
 
@@ -379,18 +384,19 @@ int nsops_abort_stale_uploads(struct s3_client *c, const char *prefix, long olde
 	if (rc == 0)
 		rc = l.err;
 	if (rc < 0) {
-		log_error("abandoned uploads under '%s': listing failed: %s", prefix ? prefix : "",
-			  strerror(-rc));
+		log_error("abandoned uploads under '%s': listing failed: %s",
+			  LOG_KEY(prefix ? prefix : ""), strerror(-rc));
 		goto out;
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		int e = s3_mpu_abort(c, l.v[i].key, l.v[i].id);
 		if (e < 0 && e != -ENOENT) {
-			log_error("abandoned upload of %s (%s): abort failed: %s", l.v[i].key,
-				  l.v[i].id, strerror(-e));
+			log_error("abandoned upload of %s (%s): abort failed: %s",
+				  LOG_KEY(l.v[i].key), l.v[i].id, strerror(-e));
 			continue;
 		}
-		log_info("aborted abandoned multipart upload of %s (%s)", l.v[i].key, l.v[i].id);
+		log_info("aborted abandoned multipart upload of %s (%s)", LOG_KEY(l.v[i].key),
+			 l.v[i].id);
 		aborted++;
 	}
 	rc = aborted;

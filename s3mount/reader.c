@@ -548,13 +548,13 @@ static void run_job(struct rcache *rc, struct rjob *j)
 		err = rc->fetch(rc->fetch_arg, o->key, off, total, ch->base, &got,
 				o->etag[0] ? o->etag : NULL, &info);
 		if (err == 0 && got != total) {
-			log_warn("reader: short GET of %s at %llu: %zu of %zu bytes", o->key,
-				 (unsigned long long)off, got, total);
+			log_warn("reader: short GET of %s at %llu: %zu of %zu bytes",
+				 LOG_KEY(o->key), (unsigned long long)off, got, total);
 			err = -EIO;
 		}
 	}
 	if (err)
-		log_warn("reader: GET %s [%llu, +%zu) failed: %s", o->key,
+		log_warn("reader: GET %s [%llu, +%zu) failed: %s", LOG_KEY(o->key),
 			 (unsigned long long)off, total, strerror(-err));
 
 	struct grave g = { 0 };

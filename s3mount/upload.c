@@ -41,6 +41,16 @@
  * A rename before the first part is queued costs nothing (the key changes);
  * the usual editor pattern (write tmp, close, rename) renames a committed
  * object and is not a retarget at all.
+ *
+ * What stays under the name left by a retarget: the object there (a version
+ * this file committed by fsync, or the object an O_TRUNC open is replacing)
+ * is NOT deleted at the rename but only after the commit under the new name
+ * (finish_renames). Deleting it at once broke two things: a resumed upload
+ * whose first parts are UploadPartCopy of that very object (queued or in
+ * flight) failed, and a writer killed after the rename left neither name,
+ * losing what fsync had made durable. It goes then only if it is still the
+ * version seen at the rename (same ETag): another writer may have put a new
+ * object there meanwhile, and that one is not ours to delete.
  */
 #define _GNU_SOURCE /* mremap */
 #include "upload.h"
@@ -53,7 +63,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "crypto.h"
 #include "log.h"
 #include "mpulayout.h"
 #include "partsize.h"
@@ -62,6 +71,7 @@
 #define WORKERS_DEFAULT 8
 #define WORKERS_MAX 64
 #define SPARE_MAX 2 /* whole part buffers kept for reuse (see recycle) */
+#define LEFT_MAX 4  /* names an open file can be renamed away from (see left) */
 
 enum upload_state {
 	UP_OPEN,      /* accepting writes */
@@ -113,6 +123,12 @@ struct upload {
 	enum upload_state state;              /* writer only */
 	int fail_rc;                          /* what commit returns once UP_FAILED */
 	struct s3_object_info info;           /* valid in UP_COMMITTED */
+	struct {
+		char key[S3_KEY_MAX];
+		char etag[S3_ETAG_MAX]; /* the version there at the rename */
+	} left[LEFT_MAX];		/* names renamed away from: they go
+					   after the commit (file head) */
+	int nleft;
 
 	/* The part being filled: writer only. */
 	char *buf;                            /* NULL until the first byte of the part */
@@ -221,7 +237,8 @@ static int ensure_room(struct upload *u)
 	if (want > budget_limit(p->b)) {
 		log_error("upload of %s: a %zu-byte part does not fit the %zu-byte memory budget "
 			  "(file too large for this budget at %llu bytes)",
-			  u->final_key, want, budget_limit(p->b), (unsigned long long)u->size);
+			  LOG_KEY(u->final_key), want, budget_limit(p->b),
+			  (unsigned long long)u->size);
 		return -EFBIG;
 	}
 	char *sp = want == p->part_size ? take_spare(p) : NULL;
@@ -248,7 +265,8 @@ static int ensure_room(struct upload *u)
 	char *m = u->buf ? mremap(u->buf, u->buf_map, want, MREMAP_MAYMOVE) : map_bytes(want);
 	if (m == MAP_FAILED || !m) {
 		budget_release(p->b, want - u->buf_map);
-		log_error("upload of %s: cannot map a %zu-byte part buffer", u->final_key, want);
+		log_error("upload of %s: cannot map a %zu-byte part buffer", LOG_KEY(u->final_key),
+			  want);
 		return -ENOMEM;
 	}
 	u->buf = m;
@@ -291,11 +309,11 @@ static void run_job(struct upload_pool *p, struct part_job *job)
 		if (rc < 0) {
 			if (!u->err) {
 				u->err = rc;
-				log_error("upload of %s: part %d (%llu bytes%s) failed: %s", u->key,
-					  job->number,
-					  (unsigned long long)(job->copy_len ? job->copy_len
-									     : job->len),
-					  job->copy_len ? ", copied" : "", strerror(-rc));
+				log_error(
+				    "upload of %s: part %d (%llu bytes%s) failed: %s",
+				    LOG_KEY(u->key), job->number,
+				    (unsigned long long)(job->copy_len ? job->copy_len : job->len),
+				    job->copy_len ? ", copied" : "", strerror(-rc));
 			}
 		} else {
 			struct s3_part *sp = &u->parts[job->number - 1];
@@ -510,18 +528,18 @@ static int submit_current(struct upload *u)
 
 	if (u->part_no > S3_MAX_PARTS) {
 		/* only reachable after a resume shifted the part numbers */
-		log_error("upload of %s: more than %d parts", u->final_key, S3_MAX_PARTS);
+		log_error("upload of %s: more than %d parts", LOG_KEY(u->final_key), S3_MAX_PARTS);
 		return set_err(u, -EFBIG);
 	}
 	if (!u->upload_id[0]) {
 		rc = mpu_create(u, 0, 0);
 		if (rc < 0) {
 			u->upload_id[0] = '\0';
-			log_error("upload of %s: CreateMultipartUpload failed: %s", u->key,
+			log_error("upload of %s: CreateMultipartUpload failed: %s", LOG_KEY(u->key),
 				  strerror(-rc));
 			return set_err(u, rc);
 		}
-		log_debug("upload of %s: multipart upload %s", u->key, u->upload_id);
+		log_debug("upload of %s: multipart upload %s", LOG_KEY(u->key), u->upload_id);
 	}
 	struct part_job *job = calloc(1, sizeof(*job));
 	if (!job)
@@ -568,7 +586,7 @@ ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t of
 
 	if (u->state == UP_COMMITTED) {
 		log_warn("write to %s after it was committed without upload_resume() (a bug)",
-			 u->final_key);
+			 LOG_KEY(u->final_key));
 		return -EPERM;
 	}
 	if (u->state != UP_OPEN)
@@ -579,7 +597,8 @@ ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t of
 	if (off != u->size) {
 		log_warn("write to %s at offset %llu refused: the file is %llu bytes and s3mount "
 			 "writes only sequentially (ESPIPE)",
-			 u->final_key, (unsigned long long)off, (unsigned long long)u->size);
+			 LOG_KEY(u->final_key), (unsigned long long)off,
+			 (unsigned long long)u->size);
 		return -ESPIPE;
 	}
 	if (len == 0)
@@ -588,7 +607,7 @@ ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t of
 	if (len > max || u->size > max - len) {
 		log_error("write to %s refused: %llu bytes would pass the largest object the "
 			  "part-size policy allows (%llu)",
-			  u->final_key, (unsigned long long)(u->size + len),
+			  LOG_KEY(u->final_key), (unsigned long long)(u->size + len),
 			  (unsigned long long)max);
 		return -EFBIG;
 	}
@@ -624,8 +643,33 @@ int upload_retarget(struct upload *u, const char *new_key)
 		return -ENAMETOOLONG;
 	if (u->state != UP_OPEN)
 		return -EINVAL;
+	if (strcmp(new_key, u->final_key) == 0)
+		return 0;
+	/* What is under the name being left is kept until the commit under the
+	 * new one (file head); remember which version it is. */
+	struct s3_object_info hi;
+	int rc = s3_head(u->p->c, u->final_key, &hi);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (rc == 0 && u->nleft == LEFT_MAX) {
+		log_warn("rename of %s while open: renamed %d times already; refused (EBUSY)",
+			 LOG_KEY(u->final_key), LEFT_MAX);
+		return -EBUSY;
+	}
+	for (int i = 0; i < u->nleft; i++) {
+		if (strcmp(u->left[i].key, new_key) == 0) {
+			/* back to a name left before: the commit replaces it anyway */
+			u->left[i] = u->left[--u->nleft];
+			break;
+		}
+	}
+	if (rc == 0) {
+		memcpy(u->left[u->nleft].key, u->final_key, sizeof(u->final_key));
+		memcpy(u->left[u->nleft].etag, hi.etag, sizeof(hi.etag));
+		u->nleft++;
+	}
 	if (!u->upload_id[0]) {
-		/* Nothing under the old key yet: free. */
+		/* Nothing of this upload under the old key yet: free. */
 		memcpy(u->key, new_key, klen + 1);
 		memcpy(u->final_key, new_key, klen + 1);
 		return 0;
@@ -633,8 +677,34 @@ int upload_retarget(struct upload *u, const char *new_key)
 	memcpy(u->final_key, new_key, klen + 1);
 	log_info("rename of %s while open: its multipart upload is under way; it will be "
 		 "completed there and copied server-side to %s at close",
-		 u->key, new_key);
+		 LOG_KEY(u->key), LOG_KEY(new_key));
 	return 0;
+}
+
+/* After the commit under the final name: the names left by renames go, each
+ * only if it still holds the version seen at the rename (file head). A
+ * failure here loses nothing (the file is committed): it is logged. */
+static void finish_renames(struct upload *u)
+{
+	for (int i = 0; i < u->nleft; i++) {
+		const char *k = u->left[i].key;
+		struct s3_object_info hi;
+		int rc = s3_head(u->p->c, k, &hi);
+		if (rc == -ENOENT)
+			continue;
+		if (rc == 0 && strcmp(hi.etag, u->left[i].etag) != 0) {
+			log_info("upload of %s: its old name %s now holds another object: kept",
+				 LOG_KEY(u->final_key), LOG_KEY(k));
+			continue;
+		}
+		if (rc == 0)
+			rc = s3_delete(u->p->c, k);
+		if (rc < 0 && rc != -ENOENT)
+			log_error("upload of %s: deleting its old name %s failed: %s (both names "
+				  "exist now)",
+				  LOG_KEY(u->final_key), LOG_KEY(k), strerror(-rc));
+	}
+	u->nleft = 0;
 }
 
 /* Drops this upload's parts still waiting in the queue (their data would be
@@ -685,48 +755,10 @@ static void abort_mpu(struct upload *u)
 	if (rc < 0 && rc != -ENOENT)
 		log_error("upload of %s: AbortMultipartUpload %s failed: %s (parts may remain; "
 			  "option abort_stale_uploads removes them)",
-			  u->key, u->upload_id, strerror(-rc));
+			  LOG_KEY(u->key), u->upload_id, strerror(-rc));
 	else
-		log_info("upload of %s: multipart upload aborted", u->key);
+		log_info("upload of %s: multipart upload aborted", LOG_KEY(u->key));
 	u->upload_id[0] = '\0';
-}
-
-/* The multipart ETag S3 computes: md5 of the binary part md5s, then "-N". */
-static int expected_etag(const struct upload *u, int nparts, char out[S3_ETAG_MAX])
-{
-	struct crypto_md5_ctx *ctx = crypto_md5_new();
-	if (!ctx)
-		return -ENOMEM;
-	for (int i = 0; i < nparts; i++) {
-		const char *e = u->parts[i].etag;
-		uint8_t bin[CRYPTO_MD5_LEN];
-		if (*e == '"')
-			e++;
-		for (int k = 0; k < CRYPTO_MD5_LEN; k++) {
-			int v = 0;
-			for (int h = 0; h < 2; h++) {
-				char ch = e[2 * k + h];
-				int d = ch >= '0' && ch <= '9'	 ? ch - '0'
-					: ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-					: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-								 : -1;
-				if (d < 0) {
-					uint8_t junk[CRYPTO_MD5_LEN];
-					crypto_md5_final(ctx, junk);
-					return -EINVAL;
-				}
-				v = v * 16 + d;
-			}
-			bin[k] = (uint8_t)v;
-		}
-		crypto_md5_update(ctx, bin, sizeof(bin));
-	}
-	uint8_t md[CRYPTO_MD5_LEN];
-	char hex[2 * CRYPTO_MD5_LEN + 1];
-	crypto_md5_final(ctx, md);
-	crypto_hex(md, sizeof(md), hex);
-	snprintf(out, S3_ETAG_MAX, "\"%s-%d\"", hex, nparts);
-	return 0;
 }
 
 static int complete_mpu(struct upload *u)
@@ -739,11 +771,12 @@ static int complete_mpu(struct upload *u)
 
 	for (int i = 0; i < nparts; i++) {
 		if (u->parts[i].number != i + 1 || !u->parts[i].etag[0]) {
-			log_error("upload of %s: part %d has no ETag", u->key, i + 1);
+			log_error("upload of %s: part %d has no ETag", LOG_KEY(u->key), i + 1);
 			return -EIO;
 		}
 	}
-	expected_etag(u, nparts, want);
+	/* want stays "" when the part ETags are not MD5s (SSE-KMS) */
+	mpu_etag_of_parts(u->parts, (size_t)nparts, want, sizeof(want));
 	rc = s3_mpu_complete(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, etag);
 	if (rc == -ENOENT && want[0]) {
 		/* NoSuchUpload: maybe our retry of a Complete that went through. */
@@ -752,15 +785,15 @@ static int complete_mpu(struct upload *u)
 		    hi.size == u->size) {
 			log_warn("upload of %s: Complete answered NoSuchUpload but the object "
 				 "is ours (ETag %s): committed",
-				 u->key, want);
+				 LOG_KEY(u->key), want);
 			u->mpu_done = 1;
 			u->info = hi;
 			return 0;
 		}
 	}
 	if (rc < 0) {
-		log_error("upload of %s: CompleteMultipartUpload of %d parts failed: %s", u->key,
-			  nparts, strerror(-rc));
+		log_error("upload of %s: CompleteMultipartUpload of %d parts failed: %s",
+			  LOG_KEY(u->key), nparts, strerror(-rc));
 		return rc;
 	}
 	u->mpu_done = 1;
@@ -771,20 +804,23 @@ static int complete_mpu(struct upload *u)
 		/* Ceph RGW answers Complete with an empty <ETag>: ask the object. */
 		rc = s3_head(p->c, u->key, &u->info);
 		if (rc < 0) {
-			log_error("upload of %s: HEAD after Complete failed: %s", u->key,
+			log_error("upload of %s: HEAD after Complete failed: %s", LOG_KEY(u->key),
 				  strerror(-rc));
 			return rc;
 		}
 	}
 	if (u->info.size != u->size) {
-		log_error("upload of %s: the completed object has %llu bytes, %llu were written",
-			  u->key, (unsigned long long)u->info.size, (unsigned long long)u->size);
-		s3_delete(p->c, u->key);
+		/* Not deleted: the object HEAD found may be another writer's,
+		 * newer than ours, and nothing proves it is ours. */
+		log_error("upload of %s: the object there has %llu bytes, %llu were written: "
+			  "not ours, or not whole; left as it is, close fails",
+			  LOG_KEY(u->key), (unsigned long long)u->info.size,
+			  (unsigned long long)u->size);
 		return -EIO;
 	}
 	/* (under SSE-KMS/SSE-C no ETag is an MD5: nothing to compare) */
 	if (want[0] && !u->info.etag_not_md5 && strcmp(u->info.etag, want) != 0)
-		log_warn("upload of %s: ETag %s, expected %s", u->key, u->info.etag, want);
+		log_warn("upload of %s: ETag %s, expected %s", LOG_KEY(u->key), u->info.etag, want);
 	return 0;
 }
 
@@ -795,15 +831,15 @@ static int move_to_final(struct upload *u)
 	char etag[S3_ETAG_MAX] = "";
 	int rc = s3_copy(p->c, u->key, u->final_key, u->info.size, etag);
 	if (rc < 0) {
-		log_error("upload of %s: copy to its new name %s failed: %s", u->key,
-			  u->final_key, strerror(-rc));
+		log_error("upload of %s: copy to its new name %s failed: %s", LOG_KEY(u->key),
+			  LOG_KEY(u->final_key), strerror(-rc));
 		s3_delete(p->c, u->key);
 		return rc;
 	}
 	rc = s3_delete(p->c, u->key);
 	if (rc < 0 && rc != -ENOENT)
-		log_error("upload of %s (renamed to %s): deleting the old name failed: %s", u->key,
-			  u->final_key, strerror(-rc));
+		log_error("upload of %s (renamed to %s): deleting the old name failed: %s",
+			  LOG_KEY(u->key), LOG_KEY(u->final_key), strerror(-rc));
 	if (etag[0])
 		memcpy(u->info.etag, etag, sizeof(etag));
 	else if (s3_head(p->c, u->final_key, &u->info) < 0)
@@ -829,8 +865,8 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 		char etag[S3_ETAG_MAX] = "";
 		rc = s3_put(p->c, u->key, u->buf ? u->buf : "", u->buf_len, NULL, etag);
 		if (rc < 0) {
-			log_error("upload of %s: PutObject of %zu bytes failed: %s", u->key,
-				  u->buf_len, strerror(-rc));
+			log_error("upload of %s: PutObject of %zu bytes failed: %s",
+				  LOG_KEY(u->key), u->buf_len, strerror(-rc));
 			goto fail;
 		}
 		drop_buffer(u);
@@ -857,8 +893,9 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 		if (rc < 0)
 			goto fail;
 	}
+	finish_renames(u);
 	u->state = UP_COMMITTED;
-	log_debug("upload of %s committed: %llu bytes, ETag %s", u->final_key,
+	log_debug("upload of %s committed: %llu bytes, ETag %s", LOG_KEY(u->final_key),
 		  (unsigned long long)u->info.size, u->info.etag);
 done:
 	if (info)
@@ -870,7 +907,7 @@ fail:
 	drop_buffer(u);
 	u->state = UP_FAILED;
 	u->fail_rc = rc == -EFBIG ? -EFBIG : -EIO;
-	log_error("upload of %s failed (%s): nothing was published", u->final_key,
+	log_error("upload of %s failed (%s): nothing was published", LOG_KEY(u->final_key),
 		  strerror(-rc));
 	return u->fail_rc;
 }
@@ -899,7 +936,8 @@ int upload_resume(struct upload *u, const char *key)
 	if (rc < 0) {
 		log_error("write to %s after its commit: the committed object %s (%s); "
 			  "nothing more is written",
-			  key, rc == -ESTALE ? "was replaced by another writer" : "cannot be read",
+			  LOG_KEY(key),
+			  rc == -ESTALE ? "was replaced by another writer" : "cannot be read",
 			  strerror(-rc));
 		goto fail;
 	}
@@ -933,7 +971,7 @@ int upload_resume(struct upload *u, const char *key)
 		if (rc < 0) {
 			log_error("write to %s after its commit: reading back its %llu bytes "
 				  "failed: %s",
-				  key, (unsigned long long)size, strerror(-rc));
+				  LOG_KEY(key), (unsigned long long)size, strerror(-rc));
 			goto fail_open;
 		}
 		u->buf_len = (size_t)size;
@@ -943,7 +981,8 @@ int upload_resume(struct upload *u, const char *key)
 	rc = mpu_create(u, size, n);
 	if (rc < 0) {
 		u->upload_id[0] = '\0';
-		log_error("upload of %s: CreateMultipartUpload failed: %s", u->key, strerror(-rc));
+		log_error("upload of %s: CreateMultipartUpload failed: %s", LOG_KEY(u->key),
+			  strerror(-rc));
 		goto fail_open;
 	}
 	pthread_mutex_lock(&u->lock);
@@ -970,8 +1009,8 @@ int upload_resume(struct upload *u, const char *key)
 		enqueue(p, job);
 	}
 	u->part_cap = part_size_of(p, u->part_no);
-	log_debug("upload of %s: resumed after a commit: %d copied part(s), upload %s", u->key,
-		  n, u->upload_id);
+	log_debug("upload of %s: resumed after a commit: %d copied part(s), upload %s",
+		  LOG_KEY(u->key), n, u->upload_id);
 	return 0;
 fail_open:
 	cancel_parts(u);
@@ -1025,7 +1064,8 @@ void upload_pool_free(struct upload_pool *p)
 		if (!u)
 			break;
 		if (u->state == UP_OPEN)
-			log_warn("upload of %s still open at shutdown: aborted", u->final_key);
+			log_warn("upload of %s still open at shutdown: aborted",
+				 LOG_KEY(u->final_key));
 		upload_free(u);
 	}
 	pthread_mutex_lock(&p->lock);

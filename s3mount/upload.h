@@ -47,6 +47,10 @@
  * went to S3 it only changes the key; once a multipart upload is open under
  * the old key, the object is completed there at commit and then copied
  * server-side to the new key and the old key deleted (upload.c says why).
+ * Whatever is under the old name at the rename (a version committed by
+ * fsync, an object being replaced) stays there until the commit under the
+ * new name, and goes then only if it is still that version: an abort (a
+ * killed writer) leaves it in place.
  *
  * Thread-safety: all calls on one struct upload must be serialised by the
  * caller (FUSE: writes, flush, fsync, rename and release of a handle under
@@ -92,7 +96,9 @@ uint64_t upload_size(const struct upload *u);
 /* The key the object will be committed under (after any retarget). */
 const char *upload_key(const struct upload *u);
 /* Moves the pending upload to new_key (rename of a file open for writing).
- * -EINVAL after a commit (the object exists: rename it as an object). */
+ * -EINVAL after a commit (the object exists: rename it as an object); -EBUSY
+ * when renamed away from LEFT_MAX (4) existing objects already; a HEAD error
+ * of the old name. Blocks (one HEAD of the old name). */
 int upload_retarget(struct upload *u, const char *new_key);
 /* Completes: waits for every part, then Complete (or PutObject); info gets
  * the new object's size, mtime and ETag. After a commit, the upload is done:

@@ -51,6 +51,34 @@ int log_enabled(enum log_level lvl)
 	return (int)lvl <= atomic_load(&log_cur_level);
 }
 
+static int log_is_ctl(unsigned char ch)
+{
+	return ch < 0x20 || ch == 0x7f;
+}
+
+const char *log_key(const char *key, char out[LOG_KEY_BUF])
+{
+	size_t i = 0;
+	if (!key)
+		key = "";
+	for (; key[i] && i < LOG_KEY_MAX; i++)
+		out[i] = log_is_ctl((unsigned char)key[i]) ? '?' : key[i];
+	if (key[i]) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
+}
+
+/* The backstop behind log_key: whatever reached the text, one line. */
+static void log_clean(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (log_is_ctl((unsigned char)s[i]))
+			s[i] = '?';
+}
+
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	if (!log_enabled(lvl))
@@ -62,6 +90,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(line, sizeof(line), fmt, ap);
 		va_end(ap);
+		log_clean(line, strlen(line));
 		syslog(prio[lvl], "%s", line);
 		return;
 	}
@@ -77,6 +106,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
+	log_clean(line + n, len - (size_t)n);
 	line[len++] = '\n';
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;

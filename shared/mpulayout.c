@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "s3.h"
 
 #define ML_MAX_PARTS 10000
 #define ML_MAX_PART (5ull << 30) /* S3's largest part */
@@ -158,4 +159,38 @@ int mpu_etag_parts(const char *etag)
 	if (etag[0] == '"' && *p++ != '"') /* quoted: closed too */
 		return -EINVAL;
 	return *p == '\0' ? (int)n : -EINVAL;
+}
+
+int mpu_etag_of_parts(const struct s3_part *parts, size_t nparts, char *out, size_t cap)
+{
+	if (cap)
+		out[0] = '\0';
+	struct crypto_md5_ctx *ctx = crypto_md5_new();
+	if (!ctx)
+		return -ENOMEM;
+	int rc = 0;
+	for (size_t i = 0; i < nparts && !rc; i++) {
+		const char *e = parts[i].etag;
+		uint8_t bin[CRYPTO_MD5_LEN];
+		if (*e == '"')
+			e++;
+		for (int k = 0; k < CRYPTO_MD5_LEN && !rc; k++) {
+			int hi = crypto_hexval(e[2 * k]);
+			int lo = hi < 0 ? -1 : crypto_hexval(e[2 * k + 1]);
+			if (lo < 0)
+				rc = -EINVAL; /* not an MD5 (SSE-KMS, SSE-C): cannot tell */
+			else
+				bin[k] = (uint8_t)(hi * 16 + lo);
+		}
+		if (!rc)
+			crypto_md5_update(ctx, bin, sizeof(bin));
+	}
+	uint8_t md[CRYPTO_MD5_LEN];
+	crypto_md5_final(ctx, md);
+	if (rc)
+		return rc;
+	char hex[2 * CRYPTO_MD5_LEN + 1];
+	crypto_hex(md, sizeof(md), hex);
+	snprintf(out, cap, "\"%s-%zu\"", hex, nparts);
+	return 0;
 }

@@ -74,4 +74,11 @@ int mpu_layout_uniform(uint64_t size, int nparts, uint64_t p1, struct mpu_layout
  * -EINVAL when etag is not 32 hex digits, '-', 1..10000. */
 int mpu_etag_parts(const char *etag);
 
+struct s3_part;
+/* The ETag S3 gives the object completed from parts[0..nparts): the MD5 of
+ * the parts' binary MD5s, then "-N", quoted, into out (cap >= S3_ETAG_MAX).
+ * -EINVAL if a part ETag is not an MD5 (SSE-KMS, SSE-C): then no ETag can
+ * prove that an object is the one these parts made. -ENOMEM. */
+int mpu_etag_of_parts(const struct s3_part *parts, size_t nparts, char *out, size_t cap);
+
 #endif

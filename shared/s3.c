@@ -23,6 +23,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
+#include "mpulayout.h"
 #include "retry.h"
 #include "s3err.h"
 #include "s3hdr.h"
@@ -317,27 +318,6 @@ static int s3_query_add(struct buf *q, const char *name, const char *value)
 	return rc;
 }
 
-/* A key as it may appear in a log line: control bytes (a key may hold a
- * newline) become '?', so one request is one line; long keys are cut. */
-#define S3_LOGKEY_MAX 200
-
-static const char *s3_log_key(const char *key, char out[S3_LOGKEY_MAX + 4])
-{
-	size_t i = 0;
-	if (!key)
-		key = "";
-	for (; key[i] && i < S3_LOGKEY_MAX; i++) {
-		unsigned char ch = (unsigned char)key[i];
-		out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
-	}
-	if (key[i]) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
-
 /* ---- the one request loop ---- */
 
 static void s3_sleep_ms(uint64_t ms)
@@ -402,8 +382,8 @@ static int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *
 	struct sigv4_header sh[S3_OP_HDRS + S3HDR_MAX + 8];
 	int refreshed = 0, redirects = 0;
 	uint64_t rnd = atomic_fetch_add(&c->seed, 0x9e3779b97f4a7c15ull);
-	char lkey_buf[S3_LOGKEY_MAX + 4];
-	const char *lkey = s3_log_key(op->key, lkey_buf);
+	char lkey_buf[LOG_KEY_BUF];
+	const char *lkey = log_key(op->key, lkey_buf);
 
 	buf_init(&url, 16 * 1024);
 	buf_init(&host, 1024);
@@ -947,12 +927,11 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 			break;
 		if (g.delivered && s3_is_resumable(rc) && resumes < S3_MAX_RESUMES &&
 		    (end == UINT64_MAX || pos < end) && !(have_first && pos >= first.size)) {
-			char lk[S3_LOGKEY_MAX + 4];
 			resumes++;
 			atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
 			log_info("s3: GetObject %s/%s: connection lost (%s) after %" PRIu64
 				 " bytes; resuming at %" PRIu64,
-				 c->bucket, s3_log_key(key, lk), strerror(-rc), g.delivered, pos);
+				 c->bucket, LOG_KEY(key), strerror(-rc), g.delivered, pos);
 			continue;
 		}
 		if (g.delivered && s3_is_resumable(rc) && have_first && pos >= first.size) {
@@ -1043,7 +1022,7 @@ int s3_list(struct s3_client *c, const struct s3_list_req *req, struct s3_list_p
 		rc = s3xml_parse_list_v2(r.body.ptr, r.body.len, page, &kc);
 		if (rc)
 			log_error("s3: ListObjectsV2 %s prefix=%s: unreadable answer (%s)",
-				  c->bucket, req->prefix ? req->prefix : "", strerror(-rc));
+				  c->bucket, LOG_KEY(req->prefix), strerror(-rc));
 		else if (kc >= 0 && (size_t)kc != page->nentries + page->nprefixes)
 			log_debug("s3: ListObjectsV2 %s: KeyCount %ld, got %zu", c->bucket, kc,
 				  page->nentries + page->nprefixes);
@@ -1141,7 +1120,7 @@ static int s3_copy_single(struct s3_client *c, const char *src_key, const char *
 		rc = s3xml_parse_copy(r.body.ptr, r.body.len, tag, NULL);
 		if (rc)
 			log_error("s3: CopyObject %s/%s: unreadable answer (%s)", c->bucket,
-				  dst_key, strerror(-rc));
+				  LOG_KEY(dst_key), strerror(-rc));
 		else if (etag) {
 			s3_etag_quote(tag);
 			s3_copy_str(etag, S3_ETAG_MAX, tag);
@@ -1222,9 +1201,8 @@ static int s3_copy_multipart(struct s3_client *c, const char *src_key, const cha
 	if (rc)
 		goto out;
 	m.upload_id = upload_id;
-	char lk1[S3_LOGKEY_MAX + 4], lk2[S3_LOGKEY_MAX + 4];
 	log_info("s3: copy %s/%s -> %s: %" PRIu64 " bytes in %d parts of %" PRIu64, c->bucket,
-		 s3_log_key(src_key, lk1), s3_log_key(dst_key, lk2), size, m.nparts, ps);
+		 LOG_KEY(src_key), LOG_KEY(dst_key), size, m.nparts, ps);
 	pthread_t th[S3_COPY_THREADS];
 	int started = 0;
 	for (int i = 0; i < S3_COPY_THREADS && i < m.nparts; i++) {
@@ -1320,11 +1298,10 @@ int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n)
 				log_error("s3: DeleteObjects %s: unreadable answer (%s)", c->bucket,
 					  strerror(-rc));
 			} else {
-				char lk[S3_LOGKEY_MAX + 4];
 				for (size_t i = 0; i < res.nerrors; i++)
 					log_error("s3: DeleteObjects %s/%s: %s %s", c->bucket,
-						  s3_log_key(res.errors[i].key, lk),
-						  res.errors[i].code, res.errors[i].message);
+						  LOG_KEY(res.errors[i].key), res.errors[i].code,
+						  res.errors[i].message);
 				failed += (int)res.nerrors;
 				s3xml_delete_result_release(&res);
 			}
@@ -1371,7 +1348,7 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 		rc = s3xml_parse_initiate(r.body.ptr, r.body.len, upload_id);
 		if (rc)
 			log_error("s3: CreateMultipartUpload %s/%s: unreadable answer (%s)",
-				  c->bucket, key, strerror(-rc));
+				  c->bucket, LOG_KEY(key), strerror(-rc));
 	}
 	http_response_release(&r);
 	return rc;
@@ -1412,8 +1389,8 @@ int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_
 	if (!rc) {
 		s3_etag_header(&r, etag);
 		if (!etag[0]) {
-			log_error("s3: UploadPart %s/%s #%d: no ETag in the answer", c->bucket, key,
-				  part_number);
+			log_error("s3: UploadPart %s/%s #%d: no ETag in the answer", c->bucket,
+				  LOG_KEY(key), part_number);
 			rc = -EIO;
 		}
 	}
@@ -1466,7 +1443,7 @@ static int s3_part_copy(struct s3_client *c, const char *key, const char *upload
 		rc = s3xml_parse_copy(r.body.ptr, r.body.len, etag, NULL);
 		if (rc)
 			log_error("s3: UploadPartCopy %s/%s #%d: unreadable answer (%s)", c->bucket,
-				  key, part_number, strerror(-rc));
+				  LOG_KEY(key), part_number, strerror(-rc));
 		else
 			s3_etag_quote(etag);
 	}
@@ -1475,15 +1452,6 @@ out:
 	buf_release(&q);
 	buf_release(&src);
 	return rc;
-}
-
-/* ETag of a completed multipart object ends in "-N" with N its part count. */
-static int s3_etag_has_parts(const char *etag, size_t nparts)
-{
-	char suffix[32];
-	snprintf(suffix, sizeof(suffix), "-%zu\"", nparts);
-	size_t el = strlen(etag), sl = strlen(suffix);
-	return el > sl && strcmp(etag + el - sl, suffix) == 0;
 }
 
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
@@ -1517,14 +1485,17 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		rc = s3xml_parse_complete(r.body.ptr, r.body.len, tag);
 		if (rc)
 			log_error("s3: CompleteMultipartUpload %s/%s: unreadable answer (%s)",
-				  c->bucket, key, strerror(-rc));
+				  c->bucket, LOG_KEY(key), strerror(-rc));
 	} else if (rc == -ENOENT && op.attempts > 0) {
-		/* An earlier try may have completed it and lost the answer; then
-		 * the object is there with an ETag "-N" for our N parts. */
+		/* An earlier try may have completed it and lost the answer. Only
+		 * the ETag computed from our own parts proves the object there is
+		 * ours: any "-N" could be another writer's upload of N parts. */
 		struct s3_object_info info;
-		if (s3_head(c, key, &info) == 0 && s3_etag_has_parts(info.etag, nparts)) {
+		char want[S3_ETAG_MAX];
+		if (mpu_etag_of_parts(parts, nparts, want, sizeof(want)) == 0 &&
+		    s3_head(c, key, &info) == 0 && strcmp(info.etag, want) == 0) {
 			log_info("s3: CompleteMultipartUpload %s/%s: done by an earlier try",
-				 c->bucket, key);
+				 c->bucket, LOG_KEY(key));
 			s3_copy_str(tag, sizeof(tag), info.etag);
 			rc = 0;
 		}

@@ -214,7 +214,10 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *up
 			    int part_number, const char *src_key, uint64_t off, uint64_t len,
 			    const char *src_etag, char etag[S3_ETAG_MAX]);
 /* A 200 whose body is <Error> is a failure (-EIO, or the mapped errno). etag may
- * come back "" (Ceph RGW sends an empty one); HEAD the key if you need it. */
+ * come back "" (Ceph RGW sends an empty one); HEAD the key if you need it.
+ * NoSuchUpload on a retry (an earlier try may have succeeded, its answer
+ * lost) counts as done only if the object's ETag is s3_mpu_etag of parts:
+ * otherwise -ENOENT, whatever "-N" object is there. */
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    const struct s3_part *parts, size_t nparts, char etag[S3_ETAG_MAX]);
 int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id);

@@ -35,6 +35,12 @@ Fault kinds (at most one per request, drawn in this order, each with its own rat
                body; Content-MD5 should make S3 reject it with BadDigest)
     flip_resp  flip one byte of the response body on its way to the client (only
                responses with a body)
+    delay      hold the request `delay_s` seconds (default 3), then forward it as usual:
+               no error, only time, to keep a request in flight while the client does
+               something else (e.g. an UploadPartCopy during a rename)
+    nosuchupload  answer 404 NoSuchUpload (real S3 XML body) without asking S3: what S3
+               answers a retried Complete whose first try went through, or an upload that
+               was aborted; only sensible in a script (below)
 A fault that cannot apply to a request (flip_req without a body) is not drawn for it.
 
 Control (HTTP on a second loopback port; curl-friendly JSON):
@@ -45,7 +51,10 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                         "status": {http status of S3's forwarded answers: n}}
     GET  /config       the current configuration
     POST /config       merge a JSON object: {"rates": {class|"*": {kind: rate}},
-                       "seed": n, "stall_s": s, "max_faults": n, "down": bool}
+                       "seed": n, "stall_s": s, "delay_s": s, "max_faults": n,
+                       "down": bool, "script": {class: [kind|null, ...]}}
+                       a script forces the next requests of a class, in order, before
+                       any rate is drawn (null: no fault); it is used up as it goes
                        (a rate for "*" applies to every class; a class entry wins;
                        "rates" given replaces the whole table; max_faults (-1 = no limit)
                        caps the total faults injected from now on; down=true closes
@@ -101,7 +110,10 @@ from urllib.parse import urlsplit, parse_qs
 
 CLASSES = ("get", "get_range", "list", "head", "put", "upload_part", "post_create",
            "post_complete", "delete", "post", "other")
-KINDS = ("500", "503", "reset", "truncate", "stall", "flip_req", "flip_resp")
+# "delay" last: a kind with no rate draws no random number, so adding it at the end
+# leaves the decisions of every existing seed as they were.
+KINDS = ("500", "503", "reset", "truncate", "stall", "flip_req", "flip_resp", "delay",
+         "nosuchupload")
 HEAD_MAX = 64 * 1024          # cap of a request or response head
 CHUNK = 256 * 1024            # copy unit of bodies
 IO_TIMEOUT = 600              # seconds a socket may stay silent (stalls are shorter)
@@ -122,6 +134,8 @@ class State:
         self.seed = seed
         self.rates = rates
         self.stall_s = stall_s
+        self.delay_s = 3.0
+        self.script = {}          # class -> list of kinds (or None) still to force
         self.max_faults = max_faults
         self.down = False
         self.reset_counters()
@@ -155,6 +169,12 @@ class State:
         with self.lock:
             self.requests[cls] += 1
             frac = self.rng.random()
+            if self.script.get(cls):
+                kind = self.script[cls].pop(0)
+                if kind is not None:
+                    self.faults[kind] += 1
+                    self.faults_by_class[cls][kind] += 1
+                return kind, frac
             if self.max_faults == 0:
                 return None, frac
             for kind in KINDS:
@@ -199,6 +219,7 @@ class State:
     def config(self):
         with self.lock:
             return {"seed": self.seed, "rates": self.rates, "stall_s": self.stall_s,
+                    "delay_s": self.delay_s, "script": self.script,
                     "max_faults": self.max_faults, "down": self.down,
                     "part_number_size": self.part_number_size,
                     "sse_emulate": self.sse_emulate, "record": self.record,
@@ -225,6 +246,12 @@ class State:
         strip = cfg.get("strip_headers", self.strip_headers)
         if not isinstance(strip, list) or not all(isinstance(h, str) for h in strip):
             raise ValueError("strip_headers must be a list of header names")
+        for cls, kinds in (cfg.get("script") or {}).items():
+            if cls not in CLASSES or not isinstance(kinds, list):
+                raise ValueError("script[%r] must name a class and list kinds" % cls)
+            for kind in kinds:
+                if kind is not None and kind not in KINDS:
+                    raise ValueError("unknown fault kind %r" % kind)
         with self.lock:
             self.sse_emulate = sse
             self.strip_headers = [h.lower() for h in strip]
@@ -237,6 +264,10 @@ class State:
                 self.rng = random.Random(self.seed)
             if "stall_s" in cfg:
                 self.stall_s = float(cfg["stall_s"])
+            if "delay_s" in cfg:
+                self.delay_s = float(cfg["delay_s"])
+            if "script" in cfg:
+                self.script = {c: list(k) for c, k in cfg["script"].items()}
             if "max_faults" in cfg:
                 self.max_faults = int(cfg["max_faults"])
             if "down" in cfg:
@@ -600,7 +631,7 @@ def emulate_part_head(method, target, rhead, part_size):
 
 
 def error_response(status, code, message, resource, keep_alive):
-    reason = {500: "Internal Server Error", 503: "Slow Down"}[status]
+    reason = {404: "Not Found", 500: "Internal Server Error", 503: "Slow Down"}[status]
     rid = "tx-faultproxy-%016x" % random.getrandbits(64)
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
             '<Message>%s</Message><Resource>%s</Resource><RequestId>%s</RequestId>'
@@ -764,10 +795,14 @@ class Proxy:
                 has_body = reqb.mode == "length" and reqb.length > 0
                 kind, frac = self.state.decide(cls, has_body)
 
-                if kind in ("500", "503"):
+                if kind in ("500", "503", "nosuchupload"):
                     # drain the request body, answer without asking S3
                     copy_body(crd, _Null(), reqb, self.state, "bytes_up")
-                    if kind == "500":
+                    if kind == "nosuchupload":
+                        resp = error_response(404, "NoSuchUpload",
+                                              "The specified upload does not exist.",
+                                              target, not client_close)
+                    elif kind == "500":
                         resp = error_response(500, "InternalError",
                                               "We encountered an internal error. Please try again.",
                                               target, not client_close)
@@ -780,6 +815,8 @@ class Proxy:
                         break
                     continue
 
+                if kind == "delay":
+                    time.sleep(self.state.delay_s)
                 # a reused upstream connection that the server closed meanwhile is
                 # readable (EOF): replace it before sending anything
                 if usock is not None:

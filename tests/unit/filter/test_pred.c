@@ -16,6 +16,7 @@
 #include "scan.h"
 #include "strset.h"
 #include "t.h"
+#include "value.h"
 
 static const char *R_JSON =
     "{\"id\": \"a1\", \"amount\": 150.5, \"n\": 5, \"country\": \"DE\", "
@@ -36,6 +37,10 @@ static int mem_loader(void *ctx, const char *path, struct strset *set)
 	(void)ctx;
 	if (strcmp(path, "nums.txt") == 0) {
 		const char *t = "5\r\nx\n\n17.25\n";
+		return strset_add_lines(set, t, strlen(t), 100, &bad);
+	}
+	if (strcmp(path, "big.txt") == 0) {
+		const char *t = "9007199254740993\n-9223372036854775807\n";
 		return strset_add_lines(set, t, strlen(t), 100, &bad);
 	}
 	if (strcmp(path, "countries.txt") == 0) {
@@ -171,6 +176,50 @@ static void test_semantics_table(void)
 	}
 }
 
+/*
+ * Integers compare exactly wherever they meet, as Python compares int and
+ * float: 2^53 + 1 is not 2^53, neither in `==` nor in a set, and an integer
+ * meets a float by its exact value, never rounded to a double first.
+ */
+static void test_exact_integers(void)
+{
+	static const char *R_BIG = "{\"id\": 9007199254740992, \"odd\": 9007199254740993, "
+				   "\"one\": 1, \"onef\": 1.0, \"max\": 9223372036854775807, "
+				   "\"min\": -9223372036854775807}";
+	static const struct {
+		const char *expr;
+		int want;
+	} t[] = {
+	    {"id == 9007199254740993", 0},
+	    {"id in [9007199254740993]", 0},
+	    {"id in [9007199254740993, 5]", 0},
+	    {"id in @big.txt", 0},
+	    {"odd in @big.txt", 1},
+	    {"id in [9007199254740992]", 1},
+	    {"odd in [9007199254740993]", 1},
+	    {"odd == 9007199254740992.0", 0},
+	    {"odd > 9007199254740992.0", 1},
+	    {"odd in [9007199254740992.0]", 0},
+	    {"id in [9007199254740992.0]", 1},
+	    {"id == 9007199254740992.0", 1},
+	    {"one in [1.0]", 1},
+	    {"onef in [1]", 1},
+	    {"one in [1e0, 7]", 1},
+	    {"max in [9223372036854775806]", 0},
+	    {"max in [9223372036854775807]", 1},
+	    {"max < 9223372036854775808.0", 1},
+	    {"max in [9223372036854775808.0]", 0},
+	    {"min in @big.txt", 1},
+	    {"min in [-9223372036854775806]", 0},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int a = eval_on(t[i].expr, R_BIG, SCAN_JSON);
+		if (a != t[i].want)
+			fprintf(stderr, "[%s]: %d, want %d\n", t[i].expr, a, t[i].want);
+		T_CASE(t[i].expr, a == t[i].want);
+	}
+}
+
 static void test_errors(void)
 {
 	static const struct {
@@ -253,6 +302,15 @@ static void test_error_format(void)
 	scan_fields_free(f);
 }
 
+/* strset_has_num on a number written as text. */
+static int has_num(const struct strset *s, const char *tok)
+{
+	struct value_num v;
+	if (value_parse_number(tok, strlen(tok), &v))
+		return -1;
+	return strset_has_num(s, &v);
+}
+
 static void test_real_file_loader(void)
 {
 	char path[] = "/tmp/test_pred_setXXXXXX";
@@ -302,8 +360,8 @@ static void test_real_file_loader(void)
 	CHECK_INT(strset_count(s), 200000 + 2 + 1); /* strings + the number 42 */
 	CHECK(strset_has_str(s, "user0000003", 11));
 	CHECK(!strset_has_str(s, "user000000", 10));
-	CHECK(strset_has_num(s, 42.0));
-	CHECK(!strset_has_num(s, 3.0));
+	CHECK(has_num(s, "42.0") == 1);
+	CHECK(has_num(s, "3") == 0);
 	strset_free(s);
 	/* a line over the cap names its line number */
 	s = strset_new();
@@ -320,7 +378,7 @@ static void test_strset_literals(void)
 {
 	struct strset *s = strset_new();
 	CHECK_INT(strset_add_literal(s, 'n', "-0.0", 4), 0);
-	CHECK(strset_has_num(s, 0.0));
+	CHECK(has_num(s, "0") == 1 && has_num(s, "0.0") == 1);
 	CHECK(!strset_has_str(s, "-0.0", 4));
 	CHECK_INT(strset_add_literal(s, 's', "", 0), 0);
 	CHECK(strset_has_str(s, "", 0));
@@ -334,6 +392,17 @@ static void test_strset_literals(void)
 	CHECK_INT(strset_add(s, "7", 1), 0);
 	CHECK_INT(strset_add(s, "7.0", 3), 0);
 	CHECK_INT(strset_count(s), 6); /* 0, "", true, "7", 7, "7.0" (7.0 == 7) */
+	/* nan is never a member; inf is; the integer table's empty-slot key
+	 * (INT64_MIN) is a value like any other */
+	CHECK_INT(strset_add_literal(s, 'n', "nan", 3), 0);
+	CHECK(has_num(s, "nan") == 0);
+	CHECK(has_num(s, "-9223372036854775808") == 0);
+	CHECK_INT(strset_add(s, "-9223372036854775808", 20), 0);
+	CHECK(has_num(s, "-9223372036854775808") == 1);
+	CHECK(has_num(s, "-9223372036854775807") == 0);
+	CHECK_INT(strset_add(s, "-inf", 4), 0);
+	CHECK(has_num(s, "-inf") == 1 && has_num(s, "inf") == 0);
+	CHECK(has_num(s, "7e0") == 1 && has_num(s, "7.5") == 0);
 	strset_free(s);
 }
 
@@ -401,6 +470,7 @@ int main(void)
 {
 	test_semantics_table();
 	test_errors();
+	T_RUN(test_exact_integers);
 	T_RUN(test_error_format);
 	T_RUN(test_real_file_loader);
 	T_RUN(test_strset_literals);

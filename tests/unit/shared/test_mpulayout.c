@@ -4,9 +4,11 @@
  * pieces, caps, growth, 10,000 parts), and multipart ETag part counts. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mpulayout.h"
+#include "s3.h"
 #include "t.h"
 
 #define MiB (1ull << 20)
@@ -170,6 +172,26 @@ static void test_etag_parts(void)
 	CHECK_INT(mpu_etag_parts(NULL), -EINVAL);
 }
 
+/* The multipart ETag that proves an object is the one our parts made: parts
+ * "a" and "b" (md5 0cc1..., 92eb...) give md5(md5(a) || md5(b)) "-2", as S3
+ * and RGW compute it; quoted or bare part ETags alike; a part ETag that is
+ * not an MD5 (SSE-KMS) gives -EINVAL: nothing can be proven then. */
+static void test_etag_of_parts(void)
+{
+	struct s3_part p[2] = {{1, "\"0cc175b9c0f1b6a831c399e269772661\""},
+			       {2, "92EB5FFEE6AE2FEC3AD71C777531578F"}};
+	char out[S3_ETAG_MAX];
+	CHECK_INT(mpu_etag_of_parts(p, 2, out, sizeof(out)), 0);
+	CHECK_STR(out, "\"96e024ba2074fe77e8e965ba43a704be-2\"");
+	CHECK_INT(mpu_etag_of_parts(p, 1, out, sizeof(out)), 0);
+	CHECK_STR(out, "\"b6ff9a06b7e20bcb2858c5b8ff744aea-1\"");
+	snprintf(p[1].etag, sizeof(p[1].etag), "\"kms-opaque-etag-not-an-md5-000000\"");
+	CHECK_INT(mpu_etag_of_parts(p, 2, out, sizeof(out)), -EINVAL);
+	CHECK_STR(out, "");
+	snprintf(p[1].etag, sizeof(p[1].etag), "\"92eb\"");
+	CHECK_INT(mpu_etag_of_parts(p, 2, out, sizeof(out)), -EINVAL);
+}
+
 int main(void)
 {
 	T_RUN(test_round_trip);
@@ -177,5 +199,6 @@ int main(void)
 	T_RUN(test_sizes_and_counts);
 	T_RUN(test_uniform);
 	T_RUN(test_etag_parts);
+	T_RUN(test_etag_of_parts);
 	return T_DONE();
 }
