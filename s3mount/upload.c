@@ -117,6 +117,7 @@ struct upload {
 	char key[S3_KEY_MAX];                 /* key the upload is created under */
 	char final_key[S3_KEY_MAX];           /* key the object ends up under */
 	char upload_id[S3_UPLOAD_ID_MAX];     /* "" until CreateMultipartUpload */
+	char nonce[S3_NONCE_MAX];	      /* this upload's, recorded at Create (s3.h) */
 	int mpu_done;                         /* Complete succeeded: nothing to abort */
 	char src_etag[S3_ETAG_MAX];           /* version copy parts come from (resume) */
 	uint64_t size;                        /* bytes accepted so far */
@@ -517,7 +518,12 @@ static int mpu_create(struct upload *u, uint64_t head_bytes, int head_parts)
 			       .grow = PARTSIZE_GROUP,
 			       .head_parts = (uint32_t)head_parts,
 			       .head_bytes = head_bytes};
-	return s3_mpu_create_layout(p->c, u->key, &l, u->upload_id);
+	int rc = s3_nonce_new(u->nonce);
+	if (rc) {
+		log_error("upload of %s: no random nonce: %s", LOG_KEY(u->key), strerror(-rc));
+		return rc;
+	}
+	return s3_mpu_create_layout(p->c, u->key, &l, u->nonce, u->upload_id);
 }
 
 /* Hands the current (full, or at commit the last) part to the workers. */
@@ -777,15 +783,18 @@ static int complete_mpu(struct upload *u)
 	}
 	/* want stays "" when the part ETags are not MD5s (SSE-KMS) */
 	mpu_etag_of_parts(u->parts, (size_t)nparts, want, sizeof(want));
-	rc = s3_mpu_complete(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, etag);
-	if (rc == -ENOENT && want[0]) {
-		/* NoSuchUpload: maybe our retry of a Complete that went through. */
+	rc = s3_mpu_complete(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, u->nonce, etag);
+	if (rc == -ENOENT) {
+		/* NoSuchUpload: maybe our retry of a Complete that went through.
+		 * Ours only if proven: our multipart ETag, or our nonce where the
+		 * ETag cannot be computed (SSE-KMS, SSE-C), and our size. */
 		struct s3_object_info hi;
-		if (s3_head(p->c, u->key, &hi) == 0 && strcmp(hi.etag, want) == 0 &&
-		    hi.size == u->size) {
+		if (s3_head(p->c, u->key, &hi) == 0 && hi.size == u->size &&
+		    ((want[0] && strcmp(hi.etag, want) == 0) ||
+		     (u->nonce[0] && strcmp(hi.upload_nonce, u->nonce) == 0))) {
 			log_warn("upload of %s: Complete answered NoSuchUpload but the object "
 				 "is ours (ETag %s): committed",
-				 LOG_KEY(u->key), want);
+				 LOG_KEY(u->key), hi.etag);
 			u->mpu_done = 1;
 			u->info = hi;
 			return 0;
@@ -800,6 +809,7 @@ static int complete_mpu(struct upload *u)
 	u->info.size = u->size;
 	u->info.mtime = time(NULL);
 	memcpy(u->info.etag, etag, sizeof(etag));
+	memcpy(u->info.upload_nonce, u->nonce, sizeof(u->nonce));
 	if (!etag[0]) {
 		/* Ceph RGW answers Complete with an empty <ETag>: ask the object. */
 		rc = s3_head(p->c, u->key, &u->info);
@@ -809,13 +819,15 @@ static int complete_mpu(struct upload *u)
 			return rc;
 		}
 	}
-	if (u->info.size != u->size) {
+	if (u->info.size != u->size ||
+	    (u->info.upload_nonce[0] && strcmp(u->info.upload_nonce, u->nonce) != 0)) {
 		/* Not deleted: the object HEAD found may be another writer's,
 		 * newer than ours, and nothing proves it is ours. */
-		log_error("upload of %s: the object there has %llu bytes, %llu were written: "
-			  "not ours, or not whole; left as it is, close fails",
+		log_error("upload of %s: the object there (%llu bytes, nonce '%s') is not this "
+			  "upload's (%llu bytes, nonce %s): another writer's, or not whole; left "
+			  "as it is, close fails",
 			  LOG_KEY(u->key), (unsigned long long)u->info.size,
-			  (unsigned long long)u->size);
+			  LOG_KEY(u->info.upload_nonce), (unsigned long long)u->size, u->nonce);
 		return -EIO;
 	}
 	/* (under SSE-KMS/SSE-C no ETag is an MD5: nothing to compare) */
@@ -873,6 +885,7 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 		u->info.size = u->size;
 		u->info.mtime = time(NULL);
 		memcpy(u->info.etag, etag, sizeof(etag));
+		u->info.upload_nonce[0] = '\0';
 	} else {
 		rc = submit_current(u);
 		if (rc < 0)

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "crypto.h"
@@ -692,6 +693,9 @@ static void s3_fill_info(const struct http_response *r, struct s3_object_info *i
 	if (http_response_header(r, "x-amz-meta-" MPU_LAYOUT_META, info->parts_layout,
 				 sizeof(info->parts_layout)) != 0)
 		info->parts_layout[0] = '\0';
+	if (http_response_header(r, "x-amz-meta-" S3_NONCE_META, info->upload_nonce,
+				 sizeof(info->upload_nonce)) != 0)
+		info->upload_nonce[0] = '\0';
 	char sse[64] = "", ssec[64] = "";
 	if (http_response_header(r, "x-amz-server-side-encryption", sse, sizeof(sse)) != 0)
 		sse[0] = '\0';
@@ -1197,7 +1201,10 @@ static int s3_copy_multipart(struct s3_client *c, const char *src_key, const cha
 		return -ENOMEM;
 	/* uniform parts of ps bytes, the last one shorter: say so for readers */
 	struct mpu_layout l = {.base = ps, .cap = ps};
-	rc = s3_mpu_create_layout(c, dst_key, &l, upload_id);
+	char nonce[S3_NONCE_MAX];
+	rc = s3_nonce_new(nonce);
+	if (!rc)
+		rc = s3_mpu_create_layout(c, dst_key, &l, nonce, upload_id);
 	if (rc)
 		goto out;
 	m.upload_id = upload_id;
@@ -1216,7 +1223,7 @@ static int s3_copy_multipart(struct s3_client *c, const char *src_key, const cha
 		pthread_join(th[i], NULL);
 	rc = atomic_load(&m.failed);
 	if (!rc)
-		rc = s3_mpu_complete(c, dst_key, upload_id, m.parts, (size_t)m.nparts, etag);
+		rc = s3_mpu_complete(c, dst_key, upload_id, m.parts, (size_t)m.nparts, nonce, etag);
 	if (rc)
 		(void)s3_mpu_abort(c, dst_key, upload_id);
 out:
@@ -1354,15 +1361,40 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 	return rc;
 }
 
+int s3_nonce_new(char nonce[S3_NONCE_MAX])
+{
+	unsigned char b[(S3_NONCE_MAX - 1) / 2];
+	size_t got = 0;
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		got += (size_t)n;
+	}
+	crypto_hex(b, sizeof(b), nonce);
+	return 0;
+}
+
 int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
-			 char upload_id[S3_UPLOAD_ID_MAX])
+			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX])
 {
 	char val[MPU_LAYOUT_MAX];
-	const char *meta[] = {MPU_LAYOUT_META, val, NULL};
-	struct s3_put_opts o = {.meta = meta};
+	const char *meta[5];
+	int n = 0;
 	/* A layout that cannot be stated (never expected) only costs readers the check. */
-	int have = mpu_layout_format(l, val, sizeof(val)) == 0;
-	return s3_mpu_create(c, key, have ? &o : NULL, upload_id);
+	if (mpu_layout_format(l, val, sizeof(val)) == 0) {
+		meta[n++] = MPU_LAYOUT_META;
+		meta[n++] = val;
+	}
+	if (nonce && nonce[0]) {
+		meta[n++] = S3_NONCE_META;
+		meta[n++] = nonce;
+	}
+	meta[n] = NULL;
+	struct s3_put_opts o = {.meta = meta};
+	return s3_mpu_create(c, key, n ? &o : NULL, upload_id);
 }
 
 int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id, int part_number,
@@ -1455,7 +1487,8 @@ out:
 }
 
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
-		    const struct s3_part *parts, size_t nparts, char etag[S3_ETAG_MAX])
+		    const struct s3_part *parts, size_t nparts, const char *nonce,
+		    char etag[S3_ETAG_MAX])
 {
 	struct buf q, body;
 	char tag[S3_ETAG_MAX] = "";
@@ -1488,12 +1521,16 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 				  c->bucket, LOG_KEY(key), strerror(-rc));
 	} else if (rc == -ENOENT && op.attempts > 0) {
 		/* An earlier try may have completed it and lost the answer. Only
-		 * the ETag computed from our own parts proves the object there is
-		 * ours: any "-N" could be another writer's upload of N parts. */
+		 * the ETag computed from our own parts, or our nonce where the
+		 * ETag cannot be computed, proves the object there is ours: any
+		 * "-N" could be another writer's upload of N parts. */
 		struct s3_object_info info;
-		char want[S3_ETAG_MAX];
-		if (mpu_etag_of_parts(parts, nparts, want, sizeof(want)) == 0 &&
-		    s3_head(c, key, &info) == 0 && strcmp(info.etag, want) == 0) {
+		char want[S3_ETAG_MAX] = "";
+		if (mpu_etag_of_parts(parts, nparts, want, sizeof(want)) != 0)
+			want[0] = '\0';
+		if (s3_head(c, key, &info) == 0 &&
+		    ((want[0] && strcmp(info.etag, want) == 0) ||
+		     (nonce && nonce[0] && strcmp(info.upload_nonce, nonce) == 0))) {
 			log_info("s3: CompleteMultipartUpload %s/%s: done by an earlier try",
 				 c->bucket, LOG_KEY(key));
 			s3_copy_str(tag, sizeof(tag), info.etag);

@@ -53,6 +53,13 @@
 #define S3_ETAG_MAX 80        /* quoted ETag incl. "-N" suffix and NUL */
 #define S3_KEY_MAX 1025       /* S3 keys are at most 1024 bytes */
 #define S3_UPLOAD_ID_MAX 1024
+/* A multipart upload's nonce: 128 random bits in hex, recorded at
+ * CreateMultipartUpload as x-amz-meta-s3mount-upload (S3_NONCE_META). Where
+ * the multipart ETag cannot be computed (SSE-KMS, SSE-C: part ETags are no
+ * MD5s), it is what proves that the object found under a key is this
+ * upload's. */
+#define S3_NONCE_MAX 33
+#define S3_NONCE_META "s3mount-upload" /* after x-amz-meta- */
 #define S3_MAX_PARTS 10000
 #define S3_MIN_PART_SIZE (5ull << 20)
 #define S3_MAX_PART_SIZE (5ull << 30)
@@ -110,6 +117,7 @@ struct s3_object_info {
 	/* 1: the answer named SSE-KMS, DSSE-KMS or SSE-C (s3hdr.h), so etag is
 	 * no MD5 of the bytes */
 	int etag_not_md5;
+	char upload_nonce[S3_NONCE_MAX]; /* x-amz-meta-s3mount-upload, or "" */
 };
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info);
@@ -204,8 +212,11 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 /* CreateMultipartUpload recording in x-amz-meta-s3mount-parts how the
  * upload will cut its parts (mpulayout.h), so a reader can check the object
  * against its multipart ETag; an invalid layout is simply not recorded. */
+/* A fresh nonce (S3_NONCE_MAX) from the kernel's random source; 0 or -errno. */
+int s3_nonce_new(char nonce[S3_NONCE_MAX]);
+/* ... and, when nonce is not NULL, the upload's nonce (S3_NONCE_META). */
 int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
-			 char upload_id[S3_UPLOAD_ID_MAX]);
+			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX]);
 int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id,
 		       int part_number, const void *data, size_t len, char etag[S3_ETAG_MAX]);
 /* src_etag (or NULL): copy only from that version of src_key (-ESTALE if it
@@ -216,10 +227,13 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *up
 /* A 200 whose body is <Error> is a failure (-EIO, or the mapped errno). etag may
  * come back "" (Ceph RGW sends an empty one); HEAD the key if you need it.
  * NoSuchUpload on a retry (an earlier try may have succeeded, its answer
- * lost) counts as done only if the object's ETag is s3_mpu_etag of parts:
- * otherwise -ENOENT, whatever "-N" object is there. */
+ * lost) counts as done only if the object there is proven ours: its ETag is
+ * the multipart ETag of parts (mpu_etag_of_parts), or, when nonce is not
+ * NULL, it carries this upload's nonce (under SSE-KMS/SSE-C the ETag cannot
+ * be computed); otherwise -ENOENT, whatever "-N" object is there. */
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
-		    const struct s3_part *parts, size_t nparts, char etag[S3_ETAG_MAX]);
+		    const struct s3_part *parts, size_t nparts, const char *nonce,
+		    char etag[S3_ETAG_MAX]);
 int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id);
 /* ListMultipartUploads under prefix, every page; fn returns non-zero to stop. */
 typedef int (*s3_upload_fn)(void *arg, const char *key, const char *upload_id,

@@ -1,5 +1,5 @@
 #!/bin/bash
-# it-timeout: 180
+# it-timeout: 240
 # it_complete_owner.sh: a CompleteMultipartUpload retried after NoSuchUpload must accept
 # only an object proven to be this upload's (issue 11), and the engine must never delete
 # an object it cannot prove is its own.
@@ -106,6 +106,46 @@ check_eq "$case: close fails with EIO" "$out" "close EIO"
 check_eq "$case: the other writer's newer object is kept" "$(sha_key "owner-$case")" \
     "$(sha_file "$D/theirs-$case")"
 check_eq "$case: no multipart upload is left" "$(uploads)" 0
+
+# ---- 4, 5. under SSE-KMS no multipart ETag can be computed: the upload's nonce decides -------
+# The proxy answers as S3 does for aws:kms objects (sse_emulate: every ETag replaced by one
+# that is no MD5, the encryption header added), so only the nonce that s3mount records at
+# CreateMultipartUpload (x-amz-meta-s3mount-upload) can prove the object ours.
+#   4. our Complete goes through but its answer is lost (connection reset), the retry gets
+#      NoSuchUpload: the object is ours, close succeeds (before the nonce: EIO);
+#   5. another writer's object of the same size and part count, our Complete never reached
+#      S3: not ours, close fails with EIO and their object stays.
+write_close() {
+    python3 - "$1" "$2" <<'PY' 2>&1
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, open(sys.argv[2], "rb").read())
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close " + errno.errorcode[e.errno])
+PY
+}
+fp_set '{"sse_emulate": "aws:kms", "script": {"post_complete": ["reset", "nosuchupload"]}}'
+fp_reset
+out=$(write_close "$M/kms-lost-answer" "$D/mine")
+fp_set '{"script": {}}'
+check_eq "kms, answer lost: the script ran (reset, then NoSuchUpload)" "$(fp_stat '.faults.nosuchupload')" 1
+check_eq "kms, answer lost: close succeeds (the nonce proves the object ours)" "$out" "close ok"
+fp_set '{"sse_emulate": null}'
+check_eq "kms, answer lost: the object is the file" "$(sha_key kms-lost-answer)" "$(sha_file "$D/mine")"
+check_eq "kms, answer lost: no multipart upload is left" "$(uploads)" 0
+
+head -c $((16 * MIB)) /dev/urandom >"$D/theirs-kms"
+put_file "$D/theirs-kms" "$B" owner-kms || fail "put owner-kms"
+fp_set '{"sse_emulate": "aws:kms", "script": {"post_complete": ["500", "nosuchupload"]}}'
+fp_reset
+out=$(write_close "$M/owner-kms" "$D/mine")
+fp_set '{"script": {}, "sse_emulate": null}'
+check_eq "kms, another writer's object: close fails with EIO" "$out" "close EIO"
+check_eq "kms, another writer's object: untouched" "$(sha_key owner-kms)" "$(sha_file "$D/theirs-kms")"
+check_eq "kms, another writer's object: no multipart upload is left" "$(uploads)" 0
 
 stop_mount "$M" || fail "unmount"
 grep -E 'error|warn' "$LOG" | grep -v summary | head -12 | cut -c1-200

@@ -613,7 +613,7 @@ static void test_multipart_100m(void)
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	CHECK_INT(atomic_load(&m.fails), 0);
-	CHECK_INT(s3_mpu_complete(g_c, key, upload_id, m.parts, (size_t)m.nparts, etag), 0);
+	CHECK_INT(s3_mpu_complete(g_c, key, upload_id, m.parts, (size_t)m.nparts, NULL, etag), 0);
 	double up = now_s() - t0;
 	fprintf(stdout, "100 MiB multipart upload (%d parts, 4 threads): %.2f s, %.0f MiB/s\n",
 		m.nparts, up, 100 / up);
@@ -795,7 +795,7 @@ static void test_upload_part_copy(void)
 	CHECK_INT(
 	    s3_mpu_upload_part_copy(g_c, "upc/dst", id, 2, "upc/src", 0, cut, NULL, parts[1].etag),
 	    0);
-	CHECK_INT(s3_mpu_complete(g_c, "upc/dst", id, parts, 2, etag), 0);
+	CHECK_INT(s3_mpu_complete(g_c, "upc/dst", id, parts, 2, NULL, etag), 0);
 	char *swapped = malloc(n);
 	memcpy(swapped, d + cut, n - cut);
 	memcpy(swapped + (n - cut), d, cut);
@@ -807,7 +807,7 @@ static void test_upload_part_copy(void)
 	/* Complete with a part never uploaded: InvalidPart */
 	CHECK_INT(s3_mpu_create(g_c, "upc/bad", NULL, id), 0);
 	struct s3_part bogus = {2, "\"00000000000000000000000000000000\""};
-	rc = s3_mpu_complete(g_c, "upc/bad", id, &bogus, 1, etag);
+	rc = s3_mpu_complete(g_c, "upc/bad", id, &bogus, 1, NULL, etag);
 	CHECK(rc == -EINVAL || rc == -ENOENT);
 	CHECK_INT(s3_mpu_abort(g_c, "upc/bad", id), 0);
 
@@ -1328,14 +1328,14 @@ static void test_injected_complete_200_error(void)
 	    "</RequestId>\n</Error>";
 	CHECK_INT(relay_canned(&r, "200 OK", answer, 1), 0);
 	struct s3_client *c = relay_client(&r, 5, NULL);
-	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, etag), -EACCES);
+	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, NULL, etag), -EACCES);
 	s3_client_free(c);
 	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error>\n<Code>InternalError"
 			"</Code>\n<Message>We encountered an internal error. Please try again."
 			"</Message>\n<RequestId>INJECTED</RequestId>\n</Error>";
 	atomic_store(&r.inject_left, 1);
 	c = relay_client(&r, 5, NULL);
-	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, etag), 0);
+	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, NULL, etag), 0);
 	struct s3_stats st;
 	s3_client_stats(c, &st);
 	CHECK_INT(st.retries, 1);
@@ -1461,7 +1461,7 @@ static void test_unsigned_and_anonymous(void)
 		struct s3_part p = {1, ""};
 		CHECK_INT(s3_mpu_create(c, "unsigned/mp", NULL, id), 0);
 		CHECK_INT(s3_mpu_upload_part(c, "unsigned/mp", id, 1, d, 300000, p.etag), 0);
-		CHECK_INT(s3_mpu_complete(c, "unsigned/mp", id, &p, 1, etag), 0);
+		CHECK_INT(s3_mpu_complete(c, "unsigned/mp", id, &p, 1, NULL, etag), 0);
 		int rc;
 		char *got = get_all(c, "unsigned/mp", 300000, &rc);
 		CHECK(rc == 0 && memcmp(got, d, 300000) == 0);

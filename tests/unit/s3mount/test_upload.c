@@ -9,6 +9,7 @@
  * multipart ETag (md5 of the part md5s, "-N"). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,10 +189,18 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 	return rc;
 }
 
+int s3_nonce_new(char nonce[S3_NONCE_MAX])
+{
+	static atomic_uint n;
+	snprintf(nonce, S3_NONCE_MAX, "%032x", atomic_fetch_add(&n, 1) + 1);
+	return 0;
+}
+
 int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
-			 char upload_id[S3_UPLOAD_ID_MAX])
+			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX])
 {
 	(void)l; /* the recorded layout is checked against RGW in it_fault_read */
+	(void)nonce; /* and the nonce in it_complete_owner */
 	return s3_mpu_create(c, key, NULL, upload_id);
 }
 
@@ -276,8 +285,10 @@ int s3_get_range(struct s3_client *c, const char *key, uint64_t off, size_t len,
 }
 
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
-		    const struct s3_part *parts, size_t nparts, char etag[S3_ETAG_MAX])
+		    const struct s3_part *parts, size_t nparts, const char *nonce,
+		    char etag[S3_ETAG_MAX])
 {
+	(void)nonce;
 	int rc = 0;
 	pthread_mutex_lock(&fs3.lock);
 	struct fmpu *m = find_mpu(key, upload_id);
