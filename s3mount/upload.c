@@ -843,9 +843,12 @@ static int move_to_final(struct upload *u)
 	char etag[S3_ETAG_MAX] = "";
 	int rc = s3_copy(p->c, u->key, u->final_key, u->info.size, etag);
 	if (rc < 0) {
-		log_error("upload of %s: copy to its new name %s failed: %s", LOG_KEY(u->key),
-			  LOG_KEY(u->final_key), strerror(-rc));
-		s3_delete(p->c, u->key);
+		/* The object under the old name is the whole file, committed: it
+		 * stays, so nothing is lost (close fails and the log says where
+		 * the data is). Deleting it lost the file, fsynced data included. */
+		log_error("upload of %s: copy to its new name %s failed: %s; the file is "
+			  "committed under its old name %s",
+			  LOG_KEY(u->key), LOG_KEY(u->final_key), strerror(-rc), LOG_KEY(u->key));
 		return rc;
 	}
 	rc = s3_delete(p->c, u->key);
@@ -903,8 +906,13 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 	}
 	if (strcmp(u->key, u->final_key) != 0) {
 		rc = move_to_final(u);
-		if (rc < 0)
-			goto fail;
+		if (rc < 0) {
+			/* committed under the old name, which move_to_final logged:
+			 * not "nothing was published", and nothing to abort */
+			u->state = UP_FAILED;
+			u->fail_rc = -EIO;
+			return u->fail_rc;
+		}
 	}
 	finish_renames(u);
 	u->state = UP_COMMITTED;

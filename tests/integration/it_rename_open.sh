@@ -172,5 +172,38 @@ check_eq "O_TRUNC then rename: the new name has the new bytes" "$(sha_key trunc-
     "$(sha_file "$D/p22")"
 check "O_TRUNC then rename: the old name is gone after close" wait_gone trunc-a
 
+# ---- 2d. renamed after its first part was sent, and the copy to the new name fails ------------
+# The upload completes under the old name and is copied to the new one at close (S3 cannot
+# move an unfinished upload). If that copy fails, the whole file is committed under the old
+# name: it must stay there (close fails with EIO and the log says where), never be deleted.
+# (Against the code before: the old name was deleted too, and the file was lost.)
+out=$(python3 - "$M" "$D/w12" "$FP_CTL" <<'PY' 2>&1
+import errno, os, sys, time, urllib.request
+m, big, ctl = sys.argv[1:4]
+def fp(cfg):
+    urllib.request.urlopen(urllib.request.Request(
+        f"http://127.0.0.1:{ctl}/config", data=cfg.encode(), method="POST")).read()
+fd = os.open(f"{m}/copyfail-a", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, open(big, "rb").read())
+time.sleep(1)                                   # parts 1 and 2 are sent
+os.rename(f"{m}/copyfail-a", f"{m}/copyfail-b")
+fp('{"rates": {"put": {"500": 1}}}')            # every CopyObject fails
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close " + errno.errorcode[e.errno])
+fp('{"rates": {}}')
+PY
+)
+fp_set '{"rates": {}}'
+echo "  copy to the new name fails: $out; put faults: $(fp_stat .faults_by_class.put | tr -d ' \n')"
+check_eq "copy to the new name fails: close fails with EIO" "$out" "close EIO"
+check_eq "copy to the new name fails: the file is whole under the old name" \
+    "$(sha_key copyfail-a)" "$(sha_file "$D/w12")"
+check "copy to the new name fails: the log says where the file is" \
+    grep -q "the file is committed under its old name" "$LOG"
+check_eq "copy to the new name fails: no multipart upload left" "$(uploads)" 0
+
 stop_mount "$M" || fail "unmount"
 grep -E 'error|warn' "$LOG" | grep -v summary | head -20 | cut -c1-200
