@@ -61,7 +61,7 @@ const char *log_key(const char *key, char out[LOG_KEY_BUF])
 	size_t i = 0;
 	if (!key)
 		key = "";
-	for (; key[i] && i < LOG_KEY_MAX; i++)
+	for (; i < LOG_KEY_MAX && key[i]; i++)
 		out[i] = log_is_ctl((unsigned char)key[i]) ? '?' : key[i];
 	if (key[i]) {
 		memcpy(out + i, "...", 3);
