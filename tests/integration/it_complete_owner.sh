@@ -32,13 +32,10 @@ IT_MOUNT_OPTS=$(fp_mount_opts)
 start_mount "$B" "$M" -o part_size=8M
 LOG=$(mount_log "$M")
 
-sha_key() { s3cli cp --no-progress "s3://$B/$1" - 2>/dev/null | sha256sum | cut -c1-64; }
-sha_file() { sha256sum <"$1" | cut -c1-64; }
+sha_key() { obj_sha256 "$B" "$1"; }
+sha_file() { file_sha256 "$1"; }
 etag() { s3api head-object --bucket "$B" --key "$1" --query ETag --output text 2>/dev/null; }
-uploads() {
-    s3api list-multipart-uploads --bucket "$B" --query 'Uploads[].Key' --output text 2>/dev/null |
-        tr '\t' '\n' | grep -v '^None$' | grep -c .
-}
+uploads() { uploads_count "$B"; }
 
 head -c $((16 * MIB)) /dev/urandom >"$D/mine"
 for case in same-size other-size; do
@@ -50,17 +47,7 @@ for case in same-size other-size; do
     echo "  $case: the other writer's object has ETag $theirs"
     fp_set '{"script": {"post_complete": ["500", "nosuchupload"]}}'
     fp_reset
-    out=$(python3 - "$M/owner-$case" "$D/mine" <<'PY' 2>&1
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_TRUNC)
-os.write(fd, open(sys.argv[2], "rb").read())
-try:
-    os.close(fd)
-    print("close ok")
-except OSError as e:
-    print("close " + errno.errorcode[e.errno])
-PY
-)
+    out=$(write_close "$M/owner-$case" "$D/mine")
     fp_set '{"script": {}}'
     echo "  $case: $out; proxy faults: $(fp_stat .faults_by_class.post_complete | tr -d ' \n')"
     check_eq "$case: the script ran (500, then NoSuchUpload)" \
@@ -115,18 +102,6 @@ check_eq "$case: no multipart upload is left" "$(uploads)" 0
 #      NoSuchUpload: the object is ours, close succeeds (before the nonce: EIO);
 #   5. another writer's object of the same size and part count, our Complete never reached
 #      S3: not ours, close fails with EIO and their object stays.
-write_close() {
-    python3 - "$1" "$2" <<'PY' 2>&1
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-os.write(fd, open(sys.argv[2], "rb").read())
-try:
-    os.close(fd)
-    print("close ok")
-except OSError as e:
-    print("close " + errno.errorcode[e.errno])
-PY
-}
 fp_set '{"sse_emulate": "aws:kms", "script": {"post_complete": ["reset", "nosuchupload"]}}'
 fp_reset
 out=$(write_close "$M/kms-lost-answer" "$D/mine")

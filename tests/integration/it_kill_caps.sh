@@ -17,6 +17,10 @@
 #      as documented. The daemon in the host's namespace, writers in a child one: detected.
 #      Daemon and writers in one new pid namespace with its own /proc (a Kubernetes pod with
 #      shareProcessNamespace): detected.
+#   4. close() reports the commit there too: the daemon under the unit's capabilities in a
+#      child pid namespace, behind the fault proxy, a writer of uid 65534: a clean close()
+#      returns after the object exists; with every PutObject failing, close() fails with
+#      EIO and nothing is published.
 # Before this change (ae0be8b) case 1 published every killed writer's 9,100 bytes (exit_code
 # reads 0 without ptrace access), and case 3's flush did not commit.
 set -uo pipefail
@@ -232,3 +236,39 @@ PFX=samens/
 check_eq "$CASE_LABEL killed writer: nothing published" "$(size_of kill9 || true)" ""
 check_eq "$CASE_LABEL exit(0) writer: published" "$(size_of exit)" 9100
 check_not "$CASE_LABEL no pid-namespace warning" grep -q "pid namespace" "$IT_TMP/samens.log"
+
+# ---- 4. close() reports the commit: unit caps, child pid namespace, writer of another uid -----
+. "$(dirname "$0")/../faultproxy/proxy.sh"
+trap 'fp_rc=$?; fp_stop; cleanup_cg; (exit $fp_rc); it_exit' EXIT
+fp_start --seed 3
+CASE_LABEL="[close, unit caps + child pidns]"
+PFX=close/
+read -r -a IT_MOUNT_WRAP <<<"unshare --pid --fork --kill-child $(caps_wrap "$UNIT_SET")"
+IT_MOUNT_OPTS=$(fp_mount_opts) start_mount "$B:/close" "$M" -o allow_other,uid=65534,gid=65534,retries=1
+# close_as_other NAME: write 1000 bytes as uid 65534 and report close()'s result, then
+# whether the object existed the moment close returned
+close_as_other() {
+    "${AS_OTHER[@]}" /usr/bin/python3 - "$M/$1" <<'PY' 2>&1
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, b"c" * 1000)
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close " + errno.errorcode[e.errno])
+PY
+}
+out=$(close_as_other clean)
+s=$(size_of clean)
+check_eq "$CASE_LABEL clean close() returns 0" "$out" "close ok"
+check_eq "$CASE_LABEL the object exists when close() returns" "${s:-none}" 1000
+fp_set '{"rates": {"put": {"500": 1}}}'
+out=$(close_as_other failed)
+fp_set '{"rates": {}}'
+check_eq "$CASE_LABEL a failed commit fails close() with EIO" "$out" "close EIO"
+s=$(size_of failed)
+check_eq "$CASE_LABEL nothing published after the failed commit" "${s:-none}" none
+stop_mount "$M" || fail "unmount $CASE_LABEL"
+IT_MOUNT_WRAP=()
+fp_stop

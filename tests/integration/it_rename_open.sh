@@ -35,13 +35,10 @@ IT_MOUNT_OPTS=$(fp_mount_opts)
 start_mount "$B" "$M" -o part_size=5M
 LOG=$(mount_log "$M")
 
-sha_key() { s3cli cp --no-progress "s3://$B/$1" - 2>/dev/null | sha256sum | cut -c1-64; }
-sha_file() { sha256sum <"$1" | cut -c1-64; }
+sha_key() { obj_sha256 "$B" "$1"; }
+sha_file() { file_sha256 "$1"; }
 exists() { s3api head-object --bucket "$B" --key "$1" >/dev/null 2>&1; }
-uploads() {
-    s3api list-multipart-uploads --bucket "$B" --query 'Uploads[].Key' --output text 2>/dev/null |
-        tr '\t' '\n' | grep -v '^None$' | grep -c .
-}
+uploads() { uploads_count "$B"; }
 # wait_gone KEY: up to 10 s for a close running in the daemon.
 wait_gone() { for _ in $(seq 50); do exists "$1" || return 0; sleep 0.2; done; return 1; }
 

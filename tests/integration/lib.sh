@@ -194,6 +194,30 @@ caps_wrap() { echo setpriv "--inh-caps=-all,$1" "--ambient-caps=-all,$1" "--boun
 # AS_OTHER: a prefix that runs a command as uid/gid 65534 (a user other than the daemon's).
 AS_OTHER=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 
+# obj_sha256 BUCKET KEY: the SHA-256 of an object's bytes (downloaded with awscli).
+obj_sha256() { s3cli cp --no-progress "s3://$1/$2" - 2>/dev/null | sha256sum | cut -c1-64; }
+# file_sha256 FILE: the SHA-256 of a local file.
+file_sha256() { sha256sum <"$1" | cut -c1-64; }
+# uploads_count BUCKET: how many multipart uploads are listed in BUCKET.
+uploads_count() {
+    s3api list-multipart-uploads --bucket "$1" --query 'Uploads[].Key' --output text 2>/dev/null |
+        tr '\t' '\n' | grep -v '^None$' | grep -c .
+}
+# write_close PATH SRC: write SRC's bytes to PATH (created or truncated) in one write(),
+# then close(); prints "close ok" or "close ERRNO" (e.g. "close EIO").
+write_close() {
+    python3 - "$1" "$2" <<'PY' 2>&1
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, open(sys.argv[2], "rb").read())
+try:
+    os.close(fd)
+    print("close ok")
+except OSError as e:
+    print("close " + errno.errorcode[e.errno])
+PY
+}
+
 # ---- mounts ---------------------------------------------------------------------------
 # The daemon's default options for the test server; a test adds its own after the
 # mountpoint (for example: start_mount "$B" "$M" -o cache_mb=64). IT_MOUNT_OPTS overrides.
