@@ -93,8 +93,10 @@ int main(int argc, char **argv)
 			_exit(0);
 		}
 	}
-	if (!strcmp(mode, "segv"))
+	if (!strcmp(mode, "segv")) {
+		signal(SIGSEGV, SIG_DFL); /* a crash, whatever handler a runtime installed */
 		raise(SIGSEGV);
+	}
 	if (!strcmp(mode, "dup-close")) {
 		int fd2 = dup(fd);
 		if (fd2 < 0 || close(fd) != 0) {
