@@ -34,6 +34,20 @@
 
 #define S3_MAX_REDIRECTS 2 /* region changes followed per request */
 #define S3_COPY_LIMIT (5ull << 30)
+/* The request s3_exec builds: URL (host, encoded path and query), Host,
+ * path as signed, Authorization value; bytes. */
+#define S3_URL_MAX (16 * 1024)
+#define S3_HOST_MAX 1024
+#define S3_PATH_MAX (12 * 1024)
+#define S3_AUTH_MAX 4096
+#define S3_AWS_HOST_MAX 128 /* "s3.<region>.amazonaws.com" */
+/* Headers of one try: the op's own, the option headers (s3hdr.h), and ours:
+ * Host, x-amz-content-sha256, x-amz-date, x-amz-security-token, Content-MD5,
+ * Authorization (6; 8 leaves room). */
+#define S3_EXEC_HDRS (S3_OP_HDRS + S3HDR_MAX + 8)
+#define S3_MD5_B64_MAX 32  /* base64 of an MD5 (24) and NUL */
+#define S3_AMZ_DATE_MAX 17 /* "YYYYMMDDTHHMMSSZ" and NUL (sigv4_amz_date) */
+#define S3_CREATE_BUCKET_BODY_MAX 4096
 
 int s3_op_header(struct s3_op *op, const char *name, const char *value)
 {
@@ -209,7 +223,7 @@ static int s3_build_url(const struct s3_client *c, const char *region, const cha
 	int rc;
 	const char *scheme = "https", *auth = NULL, *base = "";
 	size_t scheme_len = 5, auth_len = 0;
-	char aws_host[128];
+	char aws_host[S3_AWS_HOST_MAX];
 	buf_reset(url);
 	buf_reset(host);
 	buf_reset(path);
@@ -329,21 +343,21 @@ int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *resp)
 {
 	int rc;
 	char payload_hash[2 * CRYPTO_SHA256_LEN + 1];
-	char md5_b64[32];
-	char region[S3_REGION_MAX], amz_date[17];
+	char md5_b64[S3_MD5_B64_MAX];
+	char region[S3_REGION_MAX], amz_date[S3_AMZ_DATE_MAX];
 	struct buf url, host, path, auth;
 	struct creds cr;
-	struct http_header hv[S3_OP_HDRS + S3HDR_MAX + 8];
-	struct sigv4_header sh[S3_OP_HDRS + S3HDR_MAX + 8];
+	struct http_header hv[S3_EXEC_HDRS];
+	struct sigv4_header sh[S3_EXEC_HDRS];
 	int refreshed = 0, redirects = 0;
 	uint64_t rnd = atomic_fetch_add(&c->seed, 0x9e3779b97f4a7c15ull);
 	char lkey_buf[LOG_KEY_BUF];
 	const char *lkey = log_key(op->key, lkey_buf);
 
-	buf_init(&url, 16 * 1024);
-	buf_init(&host, 1024);
-	buf_init(&path, 12 * 1024);
-	buf_init(&auth, 4096);
+	buf_init(&url, S3_URL_MAX);
+	buf_init(&host, S3_HOST_MAX);
+	buf_init(&path, S3_PATH_MAX);
+	buf_init(&auth, S3_AUTH_MAX);
 	memset(&cr, 0, sizeof(cr));
 	op->attempts = 0;
 	/* Operations S3 may legitimately think about for minutes keep only
@@ -572,6 +586,23 @@ out:
 	return rc;
 }
 
+int s3_exec_parse(struct s3_client *c, struct s3_op *op, const char *detail, s3_parse_fn parse,
+		  void *out)
+{
+	struct http_response r;
+	http_response_init(&r);
+	int rc = s3_exec(c, op, &r);
+	if (!rc && parse) {
+		rc = parse(r.body.ptr, r.body.len, out);
+		if (rc)
+			log_error("s3: %s %s%s%s%s: unreadable answer (%s)", op->name, c->bucket,
+				  op->key ? "/" : "", LOG_KEY(op->key), detail ? detail : "",
+				  strerror(-rc));
+	}
+	http_response_release(&r);
+	return rc;
+}
+
 /* ---- response helpers ---- */
 
 /* ETags are kept quoted, as S3 sends them in headers; RGW's copy results
@@ -588,6 +619,14 @@ void s3_etag_quote(char etag[S3_ETAG_MAX])
 	etag[n + 2] = '\0';
 }
 
+int s3_parse_copy_etag(const char *body, size_t len, void *out)
+{
+	int rc = s3xml_parse_copy(body, len, out, NULL);
+	if (!rc)
+		s3_etag_quote(out);
+	return rc;
+}
+
 void s3_etag_header(const struct http_response *r, char etag[S3_ETAG_MAX])
 {
 	if (http_response_header(r, "ETag", etag, S3_ETAG_MAX) != 0)
@@ -599,10 +638,7 @@ void s3_etag_header(const struct http_response *r, char etag[S3_ETAG_MAX])
 int s3_bucket_check(struct s3_client *c)
 {
 	struct s3_op op = {.name = "HeadBucket", .kind = S3HDR_HEAD_BUCKET, .method = "HEAD"};
-	struct http_response r;
-	http_response_init(&r);
-	int rc = s3_exec(c, &op, &r);
-	http_response_release(&r);
+	int rc = s3_exec_parse(c, &op, NULL, NULL, NULL);
 	/* A HEAD has no body to say NoSuchBucket; its 404 can mean nothing else. */
 	return rc == -ENOENT ? -ENXIO : rc;
 }
@@ -612,17 +648,14 @@ int s3_bucket_create(struct s3_client *c)
 	struct s3_op op = {.name = "CreateBucket", .kind = S3HDR_CREATE_BUCKET, .method = "PUT"};
 	struct buf body;
 	char region[S3_REGION_MAX];
-	buf_init(&body, 4096);
+	buf_init(&body, S3_CREATE_BUCKET_BODY_MAX);
 	s3_region_get(c, region);
 	int rc = s3xml_build_create_bucket(region, &body);
 	if (rc)
 		goto out;
 	op.body = body.ptr;
 	op.body_len = body.len;
-	struct http_response r;
-	http_response_init(&r);
-	rc = s3_exec(c, &op, &r);
-	http_response_release(&r);
+	rc = s3_exec_parse(c, &op, NULL, NULL, NULL);
 out:
 	buf_release(&body);
 	return rc;
@@ -631,9 +664,5 @@ out:
 int s3_bucket_delete(struct s3_client *c)
 {
 	struct s3_op op = {.name = "DeleteBucket", .kind = S3HDR_DELETE_BUCKET, .method = "DELETE"};
-	struct http_response r;
-	http_response_init(&r);
-	int rc = s3_exec(c, &op, &r);
-	http_response_release(&r);
-	return rc;
+	return s3_exec_parse(c, &op, NULL, NULL, NULL);
 }

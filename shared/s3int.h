@@ -33,6 +33,14 @@
 #define S3_OP_HDRS 24	 /* extra headers of one request */
 #define S3_HNAME_MAX 160 /* an x-amz-meta-* header name we build */
 #define S3_REGION_MAX 64
+/* Caps of what one request builds (each buffer refuses more, -E2BIG). Keys
+ * are at most 1024 bytes and URL-encoding triples a byte at worst. */
+#define S3_NUM_MAX 16		      /* a decimal int as text, NUL included */
+#define S3_RANGE_MAX 64		      /* "bytes=A-B": two 20-digit numbers */
+#define S3_HVAL_MAX 128		      /* a response header value we parse */
+#define S3_QUERY_MAX (16 * 1024)      /* a listing's query: prefix, markers, token */
+#define S3_UPLOAD_QUERY_MAX 4096      /* partNumber and an encoded upload id */
+#define S3_COPY_SOURCE_MAX (8 * 1024) /* "/bucket/" and an encoded key */
 
 struct s3_client {
 	char *bucket;
@@ -84,6 +92,21 @@ struct s3_op {
  * whatever the result). 0 for a 2xx, else the mapped errno, already logged
  * and counted. */
 int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *resp);
+
+/* An s3xml.h parser behind one signature: the answer's body into out. */
+typedef int (*s3_parse_fn)(const char *body, size_t len, void *out);
+
+/* The shape of every call that reads an XML answer: s3_exec, then, on
+ * success, parse(body, out). A body that does not parse is logged ("OP
+ * bucket/key DETAIL: unreadable answer") and its error returned. parse NULL:
+ * the answer's body is not read (DeleteObject, Abort...). detail: NULL or
+ * what the log line adds after the key (" #3"). The response is released
+ * before it returns; op->attempts is left as s3_exec set it. */
+int s3_exec_parse(struct s3_client *c, struct s3_op *op, const char *detail, s3_parse_fn parse,
+		  void *out);
+/* s3_parse_fn for CopyObject and UploadPartCopy: out is a char[S3_ETAG_MAX]
+ * that gets the ETag, quoted. */
+int s3_parse_copy_etag(const char *body, size_t len, void *out);
 
 /* Adds a header to op (name and value borrowed); -E2BIG past S3_OP_HDRS. */
 int s3_op_header(struct s3_op *op, const char *name, const char *value);

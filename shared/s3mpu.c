@@ -25,7 +25,16 @@
 #include "s3int.h"
 #include "s3xml.h"
 
-#define S3_COPY_THREADS 4
+#define S3_COPY_THREADS 4 /* UploadPartCopy calls of one copy at once */
+/* The part size of a multipart copy when the client sets none: at least
+ * this, else the size over 10,000 parts rounded up to S3_COPY_PART_ALIGN. */
+#define S3_COPY_PART_DEFAULT (512ull << 20)
+#define S3_COPY_PART_ALIGN (1ull << 20)
+/* A CompleteMultipartUpload body: 10,000 parts of ~100 bytes of XML each. */
+#define S3_COMPLETE_BODY_MAX (2u << 20)
+/* CreateMultipartUpload's metadata: the layout and the nonce, name and
+ * value each, and the closing NULL. */
+#define S3_MPU_META_MAX (2 * 2 + 1)
 
 static int s3_part_copy(struct s3_client *c, const char *key, const char *upload_id,
 			int part_number, const char *src_key, uint64_t off, uint64_t len,
@@ -72,10 +81,10 @@ int s3_copy_multipart(struct s3_client *c, const char *src_key, const char *dst_
 	char upload_id[S3_UPLOAD_ID_MAX];
 	uint64_t ps = c->copy_part_size;
 	if (!ps) {
-		ps = 512ull << 20;
+		ps = S3_COPY_PART_DEFAULT;
 		uint64_t min = (size + S3_MAX_PARTS - 1) / S3_MAX_PARTS;
 		if (ps < min)
-			ps = (min + (1u << 20) - 1) & ~((1ull << 20) - 1);
+			ps = (min + S3_COPY_PART_ALIGN - 1) & ~(S3_COPY_PART_ALIGN - 1);
 	}
 	if (ps < S3_MIN_PART_SIZE)
 		ps = S3_MIN_PART_SIZE;
@@ -132,13 +141,18 @@ static int s3_upload_query(struct buf *q, int part_number, const char *upload_id
 {
 	int rc = 0;
 	if (part_number > 0) {
-		char num[16];
+		char num[S3_NUM_MAX];
 		snprintf(num, sizeof(num), "%d", part_number);
 		rc = s3_query_add(q, "partNumber", num);
 	}
 	if (!rc)
 		rc = s3_query_add(q, "uploadId", upload_id);
 	return rc;
+}
+
+static int s3_parse_initiate(const char *body, size_t len, void *out)
+{
+	return s3xml_parse_initiate(body, len, out);
 }
 
 int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts *opts,
@@ -153,17 +167,7 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 	int rc = s3_put_headers(&op, opts);
 	if (rc)
 		return rc;
-	struct http_response r;
-	http_response_init(&r);
-	rc = s3_exec(c, &op, &r);
-	if (!rc) {
-		rc = s3xml_parse_initiate(r.body.ptr, r.body.len, upload_id);
-		if (rc)
-			log_error("s3: CreateMultipartUpload %s/%s: unreadable answer (%s)",
-				  c->bucket, LOG_KEY(key), strerror(-rc));
-	}
-	http_response_release(&r);
-	return rc;
+	return s3_exec_parse(c, &op, NULL, s3_parse_initiate, upload_id);
 }
 
 int s3_nonce_new(char nonce[S3_NONCE_MAX])
@@ -186,7 +190,7 @@ int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_
 			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX])
 {
 	char val[MPU_LAYOUT_MAX];
-	const char *meta[5];
+	const char *meta[S3_MPU_META_MAX];
 	int n = 0;
 	/* A layout that cannot be stated (never expected) only costs readers the check. */
 	if (mpu_layout_format(l, val, sizeof(val)) == 0) {
@@ -208,7 +212,7 @@ int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_
 	if (part_number < 1 || part_number > S3_MAX_PARTS || len > S3_MAX_PART_SIZE)
 		return -EINVAL;
 	struct buf q;
-	buf_init(&q, 4096);
+	buf_init(&q, S3_UPLOAD_QUERY_MAX);
 	int rc = s3_upload_query(&q, part_number, upload_id);
 	if (rc)
 		goto out;
@@ -253,9 +257,9 @@ static int s3_part_copy(struct s3_client *c, const char *key, const char *upload
 	if (part_number < 1 || part_number > S3_MAX_PARTS || len == 0 || len > S3_MAX_PART_SIZE)
 		return -EINVAL;
 	struct buf q, src;
-	char range[64];
-	buf_init(&q, 4096);
-	buf_init(&src, 8 * 1024);
+	char range[S3_RANGE_MAX];
+	buf_init(&q, S3_UPLOAD_QUERY_MAX);
+	buf_init(&src, S3_COPY_SOURCE_MAX);
 	int rc = s3_upload_query(&q, part_number, upload_id);
 	if (!rc)
 		rc = s3_copy_source(c, src_key, &src);
@@ -273,22 +277,18 @@ static int s3_part_copy(struct s3_client *c, const char *key, const char *upload
 	s3_op_header(&op, "x-amz-copy-source-range", range);
 	if (src_etag && src_etag[0])
 		s3_op_header(&op, "x-amz-copy-source-if-match", src_etag);
-	struct http_response r;
-	http_response_init(&r);
-	rc = s3_exec(c, &op, &r);
-	if (!rc) {
-		rc = s3xml_parse_copy(r.body.ptr, r.body.len, etag, NULL);
-		if (rc)
-			log_error("s3: UploadPartCopy %s/%s #%d: unreadable answer (%s)", c->bucket,
-				  LOG_KEY(key), part_number, strerror(-rc));
-		else
-			s3_etag_quote(etag);
-	}
-	http_response_release(&r);
+	char detail[S3_NUM_MAX + 2];
+	snprintf(detail, sizeof(detail), " #%d", part_number);
+	rc = s3_exec_parse(c, &op, detail, s3_parse_copy_etag, etag);
 out:
 	buf_release(&q);
 	buf_release(&src);
 	return rc;
+}
+
+static int s3_parse_complete(const char *body, size_t len, void *out)
+{
+	return s3xml_parse_complete(body, len, out);
 }
 
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
@@ -297,8 +297,8 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 {
 	struct buf q, body;
 	char tag[S3_ETAG_MAX] = "";
-	buf_init(&q, 4096);
-	buf_init(&body, 2u << 20);
+	buf_init(&q, S3_UPLOAD_QUERY_MAX);
+	buf_init(&body, S3_COMPLETE_BODY_MAX);
 	if (etag)
 		etag[0] = '\0';
 	int rc = s3_upload_query(&q, 0, upload_id);
@@ -316,15 +316,9 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 			   .error_in_200 = 1,
 			   .slow_ok = 1};
 	s3_op_header(&op, "Content-Type", "application/xml");
-	struct http_response r;
-	http_response_init(&r);
-	rc = s3_exec(c, &op, &r);
-	if (!rc) {
-		rc = s3xml_parse_complete(r.body.ptr, r.body.len, tag);
-		if (rc)
-			log_error("s3: CompleteMultipartUpload %s/%s: unreadable answer (%s)",
-				  c->bucket, LOG_KEY(key), strerror(-rc));
-	} else if (rc == -ENOENT && op.attempts > 0) {
+	rc = s3_exec_parse(c, &op, NULL, s3_parse_complete, tag);
+	/* (no parser answers -ENOENT: this one is s3_exec's) */
+	if (rc == -ENOENT && op.attempts > 0) {
 		/* An earlier try may have completed it and lost the answer. Only
 		 * the ETag computed from our own parts, or our nonce where the
 		 * ETag cannot be computed, proves the object there is ours: any
@@ -342,7 +336,6 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 			rc = 0;
 		}
 	}
-	http_response_release(&r);
 	s3_etag_quote(tag);
 	if (!rc && etag)
 		s3_copy_str(etag, S3_ETAG_MAX, tag);
@@ -355,7 +348,7 @@ out:
 int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id)
 {
 	struct buf q;
-	buf_init(&q, 4096);
+	buf_init(&q, S3_UPLOAD_QUERY_MAX);
 	int rc = s3_upload_query(&q, 0, upload_id);
 	if (rc)
 		goto out;
@@ -364,13 +357,15 @@ int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id)
 			   .method = "DELETE",
 			   .key = key,
 			   .query = q.ptr};
-	struct http_response r;
-	http_response_init(&r);
-	rc = s3_exec(c, &op, &r);
-	http_response_release(&r);
+	rc = s3_exec_parse(c, &op, NULL, NULL, NULL);
 out:
 	buf_release(&q);
 	return rc;
+}
+
+static int s3_parse_uploads(const char *body, size_t len, void *out)
+{
+	return s3xml_parse_list_uploads(body, len, out);
 }
 
 int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *arg)
@@ -378,7 +373,7 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *
 	int rc = 0;
 	char *key_marker = NULL, *id_marker = NULL;
 	struct buf q;
-	buf_init(&q, 16 * 1024);
+	buf_init(&q, S3_QUERY_MAX);
 	for (int page = 0;; page++) {
 		buf_reset(&q);
 		/* No encoding-type=url here: RGW then encodes <Key> but sends no
@@ -398,17 +393,8 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *
 				   .kind = S3HDR_LIST_UPLOADS,
 				   .method = "GET",
 				   .query = q.ptr};
-		struct http_response r;
-		http_response_init(&r);
-		rc = s3_exec(c, &op, &r);
 		struct s3xml_uploads u = {0};
-		if (!rc) {
-			rc = s3xml_parse_list_uploads(r.body.ptr, r.body.len, &u);
-			if (rc)
-				log_error("s3: ListMultipartUploads %s: unreadable answer (%s)",
-					  c->bucket, strerror(-rc));
-		}
-		http_response_release(&r);
+		rc = s3_exec_parse(c, &op, NULL, s3_parse_uploads, &u);
 		if (rc)
 			break;
 		int stop = 0;

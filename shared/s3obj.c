@@ -21,8 +21,11 @@
 #include "s3int.h"
 #include "s3xml.h"
 
-#define S3_MAX_RESUMES 64 /* stream resumes that made progress, per call */
-#define S3_DELETE_BATCH 1000
+#define S3_MAX_RESUMES 64    /* stream resumes that made progress, per call */
+#define S3_DELETE_BATCH 1000 /* keys per DeleteObjects, S3's limit */
+/* A DeleteObjects body: 1000 keys of up to 1 KiB, XML-escaped (up to 6x). */
+#define S3_DELETE_BODY_MAX (16u << 20)
+#define S3_SSE_NAME_MAX 64 /* an x-amz-server-side-encryption* value */
 
 static int s3_parse_u64(const char *s, uint64_t *out)
 {
@@ -44,7 +47,7 @@ static int s3_parse_u64(const char *s, uint64_t *out)
 /* "bytes A-B/TOTAL" with A <= B < TOTAL (a Content-Range of a 206). */
 static int s3_parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint64_t *total)
 {
-	char t[128];
+	char t[S3_HVAL_MAX];
 	if (strncmp(v, "bytes ", 6) != 0 || strlen(v) >= sizeof(t))
 		return -EINVAL;
 	memcpy(t, v + 6, strlen(v + 6) + 1);
@@ -61,7 +64,7 @@ static int s3_parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint6
 /* size from Content-Range "bytes a-b/total" when present, else Content-Length. */
 static void s3_fill_info(const struct http_response *r, struct s3_object_info *info)
 {
-	char v[128];
+	char v[S3_HVAL_MAX];
 	memset(info, 0, sizeof(*info));
 	int have = 0;
 	if (http_response_header(r, "Content-Range", v, sizeof(v)) == 0) {
@@ -79,7 +82,7 @@ static void s3_fill_info(const struct http_response *r, struct s3_object_info *i
 	if (http_response_header(r, "x-amz-meta-" S3_NONCE_META, info->upload_nonce,
 				 sizeof(info->upload_nonce)) != 0)
 		info->upload_nonce[0] = '\0';
-	char sse[64] = "", ssec[64] = "";
+	char sse[S3_SSE_NAME_MAX] = "", ssec[S3_SSE_NAME_MAX] = "";
 	if (http_response_header(r, "x-amz-server-side-encryption", sse, sizeof(sse)) != 0)
 		sse[0] = '\0';
 	if (http_response_header(r, "x-amz-server-side-encryption-customer-algorithm", ssec,
@@ -111,7 +114,7 @@ int s3_head_part(struct s3_client *c, const char *key, int part_number, struct s
 	memset(pi, 0, sizeof(*pi));
 	if (part_number < 1 || part_number > S3_MAX_PARTS)
 		return -EINVAL;
-	char q[32];
+	char q[sizeof("partNumber=") + S3_NUM_MAX];
 	snprintf(q, sizeof(q), "partNumber=%d", part_number);
 	struct s3_op op = {.name = "HeadObject",
 			   .kind = S3HDR_HEAD_OBJECT,
@@ -123,7 +126,7 @@ int s3_head_part(struct s3_client *c, const char *key, int part_number, struct s
 	http_response_init(&r);
 	int rc = s3_exec(c, &op, &r);
 	if (!rc) {
-		char v[128];
+		char v[S3_HVAL_MAX];
 		uint64_t a, b, n;
 		s3_etag_header(&r, pi->etag);
 		if (http_response_header(&r, "x-amz-mp-parts-count", v, sizeof(v)) == 0 &&
@@ -209,7 +212,7 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 	int rc = 0, resumes = 0;
 	uint64_t pos = off;
 	uint64_t end = len == UINT64_MAX || off + len < off ? UINT64_MAX : off + len;
-	char range[64], etag_pin[S3_ETAG_MAX] = "";
+	char range[S3_RANGE_MAX], etag_pin[S3_ETAG_MAX] = "";
 	struct s3_object_info first;
 	int have_first = 0;
 	memset(&first, 0, sizeof(first));
@@ -328,13 +331,25 @@ void s3_list_page_release(struct s3_list_page *page)
 	s3xml_list_page_release(page);
 }
 
+/* What ListObjectsV2's answer parses into. */
+struct s3_list_out {
+	struct s3_list_page *page;
+	long key_count; /* <KeyCount>, -1 when absent */
+};
+
+static int s3_parse_list(const char *body, size_t len, void *out)
+{
+	struct s3_list_out *lo = out;
+	return s3xml_parse_list_v2(body, len, lo->page, &lo->key_count);
+}
+
 int s3_list(struct s3_client *c, const struct s3_list_req *req, struct s3_list_page *page)
 {
 	struct buf q;
-	char num[16];
+	char num[S3_NUM_MAX];
 	int rc;
 	memset(page, 0, sizeof(*page));
-	buf_init(&q, 16 * 1024);
+	buf_init(&q, S3_QUERY_MAX);
 	/* In canonical (sorted) order, though sigv4 sorts anyway. */
 	rc = 0;
 	if (req->continuation && req->continuation[0])
@@ -357,20 +372,13 @@ int s3_list(struct s3_client *c, const struct s3_list_req *req, struct s3_list_p
 		goto out;
 	struct s3_op op = {
 	    .name = "ListObjectsV2", .kind = S3HDR_LIST_OBJECTS, .method = "GET", .query = q.ptr};
-	struct http_response r;
-	http_response_init(&r);
-	rc = s3_exec(c, &op, &r);
-	if (!rc) {
-		long kc;
-		rc = s3xml_parse_list_v2(r.body.ptr, r.body.len, page, &kc);
-		if (rc)
-			log_error("s3: ListObjectsV2 %s prefix=%s: unreadable answer (%s)",
-				  c->bucket, LOG_KEY(req->prefix), strerror(-rc));
-		else if (kc >= 0 && (size_t)kc != page->nentries + page->nprefixes)
-			log_debug("s3: ListObjectsV2 %s: KeyCount %ld, got %zu", c->bucket, kc,
-				  page->nentries + page->nprefixes);
-	}
-	http_response_release(&r);
+	struct s3_list_out lo = {.page = page};
+	char detail[sizeof(" prefix=") + LOG_KEY_BUF];
+	snprintf(detail, sizeof(detail), " prefix=%s", LOG_KEY(req->prefix));
+	rc = s3_exec_parse(c, &op, detail, s3_parse_list, &lo);
+	if (!rc && lo.key_count >= 0 && (size_t)lo.key_count != page->nentries + page->nprefixes)
+		log_debug("s3: ListObjectsV2 %s: KeyCount %ld, got %zu", c->bucket, lo.key_count,
+			  page->nentries + page->nprefixes);
 out:
 	buf_release(&q);
 	return rc;
@@ -434,7 +442,7 @@ static int s3_copy_single(struct s3_client *c, const char *src_key, const char *
 			  char etag[S3_ETAG_MAX])
 {
 	struct buf src;
-	buf_init(&src, 8 * 1024);
+	buf_init(&src, S3_COPY_SOURCE_MAX);
 	int rc = s3_copy_source(c, src_key, &src);
 	if (rc)
 		goto out;
@@ -445,21 +453,10 @@ static int s3_copy_single(struct s3_client *c, const char *src_key, const char *
 			   .error_in_200 = 1,
 			   .slow_ok = 1};
 	s3_op_header(&op, "x-amz-copy-source", src.ptr);
-	struct http_response r;
-	http_response_init(&r);
-	rc = s3_exec(c, &op, &r);
-	if (!rc) {
-		char tag[S3_ETAG_MAX];
-		rc = s3xml_parse_copy(r.body.ptr, r.body.len, tag, NULL);
-		if (rc)
-			log_error("s3: CopyObject %s/%s: unreadable answer (%s)", c->bucket,
-				  LOG_KEY(dst_key), strerror(-rc));
-		else if (etag) {
-			s3_etag_quote(tag);
-			s3_copy_str(etag, S3_ETAG_MAX, tag);
-		}
-	}
-	http_response_release(&r);
+	char tag[S3_ETAG_MAX];
+	rc = s3_exec_parse(c, &op, NULL, s3_parse_copy_etag, tag);
+	if (!rc && etag)
+		s3_copy_str(etag, S3_ETAG_MAX, tag);
 out:
 	buf_release(&src);
 	return rc;
@@ -502,18 +499,19 @@ int s3_delete(struct s3_client *c, const char *key)
 {
 	struct s3_op op = {
 	    .name = "DeleteObject", .kind = S3HDR_DELETE_OBJECT, .method = "DELETE", .key = key};
-	struct http_response r;
-	http_response_init(&r);
-	int rc = s3_exec(c, &op, &r);
-	http_response_release(&r);
-	return rc;
+	return s3_exec_parse(c, &op, NULL, NULL, NULL);
+}
+
+static int s3_parse_delete(const char *body, size_t len, void *out)
+{
+	return s3xml_parse_delete_result(body, len, out);
 }
 
 int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n)
 {
 	int rc = 0, failed = 0;
 	struct buf body;
-	buf_init(&body, 16u << 20);
+	buf_init(&body, S3_DELETE_BODY_MAX);
 	for (size_t at = 0; at < n && !rc; at += S3_DELETE_BATCH) {
 		size_t cnt = n - at < S3_DELETE_BATCH ? n - at : S3_DELETE_BATCH;
 		buf_reset(&body);
@@ -529,25 +527,16 @@ int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n)
 				   .content_md5 = 1,
 				   .error_in_200 = 1};
 		s3_op_header(&op, "Content-Type", "application/xml");
-		struct http_response r;
-		http_response_init(&r);
-		rc = s3_exec(c, &op, &r);
+		struct s3xml_delete_result res;
+		rc = s3_exec_parse(c, &op, NULL, s3_parse_delete, &res);
 		if (!rc) {
-			struct s3xml_delete_result res;
-			rc = s3xml_parse_delete_result(r.body.ptr, r.body.len, &res);
-			if (rc) {
-				log_error("s3: DeleteObjects %s: unreadable answer (%s)", c->bucket,
-					  strerror(-rc));
-			} else {
-				for (size_t i = 0; i < res.nerrors; i++)
-					log_error("s3: DeleteObjects %s/%s: %s %s", c->bucket,
-						  LOG_KEY(res.errors[i].key), res.errors[i].code,
-						  res.errors[i].message);
-				failed += (int)res.nerrors;
-				s3xml_delete_result_release(&res);
-			}
+			for (size_t i = 0; i < res.nerrors; i++)
+				log_error("s3: DeleteObjects %s/%s: %s %s", c->bucket,
+					  LOG_KEY(res.errors[i].key), res.errors[i].code,
+					  res.errors[i].message);
+			failed += (int)res.nerrors;
+			s3xml_delete_result_release(&res);
 		}
-		http_response_release(&r);
 	}
 	buf_release(&body);
 	if (!rc && failed)
