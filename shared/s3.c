@@ -6,6 +6,11 @@
  * operations themselves only build their request and parse their answer
  * (s3xml.h). s3int.h is the contract between these files.
  *
+ * s3_exec runs tries (s3_try) until one is final; a try gets credentials
+ * (s3_call_creds), builds its headers (s3_build_headers), signs them
+ * (s3_sign), sends, and classifies the answer (s3_classify): done, follow a
+ * region, refresh credentials, or back off and try again.
+ *
  * Secrets: the credentials copy, the Authorization value and the session
  * token live in s3_exec()'s locals only and are never passed to the log; what
  * is logged is the operation, bucket, key, HTTP status, S3 code and request id.
@@ -339,250 +344,323 @@ static int s3_deadline_left(struct s3_client *c, const struct s3_op *op, const c
 	return 0;
 }
 
-int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *resp)
-{
-	int rc;
-	char payload_hash[2 * CRYPTO_SHA256_LEN + 1];
-	char md5_b64[S3_MD5_B64_MAX];
-	char region[S3_REGION_MAX], amz_date[S3_AMZ_DATE_MAX];
+/* One call's state across its tries: what is computed once (the body's
+ * digests), what each try rebuilds (URL, date, signature) and the retry
+ * bookkeeping. cr and auth hold secrets: s3_call_release scrubs them. */
+struct s3_call {
 	struct buf url, host, path, auth;
 	struct creds cr;
-	struct http_header hv[S3_EXEC_HDRS];
-	struct sigv4_header sh[S3_EXEC_HDRS];
-	int refreshed = 0, redirects = 0;
-	uint64_t rnd = atomic_fetch_add(&c->seed, 0x9e3779b97f4a7c15ull);
+	char payload_hash[2 * CRYPTO_SHA256_LEN + 1];
+	char md5_b64[S3_MD5_B64_MAX]; /* when op->content_md5 */
+	char region[S3_REGION_MAX];   /* this try's */
+	char amz_date[S3_AMZ_DATE_MAX];
+	int attempt;   /* backoffs taken: the retry policy's count */
+	int refreshed; /* credentials already refreshed once */
+	int redirects; /* region changes followed */
+	uint64_t rnd;  /* jitter state */
 	char lkey_buf[LOG_KEY_BUF];
-	const char *lkey = log_key(op->key, lkey_buf);
+	const char *lkey; /* the key as logs show it */
+};
 
-	buf_init(&url, S3_URL_MAX);
-	buf_init(&host, S3_HOST_MAX);
-	buf_init(&path, S3_PATH_MAX);
-	buf_init(&auth, S3_AUTH_MAX);
-	memset(&cr, 0, sizeof(cr));
-	op->attempts = 0;
-	/* Operations S3 may legitimately think about for minutes keep only
-	 * their low-speed limit: a deadline would fail a commit that works. */
-	if (!op->deadline_ms && !op->slow_ok)
-		op->deadline_ms = s3_deadline(c);
-
+/* x-amz-content-sha256 and Content-MD5 of op's body, once for every try. */
+static void s3_call_digests(const struct s3_client *c, const struct s3_op *op, struct s3_call *k)
+{
 	if (!op->body_len)
-		s3_copy_str(payload_hash, sizeof(payload_hash), SIGV4_EMPTY_SHA256);
+		s3_copy_str(k->payload_hash, sizeof(k->payload_hash), SIGV4_EMPTY_SHA256);
 	else if (c->unsigned_payload && op->content_md5)
 		/* Only a body that carries Content-MD5 (signed below) goes
 		 * unhashed: S3 still checks every byte, with one pass less
 		 * here and on the server (SHA-256 was ~1/4 of the mount's
 		 * CPU when writing). */
-		s3_copy_str(payload_hash, sizeof(payload_hash), SIGV4_UNSIGNED_PAYLOAD);
+		s3_copy_str(k->payload_hash, sizeof(k->payload_hash), SIGV4_UNSIGNED_PAYLOAD);
 	else {
 		uint8_t d[CRYPTO_SHA256_LEN];
 		crypto_sha256(op->body, op->body_len, d);
-		crypto_hex(d, sizeof(d), payload_hash);
+		crypto_hex(d, sizeof(d), k->payload_hash);
 	}
 	if (op->content_md5) {
 		uint8_t m[CRYPTO_MD5_LEN];
 		crypto_md5(op->body ? op->body : "", op->body_len, m);
-		crypto_base64(m, sizeof(m), md5_b64);
+		crypto_base64(m, sizeof(m), k->md5_b64);
 	}
+}
 
-	for (int attempt = 0;; op->attempts++) {
-		s3_region_get(c, region);
-		rc = s3_build_url(c, region, op->key, op->query, &url, &host, &path);
-		if (rc)
-			goto out;
-		long left_ms = 0; /* of the deadline; 0 = none */
-		rc = s3_deadline_left(c, op, lkey, &left_ms);
-		if (rc)
-			goto out;
-		rc = creds_get(c->creds, &cr);
-		if (rc == -EIO && retry_allowed(&c->retry, attempt)) {
-			/* The source of our credentials did not answer: transient,
-			 * like a 503. The delay is at least CREDS_RETRY_MS, the
-			 * least time before creds_get() asks the source again;
-			 * a shorter one would retry on the same failure. */
-			uint64_t ms = retry_delay_ms(&c->retry, attempt, retry_rand_splitmix, &rnd);
-			if (ms < CREDS_RETRY_MS)
-				ms = CREDS_RETRY_MS;
-			if (op->deadline_ms) {
-				uint64_t now = s3_now_ms();
-				uint64_t left = op->deadline_ms > now ? op->deadline_ms - now : 0;
-				if (ms > left)
-					ms = left;
-			}
-			log_info("s3: %s %s/%s: no credentials from %s (%s): retry %d in %" PRIu64
-				 " ms",
-				 op->name, c->bucket, lkey, creds_source_name(c->creds),
-				 strerror(-rc), attempt + 1, ms);
-			atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
-			s3_sleep_ms(ms);
-			attempt++;
-			continue;
-		}
-		if (rc) {
-			/* -EIO or -EACCES (creds.h), never -ENOENT: no answer
-			 * about the object may be made up from it */
-			atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
-			log_error("s3: %s %s/%s: no credentials from %s after %d tries -> %s",
-				  op->name, c->bucket, lkey, creds_source_name(c->creds),
-				  op->attempts + 1, strerror(-rc));
-			goto out;
-		}
-		/* again: a refresh of the credentials may have taken a while */
-		rc = s3_deadline_left(c, op, lkey, &left_ms);
-		if (rc)
-			goto out;
-		sigv4_amz_date((long long)time(NULL), amz_date);
+static void s3_call_init(struct s3_client *c, struct s3_op *op, struct s3_call *k)
+{
+	memset(k, 0, sizeof(*k));
+	buf_init(&k->url, S3_URL_MAX);
+	buf_init(&k->host, S3_HOST_MAX);
+	buf_init(&k->path, S3_PATH_MAX);
+	buf_init(&k->auth, S3_AUTH_MAX);
+	k->rnd = atomic_fetch_add(&c->seed, 0x9e3779b97f4a7c15ull);
+	k->lkey = log_key(op->key, k->lkey_buf);
+	op->attempts = 0;
+	/* Operations S3 may legitimately think about for minutes keep only
+	 * their low-speed limit: a deadline would fail a commit that works. */
+	if (!op->deadline_ms && !op->slow_ok)
+		op->deadline_ms = s3_deadline(c);
+	s3_call_digests(c, op, k);
+}
 
-		size_t n = 0;
-		hv[n++] = (struct http_header){"Host", host.ptr};
-		if (!cr.anonymous) {
-			hv[n++] = (struct http_header){"x-amz-content-sha256", payload_hash};
-			hv[n++] = (struct http_header){"x-amz-date", amz_date};
-			if (cr.session_token[0])
-				hv[n++] =
-				    (struct http_header){"x-amz-security-token", cr.session_token};
-		}
-		if (op->content_md5)
-			hv[n++] = (struct http_header){"Content-MD5", md5_b64};
-		for (size_t i = 0; i < op->nhdrs; i++)
-			hv[n++] = op->hdrs[i];
-		n += s3hdr_for(c->hdr, op->kind, hv + n);
-		if (!cr.anonymous) {
-			/* Sign every header we send. */
-			for (size_t i = 0; i < n; i++)
-				sh[i] = (struct sigv4_header){hv[i].name, hv[i].value};
-			const char *q = op->query && op->query[0] ? op->query : NULL;
-			struct sigv4_request sr = {
-			    .method = op->method,
-			    .path = path.ptr,
-			    .query = q,
-			    .headers = sh,
-			    .nheaders = n,
-			    .payload_hash = payload_hash,
-			    .region = region,
-			    .service = "s3",
-			    .amz_date = amz_date,
-			    .flags = SIGV4_S3,
-			};
-			struct sigv4_creds sc = {cr.access_key, cr.secret_key, cr.session_token};
-			rc = sigv4_authorization(&sr, &sc, &auth);
-			if (rc) {
-				log_error("s3: %s %s/%s: signing failed (%s)", op->name, c->bucket,
-					  lkey, strerror(-rc));
-				goto out;
-			}
-			hv[n++] = (struct http_header){"Authorization", auth.ptr};
-		}
-		struct http_request hr = {
-		    .method = op->method,
-		    .url = url.ptr,
-		    .headers = hv,
-		    .nheaders = n,
-		    .body = op->body,
-		    .body_len = op->body_len,
-		    .sink = op->sink,
-		    .sink_arg = op->sink_arg,
-		    .slow_ok = op->slow_ok,
-		    .timeout_ms = left_ms, /* the try ends at the deadline */
-		};
-		int trc = http_perform(c->http, &hr, resp);
-		atomic_fetch_add_explicit(&c->n_requests, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&c->n_down, resp->body_bytes, memory_order_relaxed);
-		if (trc == 0 && op->body_len)
-			atomic_fetch_add_explicit(&c->n_up, op->body_len, memory_order_relaxed);
-
-		struct s3xml_error e;
-		memset(&e, 0, sizeof(e));
-		if (trc == 0 && resp->status >= 200 && resp->status < 300) {
-			if (!op->error_in_200 || !resp->body.len ||
-			    s3xml_parse_error(resp->body.ptr, resp->body.len, &e) != 0) {
-				log_debug("s3: %s %s/%s: HTTP %ld", op->name, c->bucket, lkey,
-					  resp->status);
-				rc = 0;
-				goto out;
-			}
-			/* A 200 whose body is <Error>: a failure like any other. */
-		} else if (trc == 0 && resp->body.len) {
-			(void)s3xml_parse_error(resp->body.ptr, resp->body.len, &e);
-		}
-		if (trc == -ECANCELED && resp->sink_err) {
-			rc = resp->sink_err; /* the caller's sink stopped us */
-			goto out;
-		}
-		if (trc && op->no_retry_after_data && resp->body_bytes && resp->status >= 200 &&
-		    resp->status < 300) {
-			rc = trc; /* the streaming caller resumes from where it got */
-			goto out;
-		}
-		if (!e.request_id[0])
-			(void)http_response_header(resp, "x-amz-request-id", e.request_id,
-						   sizeof(e.request_id));
-		struct s3err_class k = s3err_classify(trc ? 0 : resp->status, e.code, trc);
-		const char *what = trc ? strerror(-trc) : e.code[0] ? e.code : "(no S3 code)";
-
-		if (k.action == S3ERR_REGION && redirects < S3_MAX_REDIRECTS) {
-			char nr[S3_REGION_MAX] = "";
-			if (http_response_header(resp, "x-amz-bucket-region", nr, sizeof(nr)) != 0)
-				s3_copy_str(nr, sizeof(nr),
-					    e.region[0] ? e.region : e.bucket_region);
-			if (nr[0] && s3_region_valid(nr) && strcmp(nr, region) != 0) {
-				pthread_mutex_lock(&c->region_lock);
-				s3_copy_str(c->region, sizeof(c->region), nr);
-				pthread_mutex_unlock(&c->region_lock);
-				log_info("s3: bucket %s is in region %s (not %s): retrying there",
-					 c->bucket, nr, region);
-				redirects++;
-				continue;
-			}
-		}
-		if (k.action == S3ERR_REFRESH && !refreshed) {
-			log_info("s3: %s %s/%s: %s (rid %s): refreshing credentials", op->name,
-				 c->bucket, lkey, what, e.request_id);
-			creds_invalidate(c->creds);
-			refreshed = 1;
-			continue;
-		}
-		if (k.action == S3ERR_RETRY && retry_allowed(&c->retry, attempt)) {
-			uint64_t ms = retry_delay_ms(&c->retry, attempt, retry_rand_splitmix, &rnd);
-			/* No sleep past the deadline: the next loop fails at once
-			 * (-ETIMEDOUT), so the caller hears at the deadline. */
-			if (op->deadline_ms) {
-				uint64_t now = s3_now_ms();
-				uint64_t left = op->deadline_ms > now ? op->deadline_ms - now : 0;
-				if (ms > left)
-					ms = left;
-			}
-			log_info("s3: %s %s/%s: HTTP %ld %s (rid %s): retry %d in %" PRIu64 " ms",
-				 op->name, c->bucket, lkey, resp->status, what, e.request_id,
-				 attempt + 1, ms);
-			atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
-			s3_sleep_ms(ms);
-			attempt++;
-			continue;
-		}
-		rc = k.err;
-		/* a 404 is an answer (the existence probe of every new file gets
-		 * one), not a failure: counted apart */
-		atomic_fetch_add_explicit(rc == -ENOENT ? &c->n_not_found : &c->n_errors, 1,
-					  memory_order_relaxed);
-		log_msg((enum log_level)s3_log_level_for(op, rc),
-			"s3: %s %s/%s: HTTP %ld %s%s%s (rid %s) after %d tries -> %s", op->name,
-			c->bucket, lkey, resp->status, what, e.message[0] ? ": " : "", e.message,
-			e.request_id[0] ? e.request_id : "-", op->attempts + 1, strerror(-rc));
-		goto out;
-	}
-out:
+static void s3_call_release(struct s3_call *k)
+{
 	/* Scrub the secrets this call copied; the compiler must not drop it. */
-	{
-		volatile char *v = (volatile char *)&cr;
-		for (size_t i = 0; i < sizeof(cr); i++)
-			v[i] = 0;
+	volatile char *v = (volatile char *)&k->cr;
+	for (size_t i = 0; i < sizeof(k->cr); i++)
+		v[i] = 0;
+	if (k->auth.ptr)
+		memset(k->auth.ptr, 0, k->auth.len);
+	buf_release(&k->url);
+	buf_release(&k->host);
+	buf_release(&k->path);
+	buf_release(&k->auth);
+}
+
+/* The next backoff (retry.h), at least min_ms, and never past op's
+ * deadline: the next try then fails at once (-ETIMEDOUT), so the caller
+ * hears at the deadline. */
+static uint64_t s3_backoff_ms(const struct s3_client *c, const struct s3_op *op, struct s3_call *k,
+			      uint64_t min_ms)
+{
+	uint64_t ms = retry_delay_ms(&c->retry, k->attempt, retry_rand_splitmix, &k->rnd);
+	if (ms < min_ms)
+		ms = min_ms;
+	if (op->deadline_ms) {
+		uint64_t now = s3_now_ms();
+		uint64_t left = op->deadline_ms > now ? op->deadline_ms - now : 0;
+		if (ms > left)
+			ms = left;
 	}
-	if (auth.ptr)
-		memset(auth.ptr, 0, auth.len);
-	buf_release(&url);
-	buf_release(&host);
-	buf_release(&path);
-	buf_release(&auth);
+	return ms;
+}
+
+/* Takes the backoff s3_backoff_ms chose (and the caller logged). */
+static void s3_backoff(struct s3_client *c, struct s3_call *k, uint64_t ms)
+{
+	atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
+	s3_sleep_ms(ms);
+	k->attempt++;
+}
+
+/* The credentials for this try into k->cr. A source that did not answer is
+ * transient, like a 503: *again after a backoff, while retries remain. */
+static int s3_call_creds(struct s3_client *c, struct s3_op *op, struct s3_call *k, int *again)
+{
+	int rc = creds_get(c->creds, &k->cr);
+	if (rc == -EIO && retry_allowed(&c->retry, k->attempt)) {
+		/* The delay is at least CREDS_RETRY_MS, the least time before
+		 * creds_get() asks the source again; a shorter one would retry
+		 * on the same failure. */
+		uint64_t ms = s3_backoff_ms(c, op, k, CREDS_RETRY_MS);
+		log_info("s3: %s %s/%s: no credentials from %s (%s): retry %d in %" PRIu64 " ms",
+			 op->name, c->bucket, k->lkey, creds_source_name(c->creds), strerror(-rc),
+			 k->attempt + 1, ms);
+		s3_backoff(c, k, ms);
+		*again = 1;
+		return 0;
+	}
+	if (rc) {
+		/* -EIO or -EACCES (creds.h), never -ENOENT: no answer
+		 * about the object may be made up from it */
+		atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
+		log_error("s3: %s %s/%s: no credentials from %s after %d tries -> %s", op->name,
+			  c->bucket, k->lkey, creds_source_name(c->creds), op->attempts + 1,
+			  strerror(-rc));
+	}
+	return rc;
+}
+
+/* The headers of this try into hv (S3_EXEC_HDRS): ours, the op's, the option
+ * headers of its kind; Authorization comes after (s3_sign). Returns how many. */
+static size_t s3_build_headers(const struct s3_client *c, const struct s3_op *op,
+			       const struct s3_call *k, struct http_header *hv)
+{
+	size_t n = 0;
+	hv[n++] = (struct http_header){"Host", k->host.ptr};
+	if (!k->cr.anonymous) {
+		hv[n++] = (struct http_header){"x-amz-content-sha256", k->payload_hash};
+		hv[n++] = (struct http_header){"x-amz-date", k->amz_date};
+		if (k->cr.session_token[0])
+			hv[n++] = (struct http_header){"x-amz-security-token", k->cr.session_token};
+	}
+	if (op->content_md5)
+		hv[n++] = (struct http_header){"Content-MD5", k->md5_b64};
+	for (size_t i = 0; i < op->nhdrs; i++)
+		hv[n++] = op->hdrs[i];
+	n += s3hdr_for(c->hdr, op->kind, hv + n);
+	return n;
+}
+
+/* Signs every header in hv[0..*n) (SigV4) and appends Authorization. */
+static int s3_sign(const struct s3_client *c, const struct s3_op *op, struct s3_call *k,
+		   struct http_header *hv, size_t *n)
+{
+	struct sigv4_header sh[S3_EXEC_HDRS];
+	for (size_t i = 0; i < *n; i++)
+		sh[i] = (struct sigv4_header){hv[i].name, hv[i].value};
+	const char *q = op->query && op->query[0] ? op->query : NULL;
+	struct sigv4_request sr = {
+	    .method = op->method,
+	    .path = k->path.ptr,
+	    .query = q,
+	    .headers = sh,
+	    .nheaders = *n,
+	    .payload_hash = k->payload_hash,
+	    .region = k->region,
+	    .service = "s3",
+	    .amz_date = k->amz_date,
+	    .flags = SIGV4_S3,
+	};
+	struct sigv4_creds sc = {k->cr.access_key, k->cr.secret_key, k->cr.session_token};
+	int rc = sigv4_authorization(&sr, &sc, &k->auth);
+	if (rc) {
+		log_error("s3: %s %s/%s: signing failed (%s)", op->name, c->bucket, k->lkey,
+			  strerror(-rc));
+		return rc;
+	}
+	hv[(*n)++] = (struct http_header){"Authorization", k->auth.ptr};
+	return 0;
+}
+
+/* A 301 or 400 that names the bucket's region: switch the client to it.
+ * 1 when it did (try again there), 0 when there is nothing to follow. */
+static int s3_follow_region(struct s3_client *c, struct s3_call *k,
+			    const struct http_response *resp, const struct s3xml_error *e)
+{
+	char nr[S3_REGION_MAX] = "";
+	if (http_response_header(resp, "x-amz-bucket-region", nr, sizeof(nr)) != 0)
+		s3_copy_str(nr, sizeof(nr), e->region[0] ? e->region : e->bucket_region);
+	if (!nr[0] || !s3_region_valid(nr) || strcmp(nr, k->region) == 0)
+		return 0;
+	pthread_mutex_lock(&c->region_lock);
+	s3_copy_str(c->region, sizeof(c->region), nr);
+	pthread_mutex_unlock(&c->region_lock);
+	log_info("s3: bucket %s is in region %s (not %s): retrying there", c->bucket, nr,
+		 k->region);
+	k->redirects++;
+	return 1;
+}
+
+/* What the answer of a try means (s3err.h): 0 when it succeeded; *again when
+ * it is worth another try (a region switch, a credentials refresh, a
+ * backoff taken); else the error, logged and counted. trc: http_perform's. */
+static int s3_classify(struct s3_client *c, struct s3_op *op, struct s3_call *k, int trc,
+		       struct http_response *resp, int *again)
+{
+	struct s3xml_error e;
+	memset(&e, 0, sizeof(e));
+	if (trc == 0 && resp->status >= 200 && resp->status < 300) {
+		if (!op->error_in_200 || !resp->body.len ||
+		    s3xml_parse_error(resp->body.ptr, resp->body.len, &e) != 0) {
+			log_debug("s3: %s %s/%s: HTTP %ld", op->name, c->bucket, k->lkey,
+				  resp->status);
+			return 0;
+		}
+		/* A 200 whose body is <Error>: a failure like any other. */
+	} else if (trc == 0 && resp->body.len) {
+		(void)s3xml_parse_error(resp->body.ptr, resp->body.len, &e);
+	}
+	if (trc == -ECANCELED && resp->sink_err)
+		return resp->sink_err; /* the caller's sink stopped us */
+	if (trc && op->no_retry_after_data && resp->body_bytes && resp->status >= 200 &&
+	    resp->status < 300)
+		return trc; /* the streaming caller resumes from where it got */
+	if (!e.request_id[0])
+		(void)http_response_header(resp, "x-amz-request-id", e.request_id,
+					   sizeof(e.request_id));
+	struct s3err_class cl = s3err_classify(trc ? 0 : resp->status, e.code, trc);
+	const char *what = trc ? strerror(-trc) : e.code[0] ? e.code : "(no S3 code)";
+
+	if (cl.action == S3ERR_REGION && k->redirects < S3_MAX_REDIRECTS &&
+	    s3_follow_region(c, k, resp, &e)) {
+		*again = 1;
+		return 0;
+	}
+	if (cl.action == S3ERR_REFRESH && !k->refreshed) {
+		log_info("s3: %s %s/%s: %s (rid %s): refreshing credentials", op->name, c->bucket,
+			 k->lkey, what, e.request_id);
+		creds_invalidate(c->creds);
+		k->refreshed = 1;
+		*again = 1;
+		return 0;
+	}
+	if (cl.action == S3ERR_RETRY && retry_allowed(&c->retry, k->attempt)) {
+		uint64_t ms = s3_backoff_ms(c, op, k, 0);
+		log_info("s3: %s %s/%s: HTTP %ld %s (rid %s): retry %d in %" PRIu64 " ms", op->name,
+			 c->bucket, k->lkey, resp->status, what, e.request_id, k->attempt + 1, ms);
+		s3_backoff(c, k, ms);
+		*again = 1;
+		return 0;
+	}
+	int rc = cl.err;
+	/* a 404 is an answer (the existence probe of every new file gets
+	 * one), not a failure: counted apart */
+	atomic_fetch_add_explicit(rc == -ENOENT ? &c->n_not_found : &c->n_errors, 1,
+				  memory_order_relaxed);
+	log_msg((enum log_level)s3_log_level_for(op, rc),
+		"s3: %s %s/%s: HTTP %ld %s%s%s (rid %s) after %d tries -> %s", op->name, c->bucket,
+		k->lkey, resp->status, what, e.message[0] ? ": " : "", e.message,
+		e.request_id[0] ? e.request_id : "-", op->attempts + 1, strerror(-rc));
+	return rc;
+}
+
+/* One try: address, credentials, headers, signature, send, classify. */
+static int s3_try(struct s3_client *c, struct s3_op *op, struct s3_call *k,
+		  struct http_response *resp, int *again)
+{
+	struct http_header hv[S3_EXEC_HDRS];
+	long left_ms = 0; /* of the deadline; 0 = none */
+	s3_region_get(c, k->region);
+	int rc = s3_build_url(c, k->region, op->key, op->query, &k->url, &k->host, &k->path);
+	if (!rc)
+		rc = s3_deadline_left(c, op, k->lkey, &left_ms);
+	if (!rc)
+		rc = s3_call_creds(c, op, k, again);
+	if (rc || *again)
+		return rc;
+	/* again: a refresh of the credentials may have taken a while */
+	rc = s3_deadline_left(c, op, k->lkey, &left_ms);
+	if (rc)
+		return rc;
+	sigv4_amz_date((long long)time(NULL), k->amz_date);
+	size_t n = s3_build_headers(c, op, k, hv);
+	if (!k->cr.anonymous) {
+		rc = s3_sign(c, op, k, hv, &n);
+		if (rc)
+			return rc;
+	}
+	struct http_request hr = {
+	    .method = op->method,
+	    .url = k->url.ptr,
+	    .headers = hv,
+	    .nheaders = n,
+	    .body = op->body,
+	    .body_len = op->body_len,
+	    .sink = op->sink,
+	    .sink_arg = op->sink_arg,
+	    .slow_ok = op->slow_ok,
+	    .timeout_ms = left_ms, /* the try ends at the deadline */
+	};
+	int trc = http_perform(c->http, &hr, resp);
+	atomic_fetch_add_explicit(&c->n_requests, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->n_down, resp->body_bytes, memory_order_relaxed);
+	if (trc == 0 && op->body_len)
+		atomic_fetch_add_explicit(&c->n_up, op->body_len, memory_order_relaxed);
+	return s3_classify(c, op, k, trc, resp, again);
+}
+
+int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *resp)
+{
+	struct s3_call k;
+	int rc, again;
+	s3_call_init(c, op, &k);
+	do {
+		again = 0;
+		rc = s3_try(c, op, &k, resp, &again);
+		if (again)
+			op->attempts++;
+	} while (again);
+	s3_call_release(&k);
 	return rc;
 }
 
