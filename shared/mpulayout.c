@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "crypto.h"
-#include "s3.h"
+#include "s3types.h"
 
 #define ML_MAX_PARTS 10000
 #define ML_MAX_PART (5ull << 30) /* S3's largest part */

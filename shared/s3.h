@@ -49,21 +49,8 @@
 #include "creds.h"
 #include "mpulayout.h"
 #include "s3hdr.h"
+#include "s3types.h"
 
-#define S3_ETAG_MAX 80        /* quoted ETag incl. "-N" suffix and NUL */
-#define S3_KEY_MAX 1025       /* S3 keys are at most 1024 bytes */
-#define S3_UPLOAD_ID_MAX 1024
-/* A multipart upload's nonce: 128 random bits in hex, recorded at
- * CreateMultipartUpload as x-amz-meta-s3mount-upload (S3_NONCE_META). Where
- * the multipart ETag cannot be computed (SSE-KMS, SSE-C: part ETags are no
- * MD5s), it is what proves that the object found under a key is this
- * upload's. */
-#define S3_NONCE_MAX 33
-#define S3_NONCE_META "s3mount-upload" /* after x-amz-meta- */
-#define S3_MAX_PARTS 10000
-#define S3_MIN_PART_SIZE (5ull << 20)
-#define S3_MAX_PART_SIZE (5ull << 30)
-#define S3_MAX_OBJECT_SIZE (5ull << 40)
 
 struct s3_config {
 	const char *bucket;          /* required */
@@ -108,31 +95,12 @@ int s3_bucket_create(struct s3_client *c);
 /* DeleteBucket (tests and the demo; -ENOTEMPTY unless it is empty). */
 int s3_bucket_delete(struct s3_client *c);
 
-struct s3_object_info {
-	uint64_t size;
-	time_t mtime;               /* Last-Modified */
-	char etag[S3_ETAG_MAX];     /* with its quotes, as S3 sends it */
-	char parts_layout[MPU_LAYOUT_MAX]; /* x-amz-meta-s3mount-parts, or "" (also
-				      * when longer than mpulayout allows) */
-	/* 1: the answer named SSE-KMS, DSSE-KMS or SSE-C (s3hdr.h), so etag is
-	 * no MD5 of the bytes */
-	int etag_not_md5;
-	char upload_nonce[S3_NONCE_MAX]; /* x-amz-meta-s3mount-upload, or "" */
-};
+/* The answer types and limits (struct s3_object_info, s3_part_info,
+ * s3_list_page, s3_part, S3_ETAG_MAX...) are in s3types.h. */
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info);
 
-/* HEAD ?partNumber=N: where part N of a multipart object lies. S3 (and RGW
- * from 18.x) answers 206 with Content-Range "bytes A-B/TOTAL" and
- * x-amz-mp-parts-count; a server without the feature answers the whole
- * object: parts_count 0 then (len is the object's size). */
-struct s3_part_info {
-	uint64_t off, len;          /* the part's bytes; off valid when have_off */
-	uint64_t size;              /* object size from Content-Range, when have_off */
-	int have_off;
-	int parts_count;            /* x-amz-mp-parts-count, or 0 when absent */
-	char etag[S3_ETAG_MAX];
-};
+/* HEAD ?partNumber=N: where part N of a multipart object lies (s3types.h). */
 int s3_head_part(struct s3_client *c, const char *key, int part_number, struct s3_part_info *pi);
 
 /* GET bytes [off, off+len) into buf. *got is set to the bytes stored (less than
@@ -154,27 +122,13 @@ typedef int (*s3_sink_fn)(void *arg, const void *data, size_t n);
 int s3_get_stream(struct s3_client *c, const char *key, uint64_t off, uint64_t len,
 		  s3_sink_fn sink, void *arg, struct s3_object_info *info);
 
-/* ListObjectsV2: one page. */
+/* ListObjectsV2: one page (struct s3_list_page: s3types.h). */
 struct s3_list_req {
 	const char *prefix;          /* NULL or "" for all */
 	const char *delimiter;       /* NULL or "/" */
 	const char *continuation;    /* NULL on the first page */
 	const char *start_after;     /* NULL or a key */
 	int max_keys;                /* 0 = server default (1000) */
-};
-struct s3_list_entry {
-	char *key;                   /* decoded (encoding-type=url is always requested) */
-	uint64_t size;
-	time_t mtime;
-	char etag[S3_ETAG_MAX];
-};
-struct s3_list_page {
-	struct s3_list_entry *entries;
-	size_t nentries;
-	char **prefixes;             /* CommonPrefixes, decoded */
-	size_t nprefixes;
-	int truncated;
-	char *next_continuation;     /* NULL when not truncated */
 };
 int s3_list(struct s3_client *c, const struct s3_list_req *req, struct s3_list_page *page);
 void s3_list_page_release(struct s3_list_page *page);
@@ -203,10 +157,6 @@ int s3_delete(struct s3_client *c, const char *key);
 int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n);
 
 /* Multipart upload. */
-struct s3_part {
-	int number;                  /* 1..10000 */
-	char etag[S3_ETAG_MAX];
-};
 int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts *opts,
 		  char upload_id[S3_UPLOAD_ID_MAX]);
 /* CreateMultipartUpload recording in x-amz-meta-s3mount-parts how the

@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "buf.h"
-#include "s3.h"
+#include "s3types.h"
 
 #define S3XML_INPUT_MAX (16u * 1024 * 1024) /* whole body */
 #define S3XML_FIELD_MAX (64u * 1024)        /* one element's text */

@@ -1,0 +1,78 @@
+/*
+ * s3types.h: the S3 wire types: the limits S3 sets on what it sends and takes
+ * (ETags, keys, upload ids, parts) and the answers the client and the XML
+ * parsers fill (object info, part info, list pages, completed parts). A
+ * header of its own so that s3xml.h and mpulayout.c, which parse and compute
+ * these, need not include the client (s3.h). Plain data: no functions, no
+ * ownership beyond what each field says; s3.h includes it for its callers.
+ */
+#ifndef S3TYPES_H
+#define S3TYPES_H
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mpulayout.h"
+
+#define S3_ETAG_MAX 80	/* quoted ETag incl. "-N" suffix and NUL */
+#define S3_KEY_MAX 1025 /* S3 keys are at most 1024 bytes */
+#define S3_UPLOAD_ID_MAX 1024
+/* A multipart upload's nonce: 128 random bits in hex, recorded at
+ * CreateMultipartUpload as x-amz-meta-s3mount-upload (S3_NONCE_META). Where
+ * the multipart ETag cannot be computed (SSE-KMS, SSE-C: part ETags are no
+ * MD5s), it is what proves that the object found under a key is this
+ * upload's. */
+#define S3_NONCE_MAX 33
+#define S3_NONCE_META "s3mount-upload" /* after x-amz-meta- */
+#define S3_MAX_PARTS 10000
+#define S3_MIN_PART_SIZE (5ull << 20)
+#define S3_MAX_PART_SIZE (5ull << 30)
+#define S3_MAX_OBJECT_SIZE (5ull << 40)
+
+struct s3_object_info {
+	uint64_t size;
+	time_t mtime;			   /* Last-Modified */
+	char etag[S3_ETAG_MAX];		   /* with its quotes, as S3 sends it */
+	char parts_layout[MPU_LAYOUT_MAX]; /* x-amz-meta-s3mount-parts, or "" (also
+					    * when longer than mpulayout allows) */
+	/* 1: the answer named SSE-KMS, DSSE-KMS or SSE-C (s3hdr.h), so etag is
+	 * no MD5 of the bytes */
+	int etag_not_md5;
+	char upload_nonce[S3_NONCE_MAX]; /* x-amz-meta-s3mount-upload, or "" */
+};
+
+/* HEAD ?partNumber=N: where part N of a multipart object lies. S3 (and RGW
+ * from 18.x) answers 206 with Content-Range "bytes A-B/TOTAL" and
+ * x-amz-mp-parts-count; a server without the feature answers the whole
+ * object: parts_count 0 then (len is the object's size). */
+struct s3_part_info {
+	uint64_t off, len; /* the part's bytes; off valid when have_off */
+	uint64_t size;	   /* object size from Content-Range, when have_off */
+	int have_off;
+	int parts_count; /* x-amz-mp-parts-count, or 0 when absent */
+	char etag[S3_ETAG_MAX];
+};
+
+/* ListObjectsV2: one page (s3_list fills it, s3_list_page_release frees it). */
+struct s3_list_entry {
+	char *key; /* decoded (encoding-type=url is always requested) */
+	uint64_t size;
+	time_t mtime;
+	char etag[S3_ETAG_MAX];
+};
+struct s3_list_page {
+	struct s3_list_entry *entries;
+	size_t nentries;
+	char **prefixes; /* CommonPrefixes, decoded */
+	size_t nprefixes;
+	int truncated;
+	char *next_continuation; /* NULL when not truncated */
+};
+
+/* Multipart upload: one part of CompleteMultipartUpload. */
+struct s3_part {
+	int number; /* 1..10000 */
+	char etag[S3_ETAG_MAX];
+};
+
+#endif
