@@ -2,7 +2,7 @@
  * stand-in for the S3 calls it makes, so failures can be injected at exact
  * points and concurrency and the budget observed. The stand-in defines the
  * s3_* functions upload.c uses; the real client is never linked in (nothing
- * here references another symbol of s3.c). The same behaviour is tested on
+ * here references another symbol of shared/s3*.c). The same behaviour is tested on
  * Ceph RGW by tests/integration/it_upload.c.
  * Like RGW, the stand-in answers CompleteMultipartUpload with an empty ETag,
  * requires every part but the last to be >= 5 MiB, and computes the
