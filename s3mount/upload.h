@@ -46,7 +46,7 @@
  * upload_retarget() renames a file still open for writing: before anything
  * went to S3 it only changes the key; once a multipart upload is open under
  * the old key, the object is completed there at commit and then copied
- * server-side to the new key and the old key deleted (upload.c says why).
+ * server-side to the new key and the old key deleted (uploadrename.c says why).
  * Whatever is under the old name at the rename (a version committed by
  * fsync, an object being replaced) stays there until the commit under the
  * new name, and goes then only if it is still that version: an abort (a
@@ -73,9 +73,9 @@ struct upload_pool;
 struct upload;
 
 struct upload_pool_opts {
-	size_t part_size;   /* first part size in bytes; 5 MiB .. 5 GiB; 0 = 8 MiB */
-	int workers;        /* parallel part uploads for all files; 0 = 8 */
-	int max_inflight;   /* parts of one file queued or uploading; 0 = workers */
+	size_t part_size; /* first part size in bytes; 5 MiB .. 5 GiB; 0 = 8 MiB */
+	int workers;	  /* parallel part uploads for all files; 0 = 8 */
+	int max_inflight; /* parts of one file queued or uploading; 0 = workers */
 };
 
 int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_pool_opts *o,

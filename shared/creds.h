@@ -51,10 +51,10 @@
 #define CREDS_RETRY_MS 1000  /* ms between two refresh attempts, at least */
 
 struct creds_opts {
-	const char *profile;      /* NULL: AWS_PROFILE or "default" */
-	int anonymous;            /* sign nothing */
-	int imds_v1_fallback;     /* allow IMDSv1 when the token PUT fails */
-	long timeout_ms;          /* per metadata request; 0 = 1000 */
+	const char *profile;	  /* NULL: AWS_PROFILE or "default" */
+	int anonymous;		  /* sign nothing */
+	int imds_v1_fallback;	  /* allow IMDSv1 when the token PUT fails */
+	long timeout_ms;	  /* per metadata request; 0 = 1000 */
 	const char *ecs_base_url; /* NULL: "http://169.254.170.2", the base of
 				   * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
 				   * (tests point it at a loopback server) */
@@ -64,9 +64,9 @@ struct creds {
 	char access_key[128];
 	char secret_key[256];
 	char session_token[CREDS_FIELD_MAX];
-	time_t expiration;        /* 0 = does not expire */
+	time_t expiration; /* 0 = does not expire */
 	int anonymous;
-	char source[32];          /* "env", "profile", "ecs", "imds", "anonymous" */
+	char source[32]; /* "env", "profile", "ecs", "imds", "anonymous" */
 };
 
 struct creds_provider;
@@ -112,7 +112,7 @@ int creds_imds_endpoint(const struct creds_imds_cfg *c, char *out, size_t cap, c
  * Identity addresses (169.254.170.2, 169.254.170.23, fd00:ec2::23). Host names
  * other than localhost over http are refused (they would need a DNS check).
  * -ENOENT when neither is set, -EINVAL with a message in err otherwise. */
-int creds_ecs_uri(const char *relative, const char *full, const char *base, char *out,
-		  size_t cap, char *err, size_t errcap);
+int creds_ecs_uri(const char *relative, const char *full, const char *base, char *out, size_t cap,
+		  char *err, size_t errcap);
 
 #endif

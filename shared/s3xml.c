@@ -5,6 +5,7 @@
  * on_end callback with its depth, so every parser is a short switch on
  * (depth, parent, name). Namespace prefixes are ignored; S3 uses a default
  * namespace.
+ * stays whole: each parser is a few callbacks on the engine's private struct sx.
  */
 #include "s3xml.h"
 #include "crypto.h"
