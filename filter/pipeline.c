@@ -1,5 +1,6 @@
 /*
  * pipeline.c: workers + inflater threads + ordered writer (see pipeline.h).
+ * stays whole: ring, inflater, scanners and writer share one lock protocol (below).
  *
  * Locks: each worker's ring has its own mutex (inflater <-> worker); the
  * ordered output queue has one mutex (workers <-> writer). No thread holds
