@@ -1,5 +1,5 @@
 /*
- * main.c: the filter program: argv -> opts -> job (compile predicate and
+ * main.c: the filter program: argv -> opts -> record plan (compile predicate and
  * columns) -> walk (input files) -> output -> pipeline -> summary, exit code.
  * Only this file exits. Exit codes are listed in opts_usage() (--help).
  */
@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include "gzin.h"
-#include "job.h"
 #include "log.h"
 #include "opts.h"
 #include "output.h"
 #include "pipeline.h"
 #include "progress.h"
+#include "record.h"
 #include "walk.h"
 
 #define EXIT_BAD_RECORDS 1
@@ -39,7 +39,7 @@ static unsigned ncpu(void)
 int main(int argc, char **argv)
 {
 	struct opts o;
-	struct job job;
+	struct record_plan plan;
 	struct walk_list files;
 	struct walk_opts wo;
 	struct output out;
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 	struct pipe_stats st;
 	struct progress prog;
 	char err[2048];
-	int rc, code = 0, out_open = 0, job_ok = 0, show_progress;
+	int rc, code = 0, out_open = 0, plan_ok = 0, show_progress;
 	double t0 = progress_now();
 
 	walk_list_init(&files);
@@ -69,15 +69,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	rc = job_init(&job, o.where, o.columns,
-		      o.informat == OPTS_IN_JSON     ? SCAN_JSON
-		      : o.informat == OPTS_IN_PYDICT ? SCAN_PYDICT
-						     : SCAN_AUTO,
-		      o.format == OPTS_TSV     ? CSV_TSV
-		      : o.format == OPTS_JSONL ? CSV_JSONL
-					       : CSV_CSV,
-		      0, o.max_line, err, sizeof(err));
-	job_ok = 1;
+	rc = record_plan_init(&plan, o.where, o.columns,
+			      o.informat == OPTS_IN_JSON     ? SCAN_JSON
+			      : o.informat == OPTS_IN_PYDICT ? SCAN_PYDICT
+							     : SCAN_AUTO,
+			      o.format == OPTS_TSV     ? CSV_TSV
+			      : o.format == OPTS_JSONL ? CSV_JSONL
+						       : CSV_CSV,
+			      0, o.max_line, err, sizeof(err));
+	plan_ok = 1;
 	if (rc < 0) {
 		fprintf(stderr, "filter: %s\n", err[0] ? err : strerror(-rc));
 		code = rc == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
@@ -123,14 +123,14 @@ int main(int argc, char **argv)
 	}
 
 	if (o.header) {
-		struct job_worker hw;
+		struct record_worker hw;
 		struct buf hb;
 
 		buf_init(&hb, 1u << 20);
-		rc = job_worker_init(&hw, &job);
+		rc = record_worker_init(&hw, &plan);
 		if (rc == 0) {
-			rc = job_header(&hw, &hb);
-			job_worker_release(&hw);
+			rc = record_header(&hw, &hb);
+			record_worker_release(&hw);
 		}
 		if (rc == 0)
 			rc = output_write(&out, hb.ptr ? hb.ptr : "", hb.len);
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.files = &files;
-	cfg.job = &job;
+	cfg.plan = &plan;
 	cfg.out = &out;
 	cfg.jobs = o.jobs ? o.jobs : ncpu();
 	/* Fewer files in flight than cores: give each file a second scanner
@@ -204,8 +204,8 @@ out:
 			code = EXIT_OUTPUT;
 		}
 	}
-	if (job_ok)
-		job_release(&job);
+	if (plan_ok)
+		record_plan_release(&plan);
 	walk_list_release(&files);
 	opts_release(&o);
 	return code;

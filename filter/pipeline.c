@@ -1,5 +1,6 @@
 /*
  * pipeline.c: workers + inflater threads + ordered writer (see pipeline.h).
+ * stays whole: ring, inflater, scanners and writer share one lock protocol (below).
  *
  * Locks: each worker's ring has its own mutex (inflater <-> worker); the
  * ordered output queue has one mutex (workers <-> writer). No thread holds
@@ -106,7 +107,7 @@ struct worker;
 struct scanner {
 	struct worker *w;
 	pthread_t tid;
-	struct job_worker jw;
+	struct record_worker rw;
 	struct lines lines;
 	struct rslot *slot; /* being scanned */
 };
@@ -500,14 +501,14 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno)
 	int rc;
 
 	memset(&res, 0, sizeof(res));
-	rc = job_record(&sc->jw, line, len, &s->out, &res);
+	rc = record_process(&sc->rw, line, len, &s->out, &res);
 	if (rc == 1) {
 		s->n_rec++;
 		s->n_match++;
 		return 0;
 	}
 	if (rc == 0) {
-		if (len && !job_is_blank(line, len))
+		if (len && !record_is_blank(line, len))
 			s->n_rec++;
 		return 0;
 	}
@@ -797,7 +798,7 @@ static int worker_init(struct worker *w, struct pipe *p)
 	for (size_t i = 0; i < w->nsc; i++) {
 		w->sc[i].w = w;
 		lines_init(&w->sc[i].lines, c->max_line);
-		rc = job_worker_init(&w->sc[i].jw, c->job);
+		rc = record_worker_init(&w->sc[i].rw, c->plan);
 		if (rc < 0)
 			return rc;
 	}
@@ -816,7 +817,7 @@ static void worker_release(struct worker *w)
 		w->cur = NULL;
 	}
 	for (size_t i = 0; i < w->nsc; i++) {
-		job_worker_release(&w->sc[i].jw);
+		record_worker_release(&w->sc[i].rw);
 		lines_release(&w->sc[i].lines);
 	}
 	lines_align_release(&w->align);

@@ -1,5 +1,5 @@
 /*
- * pipeline.h: runs a job over the input files with bounded memory.
+ * pipeline.h: runs the record plan over the input files with bounded memory.
  *
  * Threads:
  *   - `jobs` workers take the files in list order (an atomic counter). Each
@@ -9,7 +9,7 @@
  *     on to the next slot, lines are numbered there), so a slot holds whole
  *     lines and any thread can scan it alone. One or two SCANNER threads (the
  *     worker itself, plus a helper when scan_threads = 2) claim slots, split
- *     them (lines.h) and run the job (job.h) into the slot's row buffer; the
+ *     them (lines.h) and run the record plan (record.h) into the slot's row buffer; the
  *     scanner that finishes commits every finished slot in slot order (rows
  *     handed on, slot released), so rows keep the line order. Inflate and
  *     scanning thus share the cores even for a single file. The helper
@@ -45,13 +45,13 @@
 #include <stdint.h>
 
 #include "gzin.h"
-#include "job.h"
 #include "output.h"
+#include "record.h"
 #include "walk.h"
 
 struct pipe_cfg {
 	const struct walk_list *files;
-	const struct job *job;
+	const struct record_plan *plan;
 	struct output *out; /* the writer thread owns it during pipe_run */
 	unsigned jobs;	    /* worker count (>= 1) */
 	struct gzin_opts gz;

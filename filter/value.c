@@ -2,6 +2,7 @@
  * value.c: see value.h. The unescaper is one resumable decoder (decode_run)
  * used three ways: whole-string unescape, streamed equality (no buffer), and
  * Python-string -> JSON-string conversion (json mode re-escapes as it goes).
+ * stays whole: its parts share decode_run and the inlined bounded output.
  */
 #include "value.h"
 

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "job.h"
 #include "output.h"
 #include "pipeline.h"
+#include "record.h"
 #include "t.h"
 #include "walk.h"
 
@@ -51,7 +51,7 @@ static struct outcome run(char **paths, size_t np, const char *where, const char
 	char tmpl[] = "/tmp/test_pipeline.XXXXXX", err[512];
 	struct walk_list files;
 	struct walk_opts wo;
-	struct job job;
+	struct record_plan plan;
 	struct output out;
 	struct pipe_cfg cfg;
 	struct pipe_stats st;
@@ -62,11 +62,13 @@ static struct outcome run(char **paths, size_t np, const char *where, const char
 	memset(&wo, 0, sizeof(wo));
 	walk_list_init(&files);
 	CHECK_INT(walk_collect(&files, paths, np, &wo), 0);
-	CHECK_INT(job_init(&job, where, cols, SCAN_AUTO, CSV_CSV, 0, 1 << 20, err, sizeof(err)), 0);
+	CHECK_INT(
+	    record_plan_init(&plan, where, cols, SCAN_AUTO, CSV_CSV, 0, 1 << 20, err, sizeof(err)),
+	    0);
 	CHECK_INT(output_open(&out, tmpl, 4096), 0);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.files = &files;
-	cfg.job = &job;
+	cfg.plan = &plan;
 	cfg.out = &out;
 	cfg.jobs = jobs;
 	cfg.max_line = 1 << 20;
@@ -87,7 +89,7 @@ static struct outcome run(char **paths, size_t np, const char *where, const char
 	r.failed = atomic_load(&st.files_failed);
 	r.data = slurp(tmpl, &r.len);
 	unlink(tmpl);
-	job_release(&job);
+	record_plan_release(&plan);
 	walk_list_release(&files);
 	return r;
 }

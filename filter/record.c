@@ -1,7 +1,7 @@
 /*
- * job.c: the per-record glue between scanner, predicate and CSV writer.
+ * record.c: the per-record glue between scanner, predicate and CSV writer.
  */
-#include "job.h"
+#include "record.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@ static int is_space(char c)
 
 /* Splits the column list with scan_fields_add_prefix so every column keeps
  * its text as written (the header) and its slot. */
-static int parse_columns(struct job *j, const char *list, char *err, size_t errcap)
+static int parse_columns(struct record_plan *j, const char *list, char *err, size_t errcap)
 {
 	size_t len = strlen(list), pos = 0, alloc = 0;
 	int rc;
@@ -26,8 +26,8 @@ static int parse_columns(struct job *j, const char *list, char *err, size_t errc
 
 		while (pos < len && is_space(list[pos]))
 			pos++;
-		if (j->ncols == JOB_MAX_COLS) {
-			snprintf(err, errcap, "--columns: more than %d columns", JOB_MAX_COLS);
+		if (j->ncols == RECORD_MAX_COLS) {
+			snprintf(err, errcap, "--columns: more than %d columns", RECORD_MAX_COLS);
 			return -EINVAL;
 		}
 		rc = scan_fields_add_prefix(j->fields, list + pos, len - pos, &consumed, &slot,
@@ -71,8 +71,9 @@ static int parse_columns(struct job *j, const char *list, char *err, size_t errc
 	}
 }
 
-int job_init(struct job *j, const char *where, const char *columns, enum scan_format in,
-	     enum csv_format out, unsigned csv_flags, size_t max_line, char *err, size_t errcap)
+int record_plan_init(struct record_plan *j, const char *where, const char *columns,
+		     enum scan_format in, enum csv_format out, unsigned csv_flags, size_t max_line,
+		     char *err, size_t errcap)
 {
 	int rc;
 
@@ -109,7 +110,7 @@ int job_init(struct job *j, const char *where, const char *columns, enum scan_fo
 	return 0;
 }
 
-void job_release(struct job *j)
+void record_plan_release(struct record_plan *j)
 {
 	pred_free(j->pred);
 	scan_fields_free(j->fields);
@@ -120,12 +121,12 @@ void job_release(struct job *j)
 	memset(j, 0, sizeof(*j));
 }
 
-int job_worker_init(struct job_worker *w, const struct job *j)
+int record_worker_init(struct record_worker *w, const struct record_plan *j)
 {
 	int rc;
 
 	memset(w, 0, sizeof(*w));
-	w->job = j;
+	w->plan = j;
 	w->slots = calloc(j->nslots ? j->nslots : 1, sizeof(*w->slots));
 	w->scratch_cap = j->max_line + 1;
 	/* Large but lazily touched: only pages an actual string uses count. */
@@ -146,9 +147,9 @@ fail:
 	return rc;
 }
 
-void job_worker_release(struct job_worker *w)
+void record_worker_release(struct record_worker *w)
 {
-	if (!w->job)
+	if (!w->plan)
 		return;
 	csv_writer_release(&w->w);
 	free(w->slots);
@@ -156,12 +157,12 @@ void job_worker_release(struct job_worker *w)
 	memset(w, 0, sizeof(*w));
 }
 
-int job_header(struct job_worker *w, struct buf *out)
+int record_header(struct record_worker *w, struct buf *out)
 {
 	return csv_write_header(&w->w, out);
 }
 
-int job_is_blank(const char *line, size_t len)
+int record_is_blank(const char *line, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
@@ -169,13 +170,13 @@ int job_is_blank(const char *line, size_t len)
 	return 1;
 }
 
-int job_record(struct job_worker *w, const char *line, size_t len, struct buf *out,
-	       struct scan_result *res)
+int record_process(struct record_worker *w, const char *line, size_t len, struct buf *out,
+		   struct scan_result *res)
 {
-	const struct job *j = w->job;
+	const struct record_plan *j = w->plan;
 	int rc;
 
-	if (len == 0 || job_is_blank(line, len))
+	if (len == 0 || record_is_blank(line, len))
 		return 0;
 	rc = scan_record(j->fields, line, len, j->informat, w->slots, res);
 	if (rc < 0)
