@@ -28,7 +28,7 @@ void fh_free(struct fs *fs, struct fh *h)
 				h->in->writers--;
 		}
 		inode_unref_locked(fs->it, h->in);
-		h->in = NULL; /* dh_add_writing may still meet h on fs->fhs */
+		h->in = NULL; /* dir.c may still meet h on fs->fhs */
 		itable_unlock(fs->it);
 	}
 	pthread_mutex_lock(&fs->hlock);

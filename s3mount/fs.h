@@ -59,7 +59,7 @@ struct fs {
 	 * the kernel never released (the session ended with files open). */
 	pthread_mutex_t hlock;
 	struct fh *fhs;
-	struct dh *dhs;
+	struct dir_handle *dhs;
 };
 
 /* Makes the budget, read cache, upload pool, inode table and negative cache.
