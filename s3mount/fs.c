@@ -6,7 +6,8 @@
  * dropped by forget.
  *
  * What a file handle does is in its own modules: fh.c (lifetime), wfile.c
- * (the write-handle state machine, and why a commit happens in flush).
+ * (the write-handle state machine, and why a commit happens in flush),
+ * rfile.c (reads and their ETag check); directory handles are dir.c's.
  */
 #define _GNU_SOURCE
 #include "fs.h"
@@ -26,17 +27,13 @@
 #include "fh.h"
 #include "log.h"
 #include "nsops.h"
-#include "partprobe.h"
 #include "procstat.h"
 #include "readahead.h"
-#include "verify.h"
+#include "rfile.h"
 #include "wfile.h"
 
 #define FS_BLKSIZE (1u << 20) /* st_blksize: makes cp/cat use 1 MiB I/O */
 #define FS_MAX_WRITE (1u << 20)
-/* ms a read past the hashed prefix waits for the reads before it (verify.h):
- * parallel readahead on several FUSE threads is reordered by milliseconds */
-#define FS_VERIFY_WAIT_MS 200
 
 static struct fs *FS(fuse_req_t req)
 {
@@ -615,120 +612,14 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 
 /* ---- files --------------------------------------------------------------- */
 
-/* The part layout of a multipart object another tool uploaded (no s3mount
- * record), asked of the server (partprobe.h); NULL when it cannot tell. The
- * first answer showing that the server ignores partNumber stops the asking
- * for the rest of this mount. */
-static struct mpu_layout *probe_layout(struct fs *fs, const char *key, const char *etag,
-				       uint64_t size, struct mpu_layout *l)
-{
-	if (atomic_load_explicit(&fs->no_part_probe, memory_order_relaxed))
-		return NULL;
-	int rc = partprobe_uniform(fs->s3, key, etag, size, l);
-	if (rc == -ENOTSUP) {
-		if (!atomic_exchange(&fs->no_part_probe, 1))
-			log_info("the server ignores HEAD ?partNumber: multipart objects that "
-				 "s3mount did not write are read without an ETag check");
-		return NULL;
-	}
-	if (rc < 0) {
-		log_debug("open of '%s': part layout not known (%s): its ETag is not checked",
-			  LOG_KEY(key), strerror(-rc));
-		return NULL;
-	}
-	log_debug("open of '%s': parts of %llu bytes (from HEAD ?partNumber)", LOG_KEY(key),
-		  (unsigned long long)l->base);
-	return l;
-}
-
 static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	char key[S3_KEY_MAX + 2];
-	int acc = fi->flags & O_ACCMODE;
 	fs_count(&fs->n_open, 1);
-	if (acc != O_RDONLY) {
-		if (fs->o->read_only)
-			return -EROFS;
-		return wfile_open(fs, req, ino, fi);
-	}
-
-	int rc = fs_revalidate(fs, ino);
-	if (rc)
-		return rc;
-	struct fh *h = fh_new(fs, FH_READ);
-	if (!h)
-		return -ENOMEM;
-	char etag[S3_ETAG_MAX];
-	uint64_t size = 0;
-	itable_lock(fs->it);
-	struct inode *in = itable_find_locked(fs->it, ino);
-	rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
-	if (!rc && in->writers) {
-		log_warn("open of '%s' for reading refused: it is being written and not "
-			 "committed yet",
-			 LOG_KEY(key));
-		rc = -EBUSY;
-	}
-	if (!rc) {
-		snprintf(etag, sizeof(etag), "%s", in->etag);
-		size = in->size;
-		/* the kernel keeps its page cache only for the same object version */
-		fi->keep_cache = etag[0] && strcmp(in->open_etag, etag) == 0;
-		snprintf(in->open_etag, sizeof(in->open_etag), "%s", etag);
-		h->in = in;
-		inode_ref_locked(fs->it, in);
-	}
-	itable_unlock(fs->it);
-	/* Not with keep_cache: the kernel may serve a prefix from its page
-	 * cache, and a check needs every byte from 0. */
-	int check = fs->o->verify_etag && !fi->keep_cache;
-	struct mpu_layout layout, *lp = NULL;
-	if (!rc && (!etag[0] || (check && mpu_etag_parts(etag) > 0))) {
-		/* ETag unknown (e.g. just written): ask once, reads need it. A
-		 * multipart ETag can be checked only with the part layout its
-		 * writer recorded in the metadata, which only HEAD returns. */
-		struct s3_object_info info;
-		int hrc = s3_head(fs->s3, key, &info);
-		if (hrc == 0 && !etag[0]) {
-			snprintf(etag, sizeof(etag), "%s", info.etag);
-			size = info.size;
-		} else if (!etag[0]) {
-			rc = hrc;
-		}
-		/* SSE-KMS/SSE-C: the ETag is no MD5, nothing to check (or probe) */
-		if (hrc == 0 && check && info.etag_not_md5 && strcmp(info.etag, etag) == 0) {
-			log_debug("open of '%s': encrypted with SSE-KMS or SSE-C: its ETag is "
-				  "not checked",
-				  key);
-			check = 0;
-		}
-		/* the layout of this very version only (else the reads fail
-		 * with ESTALE anyway) */
-		if (hrc == 0 && info.parts_layout[0] && strcmp(info.etag, etag) == 0 &&
-		    info.size == size) {
-			if (mpu_layout_parse(info.parts_layout, &layout) == 0)
-				lp = &layout;
-			else
-				log_info("open of '%s': unreadable x-amz-meta-" MPU_LAYOUT_META
-					 " '%s': its ETag is not checked",
-					 LOG_KEY(key), LOG_KEY(info.parts_layout));
-		} else if (hrc == 0 && check && !info.parts_layout[0] && mpu_etag_parts(etag) > 0 &&
-			   strcmp(info.etag, etag) == 0 && info.size == size) {
-			lp = probe_layout(fs, key, etag, size, &layout);
-		}
-	}
-	if (!rc)
-		rc = reader_new(fs->rc, key, size, etag, &h->r);
-	if (!rc)
-		atomic_fetch_add(&fs->open_readers, 1);
-	if (!rc && check)
-		rc = verify_new(etag, size, lp, FS_VERIFY_WAIT_MS, &h->v);
-	if (rc) {
-		fh_free(fs, h);
-		return rc;
-	}
-	fi->fh = (uintptr_t)h;
-	return 0;
+	if ((fi->flags & O_ACCMODE) == O_RDONLY)
+		return rfile_open(fs, ino, fi);
+	if (fs->o->read_only)
+		return -EROFS;
+	return wfile_open(fs, req, ino, fi);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -755,93 +646,18 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 }
 
-/* Hands the bytes about to go out to the ETag check: 0 or -EIO. The check
- * stops for good once a GET of the object said SSE-KMS or SSE-C (its ETag
- * is no MD5): the GETs that fetched these bytes have answered by now, so a
- * read that ends the object always sees that first. */
-static int fh_verify(struct fh *h, uint64_t off, const struct iovec *iov, int niov)
-{
-	if (!h->v)
-		return 0;
-	if (reader_etag_not_md5(h->r) && verify_stop(h->v))
-		log_debug("read: the object is encrypted with SSE-KMS or SSE-C (its GET said "
-			  "so): its ETag is not checked");
-	return verify_feed(h->v, off, iov, niov);
-}
-
-/* The MD5 of a whole-object read did not match its ETag: say which object,
- * drop its cached blocks and make the next open drop the kernel's pages. */
-static void verify_failed(struct fs *fs, struct fh *h)
-{
-	char key[S3_KEY_MAX + 2] = "?";
-	itable_lock(fs->it);
-	if (inode_key_locked(fs->it, h->in, key, sizeof(key)) != 0)
-		snprintf(key, sizeof(key), "?");
-	h->in->open_etag[0] = '\0';
-	itable_unlock(fs->it);
-	log_error("read of '%s': the MD5 of the bytes downloaded does not match its ETag "
-		  "(corrupted in transit?): EIO; its cached blocks are dropped",
-		  LOG_KEY(key));
-	rcache_invalidate(fs->rc, key);
-}
-
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct fs *fs = FS(req);
-	struct fh *h = FH(fi);
-	if (h->kind != FH_READ) {
-		log_warn("read of a file open for writing refused (EPERM)");
-		reply_err(req, -EPERM);
-		return;
-	}
-	/* Zero copy first: the kernel copies straight from the cached blocks. */
-	struct iovec iov[READER_IOV_MAX];
-	int niov = 0;
-	struct reader_pin *pin = NULL;
-	ssize_t n = reader_read_iov(h->r, (uint64_t)off, size, iov, &niov, &pin);
-	if (n >= 0 && fh_verify(h, (uint64_t)off, iov, niov) != 0) {
-		if (pin)
-			reader_unpin(pin);
-		verify_failed(fs, h);
-		reply_err(req, -EIO);
-		return;
-	}
-	if (n >= 0) {
-		fs_count(&fs->n_read, 1);
-		fs_count(&fs->bytes_read, (uint64_t)n);
-		if (n == 0)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_iov(req, iov, niov);
-		if (pin)
-			reader_unpin(pin);
-		return;
-	}
-	if (n != -EAGAIN) {
+	struct rfile_data d;
+	ssize_t n = rfile_read(FS(req), FH(fi), size, (uint64_t)off, &d);
+	if (n < 0)
 		reply_err(req, (int)n);
-		return;
-	}
-	/* It would wait for memory (or spans too many blocks): copy instead. */
-	char *buf = malloc(size ? size : 1);
-	if (!buf) {
-		reply_err(req, -ENOMEM);
-		return;
-	}
-	n = reader_read(h->r, buf, size, (uint64_t)off);
-	struct iovec one = {buf, n > 0 ? (size_t)n : 0};
-	if (n >= 0 && fh_verify(h, (uint64_t)off, &one, 1) != 0) {
-		verify_failed(fs, h);
-		n = -EIO;
-	}
-	if (n < 0) {
-		reply_err(req, (int)n);
-	} else {
-		fs_count(&fs->n_read, 1);
-		fs_count(&fs->bytes_read, (uint64_t)n);
-		fuse_reply_buf(req, buf, (size_t)n);
-	}
-	free(buf);
+	else if (n == 0)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_iov(req, d.iov, d.niov);
+	rfile_data_release(&d);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
