@@ -2,8 +2,14 @@
  * dir.c: see dir.h. Entries come out in S3 key order (objects and prefixes
  * merged by their full key), which is the order of the listing itself,
  * except files held back at a page's end (they lead the next page).
+ *
+ * Below the stream, the directory handles: what opendir gives the kernel,
+ * and readdir's paging of a stream into the kernel's buffer.
  */
 #include "dir.h"
+
+#include <pthread.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fh.h"
 #include "log.h"
 #include "meta.h"
 
@@ -433,4 +440,165 @@ int dir_stream_get(struct dir_stream *d, uint64_t idx, struct dir_entry *e)
 uint64_t dir_stream_pages(const struct dir_stream *d)
 {
 	return d->pages;
+}
+
+/* ---- directory handles --------------------------------------------------- */
+
+struct dir_handle {
+	pthread_mutex_t lock;
+	struct dir_stream *ds;
+	struct inode *in;		/* holds a ref */
+	struct dir_handle *prev, *next; /* fs->dhs; protected by fs->hlock */
+};
+
+/* Hands the stream the names of the files being written in its directory:
+ * their objects do not exist before the commit, so the listing alone would
+ * not show them while stat and lookup do (dir.h). Lock order: hlock, then
+ * the table lock. */
+static int dir_add_writing(struct fs *fs, struct dir_handle *d)
+{
+	int rc = 0;
+	pthread_mutex_lock(&fs->hlock);
+	itable_lock(fs->it);
+	for (struct fh *h = fs->fhs; h && !rc; h = h->next) {
+		const struct inode *c = h->kind == FH_WRITE ? h->in : NULL;
+		if (c && c->writers && c->hashed && !c->is_dir && c->parent == d->in)
+			rc = dir_stream_add_local(d->ds, c->name);
+	}
+	itable_unlock(fs->it);
+	pthread_mutex_unlock(&fs->hlock);
+	return rc;
+}
+
+int dir_handle_open(struct fs *fs, fuse_ino_t ino, struct dir_handle **out)
+{
+	char key[S3_KEY_MAX + 2];
+	struct dir_handle *d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	pthread_mutex_init(&d->lock, NULL);
+	itable_lock(fs->it);
+	struct inode *in = itable_find_locked(fs->it, ino);
+	int rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
+	if (!rc && !in->is_dir)
+		rc = -ENOTDIR;
+	if (!rc) {
+		d->in = in;
+		inode_ref_locked(fs->it, in);
+	}
+	itable_unlock(fs->it);
+	if (!rc)
+		rc = dir_stream_new(fs->s3, key, &d->ds);
+	if (!rc)
+		rc = dir_add_writing(fs, d);
+	if (rc) {
+		dir_stream_free(d->ds);
+		if (d->in) {
+			itable_lock(fs->it);
+			inode_unref_locked(fs->it, d->in);
+			itable_unlock(fs->it);
+		}
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		return rc;
+	}
+	pthread_mutex_lock(&fs->hlock);
+	d->next = fs->dhs;
+	if (d->next)
+		d->next->prev = d;
+	fs->dhs = d;
+	pthread_mutex_unlock(&fs->hlock);
+	*out = d;
+	return 0;
+}
+
+void dir_handle_free(struct fs *fs, struct dir_handle *d)
+{
+	pthread_mutex_lock(&fs->hlock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		fs->dhs = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&fs->hlock);
+	dir_stream_free(d->ds);
+	itable_lock(fs->it);
+	inode_unref_locked(fs->it, d->in);
+	itable_unlock(fs->it);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+/* Offsets: entry k of the stream has offset k + 3; "." is 1, ".." is 2. */
+ssize_t dir_handle_read(struct fs *fs, fuse_req_t req, struct dir_handle *d, fuse_ino_t ino,
+			char *buf, size_t size, off_t off, int plus)
+{
+	size_t pos = 0;
+	int rc = 0;
+	pthread_mutex_lock(&d->lock);
+	uint64_t pages0 = dir_stream_pages(d->ds);
+	for (uint64_t k = (uint64_t)off;; k++) {
+		struct fuse_entry_param e;
+		memset(&e, 0, sizeof(e));
+		const char *name;
+		struct inode *counted = NULL;
+		if (k < 2) {
+			name = k == 0 ? "." : "..";
+			e.attr.st_ino = k == 0 ? ino : FUSE_ROOT_ID;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			struct dir_entry de;
+			rc = dir_stream_get(d->ds, k - 2, &de);
+			if (rc <= 0)
+				break;
+			name = de.name;
+			itable_lock(fs->it);
+			struct inode *c;
+			if (de.local) {
+				/* being written here: the inode has the attributes;
+				 * gone (unlinked, renamed) means no entry */
+				c = itable_child_locked(fs->it, d->in, de.name);
+				if (!c || c->is_dir) {
+					itable_unlock(fs->it);
+					continue;
+				}
+			} else {
+				c = itable_upsert_locked(fs->it, d->in, de.name, de.is_dir, de.size,
+							 de.mtime, de.is_dir ? NULL : de.etag,
+							 de.listed_at);
+			}
+			if (c) {
+				if (plus) {
+					fs_fill_entry_locked(fs, c, &e);
+					counted = c;
+				} else {
+					e.attr.st_ino = c->ino;
+					e.attr.st_mode = c->is_dir ? S_IFDIR : S_IFREG;
+				}
+			}
+			itable_unlock(fs->it);
+			if (!c) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
+		size_t room = size - pos, need;
+		if (plus)
+			need =
+			    fuse_add_direntry_plus(req, buf + pos, room, name, &e, (off_t)(k + 1));
+		else
+			need =
+			    fuse_add_direntry(req, buf + pos, room, name, &e.attr, (off_t)(k + 1));
+		if (need > room) {
+			if (counted)
+				itable_forget(fs->it, counted->ino, 1);
+			rc = 0;
+			break;
+		}
+		pos += need;
+	}
+	fs_count(&fs->n_readdir_pages, dir_stream_pages(d->ds) - pages0);
+	pthread_mutex_unlock(&d->lock);
+	return rc < 0 && pos == 0 ? rc : (ssize_t)pos;
 }

@@ -15,9 +15,16 @@
  * out at the start of the next page, so the order is key order except for
  * them. Names that cannot be file names (meta.h) are skipped with a log line.
  *
+ * A directory handle (what opendir gives the kernel) holds one stream and a
+ * ref on the directory's inode, and is linked on fs->dhs; readdir pages the
+ * stream into the kernel's buffer, adding the files being written in the
+ * directory (dir_stream_add_local) and upserting every entry into the inode
+ * table.
+ *
  * Ownership: entry names and ETags point into the current page and stay
  * valid until the next dir_stream_get() that moves to another page.
- * Thread-safety: none; the caller serialises calls on one stream.
+ * Thread-safety: none for a stream, the caller serialises calls on it; a
+ * handle serialises its reads with its own lock.
  * Errors: negative errno from s3_list.
  */
 #ifndef DIR_H
@@ -26,6 +33,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "fs.h"
 #include "s3.h"
 
 struct dir_entry {
@@ -69,5 +77,19 @@ void dir_stream_free(struct dir_stream *d);
 int dir_stream_get(struct dir_stream *d, uint64_t idx, struct dir_entry *e);
 /* LIST requests made so far (for tests and the summary). */
 uint64_t dir_stream_pages(const struct dir_stream *d);
+
+struct dir_handle;
+
+/* OPENDIR of directory ino: a new handle into *out. -ENOTDIR for a file. */
+int dir_handle_open(struct fs *fs, fuse_ino_t ino, struct dir_handle **out);
+/* READDIR (plus: READDIRPLUS) of directory ino at offset off: fills buf
+ * (size bytes) with entries and returns the bytes filled, or a negative
+ * errno when not even one entry could be given. Entry k of the stream has
+ * offset k + 3; "." is 1, ".." is 2. Each entry READDIRPLUS gives counts a
+ * lookup. */
+ssize_t dir_handle_read(struct fs *fs, fuse_req_t req, struct dir_handle *d, fuse_ino_t ino,
+			char *buf, size_t size, off_t off, int plus);
+/* RELEASEDIR, or fs_release() for one the kernel never released. */
+void dir_handle_free(struct fs *fs, struct dir_handle *d);
 
 #endif

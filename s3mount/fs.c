@@ -1,40 +1,16 @@
 /*
- * fs.c: see fs.h. Layout: helpers (attributes, keys), then the operations in
- * the order of struct fuse_lowlevel_ops, each as do_x() returning an errno
- * plus a thin op_x() that replies. The shapes follow libfuse's
- * passthrough_ll.c: nlookup counted on every entry handed to the kernel,
- * dropped by forget.
+ * fs.c: see fs.h. The op table and its thin repliers, the context's
+ * lifetime (fs_init, fs_release, the summary) and the attribute helpers
+ * the other modules share. Layout: helpers (attributes, keys), then the
+ * operations in the order of struct fuse_lowlevel_ops, each a thin op_x()
+ * that replies around a do_x() returning an errno, here (lookup, getattr,
+ * setattr) or in a module. The shapes follow libfuse's passthrough_ll.c:
+ * nlookup counted on every entry handed to the kernel, dropped by forget.
  *
- * Why commit happens in flush, and only for the opener: close() must return
- * the upload's error, and only FLUSH is synchronous with close() (RELEASE is
- * not). But every process holding a copy of the descriptor flushes when it
- * closes it: in `{ ls; date; } > out` the shell opened out and ls, date
- * flush it when they exit, between writes. So a flush commits only when it
- * comes from the process (thread group) that opened the file; other flushes
- * are no-ops and the release of the last descriptor commits what is left
- * (its error then only goes to the log).
- *
- * Killed writers: a flush from a process dying from a signal (procstat.h)
- * commits nothing and marks the handle; the last close decides. If the
- * release comes right after such a flush (no other holder closed normally
- * since), the upload is discarded; if a child that inherited the descriptor
- * exits normally after its killed parent, its flush clears the mark and the
- * release commits.
- *
- * Callers the daemon cannot see: a process in a pid namespace the daemon's
- * does not contain comes with pid 0, and a daemon whose /proc belongs to
- * another pid namespace cannot look up any pid. Nothing then tells a kill
- * from a close, so every flush from such a caller commits what has been
- * written (like fsync; later writes continue the file) and close() reports
- * the commit. The first such flush logs why and what to change.
- *
- * Why an empty commit may be reopened: shells (`cmd > f`) and dd open the
- * file, dup2() it onto fd 1 and close the original before the first write,
- * so the opener's first flush comes with no data. That flush commits an empty
- * object (touch must leave one), and a later write at offset 0 on the same
- * handle starts a fresh upload that replaces it at the next commit. A write
- * at the end of a committed file (after fsync) continues it (upload_resume);
- * elsewhere it fails with EBADF (documented).
+ * The modules: fh.c (a file handle's lifetime), wfile.c
+ * (the write-handle state machine, and why a commit happens in flush),
+ * rfile.c (reads and their ETag check); directory handles are dir.c's;
+ * mkdir, unlink, rmdir and rename are names.c's.
  */
 #define _GNU_SOURCE
 #include "fs.h"
@@ -51,50 +27,16 @@
 #include <unistd.h>
 
 #include "dir.h"
+#include "fh.h"
 #include "log.h"
-#include "nsops.h"
-#include "partprobe.h"
+#include "names.h"
 #include "procstat.h"
 #include "readahead.h"
-#include "verify.h"
+#include "rfile.h"
+#include "wfile.h"
 
 #define FS_BLKSIZE (1u << 20) /* st_blksize: makes cp/cat use 1 MiB I/O */
 #define FS_MAX_WRITE (1u << 20)
-/* ms a read past the hashed prefix waits for the reads before it (verify.h):
- * parallel readahead on several FUSE threads is reordered by milliseconds */
-#define FS_VERIFY_WAIT_MS 200
-
-enum fh_kind { FH_READ, FH_WRITE };
-/* FH_LAZY: an existing object opened for writing without O_TRUNC: nothing
- * happens unless ftruncate(0) turns it into FH_OPEN (truncate(1) does
- * open + ftruncate); a write fails with EPERM. */
-enum fh_state { FH_LAZY, FH_OPEN, FH_COMMITTED, FH_FAILED, FH_DISCARDED };
-
-struct fh {
-	enum fh_kind kind;
-	struct inode *in;	 /* holds a ref */
-	struct reader *r;	 /* FH_READ */
-	struct verify *v;	 /* FH_READ: MD5 check against the ETag, or NULL */
-	struct upload *u;	 /* FH_WRITE */
-	pthread_mutex_t lock;	 /* FH_WRITE: serialises write/flush/fsync/rename */
-	enum fh_state state;	 /* protected by lock */
-	int err;		 /* result of the commit; protected by lock */
-	uint64_t committed_size; /* bytes of the last commit; protected by lock */
-	int empty_committed;	 /* an empty object was committed and reopened */
-	pid_t opener_tgid;	 /* 0: the opener could not be seen */
-	pid_t killed_pid;	 /* the last flush came from this dying task */
-	int killed_sig;		 /* ... killed by this signal (0: crashed) */
-	int pins;		 /* rename using it; protected by the table lock */
-	int released;		 /* RELEASE came; protected by the table lock */
-	struct fh *prev, *next;	 /* fs->fhs; protected by fs->hlock */
-};
-
-struct dh {
-	pthread_mutex_t lock;
-	struct dir_stream *ds;
-	struct inode *in;	/* holds a ref */
-	struct dh *prev, *next; /* fs->dhs; protected by fs->hlock */
-};
 
 static struct fs *FS(fuse_req_t req)
 {
@@ -106,19 +48,9 @@ static struct fh *FH(const struct fuse_file_info *fi)
 	return (struct fh *)(uintptr_t)fi->fh;
 }
 
-static void cnt(atomic_uint_least64_t *c, uint64_t n)
+void fs_count(atomic_uint_least64_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
-}
-
-/* Thread group of the caller of req (FUSE gives the thread's id), or 0 when
- * the daemon cannot see it (procstat.h). */
-static pid_t caller_tgid(const struct fs *fs, fuse_req_t req)
-{
-	struct procstat_caller c;
-	if (!fs->proc_ours || procstat_caller(fuse_req_ctx(req)->pid, &c) < 0)
-		return 0;
-	return c.tgid;
 }
 
 static int attr_fresh(const struct fs *fs, const struct inode *in, double now)
@@ -157,7 +89,7 @@ static double fs_ttl(const struct fs *fs, const struct inode *in)
 }
 
 /* Fills an entry for in and counts the kernel's new reference. */
-static void fill_entry_locked(struct fs *fs, struct inode *in, struct fuse_entry_param *e)
+void fs_fill_entry_locked(struct fs *fs, struct inode *in, struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
 	inode_lookup_locked(fs->it, in);
@@ -227,14 +159,14 @@ static void op_destroy(void *userdata)
 
 /* ---- lookup / forget / getattr ----------------------------------------- */
 
-static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
+int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
 	size_t len = strlen(name);
 	if (len > META_NAME_MAX)
 		return -ENAMETOOLONG;
 	char fkey[S3_KEY_MAX + 2], dkey[S3_KEY_MAX + 2];
 	double now = itable_now();
-	cnt(&fs->n_lookup, 1);
+	fs_count(&fs->n_lookup, 1);
 
 	itable_lock(fs->it);
 	struct inode *p = itable_find_locked(fs->it, parent);
@@ -244,7 +176,7 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct 
 	}
 	struct inode *c = itable_child_locked(fs->it, p, name);
 	if (c && attr_fresh(fs, c, now)) {
-		fill_entry_locked(fs, c, e);
+		fs_fill_entry_locked(fs, c, e);
 		itable_unlock(fs->it);
 		return 0;
 	}
@@ -258,7 +190,7 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct 
 	if (meta_neg_check(fs->neg, parent, name, now))
 		return -ENOENT;
 	struct meta_probe pr;
-	cnt(&fs->n_probe, 1);
+	fs_count(&fs->n_probe, 1);
 	rc = meta_probe(fs->s3, fkey, dkey, &pr);
 	if (rc == -ENOENT) {
 		itable_lock(fs->it);
@@ -267,7 +199,7 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct 
 		if (c && (c->writers || c->attr_time > now)) {
 			/* created or committed here while the probe was in
 			 * flight: the miss is older than what this mount knows */
-			fill_entry_locked(fs, c, e);
+			fs_fill_entry_locked(fs, c, e);
 			itable_unlock(fs->it);
 			return 0;
 		}
@@ -294,7 +226,7 @@ static int do_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct 
 		itable_unlock(fs->it);
 		return -ENOMEM;
 	}
-	fill_entry_locked(fs, c, e);
+	fs_fill_entry_locked(fs, c, e);
 	itable_unlock(fs->it);
 	return 0;
 }
@@ -303,7 +235,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = FS(req);
 	struct fuse_entry_param e;
-	int rc = do_lookup(fs, parent, name, &e);
+	int rc = fs_lookup(fs, parent, name, &e);
 	if (rc == -ENOENT && fs->o->negative_ttl > 0) {
 		/* a negative entry: the kernel caches the miss too */
 		memset(&e, 0, sizeof(e));
@@ -332,7 +264,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 }
 
 /* Refreshes a file's attributes from S3 when they are older than stat_ttl. */
-static int revalidate(struct fs *fs, fuse_ino_t ino)
+int fs_revalidate(struct fs *fs, fuse_ino_t ino)
 {
 	char key[S3_KEY_MAX + 2];
 	double now = itable_now();
@@ -351,7 +283,7 @@ static int revalidate(struct fs *fs, fuse_ino_t ino)
 	if (rc)
 		return rc;
 	struct s3_object_info info;
-	cnt(&fs->n_probe, 1);
+	fs_count(&fs->n_probe, 1);
 	rc = s3_head(fs->s3, key, &info);
 	if (rc)
 		return rc;
@@ -369,7 +301,7 @@ static int revalidate(struct fs *fs, fuse_ino_t ino)
 
 static int do_getattr(struct fs *fs, fuse_ino_t ino, struct stat *st, double *ttl)
 {
-	int rc = revalidate(fs, ino);
+	int rc = fs_revalidate(fs, ino);
 	if (rc)
 		return rc;
 	itable_lock(fs->it);
@@ -393,8 +325,6 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_attr(req, &st, ttl);
 }
 
-static int start_write_locked(struct fs *fs, struct inode *in, struct fh *h, const char *key);
-
 /* chmod, chown and utimens are accepted and not stored (docs/semantics.md):
  * cp -p, rsync and tar x must not fail on them. Size changes: only to the
  * current size, or to 0 (an empty object / a file being written that has
@@ -404,32 +334,7 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 {
 	if ((to_set & FUSE_SET_ATTR_SIZE) && fi && FH(fi)->kind == FH_WRITE) {
 		/* ftruncate on a write handle */
-		struct fh *h = FH(fi);
-		uint64_t want = (uint64_t)attr->st_size;
-		char key[S3_KEY_MAX + 2];
-		int rc = 0;
-		pthread_mutex_lock(&h->lock);
-		itable_lock(fs->it);
-		uint64_t have = h->in->size;
-		rc = inode_key_locked(fs->it, h->in, key, sizeof(key));
-		if (!rc && want != have) {
-			if (h->state == FH_LAZY && want == 0) {
-				/* truncate(1): now it is a replacement of the object */
-				rc = start_write_locked(fs, h->in, h, key);
-				if (!rc) {
-					h->state = FH_OPEN;
-					inode_unref_locked(fs->it,
-							   h->in); /* start_write took one more */
-				}
-			} else {
-				log_warn("ftruncate of '%s' to %" PRIu64
-					 " bytes refused (size %" PRIu64 "): EPERM",
-					 LOG_KEY(key), want, have);
-				rc = -EPERM;
-			}
-		}
-		itable_unlock(fs->it);
-		pthread_mutex_unlock(&h->lock);
+		int rc = wfile_truncate(fs, FH(fi), (uint64_t)attr->st_size);
 		if (rc)
 			return rc;
 		to_set &= ~FUSE_SET_ATTR_SIZE;
@@ -501,8 +406,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 /* ---- namespace ----------------------------------------------------------- */
 
 /* Key of (parent, name) as a file or directory; -ENOENT for an unknown parent. */
-static int child_key(struct fs *fs, fuse_ino_t parent, const char *name, int dir, char *out,
-		     size_t cap)
+int fs_child_key(struct fs *fs, fuse_ino_t parent, const char *name, int dir, char *out, size_t cap)
 {
 	if (strlen(name) > META_NAME_MAX)
 		return -ENAMETOOLONG;
@@ -513,469 +417,42 @@ static int child_key(struct fs *fs, fuse_ino_t parent, const char *name, int dir
 	return rc;
 }
 
-static int do_mkdir(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
-{
-	char key[S3_KEY_MAX + 2];
-	if (fs->o->read_only)
-		return -EROFS;
-	int rc = child_key(fs, parent, name, 1, key, sizeof(key));
-	if (rc)
-		return rc;
-	rc = nsops_mkdir(fs->s3, key);
-	if (rc)
-		return rc;
-	meta_neg_remove(fs->neg, parent, name);
-	itable_lock(fs->it);
-	struct inode *p = itable_find_locked(fs->it, parent);
-	struct inode *c =
-	    p ? itable_upsert_locked(fs->it, p, name, 1, 0, time(NULL), NULL, itable_now()) : NULL;
-	if (c)
-		fill_entry_locked(fs, c, e);
-	itable_unlock(fs->it);
-	return c ? 0 : -ENOMEM;
-}
-
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fuse_entry_param e;
-	int rc = do_mkdir(FS(req), parent, name, &e);
+	int rc = names_mkdir(FS(req), parent, name, &e);
 	if (rc)
 		reply_err(req, rc);
 	else
 		fuse_reply_entry(req, &e);
 }
 
-/* (parent, name) was deleted on S3 (unlink, rmdir): its cached inode is no
- * longer reachable by name (a file still being written here discards its
- * upload at close) and the name is remembered missing for negative_ttl. */
-static void fs_name_gone(struct fs *fs, fuse_ino_t parent, const char *name)
-{
-	itable_lock(fs->it);
-	struct inode *p = itable_find_locked(fs->it, parent);
-	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
-	if (c) {
-		if (c->writers)
-			c->unlinked = 1;
-		inode_unhash_locked(fs->it, c);
-	}
-	itable_unlock(fs->it);
-	if (fs->o->negative_ttl > 0)
-		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
-}
-
-static int do_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
-{
-	char key[S3_KEY_MAX + 2];
-	if (fs->o->read_only)
-		return -EROFS;
-	int rc = child_key(fs, parent, name, 0, key, sizeof(key));
-	if (rc)
-		return rc;
-	rc = s3_delete(fs->s3, key);
-	if (rc) {
-		log_error("unlink '%s': DeleteObject failed: %s", LOG_KEY(key), strerror(-rc));
-		return rc;
-	}
-	rcache_invalidate(fs->rc, key);
-	fs_name_gone(fs, parent, name);
-	return 0;
-}
-
 static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	reply_err(req, do_unlink(FS(req), parent, name));
-}
-
-static int do_rmdir(struct fs *fs, fuse_ino_t parent, const char *name)
-{
-	char key[S3_KEY_MAX + 2];
-	if (fs->o->read_only)
-		return -EROFS;
-	int rc = child_key(fs, parent, name, 1, key, sizeof(key));
-	if (rc)
-		return rc;
-	rc = nsops_rmdir(fs->s3, key);
-	if (rc)
-		return rc;
-	fs_name_gone(fs, parent, name);
-	return 0;
+	reply_err(req, names_unlink(FS(req), parent, name));
 }
 
 static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	reply_err(req, do_rmdir(FS(req), parent, name));
-}
-
-static void fh_unpin(struct fs *fs, struct fh *h);
-
-/* The open write handle of an inode, if any (linked from the inode). */
-static struct fh *inode_writer(struct inode *in)
-{
-	return in->wctx;
-}
-
-/*
- * A rename is replacing the file that h is still writing: whatever h writes
- * can never be published under that name again without destroying the
- * renamed-in object, so its upload is dropped now, before the rename copies
- * anything (its commit cannot race the copy), and the writer gets EIO from
- * its next write and from close (docs/semantics.md). h is pinned.
- */
-static void displace_writer(struct fs *fs, struct fh *h, const char *key)
-{
-	pthread_mutex_lock(&h->lock);
-	if (h->state == FH_OPEN) {
-		upload_abort(h->u);
-		h->state = FH_FAILED;
-		h->err = -EIO;
-		log_warn("'%s' was replaced by a rename while open for writing: its writer's data "
-			 "is discarded and its close fails with EIO",
-			 LOG_KEY(key));
-		itable_lock(fs->it);
-		if (h->in->writers)
-			h->in->writers--;
-		if (h->in->wctx == h)
-			h->in->wctx = NULL;
-		h->in->attr_time = 0;
-		itable_unlock(fs->it);
-	}
-	pthread_mutex_unlock(&h->lock);
-}
-
-static int do_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		     const char *newname, unsigned int flags)
-{
-	char src[S3_KEY_MAX + 2], dst[S3_KEY_MAX + 2];
-	if (fs->o->read_only)
-		return -EROFS;
-	if (flags & ~(unsigned)RENAME_NOREPLACE)
-		return -EINVAL; /* RENAME_EXCHANGE / WHITEOUT: no way to do it on S3 */
-	if (strlen(newname) > META_NAME_MAX)
-		return -ENAMETOOLONG;
-
-	itable_lock(fs->it);
-	struct inode *p = itable_find_locked(fs->it, parent);
-	struct inode *np = itable_find_locked(fs->it, newparent);
-	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
-	if (!p || !np || !c) {
-		itable_unlock(fs->it);
-		return -ENOENT;
-	}
-	int is_dir = c->is_dir;
-	uint64_t size = c->size;
-	uint64_t ino = c->ino;
-	int rc = inode_key_locked(fs->it, c, src, sizeof(src));
-	if (!rc)
-		rc = inode_child_key_locked(fs->it, np, newname, is_dir, dst, sizeof(dst));
-	struct fh *w = c->writers ? inode_writer(c) : NULL;
-	if (w)
-		w->pins++; /* a release meanwhile must not free it */
-	itable_unlock(fs->it);
-	if (rc) {
-		fh_unpin(fs, w);
-		return rc;
-	}
-
-	if (flags & RENAME_NOREPLACE) {
-		struct fuse_entry_param e;
-		int lr = do_lookup(fs, newparent, newname, &e);
-		if (lr == 0) {
-			itable_forget(fs->it, e.ino, 1);
-			lr = -EEXIST;
-		}
-		if (lr != -ENOENT) {
-			fh_unpin(fs, w);
-			return lr;
-		}
-	}
-	if (!is_dir) {
-		struct fh *dw = NULL;
-		itable_lock(fs->it);
-		np = itable_find_locked(fs->it, newparent);
-		struct inode *d = np ? itable_child_locked(fs->it, np, newname) : NULL;
-		if (d && d->ino != ino && d->writers && inode_writer(d)) {
-			dw = inode_writer(d);
-			dw->pins++;
-		}
-		itable_unlock(fs->it);
-		if (dw) {
-			displace_writer(fs, dw, dst);
-			fh_unpin(fs, dw);
-		}
-	}
-
-	if (is_dir) {
-		rc = nsops_rename_dir(fs->s3, src, dst, (size_t)fs->o->max_rename_objects, 0);
-		if (rc == -ENOENT)
-			rc = 0; /* an implicit directory known only here: nothing to move */
-	} else if (w) {
-		/* open for writing: the pending upload moves, no copy (upload.c) */
-		pthread_mutex_lock(&w->lock);
-		if (w->state == FH_OPEN) {
-			/* what is under the old name goes after the commit under
-			 * the new one, never now (upload.c says why) */
-			rc = upload_retarget(w->u, dst);
-			pthread_mutex_unlock(&w->lock);
-		} else {
-			pthread_mutex_unlock(&w->lock);
-			rc = nsops_rename_file(fs->s3, src, dst, size);
-		}
-	} else {
-		rc = nsops_rename_file(fs->s3, src, dst, size);
-	}
-	fh_unpin(fs, w);
-	if (rc) {
-		log_warn("rename '%s' -> '%s' failed: %s", LOG_KEY(src), LOG_KEY(dst),
-			 strerror(-rc));
-		return rc;
-	}
-	rcache_invalidate(fs->rc, src);
-	rcache_invalidate(fs->rc, dst);
-	meta_neg_remove(fs->neg, newparent, newname);
-	itable_lock(fs->it);
-	c = itable_find_locked(fs->it, ino);
-	np = itable_find_locked(fs->it, newparent);
-	if (c && np)
-		rc = inode_move_locked(fs->it, c, np, newname);
-	itable_unlock(fs->it);
-	if (fs->o->negative_ttl > 0)
-		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
-	return rc;
+	reply_err(req, names_rmdir(FS(req), parent, name));
 }
 
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	reply_err(req, do_rename(FS(req), parent, name, newparent, newname, flags));
+	reply_err(req, names_rename(FS(req), parent, name, newparent, newname, flags));
 }
 
 /* ---- files --------------------------------------------------------------- */
 
-static void fh_free(struct fs *fs, struct fh *h)
-{
-	if (!h)
-		return;
-	if (h->r) {
-		reader_free(h->r);
-		atomic_fetch_sub(&fs->open_readers, 1);
-	}
-	verify_free(h->v);
-	if (h->u)
-		upload_free(h->u);
-	if (h->in) {
-		itable_lock(fs->it);
-		if (h->kind == FH_WRITE) {
-			if (h->in->wctx == h)
-				h->in->wctx = NULL;
-			if (h->state == FH_OPEN && h->in->writers)
-				h->in->writers--;
-		}
-		inode_unref_locked(fs->it, h->in);
-		h->in = NULL; /* dh_add_writing may still meet h on fs->fhs */
-		itable_unlock(fs->it);
-	}
-	pthread_mutex_lock(&fs->hlock);
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		fs->fhs = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	pthread_mutex_unlock(&fs->hlock);
-	pthread_mutex_destroy(&h->lock);
-	free(h);
-}
-
-/* Drops a pin taken by rename; frees the handle if RELEASE came meanwhile. */
-static void fh_unpin(struct fs *fs, struct fh *h)
-{
-	if (!h)
-		return;
-	itable_lock(fs->it);
-	int free_it = --h->pins == 0 && h->released;
-	itable_unlock(fs->it);
-	if (free_it)
-		fh_free(fs, h);
-}
-
-static struct fh *fh_new(struct fs *fs, enum fh_kind kind)
-{
-	struct fh *h = calloc(1, sizeof(*h));
-	if (!h)
-		return NULL;
-	h->kind = kind;
-	pthread_mutex_init(&h->lock, NULL);
-	pthread_mutex_lock(&fs->hlock);
-	h->next = fs->fhs;
-	if (h->next)
-		h->next->prev = h;
-	fs->fhs = h;
-	pthread_mutex_unlock(&fs->hlock);
-	return h;
-}
-
-/* Starts a write handle on an inode (table lock held by the caller). */
-static int start_write_locked(struct fs *fs, struct inode *in, struct fh *h, const char *key)
-{
-	int rc = upload_new(fs->up, key, &h->u);
-	if (rc)
-		return rc;
-	h->in = in;
-	inode_ref_locked(fs->it, in);
-	in->writers++;
-	in->wctx = h;
-	in->unlinked = 0;
-	in->size = 0;
-	in->mtime = time(NULL);
-	in->etag[0] = '\0';
-	in->attr_time = itable_now();
-	return 0;
-}
-
-/* The part layout of a multipart object another tool uploaded (no s3mount
- * record), asked of the server (partprobe.h); NULL when it cannot tell. The
- * first answer showing that the server ignores partNumber stops the asking
- * for the rest of this mount. */
-static struct mpu_layout *probe_layout(struct fs *fs, const char *key, const char *etag,
-				       uint64_t size, struct mpu_layout *l)
-{
-	if (atomic_load_explicit(&fs->no_part_probe, memory_order_relaxed))
-		return NULL;
-	int rc = partprobe_uniform(fs->s3, key, etag, size, l);
-	if (rc == -ENOTSUP) {
-		if (!atomic_exchange(&fs->no_part_probe, 1))
-			log_info("the server ignores HEAD ?partNumber: multipart objects that "
-				 "s3mount did not write are read without an ETag check");
-		return NULL;
-	}
-	if (rc < 0) {
-		log_debug("open of '%s': part layout not known (%s): its ETag is not checked",
-			  LOG_KEY(key), strerror(-rc));
-		return NULL;
-	}
-	log_debug("open of '%s': parts of %llu bytes (from HEAD ?partNumber)", LOG_KEY(key),
-		  (unsigned long long)l->base);
-	return l;
-}
-
 static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	char key[S3_KEY_MAX + 2];
-	int acc = fi->flags & O_ACCMODE;
-	cnt(&fs->n_open, 1);
-	if (acc != O_RDONLY) {
-		if (fs->o->read_only)
-			return -EROFS;
-		struct fh *h = fh_new(fs, FH_WRITE);
-		if (!h)
-			return -ENOMEM;
-		h->opener_tgid = caller_tgid(fs, req);
-		itable_lock(fs->it);
-		struct inode *in = itable_find_locked(fs->it, ino);
-		int rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
-		if (!rc && in->is_dir)
-			rc = -EISDIR;
-		if (!rc && in->writers) {
-			log_warn("open of '%s' for writing refused: it is already open for "
-				 "writing",
-				 LOG_KEY(key));
-			rc = -EBUSY;
-		}
-		if (!rc && !(fi->flags & O_TRUNC) && in->size > 0) {
-			h->state = FH_LAZY;
-			h->in = in;
-			inode_ref_locked(fs->it, in);
-		} else if (!rc) {
-			h->state = FH_OPEN;
-			rc = start_write_locked(fs, in, h, key);
-		}
-		itable_unlock(fs->it);
-		if (rc) {
-			fh_free(fs, h);
-			return rc;
-		}
-		fi->fh = (uintptr_t)h;
-		fi->keep_cache = 0;
-		return 0;
-	}
-
-	int rc = revalidate(fs, ino);
-	if (rc)
-		return rc;
-	struct fh *h = fh_new(fs, FH_READ);
-	if (!h)
-		return -ENOMEM;
-	char etag[S3_ETAG_MAX];
-	uint64_t size = 0;
-	itable_lock(fs->it);
-	struct inode *in = itable_find_locked(fs->it, ino);
-	rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
-	if (!rc && in->writers) {
-		log_warn("open of '%s' for reading refused: it is being written and not "
-			 "committed yet",
-			 LOG_KEY(key));
-		rc = -EBUSY;
-	}
-	if (!rc) {
-		snprintf(etag, sizeof(etag), "%s", in->etag);
-		size = in->size;
-		/* the kernel keeps its page cache only for the same object version */
-		fi->keep_cache = etag[0] && strcmp(in->open_etag, etag) == 0;
-		snprintf(in->open_etag, sizeof(in->open_etag), "%s", etag);
-		h->in = in;
-		inode_ref_locked(fs->it, in);
-	}
-	itable_unlock(fs->it);
-	/* Not with keep_cache: the kernel may serve a prefix from its page
-	 * cache, and a check needs every byte from 0. */
-	int check = fs->o->verify_etag && !fi->keep_cache;
-	struct mpu_layout layout, *lp = NULL;
-	if (!rc && (!etag[0] || (check && mpu_etag_parts(etag) > 0))) {
-		/* ETag unknown (e.g. just written): ask once, reads need it. A
-		 * multipart ETag can be checked only with the part layout its
-		 * writer recorded in the metadata, which only HEAD returns. */
-		struct s3_object_info info;
-		int hrc = s3_head(fs->s3, key, &info);
-		if (hrc == 0 && !etag[0]) {
-			snprintf(etag, sizeof(etag), "%s", info.etag);
-			size = info.size;
-		} else if (!etag[0]) {
-			rc = hrc;
-		}
-		/* SSE-KMS/SSE-C: the ETag is no MD5, nothing to check (or probe) */
-		if (hrc == 0 && check && info.etag_not_md5 && strcmp(info.etag, etag) == 0) {
-			log_debug("open of '%s': encrypted with SSE-KMS or SSE-C: its ETag is "
-				  "not checked",
-				  key);
-			check = 0;
-		}
-		/* the layout of this very version only (else the reads fail
-		 * with ESTALE anyway) */
-		if (hrc == 0 && info.parts_layout[0] && strcmp(info.etag, etag) == 0 &&
-		    info.size == size) {
-			if (mpu_layout_parse(info.parts_layout, &layout) == 0)
-				lp = &layout;
-			else
-				log_info("open of '%s': unreadable x-amz-meta-" MPU_LAYOUT_META
-					 " '%s': its ETag is not checked",
-					 LOG_KEY(key), LOG_KEY(info.parts_layout));
-		} else if (hrc == 0 && check && !info.parts_layout[0] && mpu_etag_parts(etag) > 0 &&
-			   strcmp(info.etag, etag) == 0 && info.size == size) {
-			lp = probe_layout(fs, key, etag, size, &layout);
-		}
-	}
-	if (!rc)
-		rc = reader_new(fs->rc, key, size, etag, &h->r);
-	if (!rc)
-		atomic_fetch_add(&fs->open_readers, 1);
-	if (!rc && check)
-		rc = verify_new(etag, size, lp, FS_VERIFY_WAIT_MS, &h->v);
-	if (rc) {
-		fh_free(fs, h);
-		return rc;
-	}
-	fi->fh = (uintptr_t)h;
-	return 0;
+	fs_count(&fs->n_open, 1);
+	if ((fi->flags & O_ACCMODE) == O_RDONLY)
+		return rfile_open(fs, ino, fi);
+	if (fs->o->read_only)
+		return -EROFS;
+	return wfile_open(fs, req, ino, fi);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -988,55 +465,12 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fh_free(fs, FH(fi)); /* the opener was interrupted */
 }
 
-static int do_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
-		     struct fuse_file_info *fi, struct fuse_entry_param *e)
-{
-	char key[S3_KEY_MAX + 2];
-	if (fs->o->read_only)
-		return -EROFS;
-	int rc = child_key(fs, parent, name, 0, key, sizeof(key));
-	if (rc)
-		return rc;
-	struct fh *h = fh_new(fs, FH_WRITE);
-	if (!h)
-		return -ENOMEM;
-	h->opener_tgid = caller_tgid(fs, req);
-	meta_neg_remove(fs->neg, parent, name);
-	itable_lock(fs->it);
-	struct inode *p = itable_find_locked(fs->it, parent);
-	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
-	if (!p)
-		rc = -ENOENT;
-	else if (c && c->is_dir)
-		rc = -EISDIR;
-	else if (c && c->writers)
-		rc = -EBUSY;
-	if (!rc && !c) {
-		c = itable_upsert_locked(fs->it, p, name, 0, 0, time(NULL), NULL, itable_now());
-		if (!c)
-			rc = -ENOMEM;
-	}
-	if (!rc) {
-		h->state = FH_OPEN;
-		rc = start_write_locked(fs, c, h, key);
-	}
-	if (!rc)
-		fill_entry_locked(fs, c, e);
-	itable_unlock(fs->it);
-	if (rc) {
-		fh_free(fs, h);
-		return rc;
-	}
-	fi->fh = (uintptr_t)h;
-	return 0;
-}
-
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fuse_entry_param e;
-	int rc = do_create(fs, req, parent, name, fi, &e);
+	int rc = wfile_create(fs, req, parent, name, fi, &e);
 	if (rc) {
 		reply_err(req, rc);
 	} else if (fuse_reply_create(req, &e, fi) == -ENOENT) {
@@ -1045,328 +479,42 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	}
 }
 
-/* Hands the bytes about to go out to the ETag check: 0 or -EIO. The check
- * stops for good once a GET of the object said SSE-KMS or SSE-C (its ETag
- * is no MD5): the GETs that fetched these bytes have answered by now, so a
- * read that ends the object always sees that first. */
-static int fh_verify(struct fh *h, uint64_t off, const struct iovec *iov, int niov)
-{
-	if (!h->v)
-		return 0;
-	if (reader_etag_not_md5(h->r) && verify_stop(h->v))
-		log_debug("read: the object is encrypted with SSE-KMS or SSE-C (its GET said "
-			  "so): its ETag is not checked");
-	return verify_feed(h->v, off, iov, niov);
-}
-
-/* The MD5 of a whole-object read did not match its ETag: say which object,
- * drop its cached blocks and make the next open drop the kernel's pages. */
-static void verify_failed(struct fs *fs, struct fh *h)
-{
-	char key[S3_KEY_MAX + 2] = "?";
-	itable_lock(fs->it);
-	if (inode_key_locked(fs->it, h->in, key, sizeof(key)) != 0)
-		snprintf(key, sizeof(key), "?");
-	h->in->open_etag[0] = '\0';
-	itable_unlock(fs->it);
-	log_error("read of '%s': the MD5 of the bytes downloaded does not match its ETag "
-		  "(corrupted in transit?): EIO; its cached blocks are dropped",
-		  LOG_KEY(key));
-	rcache_invalidate(fs->rc, key);
-}
-
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
-	struct fs *fs = FS(req);
-	struct fh *h = FH(fi);
-	if (h->kind != FH_READ) {
-		log_warn("read of a file open for writing refused (EPERM)");
-		reply_err(req, -EPERM);
-		return;
-	}
-	/* Zero copy first: the kernel copies straight from the cached blocks. */
-	struct iovec iov[READER_IOV_MAX];
-	int niov = 0;
-	struct reader_pin *pin = NULL;
-	ssize_t n = reader_read_iov(h->r, (uint64_t)off, size, iov, &niov, &pin);
-	if (n >= 0 && fh_verify(h, (uint64_t)off, iov, niov) != 0) {
-		if (pin)
-			reader_unpin(pin);
-		verify_failed(fs, h);
-		reply_err(req, -EIO);
-		return;
-	}
-	if (n >= 0) {
-		cnt(&fs->n_read, 1);
-		cnt(&fs->bytes_read, (uint64_t)n);
-		if (n == 0)
-			fuse_reply_buf(req, NULL, 0);
-		else
-			fuse_reply_iov(req, iov, niov);
-		if (pin)
-			reader_unpin(pin);
-		return;
-	}
-	if (n != -EAGAIN) {
+	struct rfile_data d;
+	ssize_t n = rfile_read(FS(req), FH(fi), size, (uint64_t)off, &d);
+	if (n < 0)
 		reply_err(req, (int)n);
-		return;
-	}
-	/* It would wait for memory (or spans too many blocks): copy instead. */
-	char *buf = malloc(size ? size : 1);
-	if (!buf) {
-		reply_err(req, -ENOMEM);
-		return;
-	}
-	n = reader_read(h->r, buf, size, (uint64_t)off);
-	struct iovec one = {buf, n > 0 ? (size_t)n : 0};
-	if (n >= 0 && fh_verify(h, (uint64_t)off, &one, 1) != 0) {
-		verify_failed(fs, h);
-		n = -EIO;
-	}
-	if (n < 0) {
-		reply_err(req, (int)n);
-	} else {
-		cnt(&fs->n_read, 1);
-		cnt(&fs->bytes_read, (uint64_t)n);
-		fuse_reply_buf(req, buf, (size_t)n);
-	}
-	free(buf);
-}
-
-static ssize_t do_write(struct fs *fs, struct fh *h, const char *buf, size_t size, off_t off)
-{
-	if (h->kind != FH_WRITE)
-		return -EBADF;
-	pthread_mutex_lock(&h->lock);
-	ssize_t n;
-	if (h->state == FH_COMMITTED && h->committed_size == 0 && off == 0) {
-		/* an empty commit after dup2+close: start over (see the top) */
-		char key[S3_KEY_MAX + 2];
-		itable_lock(fs->it);
-		int rc = inode_key_locked(fs->it, h->in, key, sizeof(key));
-		itable_unlock(fs->it);
-		struct upload *u = NULL;
-		if (!rc)
-			rc = upload_new(fs->up, key, &u);
-		if (!rc) {
-			upload_free(h->u);
-			h->u = u;
-			h->state = FH_OPEN;
-			h->empty_committed = 1;
-			itable_lock(fs->it);
-			h->in->writers++;
-			h->in->wctx = h;
-			itable_unlock(fs->it);
-		} else {
-			pthread_mutex_unlock(&h->lock);
-			return rc;
-		}
-	}
-	if (h->state == FH_COMMITTED && h->committed_size > 0 &&
-	    (uint64_t)off == h->committed_size) {
-		/* after fsync (or a close of a dup): the file goes on (upload.h) */
-		char key[S3_KEY_MAX + 2];
-		itable_lock(fs->it);
-		int rc =
-		    h->in->unlinked ? -ENOENT : inode_key_locked(fs->it, h->in, key, sizeof(key));
-		itable_unlock(fs->it);
-		if (!rc)
-			rc = upload_resume(h->u, key);
-		if (rc) {
-			log_warn("write after a commit could not continue the file (%s)",
-				 strerror(-rc));
-			h->state = FH_FAILED;
-			h->err = -EIO;
-			pthread_mutex_unlock(&h->lock);
-			return -EIO;
-		}
-		h->state = FH_OPEN;
-		itable_lock(fs->it);
-		h->in->writers++;
-		h->in->wctx = h;
-		itable_unlock(fs->it);
-	}
-	if (h->state == FH_LAZY) {
-		log_warn("write into an existing object opened without O_TRUNC refused (EPERM): "
-			 "objects can only be replaced whole; see docs/semantics.md");
-		n = -EPERM;
-	} else if (h->state == FH_FAILED) {
-		n = h->err; /* EIO: its upload failed or a rename replaced it */
-	} else if (h->state != FH_OPEN) {
-		log_warn("write after the file was committed or discarded refused (EBADF); "
-			 "see docs/semantics.md");
-		n = -EBADF;
-	} else {
-		n = upload_write(h->u, buf, size, (uint64_t)off);
-		if (n == -ESPIPE)
-			log_warn("non-sequential write at offset %lld (file size %" PRIu64
-				 ") refused (ESPIPE): files are written front to back",
-				 (long long)off, upload_size(h->u));
-	}
-	if (n > 0) {
-		uint64_t end = upload_size(h->u);
-		itable_lock(fs->it);
-		h->in->size = end;
-		h->in->mtime = time(NULL);
-		itable_unlock(fs->it);
-		cnt(&fs->n_write, 1);
-		cnt(&fs->bytes_written, (uint64_t)n);
-	}
-	pthread_mutex_unlock(&h->lock);
-	return n;
+	else if (n == 0)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_iov(req, d.iov, d.niov);
+	rfile_data_release(&d);
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
-	ssize_t n = do_write(FS(req), FH(fi), buf, size, off);
+	ssize_t n = wfile_write(FS(req), FH(fi), buf, size, off);
 	if (n < 0)
 		reply_err(req, (int)n);
 	else
 		fuse_reply_write(req, (size_t)n);
 }
 
-/* Commits or discards a write handle; h->lock held. Returns the result,
- * remembered for later flushes. */
-static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const char *why)
-{
-	if (h->state != FH_OPEN)
-		return h->state == FH_FAILED ? h->err : 0;
-	char key[S3_KEY_MAX + 2];
-	itable_lock(fs->it);
-	int unlinked = h->in->unlinked;
-	int krc = inode_key_locked(fs->it, h->in, key, sizeof(key));
-	itable_unlock(fs->it);
-	if (krc)
-		snprintf(key, sizeof(key), "?");
-	int rc = 0;
-	struct s3_object_info info;
-	memset(&info, 0, sizeof(info));
-	if (discard || unlinked) {
-		upload_abort(h->u);
-		h->state = FH_DISCARDED;
-		if (discard)
-			log_warn("upload of '%s' discarded: %s", LOG_KEY(key), why);
-		/* the empty object committed before the first write goes too */
-		if (discard && h->empty_committed && !krc && s3_delete(fs->s3, key) == 0)
-			rcache_invalidate(fs->rc, key);
-	} else {
-		rc = upload_commit(h->u, &info);
-		cnt(&fs->n_commit, 1);
-		if (rc) {
-			cnt(&fs->n_commit_err, 1);
-			log_error("upload of '%s' failed: %s; nothing was published", LOG_KEY(key),
-				  strerror(-rc));
-			h->state = FH_FAILED;
-			h->err = rc;
-		} else {
-			h->state = FH_COMMITTED;
-			h->committed_size = info.size;
-			log_debug("committed '%s' (%" PRIu64 " bytes)", LOG_KEY(key), info.size);
-			rcache_invalidate(fs->rc, key);
-		}
-	}
-	itable_lock(fs->it);
-	struct inode *in = h->in;
-	if (in->writers)
-		in->writers--;
-	if (in->wctx == h)
-		in->wctx = NULL;
-	if (h->state == FH_COMMITTED) {
-		/* read your writes: the new version is what stat and open see */
-		in->size = info.size;
-		in->mtime = info.mtime ? info.mtime : time(NULL);
-		snprintf(in->etag, sizeof(in->etag), "%s", info.etag);
-		in->attr_time = itable_now();
-	} else {
-		in->attr_time = 0; /* ask S3 again */
-	}
-	itable_unlock(fs->it);
-	return rc;
-}
-
-/* Logs once per cause that a caller could not be seen, and what to do. */
-static void note_invisible(struct fs *fs, pid_t pid)
-{
-	int cause = pid == 0 ? 1 : !fs->proc_ours ? 2 : 0;
-	if (cause == 0 || atomic_fetch_or(&fs->invisible_noted, cause) & cause)
-		return;
-	log_warn("%s: close() now commits what it wrote, so a writer killed by a "
-		 "signal publishes its partial file. Run s3mount in the writers' pid "
-		 "namespace with its own /proc (Kubernetes: shareProcessNamespace: true) "
-		 "or in the host's; see docs/deployment.md",
-		 cause == 1 ? "a writer in a pid namespace this daemon cannot see (pid 0) "
-			      "closed a file"
-			    : "this daemon's /proc belongs to another pid namespace");
-}
-
-static int do_flush(struct fs *fs, fuse_req_t req, struct fh *h)
-{
-	if (h->kind != FH_WRITE)
-		return 0;
-	pid_t pid = fuse_req_ctx(req)->pid;
-	struct procstat_caller c;
-	int seen = fs->proc_ours && procstat_caller(pid, &c) == 0;
-	int rc;
-	if (!seen)
-		note_invisible(fs, pid);
-	pthread_mutex_lock(&h->lock);
-	if (!seen) {
-		/* a kill cannot be told from a close: commit so close() says */
-		h->killed_pid = 0;
-		rc = finish_write_locked(fs, h, 0, NULL);
-	} else if (c.dying) {
-		/* the last close decides (op_release) */
-		h->killed_pid = pid;
-		h->killed_sig = c.sig;
-		rc = h->state == FH_FAILED ? h->err : 0;
-	} else {
-		h->killed_pid = 0;
-		if (c.tgid == h->opener_tgid)
-			rc = finish_write_locked(fs, h, 0, NULL);
-		else
-			rc = h->state == FH_FAILED ? h->err : 0;
-	}
-	pthread_mutex_unlock(&h->lock);
-	return rc;
-}
-
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	reply_err(req, do_flush(FS(req), req, FH(fi)));
+	reply_err(req, wfile_flush(FS(req), req, FH(fi)));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fh *h = FH(fi);
-	if (h->kind == FH_WRITE) {
-		/* the last descriptor is gone; a flush by the opener usually came
-		 * first. The last close decides: a killed one discards. */
-		pthread_mutex_lock(&h->lock);
-		if (h->killed_pid && h->state == FH_OPEN) {
-			char why[96];
-			if (h->killed_sig)
-				snprintf(why, sizeof(why),
-					 "the writer (pid %d) was killed by signal %d",
-					 (int)h->killed_pid, h->killed_sig);
-			else
-				snprintf(why, sizeof(why), "the writer (pid %d) crashed",
-					 (int)h->killed_pid);
-			finish_write_locked(fs, h, 1, why);
-			cnt(&fs->n_abort_killed, 1);
-		} else {
-			finish_write_locked(fs, h, 0, NULL);
-		}
-		pthread_mutex_unlock(&h->lock);
-	}
-	itable_lock(fs->it);
-	h->released = 1;
-	int free_it = h->pins == 0;
-	itable_unlock(fs->it);
-	if (free_it)
-		fh_free(fs, h);
+	if (h->kind == FH_WRITE)
+		wfile_release(fs, h);
+	fh_released(fs, h);
 	fuse_reply_err(req, 0);
 }
 
@@ -1374,194 +522,44 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 {
 	struct fs *fs = FS(req);
 	struct fh *h = FH(fi);
-	int rc = 0;
-	if (h->kind == FH_WRITE) {
-		/* durable means committed: the object exists when fsync returns */
-		pthread_mutex_lock(&h->lock);
-		rc = finish_write_locked(fs, h, 0, NULL);
-		pthread_mutex_unlock(&h->lock);
-	}
-	reply_err(req, rc);
+	reply_err(req, h->kind == FH_WRITE ? wfile_fsync(fs, h) : 0);
 }
 
 /* ---- directories --------------------------------------------------------- */
 
-/* Hands the stream the names of the files being written in its directory:
- * their objects do not exist before the commit, so the listing alone would
- * not show them while stat and lookup do (dir.h). Lock order: hlock, then
- * the table lock. */
-static int dh_add_writing(struct fs *fs, struct dh *d)
-{
-	int rc = 0;
-	pthread_mutex_lock(&fs->hlock);
-	itable_lock(fs->it);
-	for (struct fh *h = fs->fhs; h && !rc; h = h->next) {
-		const struct inode *c = h->kind == FH_WRITE ? h->in : NULL;
-		if (c && c->writers && c->hashed && !c->is_dir && c->parent == d->in)
-			rc = dir_stream_add_local(d->ds, c->name);
-	}
-	itable_unlock(fs->it);
-	pthread_mutex_unlock(&fs->hlock);
-	return rc;
-}
-
-static int do_opendir(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	char key[S3_KEY_MAX + 2];
-	struct dh *d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	pthread_mutex_init(&d->lock, NULL);
-	itable_lock(fs->it);
-	struct inode *in = itable_find_locked(fs->it, ino);
-	int rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
-	if (!rc && !in->is_dir)
-		rc = -ENOTDIR;
-	if (!rc) {
-		d->in = in;
-		inode_ref_locked(fs->it, in);
-	}
-	itable_unlock(fs->it);
-	if (!rc)
-		rc = dir_stream_new(fs->s3, key, &d->ds);
-	if (!rc)
-		rc = dh_add_writing(fs, d);
-	if (rc) {
-		dir_stream_free(d->ds);
-		if (d->in) {
-			itable_lock(fs->it);
-			inode_unref_locked(fs->it, d->in);
-			itable_unlock(fs->it);
-		}
-		pthread_mutex_destroy(&d->lock);
-		free(d);
-		return rc;
-	}
-	pthread_mutex_lock(&fs->hlock);
-	d->next = fs->dhs;
-	if (d->next)
-		d->next->prev = d;
-	fs->dhs = d;
-	pthread_mutex_unlock(&fs->hlock);
-	fi->fh = (uintptr_t)d;
-	return 0;
-}
-
-static void dh_free(struct fs *fs, struct dh *d)
-{
-	pthread_mutex_lock(&fs->hlock);
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		fs->dhs = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	pthread_mutex_unlock(&fs->hlock);
-	dir_stream_free(d->ds);
-	itable_lock(fs->it);
-	inode_unref_locked(fs->it, d->in);
-	itable_unlock(fs->it);
-	pthread_mutex_destroy(&d->lock);
-	free(d);
-}
-
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	int rc = do_opendir(FS(req), ino, fi);
-	if (rc)
+	struct dir_handle *d = NULL;
+	int rc = dir_handle_open(FS(req), ino, &d);
+	if (rc) {
 		reply_err(req, rc);
-	else
-		fuse_reply_open(req, fi);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	fuse_reply_open(req, fi);
 }
 
 static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
-	dh_free(fs, (struct dh *)(uintptr_t)fi->fh);
+	dir_handle_free(fs, (struct dir_handle *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
-/* Offsets: entry k of the stream has offset k + 3; "." is 1, ".." is 2. */
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi, int plus)
 {
-	struct fs *fs = FS(req);
-	struct dh *d = (struct dh *)(uintptr_t)fi->fh;
 	char *buf = malloc(size);
 	if (!buf) {
 		reply_err(req, -ENOMEM);
 		return;
 	}
-	size_t pos = 0;
-	int rc = 0;
-	pthread_mutex_lock(&d->lock);
-	uint64_t pages0 = dir_stream_pages(d->ds);
-	for (uint64_t k = (uint64_t)off;; k++) {
-		struct fuse_entry_param e;
-		memset(&e, 0, sizeof(e));
-		const char *name;
-		struct inode *counted = NULL;
-		if (k < 2) {
-			name = k == 0 ? "." : "..";
-			e.attr.st_ino = k == 0 ? ino : FUSE_ROOT_ID;
-			e.attr.st_mode = S_IFDIR;
-		} else {
-			struct dir_entry de;
-			rc = dir_stream_get(d->ds, k - 2, &de);
-			if (rc <= 0)
-				break;
-			name = de.name;
-			itable_lock(fs->it);
-			struct inode *c;
-			if (de.local) {
-				/* being written here: the inode has the attributes;
-				 * gone (unlinked, renamed) means no entry */
-				c = itable_child_locked(fs->it, d->in, de.name);
-				if (!c || c->is_dir) {
-					itable_unlock(fs->it);
-					continue;
-				}
-			} else {
-				c = itable_upsert_locked(fs->it, d->in, de.name, de.is_dir, de.size,
-							 de.mtime, de.is_dir ? NULL : de.etag,
-							 de.listed_at);
-			}
-			if (c) {
-				if (plus) {
-					fill_entry_locked(fs, c, &e);
-					counted = c;
-				} else {
-					e.attr.st_ino = c->ino;
-					e.attr.st_mode = c->is_dir ? S_IFDIR : S_IFREG;
-				}
-			}
-			itable_unlock(fs->it);
-			if (!c) {
-				rc = -ENOMEM;
-				break;
-			}
-		}
-		size_t room = size - pos, need;
-		if (plus)
-			need =
-			    fuse_add_direntry_plus(req, buf + pos, room, name, &e, (off_t)(k + 1));
-		else
-			need =
-			    fuse_add_direntry(req, buf + pos, room, name, &e.attr, (off_t)(k + 1));
-		if (need > room) {
-			if (counted)
-				itable_forget(fs->it, counted->ino, 1);
-			rc = 0;
-			break;
-		}
-		pos += need;
-	}
-	cnt(&fs->n_readdir_pages, dir_stream_pages(d->ds) - pages0);
-	pthread_mutex_unlock(&d->lock);
-	if (rc < 0 && pos == 0)
-		reply_err(req, rc);
+	ssize_t n = dir_handle_read(FS(req), req, (struct dir_handle *)(uintptr_t)fi->fh, ino, buf,
+				    size, off, plus);
+	if (n < 0)
+		reply_err(req, (int)n);
 	else
-		fuse_reply_buf(req, buf, pos);
+		fuse_reply_buf(req, buf, (size_t)n);
 	free(buf);
 }
 
@@ -1685,7 +683,7 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 	 * mount when it cannot, not after a partial file was published. */
 	fs->proc_ours = procstat_proc_is_ours();
 	if (!fs->proc_ours)
-		note_invisible(fs, -1);
+		wfile_note_invisible(fs, -1);
 	else if (!procstat_self_can_ptrace() && (o->allow_other || geteuid() == 0))
 		log_warn("no CAP_SYS_PTRACE: the exit status of writers of other users (and of "
 			 "root with more capabilities) is hidden from this daemon, so a killed "
@@ -1709,7 +707,7 @@ void fs_release(struct fs *fs)
 		n_open++;
 	}
 	while (fs->dhs)
-		dh_free(fs, fs->dhs);
+		dir_handle_free(fs, fs->dhs);
 	if (n_open)
 		log_warn("unmounted with %d file(s) open: files being written were "
 			 "discarded",

@@ -59,7 +59,7 @@ struct fs {
 	 * the kernel never released (the session ended with files open). */
 	pthread_mutex_t hlock;
 	struct fh *fhs;
-	struct dh *dhs;
+	struct dir_handle *dhs;
 };
 
 /* Makes the budget, read cache, upload pool, inode table and negative cache.
@@ -74,5 +74,22 @@ void fs_ops(struct fuse_lowlevel_ops *ops);
 
 /* Logs one summary line of requests, bytes, retries, cache hits, memory. */
 void fs_log_summary(struct fs *fs);
+
+/* For the modules that carry out the operations (dir.c, fh.c, rfile.c,
+ * wfile.c, names.c): the attribute helpers every one of them shares. */
+
+/* Adds n to a summary counter (relaxed). */
+void fs_count(atomic_uint_least64_t *c, uint64_t n);
+/* Fills an entry for in and counts the kernel's new reference (nlookup);
+ * call with the table lock held. */
+void fs_fill_entry_locked(struct fs *fs, struct inode *in, struct fuse_entry_param *e);
+/* Key of (parent, name) as a file (dir 0) or directory (dir 1) into out;
+ * -ENOENT for an unknown parent, -ENAMETOOLONG for a long name. */
+int fs_child_key(struct fs *fs, fuse_ino_t parent, const char *name, int dir, char *out,
+		 size_t cap);
+/* Refreshes a file's attributes from S3 when they are older than stat_ttl. */
+int fs_revalidate(struct fs *fs, fuse_ino_t ino);
+/* LOOKUP: the entry of (parent, name), its nlookup counted, or an errno. */
+int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_entry_param *e);
 
 #endif

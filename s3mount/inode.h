@@ -46,7 +46,7 @@ struct inode {
 	char open_etag[S3_ETAG_MAX]; /* ETag seen at the last open for read (keep_cache) */
 	int writers;		     /* open write handles (the file is being written here) */
 	int unlinked;		     /* removed while open: abort its upload at close */
-	void *wctx;		     /* fs.c's write handle while writers > 0 (rename) */
+	void *wctx;		     /* the write handle (fh.h) while writers > 0 (rename) */
 
 	/* table bookkeeping: all under the table lock */
 	uint64_t nlookup; /* kernel references */

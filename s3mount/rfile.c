@@ -1,0 +1,200 @@
+/*
+ * rfile.c: see rfile.h.
+ */
+#define _GNU_SOURCE
+#include "rfile.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "partprobe.h"
+#include "verify.h"
+
+/* ms a read past the hashed prefix waits for the reads before it (verify.h):
+ * parallel readahead on several FUSE threads is reordered by milliseconds */
+#define RFILE_VERIFY_WAIT_MS 200
+
+/* The part layout of a multipart object another tool uploaded (no s3mount
+ * record), asked of the server (partprobe.h); NULL when it cannot tell. The
+ * first answer showing that the server ignores partNumber stops the asking
+ * for the rest of this mount. */
+static struct mpu_layout *probe_layout(struct fs *fs, const char *key, const char *etag,
+				       uint64_t size, struct mpu_layout *l)
+{
+	if (atomic_load_explicit(&fs->no_part_probe, memory_order_relaxed))
+		return NULL;
+	int rc = partprobe_uniform(fs->s3, key, etag, size, l);
+	if (rc == -ENOTSUP) {
+		if (!atomic_exchange(&fs->no_part_probe, 1))
+			log_info("the server ignores HEAD ?partNumber: multipart objects that "
+				 "s3mount did not write are read without an ETag check");
+		return NULL;
+	}
+	if (rc < 0) {
+		log_debug("open of '%s': part layout not known (%s): its ETag is not checked",
+			  LOG_KEY(key), strerror(-rc));
+		return NULL;
+	}
+	log_debug("open of '%s': parts of %llu bytes (from HEAD ?partNumber)", LOG_KEY(key),
+		  (unsigned long long)l->base);
+	return l;
+}
+
+int rfile_open(struct fs *fs, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char key[S3_KEY_MAX + 2];
+	int rc = fs_revalidate(fs, ino);
+	if (rc)
+		return rc;
+	struct fh *h = fh_new(fs, FH_READ);
+	if (!h)
+		return -ENOMEM;
+	char etag[S3_ETAG_MAX];
+	uint64_t size = 0;
+	itable_lock(fs->it);
+	struct inode *in = itable_find_locked(fs->it, ino);
+	rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
+	if (!rc && in->writers) {
+		log_warn("open of '%s' for reading refused: it is being written and not "
+			 "committed yet",
+			 LOG_KEY(key));
+		rc = -EBUSY;
+	}
+	if (!rc) {
+		snprintf(etag, sizeof(etag), "%s", in->etag);
+		size = in->size;
+		/* the kernel keeps its page cache only for the same object version */
+		fi->keep_cache = etag[0] && strcmp(in->open_etag, etag) == 0;
+		snprintf(in->open_etag, sizeof(in->open_etag), "%s", etag);
+		h->in = in;
+		inode_ref_locked(fs->it, in);
+	}
+	itable_unlock(fs->it);
+	/* Not with keep_cache: the kernel may serve a prefix from its page
+	 * cache, and a check needs every byte from 0. */
+	int check = fs->o->verify_etag && !fi->keep_cache;
+	struct mpu_layout layout, *lp = NULL;
+	if (!rc && (!etag[0] || (check && mpu_etag_parts(etag) > 0))) {
+		/* ETag unknown (e.g. just written): ask once, reads need it. A
+		 * multipart ETag can be checked only with the part layout its
+		 * writer recorded in the metadata, which only HEAD returns. */
+		struct s3_object_info info;
+		int hrc = s3_head(fs->s3, key, &info);
+		if (hrc == 0 && !etag[0]) {
+			snprintf(etag, sizeof(etag), "%s", info.etag);
+			size = info.size;
+		} else if (!etag[0]) {
+			rc = hrc;
+		}
+		/* SSE-KMS/SSE-C: the ETag is no MD5, nothing to check (or probe) */
+		if (hrc == 0 && check && info.etag_not_md5 && strcmp(info.etag, etag) == 0) {
+			log_debug("open of '%s': encrypted with SSE-KMS or SSE-C: its ETag is "
+				  "not checked",
+				  key);
+			check = 0;
+		}
+		/* the layout of this very version only (else the reads fail
+		 * with ESTALE anyway) */
+		if (hrc == 0 && info.parts_layout[0] && strcmp(info.etag, etag) == 0 &&
+		    info.size == size) {
+			if (mpu_layout_parse(info.parts_layout, &layout) == 0)
+				lp = &layout;
+			else
+				log_info("open of '%s': unreadable x-amz-meta-" MPU_LAYOUT_META
+					 " '%s': its ETag is not checked",
+					 LOG_KEY(key), LOG_KEY(info.parts_layout));
+		} else if (hrc == 0 && check && !info.parts_layout[0] && mpu_etag_parts(etag) > 0 &&
+			   strcmp(info.etag, etag) == 0 && info.size == size) {
+			lp = probe_layout(fs, key, etag, size, &layout);
+		}
+	}
+	if (!rc)
+		rc = reader_new(fs->rc, key, size, etag, &h->r);
+	if (!rc)
+		atomic_fetch_add(&fs->open_readers, 1);
+	if (!rc && check)
+		rc = verify_new(etag, size, lp, RFILE_VERIFY_WAIT_MS, &h->v);
+	if (rc) {
+		fh_free(fs, h);
+		return rc;
+	}
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+/* Hands the bytes about to go out to the ETag check: 0 or -EIO. The check
+ * stops for good once a GET of the object said SSE-KMS or SSE-C (its ETag
+ * is no MD5): the GETs that fetched these bytes have answered by now, so a
+ * read that ends the object always sees that first. */
+static int fh_verify(struct fh *h, uint64_t off, const struct iovec *iov, int niov)
+{
+	if (!h->v)
+		return 0;
+	if (reader_etag_not_md5(h->r) && verify_stop(h->v))
+		log_debug("read: the object is encrypted with SSE-KMS or SSE-C (its GET said "
+			  "so): its ETag is not checked");
+	return verify_feed(h->v, off, iov, niov);
+}
+
+/* The MD5 of a whole-object read did not match its ETag: say which object,
+ * drop its cached blocks and make the next open drop the kernel's pages. */
+static void verify_failed(struct fs *fs, struct fh *h)
+{
+	char key[S3_KEY_MAX + 2] = "?";
+	itable_lock(fs->it);
+	if (inode_key_locked(fs->it, h->in, key, sizeof(key)) != 0)
+		snprintf(key, sizeof(key), "?");
+	h->in->open_etag[0] = '\0';
+	itable_unlock(fs->it);
+	log_error("read of '%s': the MD5 of the bytes downloaded does not match its ETag "
+		  "(corrupted in transit?): EIO; its cached blocks are dropped",
+		  LOG_KEY(key));
+	rcache_invalidate(fs->rc, key);
+}
+
+void rfile_data_release(struct rfile_data *d)
+{
+	if (d->pin)
+		reader_unpin(d->pin);
+	d->pin = NULL;
+	free(d->buf);
+	d->buf = NULL;
+}
+
+/* op_read's do_x: one path for both ways of replying, so that the check is
+ * fed in one place. */
+ssize_t rfile_read(struct fs *fs, struct fh *h, size_t size, uint64_t off, struct rfile_data *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (h->kind != FH_READ) {
+		log_warn("read of a file open for writing refused (EPERM)");
+		return -EPERM;
+	}
+	/* Zero copy first: the kernel copies straight from the cached blocks. */
+	ssize_t n = reader_read_iov(h->r, off, size, d->iov, &d->niov, &d->pin);
+	if (n == -EAGAIN) {
+		/* It would wait for memory (or spans too many blocks): copy instead. */
+		d->pin = NULL;
+		d->buf = malloc(size ? size : 1);
+		if (!d->buf)
+			return -ENOMEM;
+		n = reader_read(h->r, d->buf, size, off);
+		d->iov[0] = (struct iovec){d->buf, n > 0 ? (size_t)n : 0};
+		d->niov = 1;
+	}
+	if (n < 0) {
+		d->pin = NULL; /* a failed read pins nothing */
+		return n;
+	}
+	if (fh_verify(h, off, d->iov, d->niov) != 0) {
+		rfile_data_release(d);
+		verify_failed(fs, h);
+		return -EIO;
+	}
+	fs_count(&fs->n_read, 1);
+	fs_count(&fs->bytes_read, (uint64_t)n);
+	return n;
+}

@@ -1,0 +1,441 @@
+/*
+ * wfile.c: see wfile.h.
+ *
+ * Why commit happens in flush, and only for the opener: close() must return
+ * the upload's error, and only FLUSH is synchronous with close() (RELEASE is
+ * not). But every process holding a copy of the descriptor flushes when it
+ * closes it: in `{ ls; date; } > out` the shell opened out and ls, date
+ * flush it when they exit, between writes. So a flush commits only when it
+ * comes from the process (thread group) that opened the file; other flushes
+ * are no-ops and the release of the last descriptor commits what is left
+ * (its error then only goes to the log).
+ *
+ * Killed writers: a flush from a process dying from a signal (procstat.h)
+ * commits nothing and marks the handle; the last close decides. If the
+ * release comes right after such a flush (no other holder closed normally
+ * since), the upload is discarded; if a child that inherited the descriptor
+ * exits normally after its killed parent, its flush clears the mark and the
+ * release commits.
+ *
+ * Callers the daemon cannot see: a process in a pid namespace the daemon's
+ * does not contain comes with pid 0, and a daemon whose /proc belongs to
+ * another pid namespace cannot look up any pid. Nothing then tells a kill
+ * from a close, so every flush from such a caller commits what has been
+ * written (like fsync; later writes continue the file) and close() reports
+ * the commit. The first such flush logs why and what to change.
+ *
+ * Why an empty commit may be reopened: shells (`cmd > f`) and dd open the
+ * file, dup2() it onto fd 1 and close the original before the first write,
+ * so the opener's first flush comes with no data. That flush commits an empty
+ * object (touch must leave one), and a later write at offset 0 on the same
+ * handle starts a fresh upload that replaces it at the next commit. A write
+ * at the end of a committed file (after fsync) continues it (upload_resume);
+ * elsewhere it fails with EBADF (documented).
+ */
+#define _GNU_SOURCE
+#include "wfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "nsops.h"
+#include "procstat.h"
+
+/* Thread group of the caller of req (FUSE gives the thread's id), or 0 when
+ * the daemon cannot see it (procstat.h). */
+static pid_t caller_tgid(const struct fs *fs, fuse_req_t req)
+{
+	struct procstat_caller c;
+	if (!fs->proc_ours || procstat_caller(fuse_req_ctx(req)->pid, &c) < 0)
+		return 0;
+	return c.tgid;
+}
+
+/* Starts a write handle on an inode (table lock held by the caller). */
+static int start_write_locked(struct fs *fs, struct inode *in, struct fh *h, const char *key)
+{
+	int rc = upload_new(fs->up, key, &h->u);
+	if (rc)
+		return rc;
+	h->in = in;
+	inode_ref_locked(fs->it, in);
+	in->writers++;
+	in->wctx = h;
+	in->unlinked = 0;
+	in->size = 0;
+	in->mtime = time(NULL);
+	in->etag[0] = '\0';
+	in->attr_time = itable_now();
+	return 0;
+}
+
+int wfile_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	char key[S3_KEY_MAX + 2];
+	struct fh *h = fh_new(fs, FH_WRITE);
+	if (!h)
+		return -ENOMEM;
+	h->opener_tgid = caller_tgid(fs, req);
+	itable_lock(fs->it);
+	struct inode *in = itable_find_locked(fs->it, ino);
+	int rc = in ? inode_key_locked(fs->it, in, key, sizeof(key)) : -ENOENT;
+	if (!rc && in->is_dir)
+		rc = -EISDIR;
+	if (!rc && in->writers) {
+		log_warn("open of '%s' for writing refused: it is already open for "
+			 "writing",
+			 LOG_KEY(key));
+		rc = -EBUSY;
+	}
+	if (!rc && !(fi->flags & O_TRUNC) && in->size > 0) {
+		h->state = FH_LAZY;
+		h->in = in;
+		inode_ref_locked(fs->it, in);
+	} else if (!rc) {
+		h->state = FH_OPEN;
+		rc = start_write_locked(fs, in, h, key);
+	}
+	itable_unlock(fs->it);
+	if (rc) {
+		fh_free(fs, h);
+		return rc;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->keep_cache = 0;
+	return 0;
+}
+
+int wfile_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char *name,
+		 struct fuse_file_info *fi, struct fuse_entry_param *e)
+{
+	char key[S3_KEY_MAX + 2];
+	if (fs->o->read_only)
+		return -EROFS;
+	int rc = fs_child_key(fs, parent, name, 0, key, sizeof(key));
+	if (rc)
+		return rc;
+	struct fh *h = fh_new(fs, FH_WRITE);
+	if (!h)
+		return -ENOMEM;
+	h->opener_tgid = caller_tgid(fs, req);
+	meta_neg_remove(fs->neg, parent, name);
+	itable_lock(fs->it);
+	struct inode *p = itable_find_locked(fs->it, parent);
+	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;
+	if (!p)
+		rc = -ENOENT;
+	else if (c && c->is_dir)
+		rc = -EISDIR;
+	else if (c && c->writers)
+		rc = -EBUSY;
+	if (!rc && !c) {
+		c = itable_upsert_locked(fs->it, p, name, 0, 0, time(NULL), NULL, itable_now());
+		if (!c)
+			rc = -ENOMEM;
+	}
+	if (!rc) {
+		h->state = FH_OPEN;
+		rc = start_write_locked(fs, c, h, key);
+	}
+	if (!rc)
+		fs_fill_entry_locked(fs, c, e);
+	itable_unlock(fs->it);
+	if (rc) {
+		fh_free(fs, h);
+		return rc;
+	}
+	fi->fh = (uintptr_t)h;
+	return 0;
+}
+
+int wfile_truncate(struct fs *fs, struct fh *h, uint64_t want)
+{
+	char key[S3_KEY_MAX + 2];
+	int rc = 0;
+	pthread_mutex_lock(&h->lock);
+	itable_lock(fs->it);
+	uint64_t have = h->in->size;
+	rc = inode_key_locked(fs->it, h->in, key, sizeof(key));
+	if (!rc && want != have) {
+		if (h->state == FH_LAZY && want == 0) {
+			/* truncate(1): now it is a replacement of the object */
+			rc = start_write_locked(fs, h->in, h, key);
+			if (!rc) {
+				h->state = FH_OPEN;
+				inode_unref_locked(fs->it, h->in); /* start_write took one more */
+			}
+		} else {
+			log_warn("ftruncate of '%s' to %" PRIu64 " bytes refused (size %" PRIu64
+				 "): EPERM",
+				 LOG_KEY(key), want, have);
+			rc = -EPERM;
+		}
+	}
+	itable_unlock(fs->it);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+ssize_t wfile_write(struct fs *fs, struct fh *h, const char *buf, size_t size, off_t off)
+{
+	if (h->kind != FH_WRITE)
+		return -EBADF;
+	pthread_mutex_lock(&h->lock);
+	ssize_t n;
+	if (h->state == FH_COMMITTED && h->committed_size == 0 && off == 0) {
+		/* an empty commit after dup2+close: start over (see the top) */
+		char key[S3_KEY_MAX + 2];
+		itable_lock(fs->it);
+		int rc = inode_key_locked(fs->it, h->in, key, sizeof(key));
+		itable_unlock(fs->it);
+		struct upload *u = NULL;
+		if (!rc)
+			rc = upload_new(fs->up, key, &u);
+		if (!rc) {
+			upload_free(h->u);
+			h->u = u;
+			h->state = FH_OPEN;
+			h->empty_committed = 1;
+			itable_lock(fs->it);
+			h->in->writers++;
+			h->in->wctx = h;
+			itable_unlock(fs->it);
+		} else {
+			pthread_mutex_unlock(&h->lock);
+			return rc;
+		}
+	}
+	if (h->state == FH_COMMITTED && h->committed_size > 0 &&
+	    (uint64_t)off == h->committed_size) {
+		/* after fsync (or a close of a dup): the file goes on (upload.h) */
+		char key[S3_KEY_MAX + 2];
+		itable_lock(fs->it);
+		int rc =
+		    h->in->unlinked ? -ENOENT : inode_key_locked(fs->it, h->in, key, sizeof(key));
+		itable_unlock(fs->it);
+		if (!rc)
+			rc = upload_resume(h->u, key);
+		if (rc) {
+			log_warn("write after a commit could not continue the file (%s)",
+				 strerror(-rc));
+			h->state = FH_FAILED;
+			h->err = -EIO;
+			pthread_mutex_unlock(&h->lock);
+			return -EIO;
+		}
+		h->state = FH_OPEN;
+		itable_lock(fs->it);
+		h->in->writers++;
+		h->in->wctx = h;
+		itable_unlock(fs->it);
+	}
+	if (h->state == FH_LAZY) {
+		log_warn("write into an existing object opened without O_TRUNC refused (EPERM): "
+			 "objects can only be replaced whole; see docs/semantics.md");
+		n = -EPERM;
+	} else if (h->state == FH_FAILED) {
+		n = h->err; /* EIO: its upload failed or a rename replaced it */
+	} else if (h->state != FH_OPEN) {
+		log_warn("write after the file was committed or discarded refused (EBADF); "
+			 "see docs/semantics.md");
+		n = -EBADF;
+	} else {
+		n = upload_write(h->u, buf, size, (uint64_t)off);
+		if (n == -ESPIPE)
+			log_warn("non-sequential write at offset %lld (file size %" PRIu64
+				 ") refused (ESPIPE): files are written front to back",
+				 (long long)off, upload_size(h->u));
+	}
+	if (n > 0) {
+		uint64_t end = upload_size(h->u);
+		itable_lock(fs->it);
+		h->in->size = end;
+		h->in->mtime = time(NULL);
+		itable_unlock(fs->it);
+		fs_count(&fs->n_write, 1);
+		fs_count(&fs->bytes_written, (uint64_t)n);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* Commits or discards a write handle; h->lock held. Returns the result,
+ * remembered for later flushes. */
+static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const char *why)
+{
+	if (h->state != FH_OPEN)
+		return h->state == FH_FAILED ? h->err : 0;
+	char key[S3_KEY_MAX + 2];
+	itable_lock(fs->it);
+	int unlinked = h->in->unlinked;
+	int krc = inode_key_locked(fs->it, h->in, key, sizeof(key));
+	itable_unlock(fs->it);
+	if (krc)
+		snprintf(key, sizeof(key), "?");
+	int rc = 0;
+	struct s3_object_info info;
+	memset(&info, 0, sizeof(info));
+	if (discard || unlinked) {
+		upload_abort(h->u);
+		h->state = FH_DISCARDED;
+		if (discard)
+			log_warn("upload of '%s' discarded: %s", LOG_KEY(key), why);
+		/* the empty object committed before the first write goes too */
+		if (discard && h->empty_committed && !krc && s3_delete(fs->s3, key) == 0)
+			rcache_invalidate(fs->rc, key);
+	} else {
+		rc = upload_commit(h->u, &info);
+		fs_count(&fs->n_commit, 1);
+		if (rc) {
+			fs_count(&fs->n_commit_err, 1);
+			log_error("upload of '%s' failed: %s; nothing was published", LOG_KEY(key),
+				  strerror(-rc));
+			h->state = FH_FAILED;
+			h->err = rc;
+		} else {
+			h->state = FH_COMMITTED;
+			h->committed_size = info.size;
+			log_debug("committed '%s' (%" PRIu64 " bytes)", LOG_KEY(key), info.size);
+			rcache_invalidate(fs->rc, key);
+		}
+	}
+	itable_lock(fs->it);
+	struct inode *in = h->in;
+	if (in->writers)
+		in->writers--;
+	if (in->wctx == h)
+		in->wctx = NULL;
+	if (h->state == FH_COMMITTED) {
+		/* read your writes: the new version is what stat and open see */
+		in->size = info.size;
+		in->mtime = info.mtime ? info.mtime : time(NULL);
+		snprintf(in->etag, sizeof(in->etag), "%s", info.etag);
+		in->attr_time = itable_now();
+	} else {
+		in->attr_time = 0; /* ask S3 again */
+	}
+	itable_unlock(fs->it);
+	return rc;
+}
+
+/* Logs once per cause that a caller could not be seen, and what to do. */
+void wfile_note_invisible(struct fs *fs, pid_t pid)
+{
+	int cause = pid == 0 ? 1 : !fs->proc_ours ? 2 : 0;
+	if (cause == 0 || atomic_fetch_or(&fs->invisible_noted, cause) & cause)
+		return;
+	log_warn("%s: close() now commits what it wrote, so a writer killed by a "
+		 "signal publishes its partial file. Run s3mount in the writers' pid "
+		 "namespace with its own /proc (Kubernetes: shareProcessNamespace: true) "
+		 "or in the host's; see docs/deployment.md",
+		 cause == 1 ? "a writer in a pid namespace this daemon cannot see (pid 0) "
+			      "closed a file"
+			    : "this daemon's /proc belongs to another pid namespace");
+}
+
+int wfile_flush(struct fs *fs, fuse_req_t req, struct fh *h)
+{
+	if (h->kind != FH_WRITE)
+		return 0;
+	pid_t pid = fuse_req_ctx(req)->pid;
+	struct procstat_caller c;
+	int seen = fs->proc_ours && procstat_caller(pid, &c) == 0;
+	int rc;
+	if (!seen)
+		wfile_note_invisible(fs, pid);
+	pthread_mutex_lock(&h->lock);
+	if (!seen) {
+		/* a kill cannot be told from a close: commit so close() says */
+		h->killed_pid = 0;
+		rc = finish_write_locked(fs, h, 0, NULL);
+	} else if (c.dying) {
+		/* the last close decides (op_release) */
+		h->killed_pid = pid;
+		h->killed_sig = c.sig;
+		rc = h->state == FH_FAILED ? h->err : 0;
+	} else {
+		h->killed_pid = 0;
+		if (c.tgid == h->opener_tgid)
+			rc = finish_write_locked(fs, h, 0, NULL);
+		else
+			rc = h->state == FH_FAILED ? h->err : 0;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+void wfile_release(struct fs *fs, struct fh *h)
+{
+	/* the last descriptor is gone; a flush by the opener usually came
+	 * first. The last close decides: a killed one discards. */
+	pthread_mutex_lock(&h->lock);
+	if (h->killed_pid && h->state == FH_OPEN) {
+		char why[96];
+		if (h->killed_sig)
+			snprintf(why, sizeof(why), "the writer (pid %d) was killed by signal %d",
+				 (int)h->killed_pid, h->killed_sig);
+		else
+			snprintf(why, sizeof(why), "the writer (pid %d) crashed",
+				 (int)h->killed_pid);
+		finish_write_locked(fs, h, 1, why);
+		fs_count(&fs->n_abort_killed, 1);
+	} else {
+		finish_write_locked(fs, h, 0, NULL);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+int wfile_fsync(struct fs *fs, struct fh *h)
+{
+	/* durable means committed: the object exists when fsync returns */
+	pthread_mutex_lock(&h->lock);
+	int rc = finish_write_locked(fs, h, 0, NULL);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+/*
+ * A rename is replacing the file that h is still writing: whatever h writes
+ * can never be published under that name again without destroying the
+ * renamed-in object, so its upload is dropped now, before the rename copies
+ * anything (its commit cannot race the copy), and the writer gets EIO from
+ * its next write and from close (docs/semantics.md). h is pinned.
+ */
+void wfile_displace(struct fs *fs, struct fh *h, const char *key)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->state == FH_OPEN) {
+		upload_abort(h->u);
+		h->state = FH_FAILED;
+		h->err = -EIO;
+		log_warn("'%s' was replaced by a rename while open for writing: its writer's data "
+			 "is discarded and its close fails with EIO",
+			 LOG_KEY(key));
+		itable_lock(fs->it);
+		if (h->in->writers)
+			h->in->writers--;
+		if (h->in->wctx == h)
+			h->in->wctx = NULL;
+		h->in->attr_time = 0;
+		itable_unlock(fs->it);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+int wfile_rename(struct fs *fs, struct fh *h, const char *src, const char *dst, uint64_t size)
+{
+	/* open for writing: the pending upload moves, no copy (upload.c) */
+	pthread_mutex_lock(&h->lock);
+	if (h->state == FH_OPEN) {
+		/* what is under the old name goes after the commit under
+		 * the new one, never now (upload.c says why) */
+		int rc = upload_retarget(h->u, dst);
+		pthread_mutex_unlock(&h->lock);
+		return rc;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return nsops_rename_file(fs->s3, src, dst, size);
+}
