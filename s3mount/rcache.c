@@ -16,17 +16,7 @@
  *   fixed here from the budget, so several handles can stream at once and
  *   demand reads always find memory to reclaim; reader.c moves within them.
  *
- * Memory: a GET's blocks live in one anonymous mapping, a "chunk", so
- * s3_get_range writes straight into them (the only other copy is from the
- * block into the caller's buffer). The budget is charged per chunk before
- * the GET and credited after the chunk is unmapped, so the cache's memory
- * never passes the budget; a chunk dies when its last block does. Fresh
- * anonymous memory costs a page fault and a zeroed page per 4 KiB (in a
- * profile, a third of the CPU of a sequential read), so dead full-size
- * chunks go to a small pool, still charged, and the next GET reuses one
- * as is. The pool is the first thing the budget's reclaim callback gives
- * back. Chunks are mmapped rather than malloced so that freed memory goes
- * back to the kernel at once and RSS follows the budget.
+ * Memory: chunks charged to the budget, pooled for reuse (rchunk.h).
  *
  * Block life: PENDING (queued or being fetched) -> FILLED, or -> ERROR (its
  * waiters get the errno; it leaves the table at once, so the next read
@@ -45,7 +35,6 @@
  * callback takes the cache lock). Lock order: a reader's lock (reader.c),
  * then the cache lock, then the budget lock; the cache never calls a reader.
  */
-#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_POPULATE */
 #include "rcache.h"
 
 #include <errno.h>
@@ -53,11 +42,11 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "blockmap.h"
 #include "log.h"
+#include "rchunk.h"
 
 #define RC_DEF_BLOCK ((size_t)1 << 20)
 #define RC_DEF_PART ((size_t)8 << 20)
@@ -82,19 +71,10 @@ struct rcache_obj {
 	_Atomic int etag_not_md5;
 };
 
-/* One GET's memory: blocks are page-aligned slices of it. */
-struct rchunk {
-	struct rchunk *next; /* in the pool or a grave */
-	char *base;
-	size_t size;   /* bytes mapped and charged to the budget */
-	unsigned live; /* blocks using it; protected by rc->lock */
-};
-
 /* What dies under the lock and is freed after it (free, munmap, credit). */
 struct grave {
 	struct rcache_block *blocks;
-	struct rchunk *chunks;
-	size_t bytes; /* chunk bytes in chunks, to be credited */
+	struct rchunk_grave mem;
 };
 
 struct rjob;
@@ -146,9 +126,7 @@ struct rcache {
 	struct rcache_block lru; /* sentinel: lru.lnext is the coldest */
 	struct rcache_obj *objs;
 	struct rjob_queue demand, ahead;
-	struct rchunk *pool; /* dead full-size chunks, still charged */
-	size_t pool_bytes, pool_max;
-	int pooling; /* 0 while the reclaim callback runs */
+	struct rchunk_pool mem; /* pooling 0 while the reclaim callback runs */
 	int stopping;
 	struct rcache_stats st;
 
@@ -218,32 +196,13 @@ static void obj_put_locked(struct rcache *rc, struct rcache_obj *o)
 	free(o);
 }
 
-/* A chunk lost a block (or a failed GET gives it up): the last one sends it
- * to the pool, or to the grave to be unmapped and credited. */
-static void chunk_put_locked(struct rcache *rc, struct rchunk *ch, struct grave *g)
-{
-	if (ch->live > 0 && --ch->live > 0)
-		return;
-	if (rc->pooling && ch->size == rc->part_bytes &&
-	    rc->pool_bytes + ch->size <= rc->pool_max) {
-		ch->next = rc->pool;
-		rc->pool = ch;
-		rc->pool_bytes += ch->size;
-		return;
-	}
-	ch->next = g->chunks;
-	g->chunks = ch;
-	g->bytes += ch->size;
-	rc->st.cached_bytes -= ch->size;
-}
-
 /* Drops one ref; the last one moves b to the grave. */
 static void block_put_locked(struct rcache *rc, struct rcache_block *b, struct grave *g)
 {
 	if (--b->refs > 0)
 		return;
 	if (b->chunk)
-		chunk_put_locked(rc, b->chunk, g);
+		rchunk_put(&rc->mem, b->chunk, &g->mem);
 	obj_put_locked(rc, b->obj);
 	b->obj = NULL;
 	b->hnext = g->blocks;
@@ -265,39 +224,16 @@ static void unhash_locked(struct rcache *rc, struct rcache_block *b, struct grav
 	block_put_locked(rc, b, g);
 }
 
-static void pool_drain_locked(struct rcache *rc, struct grave *g)
-{
-	while (rc->pool) {
-		struct rchunk *ch = rc->pool;
-		rc->pool = ch->next;
-		rc->pool_bytes -= ch->size;
-		ch->next = g->chunks;
-		g->chunks = ch;
-		g->bytes += ch->size;
-		rc->st.cached_bytes -= ch->size;
-	}
-}
-
-/* Frees what died: unmap first, credit the budget after, so the memory is
- * gone before anyone may allocate it again. Returns the bytes credited. */
+/* Frees what died: chunks first (rchunk_grave_free), then blocks.
+ * Returns the bytes credited. */
 static size_t grave_free(struct rcache *rc, struct grave *g)
 {
-	size_t bytes = g->bytes;
-	while (g->chunks) {
-		struct rchunk *ch = g->chunks;
-		g->chunks = ch->next;
-		if (ch->base)
-			munmap(ch->base, ch->size);
-		free(ch);
-	}
-	if (bytes)
-		budget_release(rc->budget, bytes);
+	size_t bytes = rchunk_grave_free(rc->budget, &g->mem);
 	while (g->blocks) {
 		struct rcache_block *b = g->blocks;
 		g->blocks = b->hnext;
 		free(b);
 	}
-	g->bytes = 0;
 	return bytes;
 }
 
@@ -311,7 +247,7 @@ static size_t grave_free(struct rcache *rc, struct grave *g)
  * that free as much are still cached. */
 static size_t evict_locked(struct rcache *rc, size_t want, enum evict_mode mode, struct grave *g)
 {
-	size_t g0 = g->bytes, p0 = rc->pool_bytes, got = 0;
+	size_t g0 = g->mem.bytes, p0 = rc->mem.bytes, got = 0;
 	for (int pass = 0; pass < (mode == EVICT_ANY ? 2 : 1) && got < want; pass++) {
 		struct rcache_block *b = rc->lru.lnext;
 		while (b != &rc->lru && got < want) {
@@ -319,8 +255,8 @@ static size_t evict_locked(struct rcache *rc, size_t want, enum evict_mode mode,
 			if (b->refs == 1 && (pass == 1 || !b->prefetched || b->used)) {
 				rc->st.evicted_bytes += b->len;
 				unhash_locked(rc, b, g);
-				got =
-				    g->bytes - g0 + (rc->pool_bytes > p0 ? rc->pool_bytes - p0 : 0);
+				got = g->mem.bytes - g0 +
+				      (rc->mem.bytes > p0 ? rc->mem.bytes - p0 : 0);
 			}
 			b = next;
 		}
@@ -331,52 +267,6 @@ static size_t evict_locked(struct rcache *rc, size_t want, enum evict_mode mode,
 static size_t block_charge(const struct rcache *rc, const struct rcache_obj *o, uint64_t idx)
 {
 	return blockmap_round(blockmap_len(o->size, rc->bs, idx), rc->page);
-}
-
-/* Memory for a GET needing maplen bytes, without waiting: a pooled chunk
- * (*chunk set; only for GETs of more than half a part, so a small random
- * read does not pin a whole part), else maplen charged to the budget
- * (*chunk NULL: the fetch thread maps it). When neither works but the pool
- * holds chunks, one goes to the grave and -EAGAIN asks the caller to free
- * the grave and try again; -ENOMEM otherwise. */
-static int job_memory_locked(struct rcache *rc, size_t maplen, struct rchunk **chunk,
-			     struct grave *g)
-{
-	*chunk = NULL;
-	if (rc->pool && maplen > rc->part_bytes / 2) {
-		*chunk = rc->pool;
-		rc->pool = rc->pool->next;
-		rc->pool_bytes -= (*chunk)->size;
-		(*chunk)->next = NULL;
-		return 0;
-	}
-	if (budget_try_acquire(rc->budget, maplen) == 0) {
-		rc->st.cached_bytes += maplen;
-		return 0;
-	}
-	if (!rc->pool)
-		return -ENOMEM;
-	struct rchunk *ch = rc->pool;
-	rc->pool = ch->next;
-	rc->pool_bytes -= ch->size;
-	ch->next = g->chunks;
-	g->chunks = ch;
-	g->bytes += ch->size;
-	rc->st.cached_bytes -= ch->size;
-	return -EAGAIN;
-}
-
-/* Gives back job memory that was not used (a job could not be made). */
-static void job_memory_undo_locked(struct rcache *rc, size_t maplen, struct rchunk *chunk,
-				   struct grave *g)
-{
-	if (chunk) {
-		chunk->live = 0;
-		chunk_put_locked(rc, chunk, g);
-	} else {
-		g->bytes += maplen;
-		rc->st.cached_bytes -= maplen;
-	}
 }
 
 /* A new PENDING block in the table; the caller gets one ref besides the
@@ -451,7 +341,7 @@ static void promote_locked(struct rcache *rc, struct rcache_block *b)
 }
 
 /* Makes blocks [idx, idx+n) of o (all missing) and queues one GET for them,
- * with memory from job_memory_locked. held (may be NULL) receives the blocks
+ * with memory from rchunk_take. held (may be NULL) receives the blocks
  * with an extra ref for the caller. Returns how many blocks were made: 0
  * when there was no memory (*err = -ENOMEM or -EAGAIN) or allocation failed. */
 static unsigned make_job_locked(struct rcache *rc, struct rcache_obj *o, uint64_t idx, unsigned n,
@@ -461,7 +351,7 @@ static unsigned make_job_locked(struct rcache *rc, struct rcache_obj *o, uint64_
 	for (unsigned i = 0; i < n; i++)
 		maplen += block_charge(rc, o, idx + i);
 	struct rchunk *chunk;
-	*err = job_memory_locked(rc, maplen, &chunk, g);
+	*err = rchunk_take(&rc->mem, maplen, &chunk, &g->mem);
 	if (*err)
 		return 0;
 	struct rjob *j = malloc(sizeof(*j));
@@ -481,7 +371,7 @@ static unsigned make_job_locked(struct rcache *rc, struct rcache_obj *o, uint64_
 			block_put_locked(rc, j->blk[i], g);
 		}
 		free(j);
-		job_memory_undo_locked(rc, maplen, chunk, g);
+		rchunk_untake(&rc->mem, maplen, chunk, &g->mem);
 		*err = -ENOMEM;
 		return 0;
 	}
@@ -518,23 +408,8 @@ static void run_job(struct rcache *rc, struct rjob *j)
 		total += j->blk[i]->len;
 	struct rchunk *ch = j->chunk;
 	int err = 0;
-	if (!ch) {
-		/* maplen is already charged. MAP_POPULATE faults the pages in
-		 * with one call instead of one trap per page in curl's copy. */
-		ch = calloc(1, sizeof(*ch));
-		void *map = mmap(NULL, j->maplen, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (!ch || map == MAP_FAILED) {
-			if (map != MAP_FAILED)
-				munmap(map, j->maplen);
-			free(ch);
-			ch = NULL;
-			err = -ENOMEM;
-		} else {
-			ch->base = map;
-			ch->size = j->maplen;
-		}
-	}
+	if (!ch)
+		err = rchunk_map(j->maplen, &ch); /* maplen is already charged */
 	size_t got = 0;
 	struct s3_object_info info;
 	memset(&info, 0, sizeof(info));
@@ -558,13 +433,7 @@ static void run_job(struct rcache *rc, struct rjob *j)
 		rc->st.get_errors++;
 		if (err == -ESTALE)
 			o->dead = 1;
-		if (ch) {
-			ch->live = 0;
-			chunk_put_locked(rc, ch, &g);
-		} else {
-			g.bytes += j->maplen;
-			rc->st.cached_bytes -= j->maplen;
-		}
+		rchunk_untake(&rc->mem, j->maplen, ch, &g.mem);
 	} else {
 		rc->st.fetched_bytes += total;
 		ch->live = j->n;
@@ -627,11 +496,11 @@ static size_t rcache_reclaim(void *arg, size_t want)
 	struct grave g = {0};
 	pthread_mutex_lock(&rc->lock);
 	/* Someone else needs the memory: give back, do not pool. */
-	rc->pooling = 0;
-	pool_drain_locked(rc, &g);
-	if (g.bytes < want)
-		evict_locked(rc, want - g.bytes, EVICT_ANY, &g);
-	rc->pooling = 1;
+	rc->mem.pooling = 0;
+	rchunk_pool_drain(&rc->mem, &g.mem);
+	if (g.mem.bytes < want)
+		evict_locked(rc, want - g.mem.bytes, EVICT_ANY, &g);
+	rc->mem.pooling = 1;
 	pthread_mutex_unlock(&rc->lock);
 	return grave_free(rc, &g);
 }
@@ -650,7 +519,7 @@ static void drain_queue_locked(struct rcache *rc, struct rjob_queue *q, struct g
 			unhash_locked(rc, b, g);
 			block_put_locked(rc, b, g);
 		}
-		job_memory_undo_locked(rc, j->maplen, j->chunk, g);
+		rchunk_untake(&rc->mem, j->maplen, j->chunk, &g->mem);
 		free(j);
 	}
 }
@@ -669,13 +538,13 @@ void rcache_free(struct rcache *rc)
 
 	struct grave g = {0};
 	pthread_mutex_lock(&rc->lock);
-	rc->pooling = 0;
+	rc->mem.pooling = 0;
 	drain_queue_locked(rc, &rc->demand, &g);
 	drain_queue_locked(rc, &rc->ahead, &g);
 	for (size_t s = 0; s <= rc->mask; s++)
 		while (rc->table[s])
 			unhash_locked(rc, rc->table[s], &g);
-	pool_drain_locked(rc, &g);
+	rchunk_pool_drain(&rc->mem, &g.mem);
 	if (rc->objs)
 		log_error("reader: rcache_free with readers still open");
 	pthread_mutex_unlock(&rc->lock);
@@ -725,8 +594,8 @@ int rcache_new(struct s3_client *c, struct budget *b, const struct rcache_opts *
 	rc->part_bytes = rc->part_blocks * bs;
 	/* A streaming reader frees about one chunk per GET it starts: a few
 	 * pooled chunks are enough, and never more than 1/8 of the budget. */
-	rc->pool_max = 4 * rc->part_bytes < limit / 8 ? 4 * rc->part_bytes : limit / 8;
-	rc->pooling = 1;
+	rchunk_pool_init(&rc->mem, b, rc->part_bytes,
+			 4 * rc->part_bytes < limit / 8 ? 4 * rc->part_bytes : limit / 8);
 	size_t win = o->max_window ? o->max_window : RC_DEF_WINDOW;
 	if (win > limit / 4)
 		win = limit / 4;
@@ -795,6 +664,7 @@ void rcache_stats(struct rcache *rc, struct rcache_stats *out)
 {
 	pthread_mutex_lock(&rc->lock);
 	*out = rc->st;
+	out->cached_bytes = rc->mem.charged;
 	pthread_mutex_unlock(&rc->lock);
 }
 /* ---- object versions ---- */
@@ -953,7 +823,7 @@ int rcache_pin(struct rcache *rc, struct rcache_obj *o, uint64_t idx, struct rca
 		pthread_mutex_lock(&rc->lock);
 		b = lookup_locked(rc, o, idx);
 		if (b) {
-			g.bytes += charge; /* not needed after all: credit it back */
+			g.mem.bytes += charge; /* not needed after all: credit it back */
 			pin_found_locked(rc, b);
 			*out = b;
 			break;
@@ -964,12 +834,12 @@ int rcache_pin(struct rcache *rc, struct rcache_obj *o, uint64_t idx, struct rca
 		b = j ? block_new_locked(rc, o, idx, 0) : NULL;
 		if (!b) {
 			free(j);
-			g.bytes += charge;
+			g.mem.bytes += charge;
 			pthread_mutex_unlock(&rc->lock);
 			grave_free(rc, &g);
 			return -ENOMEM;
 		}
-		rc->st.cached_bytes += charge;
+		rc->mem.charged += charge;
 		rc->st.misses++;
 		j->prefetch = 0;
 		j->n = 1;
