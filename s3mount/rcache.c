@@ -1,3 +1,4 @@
+/* Whole (~960 lines): one lock guards its table, LRU, job queues and pins; no private header. */
 /*
  * rcache.c: see rcache.h. The block cache shared by all open files: the
  * block table and LRU, the chunks of memory charged to the budget, eviction
@@ -162,24 +163,26 @@ static void lru_unlink(struct rcache_block *b)
 	b->in_lru = 0;
 }
 
+/* Links b, out of the LRU, between prev and next. */
+static void lru_insert(struct rcache_block *b, struct rcache_block *prev, struct rcache_block *next)
+{
+	b->lprev = prev;
+	b->lnext = next;
+	prev->lnext = b;
+	next->lprev = b;
+	b->in_lru = 1;
+}
+
 static void lru_push_warm(struct rcache *rc, struct rcache_block *b)
 {
-	lru_unlink(b);
-	b->lprev = rc->lru.lprev;
-	b->lnext = &rc->lru;
-	rc->lru.lprev->lnext = b;
-	rc->lru.lprev = b;
-	b->in_lru = 1;
+	lru_unlink(b); /* first: b may be a neighbour of the sentinel */
+	lru_insert(b, rc->lru.lprev, &rc->lru);
 }
 
 static void lru_push_cold(struct rcache *rc, struct rcache_block *b)
 {
-	lru_unlink(b);
-	b->lnext = rc->lru.lnext;
-	b->lprev = &rc->lru;
-	rc->lru.lnext->lprev = b;
-	rc->lru.lnext = b;
-	b->in_lru = 1;
+	lru_unlink(b); /* first: b may be a neighbour of the sentinel */
+	lru_insert(b, &rc->lru, rc->lru.lnext);
 }
 
 static void obj_put_locked(struct rcache *rc, struct rcache_obj *o)
