@@ -1,3 +1,4 @@
+/* Whole: the parser builds and the evaluator walks one private node tree (struct pnode). */
 /*
  * pred.c: see pred.h. A recursive-descent parser builds a small tree of
  * nodes (allocated at compile time only); eval walks it over the slots.

@@ -1,3 +1,4 @@
+/* Whole: the scanner walks the field trie inline per byte; a split would expose the trie. */
 /*
  * scan.c: see scan.h. Two parts:
  *  - the field set: a trie of path segments, one node per distinct prefix;

@@ -1,3 +1,4 @@
+/* Whole: part buffers, the worker pool and the MPU commit share the pool and upload locks. */
 /*
  * upload.c: see upload.h.
  *
