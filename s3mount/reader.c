@@ -1,1164 +1,184 @@
 /*
- * reader.c: see reader.h. The read cache and the per-handle prefetcher.
+ * reader.c: see reader.h. One handle's read path and sequential prefetch,
+ * on the shared block cache (rcache.c holds the blocks, their memory and
+ * the fetch threads).
  *
- * Sizes, and why:
- * - Blocks of 1 MiB are the unit of lookup, eviction and budget accounting.
- *   A random read wastes at most a block; a FUSE read (max 1 MiB) spans at
- *   most two; a 256 MiB budget is 256 blocks, so the table and LRU stay tiny.
- * - A GET fetches up to 8 MiB (8 blocks): per-request cost (signing, the
- *   server's per-op overhead) is amortised, and 8 MiB is where S3 throughput
- *   per request stops climbing (Mountpoint's measured part size). Several
- *   GETs run in parallel on the fetch threads to fill the pipe.
- * - The window starts at 2 blocks (the first GET is one block, so the first
- *   byte comes fast) and doubles per block consumed sequentially up to 64 MiB
- *   or a quarter of the budget: several handles can stream at once and
- *   demand reads always find memory to reclaim.
+ * The window starts at 2 blocks (the first GET is one block, so the first
+ * byte comes fast) and doubles per block consumed sequentially up to 64 MiB
+ * or a quarter of the budget (bounds from rcache_window): several handles
+ * can stream at once and demand reads always find memory to reclaim. A
+ * block a sequential reader has read to its end is released drop-behind
+ * (streamed data is the first to go).
  *
- * Memory: a GET's blocks live in one anonymous mapping, a "chunk", so
- * s3_get_range writes straight into them (the only other copy is from the
- * block into the caller's buffer). The budget is charged per chunk before
- * the GET and credited after the chunk is unmapped, so the cache's memory
- * never passes the budget; a chunk dies when its last block does. Fresh
- * anonymous memory costs a page fault and a zeroed page per 4 KiB (in a
- * profile, a third of the CPU of a sequential read), so dead full-size
- * chunks go to a small pool, still charged, and the next GET reuses one
- * as is. The pool is the first thing the budget's reclaim callback gives
- * back. Chunks are mmapped rather than malloced so that freed memory goes
- * back to the kernel at once and RSS follows the budget.
- *
- * Block life: PENDING (queued or being fetched) -> FILLED, or -> ERROR (its
- * waiters get the errno; it leaves the table at once, so the next read
- * retries). refs counts the table, the job filling it and every reader
- * waiting on or copying from it; the last put frees it, outside the lock.
- * Only FILLED blocks held by the table alone can be evicted.
- *
- * LRU order: fresh blocks go to the warm end; a block a sequential reader
- * has read to its end goes to the cold end (drop-behind: streamed data is
- * the first to go), and a block a prefetcher fetched that no one has read
- * yet is never evicted to make room for more prefetch (only demand reads and
- * the budget's reclaim may take it).
- *
- * Locking: one mutex per cache, held only for table/LRU/queue updates, never
- * across a GET, a copy, munmap or a blocking budget_acquire (whose reclaim
- * callback takes the cache lock). Lock order: cache lock, then budget lock.
+ * Locking: r->lock guards the handle's sequential state (seq, pf_next) and
+ * is held over one prefetch step, so the window a step acts on does not
+ * move under it; it is never held while waiting for a block or for memory.
+ * Lock order: r->lock, then the cache lock (inside rcache_*).
  */
-#define _GNU_SOURCE /* MAP_ANONYMOUS, MAP_POPULATE */
 #include "reader.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "blockmap.h"
-#include "log.h"
 #include "seqdetect.h"
 
-#define RC_DEF_BLOCK ((size_t)1 << 20)
-#define RC_DEF_PART ((size_t)8 << 20)
-#define RC_DEF_WINDOW ((size_t)64 << 20)
-#define RC_DEF_THREADS 8
-#define RC_MAX_THREADS 64
-#define RC_MAX_PART_BLOCKS 64
-#define RC_GROUP 16 /* blocks one read pins at a time */
-
-enum blk_state { BLK_PENDING, BLK_FILLED, BLK_ERROR };
-enum evict_mode { EVICT_ANY, EVICT_FOR_PREFETCH };
-
-/* One object version (key + ETag); shared by its readers and blocks. */
-struct robj {
-	struct robj *next; /* rc->objs; protected by rc->lock */
-	char *key;
-	char etag[S3_ETAG_MAX];
-	uint64_t size;  /* bytes */
-	unsigned refs;  /* readers + blocks; protected by rc->lock */
-	unsigned readers; /* open readers; protected by rc->lock */
-	int dead;       /* invalidated or replaced: reader_new makes a new one */
-	/* a GET said SSE-KMS/SSE-C: set under rc->lock, read without it */
-	_Atomic int etag_not_md5;
-};
-
-/* One GET's memory: blocks are page-aligned slices of it. */
-struct rchunk {
-	struct rchunk *next; /* in the pool or a grave */
-	char *base;
-	size_t size;         /* bytes mapped and charged to the budget */
-	unsigned live;       /* blocks using it; protected by rc->lock */
-};
-
-/* What dies under the lock and is freed after it (free, munmap, credit). */
-struct grave {
-	struct rblock *blocks;
-	struct rchunk *chunks;
-	size_t bytes; /* chunk bytes in chunks, to be credited */
-};
-
-struct rjob;
-
-struct rblock {
-	struct rblock *hnext;        /* hash chain, or a grave's list once dead */
-	struct rblock *lprev, *lnext; /* LRU, while FILLED and hashed */
-	struct robj *obj;            /* holds a ref */
-	struct rjob *job;            /* queued job that fills it; NULL once taken */
-	struct rchunk *chunk;        /* its memory, once FILLED */
-	uint64_t idx;
-	char *data;    /* slice of chunk; NULL until FILLED */
-	size_t len;    /* bytes of object data */
-	int state;
-	int err;       /* negative errno when ERROR */
-	unsigned refs; /* all fields below and above: protected by rc->lock */
-	unsigned char hashed, in_lru, prefetched, used;
-};
-
-struct rjob {
-	struct rjob *next;
-	int prefetch;         /* 1: in the prefetch queue (lower priority) */
-	unsigned n;
-	size_t maplen;        /* bytes the blocks need (lens rounded to pages) */
-	struct rchunk *chunk; /* from the pool, or NULL: maplen charged, to map */
-	struct rblock *blk[RC_MAX_PART_BLOCKS]; /* consecutive; each holds a ref */
-};
-
-struct rjob_queue {
-	struct rjob *head, *tail;
-};
-
-struct rcache {
-	struct s3_client *s3;
-	struct budget *budget;
-	rcache_fetch_fn fetch;
-	void *fetch_arg;
-	size_t bs;          /* block size, bytes */
-	size_t page;        /* page size, bytes */
-	unsigned part_blocks;
-	size_t part_bytes;  /* part_blocks * bs: the size of pooled chunks */
-	size_t min_window, max_window; /* bytes */
-
-	pthread_mutex_t lock;
-	pthread_cond_t filled; /* a block left PENDING */
-	pthread_cond_t work;   /* a job was queued, or stopping */
-	struct rblock **table; /* hash of (obj, idx) */
-	size_t mask;
-	struct rblock lru;     /* sentinel: lru.lnext is the coldest */
-	struct robj *objs;
-	struct rjob_queue demand, ahead;
-	struct rchunk *pool;   /* dead full-size chunks, still charged */
-	size_t pool_bytes, pool_max;
-	int pooling;           /* 0 while the reclaim callback runs */
-	int stopping;
-	struct rcache_stats st;
-
-	pthread_t threads[RC_MAX_THREADS];
-	int nthreads;
-};
+#define READER_GROUP 16 /* blocks one read pins at a time */
 
 struct reader {
 	struct rcache *rc;
-	struct robj *obj;     /* holds a ref */
-	struct seqdetect seq; /* protected by rc->lock */
-	uint64_t pf_next;     /* first block the prefetcher has not examined; rc->lock */
+	struct rcache_obj *obj; /* opened by reader_new */
+	pthread_mutex_t lock;
+	struct seqdetect seq; /* protected by lock */
+	uint64_t pf_next;     /* first block the prefetcher has not examined; lock */
 };
-
-/* ---- table, LRU, refs (all *_locked: rc->lock held) ---- */
-
-static size_t slot(const struct rcache *rc, const struct robj *o, uint64_t idx)
-{
-	uint64_t h = (uint64_t)(uintptr_t)o * 0x9e3779b97f4a7c15ull;
-	h ^= (idx + 1) * 0xc2b2ae3d27d4eb4full;
-	h ^= h >> 29;
-	return (size_t)h & rc->mask;
-}
-
-static struct rblock *lookup_locked(struct rcache *rc, const struct robj *o, uint64_t idx)
-{
-	for (struct rblock *b = rc->table[slot(rc, o, idx)]; b; b = b->hnext)
-		if (b->obj == o && b->idx == idx)
-			return b;
-	return NULL;
-}
-
-static void lru_unlink(struct rblock *b)
-{
-	if (!b->in_lru)
-		return;
-	b->lprev->lnext = b->lnext;
-	b->lnext->lprev = b->lprev;
-	b->in_lru = 0;
-}
-
-static void lru_push_warm(struct rcache *rc, struct rblock *b)
-{
-	lru_unlink(b);
-	b->lprev = rc->lru.lprev;
-	b->lnext = &rc->lru;
-	rc->lru.lprev->lnext = b;
-	rc->lru.lprev = b;
-	b->in_lru = 1;
-}
-
-static void lru_push_cold(struct rcache *rc, struct rblock *b)
-{
-	lru_unlink(b);
-	b->lnext = rc->lru.lnext;
-	b->lprev = &rc->lru;
-	rc->lru.lnext->lprev = b;
-	rc->lru.lnext = b;
-	b->in_lru = 1;
-}
-
-static void obj_put_locked(struct rcache *rc, struct robj *o)
-{
-	if (--o->refs > 0)
-		return;
-	for (struct robj **pp = &rc->objs; *pp; pp = &(*pp)->next) {
-		if (*pp == o) {
-			*pp = o->next;
-			break;
-		}
-	}
-	free(o->key);
-	free(o);
-}
-
-
-/* A chunk lost a block (or a failed GET gives it up): the last one sends it
- * to the pool, or to the grave to be unmapped and credited. */
-static void chunk_put_locked(struct rcache *rc, struct rchunk *ch, struct grave *g)
-{
-	if (ch->live > 0 && --ch->live > 0)
-		return;
-	if (rc->pooling && ch->size == rc->part_bytes &&
-	    rc->pool_bytes + ch->size <= rc->pool_max) {
-		ch->next = rc->pool;
-		rc->pool = ch;
-		rc->pool_bytes += ch->size;
-		return;
-	}
-	ch->next = g->chunks;
-	g->chunks = ch;
-	g->bytes += ch->size;
-	rc->st.cached_bytes -= ch->size;
-}
-
-/* Drops one ref; the last one moves b to the grave. */
-static void block_put_locked(struct rcache *rc, struct rblock *b, struct grave *g)
-{
-	if (--b->refs > 0)
-		return;
-	if (b->chunk)
-		chunk_put_locked(rc, b->chunk, g);
-	obj_put_locked(rc, b->obj);
-	b->obj = NULL;
-	b->hnext = g->blocks;
-	g->blocks = b;
-}
-
-/* Takes b out of the table (and the LRU) and drops the table's ref. */
-static void unhash_locked(struct rcache *rc, struct rblock *b, struct grave *g)
-{
-	if (!b->hashed)
-		return;
-	struct rblock **pp = &rc->table[slot(rc, b->obj, b->idx)];
-	while (*pp != b)
-		pp = &(*pp)->hnext;
-	*pp = b->hnext;
-	b->hnext = NULL;
-	b->hashed = 0;
-	lru_unlink(b);
-	block_put_locked(rc, b, g);
-}
-
-static void pool_drain_locked(struct rcache *rc, struct grave *g)
-{
-	while (rc->pool) {
-		struct rchunk *ch = rc->pool;
-		rc->pool = ch->next;
-		rc->pool_bytes -= ch->size;
-		ch->next = g->chunks;
-		g->chunks = ch;
-		g->bytes += ch->size;
-		rc->st.cached_bytes -= ch->size;
-	}
-}
-
-/* Frees what died: unmap first, credit the budget after, so the memory is
- * gone before anyone may allocate it again. Returns the bytes credited. */
-static size_t grave_free(struct rcache *rc, struct grave *g)
-{
-	size_t bytes = g->bytes;
-	while (g->chunks) {
-		struct rchunk *ch = g->chunks;
-		g->chunks = ch->next;
-		if (ch->base)
-			munmap(ch->base, ch->size);
-		free(ch);
-	}
-	if (bytes)
-		budget_release(rc->budget, bytes);
-	while (g->blocks) {
-		struct rblock *b = g->blocks;
-		g->blocks = b->hnext;
-		free(b);
-	}
-	g->bytes = 0;
-	return bytes;
-}
-
-/* Evicts unreferenced FILLED blocks from the cold end until want bytes of
- * chunks have died (to the pool or the grave); returns those bytes. Blocks
- * prefetched and not read yet go only in a second pass, and only for
- * EVICT_ANY: the kernel's parallel reads arrive out of order, so blocks
- * already read are often warmer than the window ahead of the reader, and a
- * chunk dies only with its last block, so one cold-to-warm pass would take
- * that window (and the reader would download it again) while read blocks
- * that free as much are still cached. */
-static size_t evict_locked(struct rcache *rc, size_t want, enum evict_mode mode, struct grave *g)
-{
-	size_t g0 = g->bytes, p0 = rc->pool_bytes, got = 0;
-	for (int pass = 0; pass < (mode == EVICT_ANY ? 2 : 1) && got < want; pass++) {
-		struct rblock *b = rc->lru.lnext;
-		while (b != &rc->lru && got < want) {
-			struct rblock *next = b->lnext;
-			if (b->refs == 1 && (pass == 1 || !b->prefetched || b->used)) {
-				rc->st.evicted_bytes += b->len;
-				unhash_locked(rc, b, g);
-				got = g->bytes - g0 +
-				      (rc->pool_bytes > p0 ? rc->pool_bytes - p0 : 0);
-			}
-			b = next;
-		}
-	}
-	return got;
-}
-
-static size_t block_charge(const struct rcache *rc, const struct robj *o, uint64_t idx)
-{
-	return blockmap_round(blockmap_len(o->size, rc->bs, idx), rc->page);
-}
-
-/* Memory for a GET needing maplen bytes, without waiting: a pooled chunk
- * (*chunk set; only for GETs of more than half a part, so a small random
- * read does not pin a whole part), else maplen charged to the budget
- * (*chunk NULL: the fetch thread maps it). When neither works but the pool
- * holds chunks, one goes to the grave and -EAGAIN asks the caller to free
- * the grave and try again; -ENOMEM otherwise. */
-static int job_memory_locked(struct rcache *rc, size_t maplen, struct rchunk **chunk,
-			     struct grave *g)
-{
-	*chunk = NULL;
-	if (rc->pool && maplen > rc->part_bytes / 2) {
-		*chunk = rc->pool;
-		rc->pool = rc->pool->next;
-		rc->pool_bytes -= (*chunk)->size;
-		(*chunk)->next = NULL;
-		return 0;
-	}
-	if (budget_try_acquire(rc->budget, maplen) == 0) {
-		rc->st.cached_bytes += maplen;
-		return 0;
-	}
-	if (!rc->pool)
-		return -ENOMEM;
-	struct rchunk *ch = rc->pool;
-	rc->pool = ch->next;
-	rc->pool_bytes -= ch->size;
-	ch->next = g->chunks;
-	g->chunks = ch;
-	g->bytes += ch->size;
-	rc->st.cached_bytes -= ch->size;
-	return -EAGAIN;
-}
-
-/* Gives back job memory that was not used (a job could not be made). */
-static void job_memory_undo_locked(struct rcache *rc, size_t maplen, struct rchunk *chunk,
-				   struct grave *g)
-{
-	if (chunk) {
-		chunk->live = 0;
-		chunk_put_locked(rc, chunk, g);
-	} else {
-		g->bytes += maplen;
-		rc->st.cached_bytes -= maplen;
-	}
-}
-
-/* A new PENDING block in the table; the caller gets one ref besides the
- * table's. NULL on allocation failure. */
-static struct rblock *block_new_locked(struct rcache *rc, struct robj *o, uint64_t idx,
-				       int prefetched)
-{
-	struct rblock *b = calloc(1, sizeof(*b));
-	if (!b)
-		return NULL;
-	b->obj = o;
-	o->refs++;
-	b->idx = idx;
-	b->len = blockmap_len(o->size, rc->bs, idx);
-	b->state = BLK_PENDING;
-	b->refs = 2;
-	b->prefetched = (unsigned char)prefetched;
-	size_t s = slot(rc, o, idx);
-	b->hnext = rc->table[s];
-	rc->table[s] = b;
-	b->hashed = 1;
-	return b;
-}
-
-static void queue_push(struct rjob_queue *q, struct rjob *j)
-{
-	j->next = NULL;
-	if (q->tail)
-		q->tail->next = j;
-	else
-		q->head = j;
-	q->tail = j;
-}
-
-static struct rjob *queue_pop(struct rjob_queue *q)
-{
-	struct rjob *j = q->head;
-	if (j) {
-		q->head = j->next;
-		if (!q->head)
-			q->tail = NULL;
-	}
-	return j;
-}
-
-static void queue_remove(struct rjob_queue *q, struct rjob *j)
-{
-	struct rjob *prev = NULL;
-	for (struct rjob *it = q->head; it; prev = it, it = it->next) {
-		if (it != j)
-			continue;
-		if (prev)
-			prev->next = it->next;
-		else
-			q->head = it->next;
-		if (q->tail == it)
-			q->tail = prev;
-		return;
-	}
-}
-
-/* A reader now waits for a block a queued prefetch job will fetch: move the
- * job ahead of the other prefetches. */
-static void promote_locked(struct rcache *rc, struct rblock *b)
-{
-	struct rjob *j = b->job;
-	if (!j || !j->prefetch)
-		return;
-	queue_remove(&rc->ahead, j);
-	j->prefetch = 0;
-	queue_push(&rc->demand, j);
-}
-
-/* Makes blocks [idx, idx+n) of o (all missing) and queues one GET for them,
- * with memory from job_memory_locked. held (may be NULL) receives the blocks
- * with an extra ref for the caller. Returns how many blocks were made: 0
- * when there was no memory (*err = -ENOMEM or -EAGAIN) or allocation failed. */
-static unsigned make_job_locked(struct rcache *rc, struct robj *o, uint64_t idx, unsigned n,
-				int prefetch, struct rblock **held, int *err, struct grave *g)
-{
-	size_t maplen = 0;
-	for (unsigned i = 0; i < n; i++)
-		maplen += block_charge(rc, o, idx + i);
-	struct rchunk *chunk;
-	*err = job_memory_locked(rc, maplen, &chunk, g);
-	if (*err)
-		return 0;
-	struct rjob *j = malloc(sizeof(*j));
-	unsigned made = 0;
-	while (j && made < n) {
-		struct rblock *b = block_new_locked(rc, o, idx + made, prefetch);
-		if (!b)
-			break;
-		j->blk[made++] = b;
-	}
-	if (made < n) {
-		/* Out of memory: undo the partial job entirely. */
-		for (unsigned i = 0; i < made; i++) {
-			j->blk[i]->state = BLK_ERROR;
-			j->blk[i]->err = -ENOMEM;
-			unhash_locked(rc, j->blk[i], g);
-			block_put_locked(rc, j->blk[i], g);
-		}
-		free(j);
-		job_memory_undo_locked(rc, maplen, chunk, g);
-		*err = -ENOMEM;
-		return 0;
-	}
-	j->prefetch = prefetch;
-	j->n = n;
-	j->maplen = maplen;
-	j->chunk = chunk;
-	for (unsigned i = 0; i < n; i++) {
-		j->blk[i]->job = j;
-		if (held) {
-			j->blk[i]->refs++;
-			held[i] = j->blk[i];
-		}
-	}
-	queue_push(prefetch ? &rc->ahead : &rc->demand, j);
-	pthread_cond_signal(&rc->work);
-	return n;
-}
-
-/* ---- fetch threads ---- */
-
-static int fetch_s3(void *arg, const char *key, uint64_t off, size_t len, void *buf,
-		    size_t *got, const char *if_match, struct s3_object_info *info)
-{
-	return s3_get_range(arg, key, off, len, buf, got, if_match, info);
-}
-
-static void run_job(struct rcache *rc, struct rjob *j)
-{
-	struct robj *o = j->blk[0]->obj; /* kept alive by the blocks' refs */
-	uint64_t off = j->blk[0]->idx * rc->bs;
-	size_t total = 0;
-	for (unsigned i = 0; i < j->n; i++)
-		total += j->blk[i]->len;
-	struct rchunk *ch = j->chunk;
-	int err = 0;
-	if (!ch) {
-		/* maplen is already charged. MAP_POPULATE faults the pages in
-		 * with one call instead of one trap per page in curl's copy. */
-		ch = calloc(1, sizeof(*ch));
-		void *map = mmap(NULL, j->maplen, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-		if (!ch || map == MAP_FAILED) {
-			if (map != MAP_FAILED)
-				munmap(map, j->maplen);
-			free(ch);
-			ch = NULL;
-			err = -ENOMEM;
-		} else {
-			ch->base = map;
-			ch->size = j->maplen;
-		}
-	}
-	size_t got = 0;
-	struct s3_object_info info;
-	memset(&info, 0, sizeof(info));
-	if (!err) {
-		err = rc->fetch(rc->fetch_arg, o->key, off, total, ch->base, &got,
-				o->etag[0] ? o->etag : NULL, &info);
-		if (err == 0 && got != total) {
-			log_warn("reader: short GET of %s at %llu: %zu of %zu bytes",
-				 LOG_KEY(o->key), (unsigned long long)off, got, total);
-			err = -EIO;
-		}
-	}
-	if (err)
-		log_warn("reader: GET %s [%llu, +%zu) failed: %s", LOG_KEY(o->key),
-			 (unsigned long long)off, total, strerror(-err));
-
-	struct grave g = { 0 };
-	pthread_mutex_lock(&rc->lock);
-	rc->st.gets++;
-	if (err) {
-		rc->st.get_errors++;
-		if (err == -ESTALE)
-			o->dead = 1;
-		if (ch) {
-			ch->live = 0;
-			chunk_put_locked(rc, ch, &g);
-		} else {
-			g.bytes += j->maplen;
-			rc->st.cached_bytes -= j->maplen;
-		}
-	} else {
-		rc->st.fetched_bytes += total;
-		ch->live = j->n;
-		/* before the blocks are FILLED: a reader that sees them sees this */
-		if (info.etag_not_md5)
-			atomic_store_explicit(&o->etag_not_md5, 1, memory_order_release);
-	}
-	for (unsigned i = 0; i < j->n; i++) {
-		struct rblock *b = j->blk[i];
-		if (err) {
-			b->state = BLK_ERROR;
-			b->err = err;
-			unhash_locked(rc, b, &g);
-		} else {
-			b->chunk = ch;
-			b->data = ch->base + i * rc->bs;
-			b->state = BLK_FILLED;
-			if (b->prefetched)
-				rc->st.prefetched_bytes += b->len;
-			if (b->hashed)
-				lru_push_warm(rc, b);
-		}
-		block_put_locked(rc, b, &g);
-	}
-	pthread_cond_broadcast(&rc->filled);
-	pthread_mutex_unlock(&rc->lock);
-	grave_free(rc, &g);
-	free(j);
-}
-
-static void *fetch_main(void *arg)
-{
-	struct rcache *rc = arg;
-	pthread_mutex_lock(&rc->lock);
-	for (;;) {
-		while (!rc->stopping && !rc->demand.head && !rc->ahead.head)
-			pthread_cond_wait(&rc->work, &rc->lock);
-		if (rc->stopping)
-			break;
-		struct rjob *j = queue_pop(&rc->demand);
-		if (!j)
-			j = queue_pop(&rc->ahead);
-		if (!j)
-			continue;
-		for (unsigned i = 0; i < j->n; i++)
-			j->blk[i]->job = NULL;
-		pthread_mutex_unlock(&rc->lock);
-		run_job(rc, j);
-		pthread_mutex_lock(&rc->lock);
-	}
-	pthread_mutex_unlock(&rc->lock);
-	return NULL;
-}
-
-/* ---- reclaim (called by the budget, without its lock) ---- */
-
-static size_t rcache_reclaim(void *arg, size_t want)
-{
-	struct rcache *rc = arg;
-	struct grave g = { 0 };
-	pthread_mutex_lock(&rc->lock);
-	/* Someone else needs the memory: give back, do not pool. */
-	rc->pooling = 0;
-	pool_drain_locked(rc, &g);
-	if (g.bytes < want)
-		evict_locked(rc, want - g.bytes, EVICT_ANY, &g);
-	rc->pooling = 1;
-	pthread_mutex_unlock(&rc->lock);
-	return grave_free(rc, &g);
-}
-
-/* ---- cache lifecycle ---- */
-
-static void drain_queue_locked(struct rcache *rc, struct rjob_queue *q, struct grave *g)
-{
-	struct rjob *j;
-	while ((j = queue_pop(q))) {
-		for (unsigned i = 0; i < j->n; i++) {
-			struct rblock *b = j->blk[i];
-			b->job = NULL;
-			b->state = BLK_ERROR;
-			b->err = -ECANCELED;
-			unhash_locked(rc, b, g);
-			block_put_locked(rc, b, g);
-		}
-		job_memory_undo_locked(rc, j->maplen, j->chunk, g);
-		free(j);
-	}
-}
-
-void rcache_free(struct rcache *rc)
-{
-	if (!rc)
-		return;
-	budget_set_reclaim(rc->budget, NULL, NULL);
-	pthread_mutex_lock(&rc->lock);
-	rc->stopping = 1;
-	pthread_cond_broadcast(&rc->work);
-	pthread_mutex_unlock(&rc->lock);
-	for (int i = 0; i < rc->nthreads; i++)
-		pthread_join(rc->threads[i], NULL);
-
-	struct grave g = { 0 };
-	pthread_mutex_lock(&rc->lock);
-	rc->pooling = 0;
-	drain_queue_locked(rc, &rc->demand, &g);
-	drain_queue_locked(rc, &rc->ahead, &g);
-	for (size_t s = 0; s <= rc->mask; s++)
-		while (rc->table[s])
-			unhash_locked(rc, rc->table[s], &g);
-	pool_drain_locked(rc, &g);
-	if (rc->objs)
-		log_error("reader: rcache_free with readers still open");
-	pthread_mutex_unlock(&rc->lock);
-	grave_free(rc, &g);
-	free(rc->table);
-	pthread_cond_destroy(&rc->work);
-	pthread_cond_destroy(&rc->filled);
-	pthread_mutex_destroy(&rc->lock);
-	free(rc);
-}
-
-int rcache_new(struct s3_client *c, struct budget *b, const struct rcache_opts *o,
-	       struct rcache **out)
-{
-	static const struct rcache_opts defaults;
-	if (!o)
-		o = &defaults;
-	*out = NULL;
-	if (!b || (!c && !o->fetch))
-		return -EINVAL;
-	long page = sysconf(_SC_PAGESIZE);
-	if (page <= 0)
-		page = 4096;
-	size_t bs = o->block_size ? o->block_size : RC_DEF_BLOCK;
-	size_t part = o->part_size ? o->part_size : RC_DEF_PART;
-	size_t limit = budget_limit(b);
-	if (bs % (size_t)page != 0 || part % bs != 0 || limit / 2 < bs)
-		return -EINVAL;
-
-	struct rcache *rc = calloc(1, sizeof(*rc));
-	if (!rc)
-		return -ENOMEM;
-	rc->s3 = c;
-	rc->budget = b;
-	rc->fetch = o->fetch ? o->fetch : fetch_s3;
-	rc->fetch_arg = o->fetch ? o->fetch_arg : c;
-	rc->bs = bs;
-	rc->page = (size_t)page;
-	/* A GET is at most a quarter of the budget, so a small budget still
-	 * holds the block being read plus some prefetch. */
-	size_t pb = part / bs;
-	if (pb > RC_MAX_PART_BLOCKS)
-		pb = RC_MAX_PART_BLOCKS;
-	if (pb > limit / 4 / bs)
-		pb = limit / 4 / bs;
-	rc->part_blocks = pb ? (unsigned)pb : 1;
-	rc->part_bytes = rc->part_blocks * bs;
-	/* A streaming reader frees about one chunk per GET it starts: a few
-	 * pooled chunks are enough, and never more than 1/8 of the budget. */
-	rc->pool_max = 4 * rc->part_bytes < limit / 8 ? 4 * rc->part_bytes : limit / 8;
-	rc->pooling = 1;
-	size_t win = o->max_window ? o->max_window : RC_DEF_WINDOW;
-	if (win > limit / 4)
-		win = limit / 4;
-	if (win < bs)
-		win = bs;
-	rc->max_window = win;
-	rc->min_window = 2 * bs < win ? 2 * bs : win;
-
-	size_t want = 2 * (limit / bs), n = 256;
-	while (n < want)
-		n <<= 1;
-	rc->table = calloc(n, sizeof(*rc->table));
-	if (!rc->table) {
-		free(rc);
-		return -ENOMEM;
-	}
-	rc->mask = n - 1;
-	rc->lru.lnext = rc->lru.lprev = &rc->lru;
-	pthread_mutex_init(&rc->lock, NULL);
-	pthread_cond_init(&rc->filled, NULL);
-	pthread_cond_init(&rc->work, NULL);
-
-	int nt = o->fetch_threads > 0 ? o->fetch_threads : RC_DEF_THREADS;
-	if (nt > RC_MAX_THREADS)
-		nt = RC_MAX_THREADS;
-	for (int i = 0; i < nt; i++) {
-		int err = pthread_create(&rc->threads[i], NULL, fetch_main, rc);
-		if (err) {
-			rcache_free(rc);
-			return -err;
-		}
-		rc->nthreads++;
-	}
-	budget_set_reclaim(b, rcache_reclaim, rc);
-	*out = rc;
-	return 0;
-}
-
-void rcache_invalidate(struct rcache *rc, const char *key)
-{
-	struct grave g = { 0 };
-	pthread_mutex_lock(&rc->lock);
-	int any = 0;
-	for (struct robj *o = rc->objs; o; o = o->next) {
-		if (strcmp(o->key, key) == 0) {
-			o->dead = 1;
-			any = 1;
-		}
-	}
-	/* Pending and in-use blocks leave the table too; their last user
-	 * frees them. */
-	for (size_t s = 0; any && s <= rc->mask; s++) {
-		struct rblock *b = rc->table[s];
-		while (b) {
-			struct rblock *next = b->hnext;
-			if (b->obj->dead && strcmp(b->obj->key, key) == 0)
-				unhash_locked(rc, b, &g);
-			b = next;
-		}
-	}
-	pthread_mutex_unlock(&rc->lock);
-	grave_free(rc, &g);
-}
-
-void rcache_stats(struct rcache *rc, struct rcache_stats *out)
-{
-	pthread_mutex_lock(&rc->lock);
-	*out = rc->st;
-	pthread_mutex_unlock(&rc->lock);
-}
-
-/* ---- readers ---- */
 
 int reader_new(struct rcache *rc, const char *key, uint64_t size, const char *etag,
 	       struct reader **out)
 {
 	*out = NULL;
-	if (!etag)
-		etag = "";
-	if (strlen(key) >= S3_KEY_MAX)
-		return -ENAMETOOLONG;
-	if (strlen(etag) >= S3_ETAG_MAX)
-		return -EINVAL;
 	struct reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->rc = rc;
-	seqdetect_init(&r->seq, rc->min_window, rc->max_window, rc->bs);
-
-	pthread_mutex_lock(&rc->lock);
-	struct robj *o = rc->objs;
-	while (o && (o->dead || o->size != size || strcmp(o->key, key) != 0 ||
-		     strcmp(o->etag, etag) != 0))
-		o = o->next;
-	if (!o) {
-		o = calloc(1, sizeof(*o));
-		char *k = strdup(key);
-		if (!o || !k) {
-			pthread_mutex_unlock(&rc->lock);
-			free(o);
-			free(k);
-			free(r);
-			return -ENOMEM;
-		}
-		o->key = k;
-		memcpy(o->etag, etag, strlen(etag) + 1);
-		o->size = size;
-		o->next = rc->objs;
-		rc->objs = o;
+	int err = rcache_obj_open(rc, key, size, etag, &r->obj);
+	if (err) {
+		free(r);
+		return err;
 	}
-	o->refs++;
-	o->readers++;
-	r->obj = o;
-	pthread_mutex_unlock(&rc->lock);
+	r->rc = rc;
+	size_t min_window, max_window;
+	rcache_window(rc, &min_window, &max_window);
+	seqdetect_init(&r->seq, min_window, max_window, rcache_block_size(rc));
+	pthread_mutex_init(&r->lock, NULL);
 	*out = r;
 	return 0;
 }
 
 int reader_etag_not_md5(struct reader *r)
 {
-	/* every read asks: no lock (the value only ever goes 0 -> 1) */
-	return atomic_load_explicit(&r->obj->etag_not_md5, memory_order_acquire);
+	return rcache_obj_etag_not_md5(r->obj);
 }
 
 void reader_free(struct reader *r)
 {
 	if (!r)
 		return;
-	struct rcache *rc = r->rc;
-	struct robj *o = r->obj;
-	pthread_mutex_lock(&rc->lock);
-	if (--o->readers == 0) {
-		/* Nobody will read what was prefetched for this object (head, a
-		 * file closed early): let prefetch for others evict it first. */
-		struct rblock *b = rc->lru.lnext;
-		while (b != &rc->lru) {
-			struct rblock *next = b->lnext;
-			if (b->obj == o && b->prefetched && !b->used) {
-				b->used = 1;
-				lru_push_cold(rc, b);
-			}
-			b = next;
-		}
-	}
-	obj_put_locked(rc, o);
-	pthread_mutex_unlock(&rc->lock);
+	rcache_obj_close(r->rc, r->obj);
+	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
 
-static void pin_found_locked(struct rcache *rc, struct rblock *b)
-{
-	b->refs++;
-	rc->st.hits++;
-	if (b->state == BLK_PENDING)
-		promote_locked(rc, b);
-}
-
-/* Pins blocks [idx, idx+n) without blocking: found ones get a ref; runs of
- * missing ones are fetched, one GET per run of up to part_blocks, when
- * memory is at hand now. held[i] stays NULL for a block that had none. */
-static void pin_group(struct reader *r, uint64_t idx, unsigned n, struct rblock **held)
-{
-	struct rcache *rc = r->rc;
-	struct robj *o = r->obj;
-	struct grave g = { 0 };
-	pthread_mutex_lock(&rc->lock);
-	unsigned i = 0;
-	while (i < n) {
-		struct rblock *b = lookup_locked(rc, o, idx + i);
-		if (b) {
-			pin_found_locked(rc, b);
-			held[i++] = b;
-			continue;
-		}
-		unsigned run = 1;
-		while (i + run < n && run < rc->part_blocks && !lookup_locked(rc, o, idx + i + run))
-			run++;
-		int err;
-		unsigned made = make_job_locked(rc, o, idx + i, run, 0, held + i, &err, &g);
-		rc->st.misses += made;
-		i += run; /* blocks left NULL are pinned by pin_blocking */
-	}
-	pthread_mutex_unlock(&rc->lock);
-	grave_free(rc, &g);
-}
-
-/* Pins block idx, waiting for memory if it must: demand reads always make
- * progress (evicting, then blocking in budget_acquire, whose reclaim evicts
- * other handles' blocks and waits for writers to free part buffers). */
-static int pin_blocking(struct reader *r, uint64_t idx, struct rblock **out)
-{
-	struct rcache *rc = r->rc;
-	struct robj *o = r->obj;
-	size_t charge = block_charge(rc, o, idx);
-	struct grave g = { 0 };
-	int err = 0;
-	*out = NULL;
-	for (int attempt = 0;; attempt++) {
-		pthread_mutex_lock(&rc->lock);
-		struct rblock *b = lookup_locked(rc, o, idx);
-		if (b) {
-			pin_found_locked(rc, b);
-			*out = b;
-			break;
-		}
-		if (make_job_locked(rc, o, idx, 1, 0, out, &err, &g) == 1) {
-			rc->st.misses++;
-			break;
-		}
-		if (err == -ENOMEM && attempt < 2)
-			evict_locked(rc, charge, EVICT_ANY, &g);
-		pthread_mutex_unlock(&rc->lock);
-		grave_free(rc, &g);
-		if (err == -EAGAIN || (err == -ENOMEM && attempt < 2))
-			continue;
-		if (err != -ENOMEM)
-			return err;
-		/* Nothing to evict here: wait for memory (others' reads finishing,
-		 * uploads completing), then hand it over as this block's. */
-		err = budget_acquire(rc->budget, charge);
-		if (err)
-			return err;
-		pthread_mutex_lock(&rc->lock);
-		b = lookup_locked(rc, o, idx);
-		if (b) {
-			g.bytes += charge; /* not needed after all: credit it back */
-			pin_found_locked(rc, b);
-			*out = b;
-			break;
-		}
-		/* A budget_try_acquire would race others for the bytes we hold:
-		 * make the job with them directly. */
-		struct rjob *j = malloc(sizeof(*j));
-		b = j ? block_new_locked(rc, o, idx, 0) : NULL;
-		if (!b) {
-			free(j);
-			g.bytes += charge;
-			pthread_mutex_unlock(&rc->lock);
-			grave_free(rc, &g);
-			return -ENOMEM;
-		}
-		rc->st.cached_bytes += charge;
-		rc->st.misses++;
-		j->prefetch = 0;
-		j->n = 1;
-		j->maplen = charge;
-		j->chunk = NULL;
-		j->blk[0] = b;
-		b->job = j;
-		b->refs++;
-		*out = b;
-		queue_push(&rc->demand, j);
-		pthread_cond_signal(&rc->work);
-		break;
-	}
-	pthread_mutex_unlock(&rc->lock);
-	grave_free(rc, &g);
-	return 0;
-}
-
-static void unpin(struct rcache *rc, struct rblock **held, unsigned n)
-{
-	struct grave g = { 0 };
-	pthread_mutex_lock(&rc->lock);
-	for (unsigned i = 0; i < n; i++) {
-		if (held[i])
-			block_put_locked(rc, held[i], &g);
-		held[i] = NULL;
-	}
-	pthread_mutex_unlock(&rc->lock);
-	grave_free(rc, &g);
-}
-
-/* Waits until b is filled or failed; 0 or its errno. */
-static int wait_block(struct rcache *rc, struct rblock *b)
-{
-	pthread_mutex_lock(&rc->lock);
-	while (b->state == BLK_PENDING)
-		pthread_cond_wait(&rc->filled, &rc->lock);
-	int err = b->state == BLK_ERROR ? b->err : 0;
-	pthread_mutex_unlock(&rc->lock);
-	return err;
-}
-
-/* Done with b: mark it used and place it in the LRU (cold end when a
- * sequential reader has read it to its end), then drop our ref. */
-static void release_block(struct rcache *rc, struct rblock *b, int drop_behind)
-{
-	struct grave g = { 0 };
-	pthread_mutex_lock(&rc->lock);
-	b->used = 1;
-	if (b->in_lru) {
-		if (drop_behind)
-			lru_push_cold(rc, b);
-		else
-			lru_push_warm(rc, b);
-	}
-	block_put_locked(rc, b, &g);
-	pthread_mutex_unlock(&rc->lock);
-	grave_free(rc, &g);
-}
-
 /* Keeps the window ahead of a sequential reader requested: from the furthest
- * read end, missing blocks are fetched in GETs of up to part_blocks, with
- * memory from the pool or budget_try_acquire. No room: evict blocks already
- * read, else shrink the window and stop (prefetch never waits for memory). */
+ * read end, missing blocks are fetched in GETs of up to a part, with memory
+ * at hand. No room: evict blocks already read, else shrink the window and
+ * stop (prefetch never waits for memory). */
 static void prefetch(struct reader *r)
 {
 	struct rcache *rc = r->rc;
-	struct robj *o = r->obj;
+	size_t bs = rcache_block_size(rc);
+	uint64_t size = rcache_obj_size(r->obj);
 	int tries = 0;
 	for (;;) {
-		struct grave g = { 0 };
-		pthread_mutex_lock(&rc->lock);
+		pthread_mutex_lock(&r->lock);
 		uint64_t end = r->seq.next_off;
 		size_t window = r->seq.window;
-		if (window == 0 || end >= o->size) {
-			pthread_mutex_unlock(&rc->lock);
-			return;
-		}
-		uint64_t wend = o->size - end < window ? o->size : end + window;
-		uint64_t last = (wend - 1) / rc->bs;
-		uint64_t start = end / rc->bs;
-		if (r->pf_next > start)
-			start = r->pf_next;
-		while (start <= last && lookup_locked(rc, o, start))
-			start++;
-		r->pf_next = start;
-		if (start > last) {
-			pthread_mutex_unlock(&rc->lock);
-			return;
-		}
-		unsigned n = 1;
-		while (n < rc->part_blocks && start + n <= last && !lookup_locked(rc, o, start + n))
-			n++;
-		/* Top the window up in large GETs: a run cut only by the window's
-		 * end waits until it is a full part or half the window (else, at
-		 * a steady 64 MiB window, every new block would be its own GET). */
-		uint64_t wblocks = window / rc->bs;
-		if (n < rc->part_blocks && n < wblocks / 2 && start + n > last &&
-		    last + 1 < blockmap_count(o->size, rc->bs)) {
-			pthread_mutex_unlock(&rc->lock);
-			return;
-		}
-		int err;
-		unsigned made = make_job_locked(rc, o, start, n, 1, NULL, &err, &g);
-		if (made) {
-			r->pf_next = start + made;
+		if (window == 0 || end >= size)
+			break;
+		uint64_t wend = size - end < window ? size : end + window;
+		uint64_t last = (wend - 1) / bs;
+		uint64_t next = end / bs;
+		if (r->pf_next > next)
+			next = r->pf_next;
+		/* Top the window up in large GETs: a run cut only by the
+		 * window's end waits until it is a full part or half the window
+		 * (else, at a steady 64 MiB window, every new block would be its
+		 * own GET). */
+		size_t evicted;
+		int n =
+		    rcache_prefetch(rc, r->obj, &next, last, window / bs / 2, tries == 0, &evicted);
+		r->pf_next = next;
+		if (n > 0) {
 			tries = 0;
-		} else if (err == -ENOMEM) {
-			size_t need = 0;
-			for (unsigned i = 0; i < n; i++)
-				need += block_charge(rc, o, start + i);
-			if (tries++ > 0 || evict_locked(rc, need, EVICT_FOR_PREFETCH, &g) == 0) {
+		} else if (n == -ENOMEM) {
+			if (tries++ > 0 || evicted == 0) {
 				seqdetect_shrink(&r->seq);
-				pthread_mutex_unlock(&rc->lock);
-				grave_free(rc, &g);
-				return;
+				break;
 			}
-		} else if (err != -EAGAIN) {
-			pthread_mutex_unlock(&rc->lock);
-			grave_free(rc, &g);
-			return;
+		} else if (n != -EAGAIN) {
+			break;
 		}
-		pthread_mutex_unlock(&rc->lock);
-		grave_free(rc, &g);
+		pthread_mutex_unlock(&r->lock);
 	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Feeds one read to the sequential detector; returns 1 when sequential. */
+static int feed(struct reader *r, uint64_t off, size_t len)
+{
+	pthread_mutex_lock(&r->lock);
+	int seq = seqdetect_feed(&r->seq, off, len);
+	if (!seq)
+		r->pf_next = 0;
+	pthread_mutex_unlock(&r->lock);
+	return seq;
 }
 
 ssize_t reader_read(struct reader *r, void *buf, size_t len, uint64_t off)
 {
 	struct rcache *rc = r->rc;
-	struct robj *o = r->obj;
-	if (off >= o->size || len == 0)
+	uint64_t size = rcache_obj_size(r->obj);
+	size_t bs = rcache_block_size(rc);
+	if (off >= size || len == 0)
 		return 0;
-	if (len > o->size - off)
-		len = (size_t)(o->size - off);
+	if (len > size - off)
+		len = (size_t)(size - off);
 	uint64_t first;
-	uint64_t nblk = blockmap_span(o->size, rc->bs, off, len, &first);
+	uint64_t nblk = blockmap_span(size, bs, off, len, &first);
 	uint64_t end = off + len;
 
-	pthread_mutex_lock(&rc->lock);
-	int seq = seqdetect_feed(&r->seq, off, len);
-	if (!seq)
-		r->pf_next = 0;
-	pthread_mutex_unlock(&rc->lock);
+	int seq = feed(r, off, len);
 
 	int err = 0;
 	uint64_t idx = first;
 	while (idx < first + nblk && !err) {
-		struct rblock *held[RC_GROUP] = { 0 };
-		unsigned g = first + nblk - idx < RC_GROUP ? (unsigned)(first + nblk - idx)
-							  : RC_GROUP;
-		pin_group(r, idx, g, held);
+		struct rcache_block *held[READER_GROUP] = {0};
+		unsigned g = first + nblk - idx < READER_GROUP ? (unsigned)(first + nblk - idx)
+							       : READER_GROUP;
+		rcache_pin_nowait(rc, r->obj, idx, g, held);
 		if (idx == first && seq)
 			prefetch(r);
 		for (unsigned i = 0; i < g; i++) {
-			struct rblock *b = held[i];
+			struct rcache_block *b = held[i];
 			if (!b) {
 				/* Blocking for memory while holding pins on later
 				 * blocks could deadlock two readers: drop them. */
-				unpin(rc, held + i + 1, g - i - 1);
-				err = pin_blocking(r, idx + i, &b);
+				rcache_unpin(rc, held + i + 1, g - i - 1);
+				err = rcache_pin(rc, r->obj, idx + i, &b);
 				if (err)
 					break;
 				if (seq) {
 					/* A sequential read missed: prefetch let
 					 * something slip (evicted); rescan. */
-					pthread_mutex_lock(&rc->lock);
+					pthread_mutex_lock(&r->lock);
 					r->pf_next = 0;
-					pthread_mutex_unlock(&rc->lock);
+					pthread_mutex_unlock(&r->lock);
 				}
 			}
-			err = wait_block(rc, b);
-			uint64_t bstart = (idx + i) * rc->bs;
-			uint64_t bend = bstart + b->len;
+			err = rcache_wait(rc, b);
+			uint64_t bstart = (idx + i) * bs;
+			uint64_t bend = bstart + rcache_block_len(b);
 			if (!err) {
 				uint64_t from = off > bstart ? off : bstart;
 				uint64_t to = end < bend ? end : bend;
-				memcpy((char *)buf + (from - off), b->data + (from - bstart),
-				       (size_t)(to - from));
+				memcpy((char *)buf + (from - off),
+				       rcache_block_data(b) + (from - bstart), (size_t)(to - from));
 			}
-			release_block(rc, b, seq && end >= bend);
+			rcache_release(rc, b, seq && end >= bend);
 			held[i] = NULL;
 			if (err) {
-				unpin(rc, held + i + 1, g - i - 1);
+				rcache_unpin(rc, held + i + 1, g - i - 1);
 				break;
 			}
 		}
@@ -1170,23 +190,24 @@ ssize_t reader_read(struct reader *r, void *buf, size_t len, uint64_t off)
 struct reader_pin {
 	struct rcache *rc;
 	unsigned n;
-	struct rblock *blk[READER_IOV_MAX];
+	struct rcache_block *blk[READER_IOV_MAX];
 	unsigned char drop_behind[READER_IOV_MAX];
 };
 
-ssize_t reader_read_iov(struct reader *r, uint64_t off, size_t len, struct iovec *iov,
-			int *niov, struct reader_pin **pinp)
+ssize_t reader_read_iov(struct reader *r, uint64_t off, size_t len, struct iovec *iov, int *niov,
+			struct reader_pin **pinp)
 {
 	struct rcache *rc = r->rc;
-	struct robj *o = r->obj;
+	uint64_t size = rcache_obj_size(r->obj);
+	size_t bs = rcache_block_size(rc);
 	*pinp = NULL;
 	*niov = 0;
-	if (off >= o->size || len == 0)
+	if (off >= size || len == 0)
 		return 0;
-	if (len > o->size - off)
-		len = (size_t)(o->size - off);
+	if (len > size - off)
+		len = (size_t)(size - off);
 	uint64_t first;
-	uint64_t nblk = blockmap_span(o->size, rc->bs, off, len, &first);
+	uint64_t nblk = blockmap_span(size, bs, off, len, &first);
 	uint64_t end = off + len;
 	if (nblk > READER_IOV_MAX)
 		return -EAGAIN;
@@ -1196,35 +217,31 @@ ssize_t reader_read_iov(struct reader *r, uint64_t off, size_t len, struct iovec
 	pin->rc = rc;
 	pin->n = (unsigned)nblk;
 
-	pthread_mutex_lock(&rc->lock);
-	int seq = seqdetect_feed(&r->seq, off, len);
-	if (!seq)
-		r->pf_next = 0;
-	pthread_mutex_unlock(&rc->lock);
+	int seq = feed(r, off, len);
 
-	pin_group(r, first, pin->n, pin->blk);
+	rcache_pin_nowait(rc, r->obj, first, pin->n, pin->blk);
 	if (seq)
 		prefetch(r);
 	int err = 0;
 	for (unsigned i = 0; i < pin->n && !err; i++) {
-		struct rblock *b = pin->blk[i];
+		struct rcache_block *b = pin->blk[i];
 		if (!b) {
 			err = -EAGAIN;
 			break;
 		}
-		err = wait_block(rc, b);
+		err = rcache_wait(rc, b);
 		if (err)
 			break;
-		uint64_t bstart = (first + i) * rc->bs;
-		uint64_t bend = bstart + b->len;
+		uint64_t bstart = (first + i) * bs;
+		uint64_t bend = bstart + rcache_block_len(b);
 		uint64_t from = off > bstart ? off : bstart;
 		uint64_t to = end < bend ? end : bend;
-		iov[i].iov_base = b->data + (from - bstart);
+		iov[i].iov_base = rcache_block_data(b) + (from - bstart);
 		iov[i].iov_len = (size_t)(to - from);
 		pin->drop_behind[i] = (unsigned char)(seq && end >= bend);
 	}
 	if (err) {
-		unpin(rc, pin->blk, pin->n);
+		rcache_unpin(rc, pin->blk, pin->n);
 		free(pin);
 		return err;
 	}
@@ -1238,6 +255,6 @@ void reader_unpin(struct reader_pin *pin)
 	if (!pin)
 		return;
 	for (unsigned i = 0; i < pin->n; i++)
-		release_block(pin->rc, pin->blk[i], pin->drop_behind[i]);
+		rcache_release(pin->rc, pin->blk[i], pin->drop_behind[i]);
 	free(pin);
 }
