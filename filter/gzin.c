@@ -47,12 +47,12 @@ enum { H_FIXED, H_XLEN, H_EXTRA, H_NAME, H_COMMENT, H_HCRC, H_DONE };
 #define GZ_FCOMMENT 0x10
 
 struct gzhdr {
-	int st;		/* H_* */
-	unsigned flg;	/* FLG byte */
-	unsigned cnt;	/* bytes of the current field seen */
-	unsigned xlen;	/* FEXTRA length */
-	unsigned hcrc;	/* FHCRC value as read */
-	uLong crc;	/* CRC-32 of the header bytes so far (for FHCRC) */
+	int st;	       /* H_* */
+	unsigned flg;  /* FLG byte */
+	unsigned cnt;  /* bytes of the current field seen */
+	unsigned xlen; /* FEXTRA length */
+	unsigned hcrc; /* FHCRC value as read */
+	uLong crc;     /* CRC-32 of the header bytes so far (for FHCRC) */
 };
 
 struct gzin {

@@ -1,4 +1,3 @@
-/* Whole: its threads share one ring and queue locking protocol, stated below in one place. */
 /*
  * pipeline.c: workers + inflater threads + ordered writer (see pipeline.h).
  * stays whole: ring, inflater, scanners and writer share one lock protocol (below).

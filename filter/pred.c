@@ -1,4 +1,3 @@
-/* Whole: the parser builds and the evaluator walks one private node tree (struct pnode). */
 /*
  * pred.c: the evaluation half of pred.h (the parser is pred_parse.c). eval
  * walks the tree of pred_node.h over the slots of one record; literals were

@@ -1,4 +1,3 @@
-/* Whole: the scanner walks the field trie inline per byte; a split would expose the trie. */
 /*
  * scan.c: the per-record half of scan.h (the field set is scan_fields.c).
  * match_value() walks only along trie nodes (scan_trie.h; recursion depth =

@@ -14,9 +14,9 @@
 struct budget {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	size_t limit; /* bytes */
-	size_t used;  /* bytes; protected by lock */
-	size_t peak;  /* bytes; protected by lock */
+	size_t limit;	/* bytes */
+	size_t used;	/* bytes; protected by lock */
+	size_t peak;	/* bytes; protected by lock */
 	size_t waiters; /* threads blocked in budget_acquire; protected by lock */
 	budget_reclaim_fn reclaim;
 	void *reclaim_arg;

@@ -52,8 +52,8 @@ struct rn_job {
 	struct rn_entry *e;
 	size_t n;
 	pthread_mutex_t lock; /* protects next and failed */
-	size_t next;          /* next entry to copy */
-	int failed;           /* first copy error; stops the others */
+	size_t next;	      /* next entry to copy */
+	int failed;	      /* first copy error; stops the others */
 };
 
 static int dst_key(const struct rn_job *j, const char *src, char out[S3_KEY_MAX])

@@ -503,7 +503,8 @@ static int opts_validate(struct opts *o, char *err, size_t cap)
 	if (o->max_threads < 1 || o->max_threads > 256)
 		return opts_err(err, cap, "max_threads must be between 1 and 256");
 	if (o->retries > 1000)
-		return opts_err(err, cap, "retries must be at most 1000 (op_timeout bounds the time)");
+		return opts_err(err, cap,
+				"retries must be at most 1000 (op_timeout bounds the time)");
 	if (o->connect_timeout < 0.001 || o->connect_timeout > 3600)
 		return opts_err(err, cap, "connect_timeout must be between 0.001 and 3600 s");
 	if (o->request_timeout < 1 || o->request_timeout > 3600)

@@ -1,4 +1,4 @@
-/* Whole (~960 lines): one lock guards its table, LRU, job queues and pins; no private header. */
+/* rcache.c stays whole: one lock guards its table, LRU, job queues and pins; no private header. */
 /*
  * rcache.c: see rcache.h. The block cache shared by all open files: the
  * block table and LRU, the chunks of memory charged to the budget, eviction

@@ -1,8 +1,7 @@
 /* seqdetect.c: see seqdetect.h. */
 #include "seqdetect.h"
 
-void seqdetect_init(struct seqdetect *s, size_t min_window, size_t max_window,
-		    size_t grow_step)
+void seqdetect_init(struct seqdetect *s, size_t min_window, size_t max_window, size_t grow_step)
 {
 	s->next_off = 0;
 	s->window = 0;

@@ -27,7 +27,7 @@
 
 struct seqdetect {
 	uint64_t next_off;  /* furthest end of a read seen so far, bytes */
-	size_t window;      /* prefetch window in bytes; 0 = random mode */
+	size_t window;	    /* prefetch window in bytes; 0 = random mode */
 	size_t min_window;  /* bytes */
 	size_t max_window;  /* bytes */
 	size_t grow_step;   /* bytes of sequential progress per doubling */
@@ -38,8 +38,7 @@ struct seqdetect {
 };
 
 /* min_window <= max_window; grow_step > 0. back_tol defaults to grow_step. */
-void seqdetect_init(struct seqdetect *s, size_t min_window, size_t max_window,
-		    size_t grow_step);
+void seqdetect_init(struct seqdetect *s, size_t min_window, size_t max_window, size_t grow_step);
 /* Feeds one read of len bytes at off; returns 1 when it is sequential (the
  * window is then > 0), 0 when random (window 0). */
 int seqdetect_feed(struct seqdetect *s, uint64_t off, size_t len);

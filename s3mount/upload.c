@@ -1,4 +1,3 @@
-/* Whole: part buffers, the worker pool and the MPU commit share the pool and upload locks. */
 /*
  * upload.c: see upload.h. One file's upload: its state (open, committed,
  * failed, aborted), writes into the current part, the multipart upload's

@@ -17,18 +17,18 @@
 
 struct verify {
 	pthread_mutex_t lock;
-	pthread_cond_t moved; /* pos advanced or the state changed */
-	struct crypto_md5_ctx *md5; /* the whole object's, or the current part's
-				     * (multipart); NULL once finalised */
+	pthread_cond_t moved;	      /* pos advanced or the state changed */
+	struct crypto_md5_ctx *md5;   /* the whole object's, or the current part's
+				       * (multipart); NULL once finalised */
 	struct crypto_md5_ctx *outer; /* multipart: MD5 of the parts' digests;
 				       * NULL for a plain ETag */
 	struct mpu_layout layout;     /* multipart: how the parts were cut */
-	int nparts;                   /* multipart: the ETag's part count */
-	int part;                     /* multipart: 1-based part being hashed */
-	uint64_t part_end;            /* multipart: offset where that part ends */
+	int nparts;		      /* multipart: the ETag's part count */
+	int part;		      /* multipart: 1-based part being hashed */
+	uint64_t part_end;	      /* multipart: offset where that part ends */
 	uint8_t want[CRYPTO_MD5_LEN];
-	uint64_t size; /* bytes */
-	uint64_t pos;  /* bytes hashed so far (a prefix); protected by lock */
+	uint64_t size;		 /* bytes */
+	uint64_t pos;		 /* bytes hashed so far (a prefix); protected by lock */
 	enum verify_state state; /* protected by lock */
 	int wait_ms;
 };

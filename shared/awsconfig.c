@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 struct prop {
-	char *key;   /* lower-case */
+	char *key; /* lower-case */
 	char *value;
 };
 
@@ -95,8 +95,8 @@ static int valid_name(const char *s, size_t n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		      (ch != 0 && strchr("_-/.%@:+", ch))))
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		      (ch >= '0' && ch <= '9') || (ch != 0 && strchr("_-/.%@:+", ch))))
 			return 0;
 	}
 	return 1;
@@ -123,8 +123,8 @@ static struct section *find_section(const struct awsconfig *c, enum awsconfig_se
 	return NULL;
 }
 
-static int get_section(struct awsconfig *c, enum awsconfig_section type, const char *name,
-		       size_t n, struct section **out)
+static int get_section(struct awsconfig *c, enum awsconfig_section type, const char *name, size_t n,
+		       struct section **out)
 {
 	struct section *s = find_section(c, type, name, n);
 	if (s) {
@@ -210,7 +210,7 @@ static int append_line(struct prop *p, const char *t, size_t n)
 }
 
 static int fail(char *err, size_t cap, size_t line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t cap, size_t line, const char *fmt, ...)
 {
@@ -241,11 +241,11 @@ static int take_prefix(const char **s, size_t *n, const char *prefix)
 struct parse_state {
 	struct awsconfig *c;
 	enum awsconfig_file kind;
-	int in_section;             /* a section line was seen (maybe ignored) */
-	struct section *target;     /* NULL: the section is ignored */
-	int prop_state;             /* 0 none, 1 property in target, 2 ignored property */
+	int in_section;		/* a section line was seen (maybe ignored) */
+	struct section *target; /* NULL: the section is ignored */
+	int prop_state;		/* 0 none, 1 property in target, 2 ignored property */
 	size_t prop_idx;
-	int sub;                    /* the property's value was empty: sub-properties */
+	int sub;		     /* the property's value was empty: sub-properties */
 	struct section bare_default; /* "[default]" in the config file */
 	int bare_seen, prefixed_default_seen;
 };
@@ -295,7 +295,8 @@ static int continuation_line(struct parse_state *st, const char *line, size_t n,
 			     char *err, size_t errcap)
 {
 	if (!st->in_section)
-		return fail(err, errcap, lineno, "Expected a profile definition, found continuation");
+		return fail(err, errcap, lineno,
+			    "Expected a profile definition, found continuation");
 	if (st->prop_state == 0)
 		return fail(err, errcap, lineno,
 			    "Expected a property definition, found continuation");
@@ -453,7 +454,8 @@ int awsconfig_load_file(struct awsconfig *c, enum awsconfig_file kind, const cha
 		if (len > AWSCONFIG_FILE_MAX) {
 			rc = -EFBIG;
 			if (err && errcap)
-				snprintf(err, errcap, "%s: over %d bytes", path, AWSCONFIG_FILE_MAX);
+				snprintf(err, errcap, "%s: over %d bytes", path,
+					 AWSCONFIG_FILE_MAX);
 			goto out;
 		}
 	}
@@ -468,8 +470,8 @@ out:
 	return rc;
 }
 
-const char *awsconfig_get(const struct awsconfig *c, enum awsconfig_section type,
-			  const char *name, const char *key)
+const char *awsconfig_get(const struct awsconfig *c, enum awsconfig_section type, const char *name,
+			  const char *key)
 {
 	const struct section *s = find_section(c, type, name, strlen(name));
 	if (!s)
@@ -494,8 +496,7 @@ static const struct section *nth_section(const struct awsconfig *c, enum awsconf
 	return NULL;
 }
 
-const char *awsconfig_section_name(const struct awsconfig *c, enum awsconfig_section type,
-				   size_t i)
+const char *awsconfig_section_name(const struct awsconfig *c, enum awsconfig_section type, size_t i)
 {
 	const struct section *s = nth_section(c, type, i);
 	return s ? s->name : NULL;
@@ -575,7 +576,8 @@ int awsconfig_locate(const struct awsconfig_env *env, char *config, size_t confi
 	if (rc)
 		return rc;
 	if (env->credentials_file && env->credentials_file[0]) {
-		rc = expand(env->credentials_file, home, env->windows, credentials, credentials_cap);
+		rc =
+		    expand(env->credentials_file, home, env->windows, credentials, credentials_cap);
 	} else {
 		char tail[32];
 		snprintf(tail, sizeof(tail), "%s.aws%scredentials", sep, sep);

@@ -26,7 +26,7 @@
 #include <stddef.h>
 
 #define AWSCONFIG_FILE_MAX (1024 * 1024) /* bytes: cap on a config/credentials file */
-#define AWSCONFIG_ERR_MAX 160            /* bytes: room for a parse error message */
+#define AWSCONFIG_ERR_MAX 160		 /* bytes: room for a parse error message */
 
 enum awsconfig_file { AWSCONFIG_CONFIG, AWSCONFIG_CREDENTIALS };
 enum awsconfig_section { AWSCONFIG_PROFILE, AWSCONFIG_SSO_SESSION };
@@ -50,8 +50,8 @@ int awsconfig_load_file(struct awsconfig *c, enum awsconfig_file kind, const cha
 			unsigned *mode_out, char *err, size_t errcap);
 
 /* Value of key (case-insensitive) in a profile or sso-session, or NULL. */
-const char *awsconfig_get(const struct awsconfig *c, enum awsconfig_section type,
-			  const char *name, const char *key);
+const char *awsconfig_get(const struct awsconfig *c, enum awsconfig_section type, const char *name,
+			  const char *key);
 /* 1 when the profile (or sso-session) exists, even without properties. */
 int awsconfig_has(const struct awsconfig *c, enum awsconfig_section type, const char *name);
 
@@ -64,15 +64,15 @@ const char *awsconfig_property(const struct awsconfig *c, enum awsconfig_section
 
 /* The environment that decides where the files are (file-location-tests). */
 struct awsconfig_env {
-	const char *home;             /* HOME */
+	const char *home;	      /* HOME */
 	const char *userprofile;      /* USERPROFILE (windows rules only) */
-	const char *homedrive;        /* HOMEDRIVE (windows rules only) */
-	const char *homepath;         /* HOMEPATH (windows rules only) */
+	const char *homedrive;	      /* HOMEDRIVE (windows rules only) */
+	const char *homepath;	      /* HOMEPATH (windows rules only) */
 	const char *config_file;      /* AWS_CONFIG_FILE */
 	const char *credentials_file; /* AWS_SHARED_CREDENTIALS_FILE */
-	const char *profile;          /* AWS_PROFILE */
-	int windows;                  /* apply the windows home rules and '\\' */
-	char pw_home[512];            /* storage for the passwd fallback */
+	const char *profile;	      /* AWS_PROFILE */
+	int windows;		      /* apply the windows home rules and '\\' */
+	char pw_home[512];	      /* storage for the passwd fallback */
 };
 
 /* Fills env from the process environment; HOME falls back to the passwd

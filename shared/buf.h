@@ -17,8 +17,8 @@
 
 struct buf {
 	char *ptr;
-	size_t len;     /* bytes used, excluding the terminating NUL */
-	size_t alloc;   /* bytes allocated */
+	size_t len;	/* bytes used, excluding the terminating NUL */
+	size_t alloc;	/* bytes allocated */
 	size_t cap_max; /* hard limit on len */
 };
 

@@ -49,8 +49,7 @@ static const char *str_item(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-int credjson_parse(const char *text, size_t len, struct creds *out, char *code_out,
-		   size_t code_cap)
+int credjson_parse(const char *text, size_t len, struct creds *out, char *code_out, size_t code_cap)
 {
 	char *copy = NULL;
 	cJSON *j = NULL;

@@ -1,4 +1,3 @@
-/* Whole: one provider chain; each link (env, profile, ECS, IMDS) is short and shares helpers. */
 /*
  * creds.c: see creds.h. Each link of the chain is a fetch function that
  * returns 0 with a set, CREDS_NEXT when it is not configured here, or a

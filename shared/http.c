@@ -468,8 +468,7 @@ int http_perform(struct http_pool *p, const struct http_request *req, struct htt
 		if (rc == -EPROTO)
 			log_warn("http: %s %s: TLS failed: %s", m, req->url, why);
 		else
-			log_debug("http: %s %s: curl %d (%s) -> %d", m, req->url, (int)cc, why,
-				  rc);
+			log_debug("http: %s %s: curl %d (%s) -> %d", m, req->url, (int)cc, why, rc);
 		/* resp->status keeps the status line seen, if any: the caller
 		 * tells a broken 206 (resume it) from a broken error body. */
 	}

@@ -13,8 +13,8 @@
 
 enum isotime_flags {
 	ISOTIME_ZONE_OPTIONAL = 1 << 0, /* no zone designator means UTC */
-	ISOTIME_OFFSETS = 1 << 1,       /* accept +HH:MM / -HH:MM */
-	ISOTIME_SPACE_SEP = 1 << 2      /* accept ' ' between date and time */
+	ISOTIME_OFFSETS = 1 << 1,	/* accept +HH:MM / -HH:MM */
+	ISOTIME_SPACE_SEP = 1 << 2	/* accept ' ' between date and time */
 };
 
 int isotime_parse(const char *s, int flags, time_t *out);

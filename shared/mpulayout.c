@@ -86,7 +86,8 @@ int mpu_layout_parse(const char *s, struct mpu_layout *l)
 	t.grow = (uint32_t)g;
 	if (*s == ' ') {
 		s++;
-		if (ml_key(&s, "head") || ml_num(&s, (uint64_t)ML_MAX_PARTS * ML_MAX_PART, &t.head_bytes) ||
+		if (ml_key(&s, "head") ||
+		    ml_num(&s, (uint64_t)ML_MAX_PARTS * ML_MAX_PART, &t.head_bytes) ||
 		    *s++ != '/' || ml_num(&s, ML_MAX_PARTS, &v))
 			return -EINVAL;
 		t.head_parts = (uint32_t)v;

@@ -39,12 +39,12 @@
 #include <stdint.h>
 
 #define MPU_LAYOUT_META "s3mount-parts" /* after x-amz-meta- */
-#define MPU_LAYOUT_MAX 128              /* bytes, NUL included */
+#define MPU_LAYOUT_MAX 128		/* bytes, NUL included */
 
 struct mpu_layout {
-	uint64_t base;       /* bytes of policy part 1 */
-	uint64_t cap;        /* bytes: no part is larger */
-	uint32_t grow;       /* the size doubles every grow parts; 0 = constant */
+	uint64_t base;	     /* bytes of policy part 1 */
+	uint64_t cap;	     /* bytes: no part is larger */
+	uint32_t grow;	     /* the size doubles every grow parts; 0 = constant */
 	uint32_t head_parts; /* K: parts cut from the first head_bytes; 0 = none */
 	uint64_t head_bytes;
 };

@@ -51,33 +51,32 @@
 #include "s3hdr.h"
 #include "s3types.h"
 
-
 struct s3_config {
-	const char *bucket;          /* required */
-	const char *region;          /* NULL: $AWS_REGION, $AWS_DEFAULT_REGION, the
-				      * profile's config, else "us-east-1";
-				      * learnt from a redirect if wrong */
-	const char *endpoint;        /* NULL: https://s3.<region>.amazonaws.com,
-				      * else e.g. "http://127.0.0.1:7480" */
-	int path_style;              /* 1: http://host/bucket/key; 0: virtual-hosted */
-	const char *ca_bundle;       /* NULL: system default; TLS is always verified */
-	int insecure_skip_verify;    /* only by explicit option; logged loudly */
-	struct creds_opts creds;     /* the credentials chain (creds.h) */
-	int unsigned_payload;        /* sign bodies that carry Content-MD5 with
-				      * UNSIGNED-PAYLOAD instead of hashing them */
-	long connect_timeout_ms;     /* 0 = 5000 */
-	long low_speed_time_s;       /* abort a transfer below 1 KB/s for this long; 0 = 30 */
-	int max_retries;             /* 0 = 6; -1 = none */
-	long op_timeout_ms;          /* deadline of one call, all its tries, backoff and
-				      * resumes included; 0 = none (the default).
-				      * Past it the call fails with -ETIMEDOUT.
-				      * CompleteMultipartUpload and CopyObject are
-				      * exempt: S3 itself may take minutes on them */
-	int max_connections;         /* pool size; 0 = 32 */
+	const char *bucket;		   /* required */
+	const char *region;		   /* NULL: $AWS_REGION, $AWS_DEFAULT_REGION, the
+					    * profile's config, else "us-east-1";
+					    * learnt from a redirect if wrong */
+	const char *endpoint;		   /* NULL: https://s3.<region>.amazonaws.com,
+					    * else e.g. "http://127.0.0.1:7480" */
+	int path_style;			   /* 1: http://host/bucket/key; 0: virtual-hosted */
+	const char *ca_bundle;		   /* NULL: system default; TLS is always verified */
+	int insecure_skip_verify;	   /* only by explicit option; logged loudly */
+	struct creds_opts creds;	   /* the credentials chain (creds.h) */
+	int unsigned_payload;		   /* sign bodies that carry Content-MD5 with
+					    * UNSIGNED-PAYLOAD instead of hashing them */
+	long connect_timeout_ms;	   /* 0 = 5000 */
+	long low_speed_time_s;		   /* abort a transfer below 1 KB/s for this long; 0 = 30 */
+	int max_retries;		   /* 0 = 6; -1 = none */
+	long op_timeout_ms;		   /* deadline of one call, all its tries, backoff and
+					    * resumes included; 0 = none (the default).
+					    * Past it the call fails with -ETIMEDOUT.
+					    * CompleteMultipartUpload and CopyObject are
+					    * exempt: S3 itself may take minutes on them */
+	int max_connections;		   /* pool size; 0 = 32 */
 	uint64_t copy_multipart_threshold; /* s3_copy goes multipart above this many
-				      * bytes; 0 = 5 GiB (CopyObject's limit) */
-	uint64_t copy_part_size;     /* UploadPartCopy part size; 0 = max(512 MiB,
-				      * size/10000) */
+					    * bytes; 0 = 5 GiB (CopyObject's limit) */
+	uint64_t copy_part_size;	   /* UploadPartCopy part size; 0 = max(512 MiB,
+					    * size/10000) */
 	/* encryption, storage class, requester pays, expected owner: each sends
 	 * its headers on the requests it applies to (s3hdr.h); the SSE-C key is
 	 * copied and never logged */
@@ -119,25 +118,25 @@ int s3_get_range(struct s3_client *c, const char *key, uint64_t off, size_t len,
  * the first response's ETag, so sink never sees a byte twice nor bytes of two
  * versions of the object (-ESTALE if it changed meanwhile). */
 typedef int (*s3_sink_fn)(void *arg, const void *data, size_t n);
-int s3_get_stream(struct s3_client *c, const char *key, uint64_t off, uint64_t len,
-		  s3_sink_fn sink, void *arg, struct s3_object_info *info);
+int s3_get_stream(struct s3_client *c, const char *key, uint64_t off, uint64_t len, s3_sink_fn sink,
+		  void *arg, struct s3_object_info *info);
 
 /* ListObjectsV2: one page (struct s3_list_page: s3types.h). */
 struct s3_list_req {
-	const char *prefix;          /* NULL or "" for all */
-	const char *delimiter;       /* NULL or "/" */
-	const char *continuation;    /* NULL on the first page */
-	const char *start_after;     /* NULL or a key */
-	int max_keys;                /* 0 = server default (1000) */
+	const char *prefix;	  /* NULL or "" for all */
+	const char *delimiter;	  /* NULL or "/" */
+	const char *continuation; /* NULL on the first page */
+	const char *start_after;  /* NULL or a key */
+	int max_keys;		  /* 0 = server default (1000) */
 };
 int s3_list(struct s3_client *c, const struct s3_list_req *req, struct s3_list_page *page);
 void s3_list_page_release(struct s3_list_page *page);
 
 struct s3_put_opts {
-	const char *content_type;    /* NULL: none */
-	const char *const *meta;     /* NULL or {"name", "value", ..., NULL}: x-amz-meta-* */
-	const char *if_none_match;   /* NULL or "*" (create only: s3_put fails
-				      * with -EEXIST when the key exists) */
+	const char *content_type;  /* NULL: none */
+	const char *const *meta;   /* NULL or {"name", "value", ..., NULL}: x-amz-meta-* */
+	const char *if_none_match; /* NULL or "*" (create only: s3_put fails
+				    * with -EEXIST when the key exists) */
 };
 /* PutObject of len bytes (Content-MD5 always sent, so corruption is rejected). */
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
@@ -167,8 +166,8 @@ int s3_nonce_new(char nonce[S3_NONCE_MAX]);
 /* ... and, when nonce is not NULL, the upload's nonce (S3_NONCE_META). */
 int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
 			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX]);
-int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id,
-		       int part_number, const void *data, size_t len, char etag[S3_ETAG_MAX]);
+int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id, int part_number,
+		       const void *data, size_t len, char etag[S3_ETAG_MAX]);
 /* src_etag (or NULL): copy only from that version of src_key (-ESTALE if it
  * changed), so that several parts all come from one version. */
 int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *upload_id,
@@ -186,16 +185,15 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    char etag[S3_ETAG_MAX]);
 int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id);
 /* ListMultipartUploads under prefix, every page; fn returns non-zero to stop. */
-typedef int (*s3_upload_fn)(void *arg, const char *key, const char *upload_id,
-			    time_t initiated);
+typedef int (*s3_upload_fn)(void *arg, const char *key, const char *upload_id, time_t initiated);
 int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *arg);
 
 /* Counters for the SIGUSR1/unmount summary (monotonic, relaxed atomics). */
 struct s3_stats {
 	uint64_t requests, retries, bytes_down, bytes_up;
-	uint64_t errors;             /* requests that failed, after retries; not 404s */
-	uint64_t not_found;          /* answers "no such key/bucket/upload" (-ENOENT) */
-	uint64_t connects;           /* TCP/TLS connections opened; the rest reused */
+	uint64_t errors;    /* requests that failed, after retries; not 404s */
+	uint64_t not_found; /* answers "no such key/bucket/upload" (-ENOENT) */
+	uint64_t connects;  /* TCP/TLS connections opened; the rest reused */
 };
 void s3_client_stats(struct s3_client *c, struct s3_stats *out);
 

@@ -24,7 +24,7 @@
 enum s3err_action { S3ERR_FAIL = 0, S3ERR_RETRY, S3ERR_REFRESH, S3ERR_REGION };
 
 struct s3err_class {
-	int err;                  /* negative errno to return if we give up */
+	int err; /* negative errno to return if we give up */
 	enum s3err_action action;
 };
 

@@ -1,4 +1,3 @@
-/* Whole: each S3 document parser is a short on_end switch over the one expat engine here. */
 /*
  * s3xml.c: see s3xml.h. One small engine drives expat for every document: it
  * keeps the stack of open element names and the text of the innermost element

@@ -29,17 +29,17 @@
 #include "s3types.h"
 
 #define S3XML_INPUT_MAX (16u * 1024 * 1024) /* whole body */
-#define S3XML_FIELD_MAX (64u * 1024)        /* one element's text */
+#define S3XML_FIELD_MAX (64u * 1024)	    /* one element's text */
 #define S3XML_DEPTH_MAX 16
 
 /* <Error> documents (any status, including a 200 from Complete or Copy). */
 struct s3xml_error {
 	char code[128];
-	char message[512];       /* truncated; RGW sends it empty */
+	char message[512]; /* truncated; RGW sends it empty */
 	char request_id[128];
-	char region[64];         /* <Region> (AuthorizationHeaderMalformed) */
-	char bucket_region[64];  /* <BucketRegion> */
-	char endpoint[256];      /* <Endpoint> (PermanentRedirect) */
+	char region[64];	/* <Region> (AuthorizationHeaderMalformed) */
+	char bucket_region[64]; /* <BucketRegion> */
+	char endpoint[256];	/* <Endpoint> (PermanentRedirect) */
 };
 /* 0 when the body is an <Error> document (fields truncated to fit, never
  * failing on length), -ENOMSG when its root is something else. */
@@ -51,8 +51,7 @@ int s3xml_root(const char *body, size_t len, char *out, size_t cap);
 /* ListObjectsV2 (a v1 body parses too; its NextMarker is ignored). page is
  * filled from scratch (release it with s3xml_list_page_release); *key_count gets
  * <KeyCount> (-1 when absent). */
-int s3xml_parse_list_v2(const char *body, size_t len, struct s3_list_page *page,
-			long *key_count);
+int s3xml_parse_list_v2(const char *body, size_t len, struct s3_list_page *page, long *key_count);
 
 /* Frees what s3xml_parse_list_v2 allocated (s3_list_page_release calls it). */
 void s3xml_list_page_release(struct s3_list_page *page);
@@ -76,7 +75,7 @@ struct s3xml_uploads {
 	struct s3xml_upload *v;
 	size_t n;
 	int truncated;
-	char *next_key_marker;       /* NULL when absent */
+	char *next_key_marker;	     /* NULL when absent */
 	char *next_upload_id_marker; /* NULL when absent */
 };
 int s3xml_parse_list_uploads(const char *body, size_t len, struct s3xml_uploads *out);
@@ -92,7 +91,7 @@ struct s3xml_parts {
 	struct s3xml_part *v;
 	size_t n;
 	int truncated;
-	int next_part_marker;        /* 0 when absent */
+	int next_part_marker; /* 0 when absent */
 };
 int s3xml_parse_list_parts(const char *body, size_t len, struct s3xml_parts *out);
 void s3xml_parts_release(struct s3xml_parts *p);

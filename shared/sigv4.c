@@ -16,7 +16,7 @@
 #include "crypto.h"
 
 #define SIGV4_SCRATCH_MAX (1024 * 1024) /* bytes: cap on any intermediate string */
-#define SIGV4_SECRET_MAX 512            /* bytes: longer secrets are malformed */
+#define SIGV4_SECRET_MAX 512		/* bytes: longer secrets are malformed */
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 
 /* Secrets and derived keys are wiped from the stack; a volatile pointer keeps
@@ -493,8 +493,7 @@ out:
 	return rc;
 }
 
-int sigv4_signature(const struct sigv4_request *req, const struct sigv4_creds *creds,
-		    char out[65])
+int sigv4_signature(const struct sigv4_request *req, const struct sigv4_creds *creds, char out[65])
 {
 	struct buf sh;
 	int rc;

@@ -42,22 +42,22 @@ struct sigv4_creds {
 };
 
 enum sigv4_flags {
-	SIGV4_S3 = 0,                /* S3: no double encoding, no normalisation */
+	SIGV4_S3 = 0,		      /* S3: no double encoding, no normalisation */
 	SIGV4_DOUBLE_ENCODE = 1 << 0, /* other services: encode the path as sent once more */
 	SIGV4_NORMALIZE_PATH = 1 << 1 /* other services: remove dot segments and empty ones */
 };
 
 struct sigv4_request {
-	const char *method;          /* "GET" */
-	const char *path;            /* path as sent on the wire, e.g. "/bucket/a%20b" */
-	const char *query;           /* raw query without '?', or NULL */
+	const char *method;		    /* "GET" */
+	const char *path;		    /* path as sent on the wire, e.g. "/bucket/a%20b" */
+	const char *query;		    /* raw query without '?', or NULL */
 	const struct sigv4_header *headers; /* all headers to sign, incl. host and x-amz-* */
 	size_t nheaders;
-	const char *payload_hash;    /* hex SHA-256 of the body or SIGV4_UNSIGNED_PAYLOAD */
-	const char *region;          /* "us-east-1" */
-	const char *service;         /* "s3" */
-	const char *amz_date;        /* "20150830T123600Z", also sent as x-amz-date */
-	int flags;                   /* enum sigv4_flags */
+	const char *payload_hash; /* hex SHA-256 of the body or SIGV4_UNSIGNED_PAYLOAD */
+	const char *region;	  /* "us-east-1" */
+	const char *service;	  /* "s3" */
+	const char *amz_date;	  /* "20150830T123600Z", also sent as x-amz-date */
+	int flags;		  /* enum sigv4_flags */
 };
 
 /* Builds the canonical request into out (reset first). */
@@ -72,13 +72,12 @@ int sigv4_authorization(const struct sigv4_request *req, const struct sigv4_cred
 
 /* The lower-case hex signature alone (65 bytes with NUL), for presigned URLs
  * and tests. */
-int sigv4_signature(const struct sigv4_request *req, const struct sigv4_creds *creds,
-		    char out[65]);
+int sigv4_signature(const struct sigv4_request *req, const struct sigv4_creds *creds, char out[65]);
 /* The derived signing key: the HMAC chain over date8 ("YYYYMMDD"), region,
  * service (for aws-chunked signatures and tests); -EINVAL for a secret over
  * 512 bytes. */
 int sigv4_signing_key(const char *secret_key, const char *date8, const char *region,
-		       const char *service, unsigned char out[32]);
+		      const char *service, unsigned char out[32]);
 
 /* Percent-encodes an S3 object key for use in a URL path: unreserved characters
  * (A-Z a-z 0-9 - . _ ~) and '/' stay, every other byte becomes %XX (upper-case

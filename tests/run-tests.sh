@@ -38,6 +38,7 @@ PKGS=(
     radosgw ceph-mon ceph-osd uuid-runtime
     curl awscli jq xxd bc python3 python3-yaml iproute2 util-linux procps openssl
     s3fs rclone systemd libdeflate-tools pigz
+    clang-format cppcheck git
 )
 
 QUICK=0

@@ -31,7 +31,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     j++) {
 				const char *v = awsconfig_get(c, t, name, key);
 				if (!v || strcmp(v, value) != 0)
-					__builtin_trap(); /* lookup must find what enumeration shows */
+					__builtin_trap(); /* lookup must find what enumeration shows
+							   */
 				total += strlen(v);
 			}
 		}

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (k != -22 && (k < 1 || k > 10000))
 			abort();
 		for (int i = 1; i <= 10000; i += 997)
-			if (mpu_layout_part_size(&l, i) == 0 || mpu_layout_part_size(&l, i) > (5ull << 30))
+			if (mpu_layout_part_size(&l, i) == 0 ||
+			    mpu_layout_part_size(&l, i) > (5ull << 30))
 				abort();
 	}
 	free(s);

@@ -42,9 +42,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    {"x-amz-date", "20150830T123600Z"},
 				    {"X-Amz-Meta-Fuzz", value ? value : ""}};
 	for (int raw = 0; raw < 2; raw++) {
-		struct sigv4_request req = {"GET", raw ? s : enc.ptr, query, h, 3,
-					    SIGV4_UNSIGNED_PAYLOAD, "us-east-1", "s3",
-					    "20150830T123600Z", data[0] & 3};
+		struct sigv4_request req = {"GET",
+					    raw ? s : enc.ptr,
+					    query,
+					    h,
+					    3,
+					    SIGV4_UNSIGNED_PAYLOAD,
+					    "us-east-1",
+					    "s3",
+					    "20150830T123600Z",
+					    data[0] & 3};
 		if (sigv4_canonical_request(&req, &out) == 0) {
 			size_t n = strlen(SIGV4_UNSIGNED_PAYLOAD);
 			if (out.len < n || memcmp(out.ptr + out.len - n, SIGV4_UNSIGNED_PAYLOAD, n))

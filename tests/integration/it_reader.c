@@ -86,8 +86,7 @@ static int put_obj(struct obj *o, const char *key, size_t size, uint64_t seed)
 
 /* Reads the whole object in chunks; 1 when every byte matches (verify) or
  * when it was read without error (!verify: the benchmark's timed pass). */
-static int read_pass(struct rcache *rc, const struct obj *o, size_t chunk, double *mbps,
-		     int verify)
+static int read_pass(struct rcache *rc, const struct obj *o, size_t chunk, double *mbps, int verify)
 {
 	struct reader *r;
 	int err = reader_new(rc, o->key, o->size, o->etag, &r);
@@ -148,7 +147,7 @@ static int read_at(struct reader *r, const struct obj *o, uint64_t off, size_t l
 
 static int new_cache(size_t budget, struct budget **b, struct rcache **rc)
 {
-	struct rcache_opts opts = { 0 };
+	struct rcache_opts opts = {0};
 	if (budget_new(budget, b))
 		return -ENOMEM;
 	int err = rcache_new(cli, *b, &opts, rc);
@@ -169,7 +168,7 @@ static void free_cache(struct budget *b, struct rcache *rc)
 /* ---- tests ---- */
 
 static struct obj objs[6];
-static const size_t sizes[6] = { 0, 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1, 100 * MiB };
+static const size_t sizes[6] = {0, 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1, 100 * MiB};
 
 static void test_sequential(void)
 {
@@ -211,15 +210,15 @@ static void test_random(void)
 	const struct obj *o = &objs[5];
 	struct reader *r;
 	CHECK_INT(reader_new(rc, o->key, o->size, o->etag, &r), 0);
-	CHECK(read_at(r, o, o->size - 1000, 1000));     /* tail -c 1000 */
-	CHECK(read_at(r, o, o->size - 1, 4096));        /* last byte */
-	CHECK(read_at(r, o, o->size, 4096));            /* at EOF: 0 */
-	CHECK(read_at(r, o, o->size + 5, 4096));        /* past EOF: 0 */
-	CHECK(read_at(r, o, 50 * MiB + 12345, 4096));   /* middle */
-	CHECK(read_at(r, o, MiB - 1, 2));               /* block boundary */
-	CHECK(read_at(r, o, 8 * MiB - 1, 2));           /* part boundary */
-	CHECK(read_at(r, o, 33 * MiB - 100, MiB));      /* one FUSE read over a boundary */
-	CHECK(read_at(r, o, 70 * MiB + 1, 5 * MiB));    /* a large read over 6 blocks */
+	CHECK(read_at(r, o, o->size - 1000, 1000));   /* tail -c 1000 */
+	CHECK(read_at(r, o, o->size - 1, 4096));      /* last byte */
+	CHECK(read_at(r, o, o->size, 4096));	      /* at EOF: 0 */
+	CHECK(read_at(r, o, o->size + 5, 4096));      /* past EOF: 0 */
+	CHECK(read_at(r, o, 50 * MiB + 12345, 4096)); /* middle */
+	CHECK(read_at(r, o, MiB - 1, 2));	      /* block boundary */
+	CHECK(read_at(r, o, 8 * MiB - 1, 2));	      /* part boundary */
+	CHECK(read_at(r, o, 33 * MiB - 100, MiB));    /* one FUSE read over a boundary */
+	CHECK(read_at(r, o, 70 * MiB + 1, 5 * MiB));  /* a large read over 6 blocks */
 	struct rcache_stats s;
 	rcache_stats(rc, &s);
 	/* Random reads fetch only the blocks they touch: no prefetch. */
@@ -266,10 +265,9 @@ static void run_workers(size_t budget)
 		return;
 	}
 	struct worker w[8] = {
-		{ rc, &objs[5], 128 * KiB, 0 }, { rc, &objs[5], MiB, 0 },
-		{ rc, &objs[5], 128 * KiB, 0 }, { rc, &objs[4], 128 * KiB, 0 },
-		{ rc, &objs[3], MiB, 0 },       { rc, &objs[2], 300 * KiB, 0 },
-		{ rc, &objs[5], 64 * KiB, 0 },  { rc, &objs[1], 4096, 0 },
+	    {rc, &objs[5], 128 * KiB, 0}, {rc, &objs[5], MiB, 0},  {rc, &objs[5], 128 * KiB, 0},
+	    {rc, &objs[4], 128 * KiB, 0}, {rc, &objs[3], MiB, 0},  {rc, &objs[2], 300 * KiB, 0},
+	    {rc, &objs[5], 64 * KiB, 0},  {rc, &objs[1], 4096, 0},
 	};
 	pthread_t t[8];
 	for (int i = 0; i < 8; i++)
@@ -318,12 +316,12 @@ static void test_replaced(void)
 		CHECK(0);
 		return;
 	}
-	struct obj o = { 0 };
+	struct obj o = {0};
 	CHECK_INT(put_obj(&o, "replaced", 8 * MiB + 1, 77), 0);
 	struct reader *r;
 	CHECK_INT(reader_new(rc, o.key, o.size, o.etag, &r), 0);
 	CHECK(read_at(r, &o, 5 * MiB, 100)); /* random: only that block */
-	struct obj o2 = { 0 };
+	struct obj o2 = {0};
 	CHECK_INT(put_obj(&o2, "replaced", 8 * MiB + 1, 78), 0);
 	CHECK(strcmp(o.etag, o2.etag) != 0);
 	unsigned char buf[100];
@@ -345,7 +343,7 @@ static void test_replaced(void)
  * posix_spawnp wants mutable strings: the arguments are copied. */
 static int spawn_wait(const char *const *args)
 {
-	char *argv[24] = { 0 };
+	char *argv[24] = {0};
 	int n = 0, rc = -1;
 	for (; args[n] && n < 23; n++)
 		if (!(argv[n] = strdup(args[n])))
@@ -363,20 +361,21 @@ out:
 	return rc;
 }
 
-#define EMPTY_SHA256_HDR \
+#define EMPTY_SHA256_HDR                                                                           \
 	"x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 static void delete_bucket(void)
 {
 	int err = s3_bucket_delete(cli);
 	if (err)
-		fprintf(stderr, "warning: could not delete bucket %s: %s\n", bucket, strerror(-err));
+		fprintf(stderr, "warning: could not delete bucket %s: %s\n", bucket,
+			strerror(-err));
 }
 
 static int setup_client(void)
 {
-	const char *need[] = { "S3M_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-			       "AWS_REGION" };
+	const char *need[] = {"S3M_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+			      "AWS_REGION"};
 	for (int i = 0; i < 4; i++) {
 		if (!getenv(need[i]) || !*getenv(need[i])) {
 			fprintf(stderr, "it_reader: %s is not set (source /tmp/s3m-dev-rgw.env)\n",
@@ -385,7 +384,7 @@ static int setup_client(void)
 		}
 	}
 	snprintf(bucket, sizeof(bucket), "it-reader-%ld", (long)getpid());
-	struct s3_config cfg = { 0 };
+	struct s3_config cfg = {0};
 	cfg.bucket = bucket;
 	cfg.region = getenv("AWS_REGION");
 	cfg.endpoint = getenv("S3M_ENDPOINT");
@@ -412,8 +411,9 @@ static double curl_mbps(const char *key, size_t size)
 	snprintf(user, sizeof(user), "%s:%s", getenv("AWS_ACCESS_KEY_ID"),
 		 getenv("AWS_SECRET_ACCESS_KEY"));
 	snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", getenv("AWS_REGION"));
-	const char *argv[] = { "curl", "-s", "-f", "-o", "/dev/null", "--aws-sigv4", sigv4,
-			       "--user", user, "-H", EMPTY_SHA256_HDR, url, NULL };
+	const char *argv[] = {"curl",		"-s",  "-f",	 "-o", "/dev/null",
+			      "--aws-sigv4",	sigv4, "--user", user, "-H",
+			      EMPTY_SHA256_HDR, url,   NULL};
 	double t0 = now_s();
 	if (spawn_wait(argv) != 0)
 		return -1;
@@ -422,7 +422,7 @@ static double curl_mbps(const char *key, size_t size)
 
 static int bench(size_t mib)
 {
-	struct obj o = { 0 };
+	struct obj o = {0};
 	int rc = 1;
 	if (put_obj(&o, "bench", mib * MiB, 5) != 0)
 		goto out;

@@ -228,8 +228,8 @@ static void *writer_main(void *arg)
 	struct writer *w = arg;
 	char key[64];
 	snprintf(key, sizeof(key), "conc/w%d", w->idx);
-	w->ok = upload_and_check(w->p, key, 100 + (unsigned)w->idx, 100 * MiB + 977 * (unsigned)w->idx,
-				 NULL);
+	w->ok = upload_and_check(w->p, key, 100 + (unsigned)w->idx,
+				 100 * MiB + 977 * (unsigned)w->idx, NULL);
 	return NULL;
 }
 
@@ -607,10 +607,10 @@ int main(void)
 	log_level_set(LOG_LVL_WARN);
 	snprintf(BUCKET, sizeof(BUCKET), "it-upload-%ld", (long)getpid());
 	struct s3_config cfg = {
-		.bucket = BUCKET,
-		.region = getenv("AWS_REGION"),
-		.endpoint = getenv("S3M_ENDPOINT"),
-		.path_style = 1,
+	    .bucket = BUCKET,
+	    .region = getenv("AWS_REGION"),
+	    .endpoint = getenv("S3M_ENDPOINT"),
+	    .path_style = 1,
 	};
 	struct s3_config cfgm = cfg;
 	cfgm.copy_multipart_threshold = 5 * MiB;

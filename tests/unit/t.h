@@ -13,62 +13,60 @@
 
 static int t_passed, t_failed, t_cur_failed;
 
-#define CHECK(cond)                                                              \
-	do {                                                                     \
-		if (!(cond)) {                                                   \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__,   \
-				__LINE__, #cond);                                \
-			t_cur_failed = 1;                                        \
-		}                                                                \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			t_cur_failed = 1;                                                          \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                          \
-	do {                                                                     \
-		const char *t_a = (a), *t_b = (b);                               \
-		if (!t_a || !t_b || strcmp(t_a, t_b) != 0) {                     \
-			fprintf(stderr, "%s:%d: CHECK_STR failed: %s\n  got:  [%s]\n  want: [%s]\n", \
-				__FILE__, __LINE__, #a, t_a ? t_a : "(null)",    \
-				t_b ? t_b : "(null)");                           \
-			t_cur_failed = 1;                                        \
-		}                                                                \
+#define CHECK_STR(a, b)                                                                            \
+	do {                                                                                       \
+		const char *t_a = (a), *t_b = (b);                                                 \
+		if (!t_a || !t_b || strcmp(t_a, t_b) != 0) {                                       \
+			fprintf(                                                                   \
+			    stderr, "%s:%d: CHECK_STR failed: %s\n  got:  [%s]\n  want: [%s]\n",   \
+			    __FILE__, __LINE__, #a, t_a ? t_a : "(null)", t_b ? t_b : "(null)");   \
+			t_cur_failed = 1;                                                          \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_INT(a, b)                                                          \
-	do {                                                                     \
-		long long t_a = (long long)(a), t_b = (long long)(b);            \
-		if (t_a != t_b) {                                                \
-			fprintf(stderr, "%s:%d: CHECK_INT failed: %s == %lld, want %lld\n", \
-				__FILE__, __LINE__, #a, t_a, t_b);               \
-			t_cur_failed = 1;                                        \
-		}                                                                \
+#define CHECK_INT(a, b)                                                                            \
+	do {                                                                                       \
+		long long t_a = (long long)(a), t_b = (long long)(b);                              \
+		if (t_a != t_b) {                                                                  \
+			fprintf(stderr, "%s:%d: CHECK_INT failed: %s == %lld, want %lld\n",        \
+				__FILE__, __LINE__, #a, t_a, t_b);                                 \
+			t_cur_failed = 1;                                                          \
+		}                                                                                  \
 	} while (0)
 
 /* Counts one case; use for data-driven loops so each vector is a case. */
-#define T_CASE(name, ok)                                                         \
-	do {                                                                     \
-		if (ok) {                                                        \
-			t_passed++;                                              \
-		} else {                                                         \
-			t_failed++;                                              \
-			fprintf(stderr, "FAIL %s\n", (name));                    \
-		}                                                                \
+#define T_CASE(name, ok)                                                                           \
+	do {                                                                                       \
+		if (ok) {                                                                          \
+			t_passed++;                                                                \
+		} else {                                                                           \
+			t_failed++;                                                                \
+			fprintf(stderr, "FAIL %s\n", (name));                                      \
+		}                                                                                  \
 	} while (0)
 
-#define T_RUN(fn)                                                                \
-	do {                                                                     \
-		t_cur_failed = 0;                                                \
-		fn();                                                            \
-		if (t_cur_failed) {                                              \
-			t_failed++;                                              \
-			fprintf(stderr, "FAIL %s\n", #fn);                       \
-		} else {                                                         \
-			t_passed++;                                              \
-		}                                                                \
+#define T_RUN(fn)                                                                                  \
+	do {                                                                                       \
+		t_cur_failed = 0;                                                                  \
+		fn();                                                                              \
+		if (t_cur_failed) {                                                                \
+			t_failed++;                                                                \
+			fprintf(stderr, "FAIL %s\n", #fn);                                         \
+		} else {                                                                           \
+			t_passed++;                                                                \
+		}                                                                                  \
 	} while (0)
 
-#define T_DONE()                                                                 \
-	(printf("%d passed, %d failed\n", t_passed, t_failed),                   \
-	 (t_failed || t_passed == 0) ? 1 : 0)
+#define T_DONE()                                                                                   \
+	(printf("%d passed, %d failed\n", t_passed, t_failed), (t_failed || t_passed == 0) ? 1 : 0)
 
 /* The whole file as a NUL-terminated string (test data is small), or NULL.
  * The caller frees it. static inline: files that do not use it get no

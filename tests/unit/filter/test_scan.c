@@ -240,20 +240,70 @@ static void scan_padded(const char *tok, enum scan_format fmt, size_t pad, struc
 static void test_fast_paths_pad(void)
 {
 	static const char *const nums[] = {
-	    "0", "-0", "7", "-7", "10", "123456789012345", "1234567890123456",
-	    "12345678901234567", "-123456789012345", "0.5", "-0.5", "1.25", "123456.7890123",
-	    "1234567.89012345", "12345678.9012345678", "1.5e3", "1.5E-3", "1e5", "-1E+5",
-	    "0e0", "01", "-01", "00", "1.", "1.e5", "-", "-x", ".5", "1.5x", "1x", "2true",
-	    "1.5.5", "-inf", "inf", "nan", "1e", "1e+", "0.000000000000001",
-	    "\"\"", "\"abc\"", "\"0123456789abcde\"", "\"0123456789abcdef\"",
-	    "\"0123456789abcdefg\"", "\"0123456789abcde\\\"\"", "\"0123456789abcdef\\n\"",
-	    "\"0123456789abcd\\u00e9x\"", "\"\\\\\"", "\"abc\\\"", "\"a\x01b\"",
-	    "\"0123456789abcdef0123456789abcd\\\"x\"", "'it''s'", "'0123456789abcde\\''",
-	    "\"0123456789abcd'e\"", "'0123456789abcde\"f'",
+	    "0",
+	    "-0",
+	    "7",
+	    "-7",
+	    "10",
+	    "123456789012345",
+	    "1234567890123456",
+	    "12345678901234567",
+	    "-123456789012345",
+	    "0.5",
+	    "-0.5",
+	    "1.25",
+	    "123456.7890123",
+	    "1234567.89012345",
+	    "12345678.9012345678",
+	    "1.5e3",
+	    "1.5E-3",
+	    "1e5",
+	    "-1E+5",
+	    "0e0",
+	    "01",
+	    "-01",
+	    "00",
+	    "1.",
+	    "1.e5",
+	    "-",
+	    "-x",
+	    ".5",
+	    "1.5x",
+	    "1x",
+	    "2true",
+	    "1.5.5",
+	    "-inf",
+	    "inf",
+	    "nan",
+	    "1e",
+	    "1e+",
+	    "0.000000000000001",
+	    "\"\"",
+	    "\"abc\"",
+	    "\"0123456789abcde\"",
+	    "\"0123456789abcdef\"",
+	    "\"0123456789abcdefg\"",
+	    "\"0123456789abcde\\\"\"",
+	    "\"0123456789abcdef\\n\"",
+	    "\"0123456789abcd\\u00e9x\"",
+	    "\"\\\\\"",
+	    "\"abc\\\"",
+	    "\"a\x01b\"",
+	    "\"0123456789abcdef0123456789abcd\\\"x\"",
+	    "'it''s'",
+	    "'0123456789abcde\\''",
+	    "\"0123456789abcd'e\"",
+	    "'0123456789abcde\"f'",
 	    /* the Python vector loop's false stops ('#' '&' and 0x08..0x0f) */
-	    "'a#b&c#d&e#f&g#h&i#j'", "'0123456789abcd#&'", "'01234\t56789\x0b\x0c\x08" "abc'",
-	    "'0123456789abcdef\x0e\x0f'", "'0123456789abc\ndef'", "'0123456789abcdef\r'",
-	    "'0123456789abcdefghij\n'", "\"#&\\\"'#\"",
+	    "'a#b&c#d&e#f&g#h&i#j'",
+	    "'0123456789abcd#&'",
+	    "'01234\t56789\x0b\x0c\x08"
+	    "abc'",
+	    "'0123456789abcdef\x0e\x0f'",
+	    "'0123456789abc\ndef'",
+	    "'0123456789abcdef\r'",
+	    "'0123456789abcdefghij\n'",
+	    "\"#&\\\"'#\"",
 	};
 	char l0[256], l1[256];
 	for (size_t f = 0; f < 2; f++) {
@@ -265,14 +315,15 @@ static void test_fast_paths_pad(void)
 				struct scanned b;
 				scan_padded(nums[i], fmt, pad, &b, l1, sizeof(l1));
 				const struct scan_val *va = V(&a, 0), *vb = V(&b, 0);
-				int same = a.rc == b.rc && a.res.err_off == b.res.err_off &&
-					   (a.rc ? strcmp(a.res.err_reason, b.res.err_reason) == 0
-						 : va->type == vb->type && va->len == vb->len &&
-						       va->flags == vb->flags &&
-						       va->p - l0 == vb->p - l1);
+				int same =
+				    a.rc == b.rc && a.res.err_off == b.res.err_off &&
+				    (a.rc ? strcmp(a.res.err_reason, b.res.err_reason) == 0
+					  : va->type == vb->type && va->len == vb->len &&
+						va->flags == vb->flags && va->p - l0 == vb->p - l1);
 				if (!same)
-					fprintf(stderr, "fmt %zu token [%s] pad %zu: rc %d/%d off "
-							"%zu/%zu len %u/%u flags %x/%x\n",
+					fprintf(stderr,
+						"fmt %zu token [%s] pad %zu: rc %d/%d off "
+						"%zu/%zu len %u/%u flags %x/%x\n",
 						f, nums[i], pad, a.rc, b.rc, a.res.err_off,
 						b.res.err_off, va->len, vb->len, va->flags,
 						vb->flags);
@@ -324,7 +375,8 @@ static void test_fast_paths_pad(void)
 static void test_separator_layouts(void)
 {
 	static const char *const lines[] = {
-	    "{\"a\": 1, \"b\": [1, 2], \"c\": {\"d\": \"x\", \"e\": {\"f\": 2, \"g\": 3}}, \"z\": 9}",
+	    "{\"a\": 1, \"b\": [1, 2], \"c\": {\"d\": \"x\", \"e\": {\"f\": 2, \"g\": 3}}, \"z\": "
+	    "9}",
 	    "{\"a\":1,\"b\":[1,2],\"c\":{\"d\":\"x\",\"e\":{\"f\":2,\"g\":3}},\"z\":9}",
 	    "{\"a\" : 1 , \"b\" : [1 , 2] , \"c\" : {\"d\" : \"x\" , \"e\" : {\"f\" : 2 , \"g\" : "
 	    "3}} , \"z\" : 9}",
@@ -349,9 +401,9 @@ static void test_separator_layouts(void)
 		size_t off;
 		const char *reason_part;
 	} bad[] = {
-	    {"{\"a\": }", 6, "value"},	  {"{\"a\": 1, }", 9, "key"},
-	    {"{\"a\": 1, ", 9, "key"},	  {"{\"a\": 1,", 8, "key"},
-	    {"{\"a\": [1, ]}", 10, "value"}, {"{\"a\": {\"b\": 1, }}", 15, "key"},
+	    {"{\"a\": }", 6, "value"},	       {"{\"a\": 1, }", 9, "key"},
+	    {"{\"a\": 1, ", 9, "key"},	       {"{\"a\": 1,", 8, "key"},
+	    {"{\"a\": [1, ]}", 10, "value"},   {"{\"a\": {\"b\": 1, }}", 15, "key"},
 	    {"{\"a\": {\"b\": ", 12, "value"}, {"{\"a\": [1, ", 10, "value"},
 	    {"{\"a\": 1 ,", 9, "key"},
 	};

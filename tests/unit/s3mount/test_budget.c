@@ -12,7 +12,7 @@
 
 static void sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
 
@@ -60,7 +60,7 @@ static void test_blocking(void)
 	struct budget *b;
 	CHECK_INT(budget_new(100, &b), 0);
 	CHECK_INT(budget_acquire(b, 80), 0);
-	struct holder h = { b, 50, 0 };
+	struct holder h = {b, 50, 0};
 	pthread_t t;
 	pthread_create(&t, NULL, acquire_thread, &h);
 	sleep_ms(100);
@@ -101,7 +101,7 @@ static size_t fake_reclaim(void *arg, size_t want)
 
 static void test_reclaim(void)
 {
-	struct fake_cache fc = { 0 };
+	struct fake_cache fc = {0};
 	pthread_mutex_init(&fc.lock, NULL);
 	CHECK_INT(budget_new(100, &fc.b), 0);
 	budget_set_reclaim(fc.b, fake_reclaim, &fc);
@@ -126,12 +126,12 @@ static void test_reclaim(void)
  * by calling reclaim again (the bug fixed in budget.c: it slept forever). */
 static void test_reclaim_later(void)
 {
-	struct fake_cache fc = { 0 };
+	struct fake_cache fc = {0};
 	pthread_mutex_init(&fc.lock, NULL);
 	CHECK_INT(budget_new(100, &fc.b), 0);
 	budget_set_reclaim(fc.b, fake_reclaim, &fc);
 	CHECK_INT(budget_acquire(fc.b, 100), 0);
-	struct holder h = { fc.b, 40, 0 };
+	struct holder h = {fc.b, 40, 0};
 	pthread_t t;
 	pthread_create(&t, NULL, acquire_thread, &h);
 	sleep_ms(100);
@@ -176,7 +176,7 @@ static void test_threads(void)
 {
 	struct budget *b;
 	CHECK_INT(budget_new(64, &b), 0);
-	struct churn c = { b, 20000 };
+	struct churn c = {b, 20000};
 	pthread_t t[8];
 	for (int i = 0; i < 8; i++)
 		pthread_create(&t[i], NULL, churn_thread, &c);

@@ -52,7 +52,7 @@ static void test_steps(void)
  * offsets equal to the running sum; every base >= 6 MiB reaches 5 TiB. */
 static void test_all_bases(void)
 {
-	static const uint64_t bases[] = {5 * MiB, 6 * MiB, 8 * MiB, 10 * MiB, 16 * MiB,
+	static const uint64_t bases[] = {5 * MiB,   6 * MiB, 8 * MiB, 10 * MiB,	      16 * MiB,
 					 100 * MiB, 1 * GiB, 5 * GiB, 5 * MiB + 12345};
 	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
 		uint64_t b = bases[i], sum = 0, prev = 0;

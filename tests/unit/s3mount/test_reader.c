@@ -35,10 +35,10 @@ struct store {
 	struct fobj objs[16];
 	int nobjs;
 	atomic_int calls;
-	atomic_int fail_next;    /* fail this many fetches with -EIO */
-	atomic_size_t max_len;   /* largest range asked */
+	atomic_int fail_next;  /* fail this many fetches with -EIO */
+	atomic_size_t max_len; /* largest range asked */
 	atomic_size_t bytes;
-	long delay_us;           /* per fetch, to let waiters pile up */
+	long delay_us; /* per fetch, to let waiters pile up */
 };
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -77,8 +77,8 @@ static struct fobj *store_put(struct store *s, const char *key, size_t size, con
 	return o;
 }
 
-static int store_fetch(void *arg, const char *key, uint64_t off, size_t len, void *buf,
-		       size_t *got, const char *if_match, struct s3_object_info *info)
+static int store_fetch(void *arg, const char *key, uint64_t off, size_t len, void *buf, size_t *got,
+		       const char *if_match, struct s3_object_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	struct store *s = arg;
@@ -87,7 +87,7 @@ static int store_fetch(void *arg, const char *key, uint64_t off, size_t len, voi
 	while (len > m && !atomic_compare_exchange_weak(&s->max_len, &m, len))
 		;
 	if (s->delay_us) {
-		struct timespec ts = { 0, s->delay_us * 1000 };
+		struct timespec ts = {0, s->delay_us * 1000};
 		nanosleep(&ts, NULL);
 	}
 	if (atomic_load(&s->fail_next) > 0) {
@@ -143,7 +143,7 @@ struct env {
 
 static int env_open(struct env *e, size_t budget, int threads)
 {
-	struct rcache_opts o = { 0 };
+	struct rcache_opts o = {0};
 	o.fetch = store_fetch;
 	o.fetch_arg = &st;
 	o.fetch_threads = threads;
@@ -171,7 +171,8 @@ static int read_all(struct rcache *rc, const struct fobj *o, size_t chunk)
 	for (;;) {
 		ssize_t n = reader_read(r, buf, chunk, off);
 		if (n < 0) {
-			fprintf(stderr, "read %s at %llu: %zd\n", o->key, (unsigned long long)off, n);
+			fprintf(stderr, "read %s at %llu: %zd\n", o->key, (unsigned long long)off,
+				n);
 			ok = 0;
 			break;
 		}
@@ -195,14 +196,14 @@ static void test_sizes_sequential(void)
 {
 	struct env e;
 	CHECK_INT(env_open(&e, 64 * MiB, 4), 0);
-	size_t sizes[] = { 0, 1, MiB - 1, MiB, MiB + 1, 8 * MiB - 1, 8 * MiB, 8 * MiB + 1,
-			   20 * MiB + 12345 };
+	size_t sizes[] = {0,	   1,		MiB - 1,	 MiB, MiB + 1, 8 * MiB - 1,
+			  8 * MiB, 8 * MiB + 1, 20 * MiB + 12345};
 	char names[9][16];
 	for (int i = 0; i < 9; i++) {
 		snprintf(names[i], sizeof(names[i]), "obj%d", i);
 		store_put(&st, names[i], sizes[i], names[i]);
 	}
-	size_t chunks[] = { 128 * KiB, MiB, 100000, 3 * MiB + 7 };
+	size_t chunks[] = {128 * KiB, MiB, 100000, 3 * MiB + 7};
 	for (int i = 0; i < 9; i++)
 		for (int c = 0; c < 4; c++) {
 			char name[64];
@@ -254,8 +255,8 @@ static void test_random_reads_no_prefetch(void)
 	CHECK_INT(s.prefetched_bytes, 0);
 	CHECK_INT(s.gets, 1);
 	/* Middle offsets, crossing block boundaries. */
-	uint64_t offs[] = { 17 * MiB - 1, 5 * MiB + 77, 30 * MiB - 100, 1, 33 * MiB };
-	size_t lens[] = { 2, MiB, 200, MiB + 5, 2 * MiB };
+	uint64_t offs[] = {17 * MiB - 1, 5 * MiB + 77, 30 * MiB - 100, 1, 33 * MiB};
+	size_t lens[] = {2, MiB, 200, MiB + 5, 2 * MiB};
 	for (int i = 0; i < 5; i++) {
 		ssize_t n = reader_read(r, buf, lens[i], offs[i]);
 		CHECK_INT(n, lens[i]);
@@ -358,10 +359,9 @@ static void run_threads(size_t budget)
 	struct fobj *b = store_put(&st, "b", 17 * MiB - 3, "eb");
 	struct fobj *c = store_put(&st, "c", 9 * MiB, "ec");
 	struct job jobs[8] = {
-		{ e.rc, a, 128 * KiB, 0, 0 }, { e.rc, a, MiB, 0, 0 },
-		{ e.rc, a, 128 * KiB, 0, 0 }, { e.rc, b, MiB, 0, 0 },
-		{ e.rc, b, 64 * KiB, 0, 1 },  { e.rc, c, 128 * KiB, 0, 0 },
-		{ e.rc, a, 300 * KiB, 0, 1 }, { e.rc, c, MiB, 0, 1 },
+	    {e.rc, a, 128 * KiB, 0, 0}, {e.rc, a, MiB, 0, 0},	   {e.rc, a, 128 * KiB, 0, 0},
+	    {e.rc, b, MiB, 0, 0},	{e.rc, b, 64 * KiB, 0, 1}, {e.rc, c, 128 * KiB, 0, 0},
+	    {e.rc, a, 300 * KiB, 0, 1}, {e.rc, c, MiB, 0, 1},
 	};
 	pthread_t t[8];
 	for (int i = 0; i < 8; i++)
@@ -486,7 +486,7 @@ static void test_one_fetch_for_waiters(void)
 	struct same s[4];
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++) {
-		s[i] = (struct same){ e.rc, o, 0 };
+		s[i] = (struct same){e.rc, o, 0};
 		pthread_create(&t[i], NULL, same_thread, &s[i]);
 	}
 	for (int i = 0; i < 4; i++) {
@@ -615,7 +615,7 @@ static void test_bad_opts(void)
 	struct budget *b;
 	struct rcache *rc;
 	CHECK_INT(budget_new(MiB, &b), 0);
-	struct rcache_opts o = { 0 };
+	struct rcache_opts o = {0};
 	o.fetch = store_fetch;
 	o.fetch_arg = &st;
 	CHECK_INT(rcache_new(NULL, b, &o, &rc), -EINVAL); /* budget < 2 blocks */
@@ -638,8 +638,8 @@ struct seqpar {
 	atomic_ullong next;
 	atomic_int bad;
 	size_t piece;
-	int copy;     /* 1: reader_read only (the copy path) */
-	long jitter;  /* microseconds, at most */
+	int copy;    /* 1: reader_read only (the copy path) */
+	long jitter; /* microseconds, at most */
 };
 
 static void *seqpar_thread(void *arg)
@@ -653,12 +653,13 @@ static void *seqpar_thread(void *arg)
 			break;
 		/* Jitter: the kernel's parallel requests arrive out of order. */
 		seed = seed * 1103515245u + 12345u;
-		struct timespec ts = { 0, (long)((seed >> 16) % (unsigned)p->jitter) * 1000 };
+		struct timespec ts = {0, (long)((seed >> 16) % (unsigned)p->jitter) * 1000};
 		nanosleep(&ts, NULL);
 		struct iovec iov[READER_IOV_MAX];
 		int niov = 0;
 		struct reader_pin *pin = NULL;
-		ssize_t n = p->copy ? -EAGAIN : reader_read_iov(p->r, off, p->piece, iov, &niov, &pin);
+		ssize_t n =
+		    p->copy ? -EAGAIN : reader_read_iov(p->r, off, p->piece, iov, &niov, &pin);
 		if (n == -EAGAIN) {
 			n = reader_read(p->r, buf, p->piece, off);
 			if (n <= 0 || memcmp(buf, p->o->data + off, (size_t)n) != 0)
@@ -686,7 +687,7 @@ static void *seqpar_thread(void *arg)
  * evicts blocks it fetched ahead and has not read yet. */
 static void test_sequential_fetches_once(void)
 {
-	size_t sizes[] = { 32 * MiB, 64 * MiB };
+	size_t sizes[] = {32 * MiB, 64 * MiB};
 	for (int k = 0; k < 2; k++) {
 		size_t budget = sizes[k];
 		struct env e;
@@ -704,7 +705,7 @@ static void test_sequential_fetches_once(void)
 		for (int v = 0; v < 4; v++) {
 			int nthr = v == 0 ? 1 : v == 1 ? 4 : 16;
 			atomic_store(&st.bytes, 0);
-			struct seqpar p = { 0 };
+			struct seqpar p = {0};
 			p.o = o;
 			p.piece = nthr == 16 ? MiB : 128 * KiB;
 			p.copy = v == 3;
@@ -718,7 +719,8 @@ static void test_sequential_fetches_once(void)
 			reader_free(p.r);
 			got = atomic_load(&st.bytes);
 			rcache_stats(e.rc, &s);
-			fprintf(stderr, "budget %zu MiB, %d threads (copy %d): fetched %zu of %zu MiB\n",
+			fprintf(stderr,
+				"budget %zu MiB, %d threads (copy %d): fetched %zu of %zu MiB\n",
 				budget / MiB, nthr, p.copy, got / MiB, o->size / MiB);
 			CHECK_INT(atomic_load(&p.bad), 0);
 			CHECK(got <= o->size + o->size / 10);
@@ -758,7 +760,7 @@ static void test_reclaim_spares_unread_prefetch(void)
 			 * the 24 MiB already read, backwards (random reads: no
 			 * prefetch), so those blocks are warmer than the 8 MiB
 			 * window; then take 23 MiB of the 32. */
-			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			struct timespec ts = {0, 50 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 			struct reader *r2;
 			CHECK_INT(reader_new(e.rc, o->key, o->size, o->etag, &r2), 0);

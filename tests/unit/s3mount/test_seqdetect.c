@@ -1,7 +1,7 @@
 /* test_seqdetect.c: sequential detection, out-of-order tolerance, window
  * growth to the cap, reset on random reads, re-arming, shrink. */
-#include "seqdetect.h"
 #include "t.h"
+#include "seqdetect.h"
 
 #define MiB ((size_t)1 << 20)
 #define KiB ((size_t)1 << 10)
@@ -23,7 +23,7 @@ static void test_first_read_and_growth(void)
 	CHECK_INT(seqdetect_feed(&s, MiB - 128 * KiB, 128 * KiB), 1);
 	CHECK_INT(s.window, 4 * MiB);
 	/* One doubling per block, then the cap. */
-	size_t want[] = { 8 * MiB, 16 * MiB, 32 * MiB, 64 * MiB, 64 * MiB, 64 * MiB };
+	size_t want[] = {8 * MiB, 16 * MiB, 32 * MiB, 64 * MiB, 64 * MiB, 64 * MiB};
 	for (int i = 0; i < 6; i++) {
 		CHECK_INT(seqdetect_feed(&s, (uint64_t)(i + 1) * MiB, MiB), 1);
 		CHECK_INT(s.window, want[i]);
@@ -129,13 +129,14 @@ static void test_shuffled_parallel_stream(void)
 {
 	struct seqdetect s;
 	seqdetect_init(&s, 2 * MiB, 64 * MiB, MiB);
-	static const int perm[6][4] = { { 0, 1, 2, 3 }, { 3, 2, 1, 0 }, { 1, 3, 0, 2 },
-					 { 2, 0, 3, 1 }, { 3, 0, 1, 2 }, { 1, 0, 3, 2 } };
+	static const int perm[6][4] = {{0, 1, 2, 3}, {3, 2, 1, 0}, {1, 3, 0, 2},
+				       {2, 0, 3, 1}, {3, 0, 1, 2}, {1, 0, 3, 2}};
 	uint64_t base = 0;
 	for (int g = 0; g < 512; g++) {
 		for (int k = 0; k < 4; k++)
 			CHECK_INT(seqdetect_feed(&s, base + (uint64_t)perm[g % 6][k] * 128 * KiB,
-						 128 * KiB), 1);
+						 128 * KiB),
+				  1);
 		base += 4 * 128 * KiB;
 	}
 	CHECK_INT(s.random_reads, 0);

@@ -49,9 +49,9 @@ static struct {
 	struct fobj obj[MAXOBJ];
 	struct fmpu mpu[MAXMPU];
 	int next_id;
-	int fail_part;      /* part number that fails with -EIO (0: none) */
-	int fail_complete;  /* Complete fails with this errno (0: none) */
-	int complete_lost;  /* Complete succeeds but answers -ENOENT (lost response) */
+	int fail_part;	   /* part number that fails with -EIO (0: none) */
+	int fail_complete; /* Complete fails with this errno (0: none) */
+	int complete_lost; /* Complete succeeds but answers -ENOENT (lost response) */
 	int part_delay_ms;
 	int inflight, max_inflight;
 	int copies, puts, creates, aborts, part_copies, gets;
@@ -199,13 +199,13 @@ int s3_nonce_new(char nonce[S3_NONCE_MAX])
 int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
 			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX])
 {
-	(void)l; /* the recorded layout is checked against RGW in it_fault_read */
+	(void)l;     /* the recorded layout is checked against RGW in it_fault_read */
 	(void)nonce; /* and the nonce in it_complete_owner */
 	return s3_mpu_create(c, key, NULL, upload_id);
 }
 
-int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id,
-		       int part_number, const void *data, size_t len, char etag[S3_ETAG_MAX])
+int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id, int part_number,
+		       const void *data, size_t len, char etag[S3_ETAG_MAX])
 {
 	pthread_mutex_lock(&fs3.lock);
 	fs3.inflight++;
@@ -691,9 +691,9 @@ static void test_after_commit(void)
 	struct s3_object_info a, b;
 	CHECK_INT(upload_new(P, "ac", &u), 0);
 	CHECK_INT(upload_write(u, "hello", 5, 0), 5);
-	CHECK_INT(upload_commit(u, &a), 0); /* fsync */
+	CHECK_INT(upload_commit(u, &a), 0);	       /* fsync */
 	CHECK_INT(upload_write(u, "x", 1, 5), -EPERM); /* no resume: refused */
-	CHECK_INT(upload_commit(u, &b), 0); /* close after fsync */
+	CHECK_INT(upload_commit(u, &b), 0);	       /* close after fsync */
 	CHECK_STR(a.etag, b.etag);
 	CHECK_INT(b.size, 5);
 	CHECK_INT(upload_retarget(u, "other"), -EINVAL);

@@ -4,8 +4,8 @@
  * turns the check off; multipart ETags are checked part by part when a part
  * layout that fits the ETag's part count is given, and not otherwise. */
 #include <errno.h>
-#include <stdio.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -99,7 +99,7 @@ static void test_flipped_byte(void)
 	}
 	CHECK_INT(rc, -EIO);
 	CHECK_INT(verify_state(v), VERIFY_BAD);
-	CHECK_INT(feed(v, bad, 0, 4096), -EIO);         /* every later read */
+	CHECK_INT(feed(v, bad, 0, 4096), -EIO); /* every later read */
 	CHECK_INT(feed(v, obj, SIZE, 77), -EIO);
 	verify_free(v);
 	free(bad);
@@ -155,7 +155,9 @@ static void test_far_ahead_no_wait(void)
 {
 	unsigned char *big = calloc(1, (size_t)64 << 20);
 	struct verify *v;
-	CHECK_INT(verify_new("\"d41d8cd98f00b204e9800998ecf8427e\"", (size_t)64 << 20, NULL, 60000, &v), 0);
+	CHECK_INT(
+	    verify_new("\"d41d8cd98f00b204e9800998ecf8427e\"", (size_t)64 << 20, NULL, 60000, &v),
+	    0);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK_INT(feed(v, big, (size_t)40 << 20, CHUNK), 0);
@@ -287,8 +289,8 @@ static void test_multipart(void)
 	/* a head of copied pieces (upload_resume): 1,000,003 bytes in 3 pieces
 	 * (333,334 + 333,334 + 333,335), then policy parts 4.. of 1 MiB (base
 	 * 256 KiB doubling every part, capped): 1M 1M, and the rest */
-	struct mpu_layout lh = {.base = 256 << 10, .cap = 1 << 20, .grow = 1,
-				.head_parts = 3, .head_bytes = 1000003};
+	struct mpu_layout lh = {
+	    .base = 256 << 10, .cap = 1 << 20, .grow = 1, .head_parts = 3, .head_bytes = 1000003};
 	uint64_t hs[] = {333334, 333334, 333335, 1 << 20, 1 << 20, 0};
 	hs[5] = total - 1000003 - (2u << 20);
 	char eh[64];

@@ -17,8 +17,8 @@
 #define DATA_DIR S3M_SHARED_DIR "/testdata/aws-config-files"
 
 /* Our sections of one type equal the expected JSON map (both directions). */
-static int same_sections(const struct awsconfig *c, enum awsconfig_section type,
-			 const cJSON *want, const char *label)
+static int same_sections(const struct awsconfig *c, enum awsconfig_section type, const cJSON *want,
+			 const char *label)
 {
 	size_t n = 0;
 	const cJSON *prof, *prop;
@@ -156,11 +156,14 @@ static void test_location_suite(void)
 		e.windows = strcmp(plat, "windows") == 0;
 		int rc = awsconfig_locate(&e, cfg, sizeof(cfg), cred, sizeof(cred), profile,
 					  sizeof(profile));
-		int ok = rc == 0 &&
-			 !strcmp(cfg, cJSON_GetObjectItemCaseSensitive(tc, "configLocation")->valuestring) &&
-			 !strcmp(cred, cJSON_GetObjectItemCaseSensitive(tc, "credentialsLocation")
-					       ->valuestring) &&
-			 (!cJSON_IsString(prof) || !strcmp(profile, prof->valuestring));
+		int ok =
+		    rc == 0 &&
+		    !strcmp(cfg,
+			    cJSON_GetObjectItemCaseSensitive(tc, "configLocation")->valuestring) &&
+		    !strcmp(
+			cred,
+			cJSON_GetObjectItemCaseSensitive(tc, "credentialsLocation")->valuestring) &&
+		    (!cJSON_IsString(prof) || !strcmp(profile, prof->valuestring));
 		if (!ok)
 			fprintf(stderr, "rc %d: %s | %s | %s\n", rc, cfg, cred, profile);
 		snprintf(label, sizeof(label), "location/%d %s", n,
@@ -183,23 +186,23 @@ static void test_tilde_and_missing_home(void)
 	e.home = "/home/u";
 	e.config_file = "~/cfg/config";
 	e.credentials_file = "~";
-	CHECK_INT(awsconfig_locate(&e, cfg, sizeof(cfg), cred, sizeof(cred), profile,
-				   sizeof(profile)),
-		  0);
+	CHECK_INT(
+	    awsconfig_locate(&e, cfg, sizeof(cfg), cred, sizeof(cred), profile, sizeof(profile)),
+	    0);
 	CHECK_STR(cfg, "/home/u/cfg/config");
 	CHECK_STR(cred, "/home/u");
 	CHECK_STR(profile, "default");
 	e.config_file = "~user/config"; /* only "~" and "~/" expand */
-	CHECK_INT(awsconfig_locate(&e, cfg, sizeof(cfg), cred, sizeof(cred), profile,
-				   sizeof(profile)),
-		  0);
+	CHECK_INT(
+	    awsconfig_locate(&e, cfg, sizeof(cfg), cred, sizeof(cred), profile, sizeof(profile)),
+	    0);
 	CHECK_STR(cfg, "~user/config");
 	e.home = NULL;
 	e.config_file = "/etc/aws/config";
 	e.credentials_file = NULL;
-	CHECK_INT(awsconfig_locate(&e, cfg, sizeof(cfg), cred, sizeof(cred), profile,
-				   sizeof(profile)),
-		  -ENOENT);
+	CHECK_INT(
+	    awsconfig_locate(&e, cfg, sizeof(cfg), cred, sizeof(cred), profile, sizeof(profile)),
+	    -ENOENT);
 	e.home = "/home/u";
 	CHECK_INT(awsconfig_locate(&e, cfg, 8, cred, sizeof(cred), profile, sizeof(profile)),
 		  -E2BIG);
@@ -266,9 +269,9 @@ static void test_load_file(void)
 	unlink(path);
 
 	/* a NUL byte would silently cut a key or value: refused (found by fuzzing) */
-	CHECK_INT(awsconfig_parse(c, AWSCONFIG_CONFIG, "[profile n]\nk\0x = v\n", 17, err,
-				  sizeof(err)),
-		  -EINVAL);
+	CHECK_INT(
+	    awsconfig_parse(c, AWSCONFIG_CONFIG, "[profile n]\nk\0x = v\n", 17, err, sizeof(err)),
+	    -EINVAL);
 	CHECK(strstr(err, "line 2: NUL byte") != NULL);
 out:
 	awsconfig_free(c);

@@ -55,13 +55,20 @@ static const char *jlabel(const cJSON *o, const char *name)
 
 static void clean_env(void)
 {
-	static const char *const vars[] = {
-		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-		"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-		"AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
-		"AWS_REGION", "AWS_ACCOUNT_ID"};
+	static const char *const vars[] = {"AWS_ACCESS_KEY_ID",
+					   "AWS_SECRET_ACCESS_KEY",
+					   "AWS_SESSION_TOKEN",
+					   "AWS_PROFILE",
+					   "AWS_CONFIG_FILE",
+					   "AWS_SHARED_CREDENTIALS_FILE",
+					   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+					   "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+					   "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+					   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+					   "AWS_EC2_METADATA_DISABLED",
+					   "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+					   "AWS_REGION",
+					   "AWS_ACCOUNT_ID"};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
 	/* never the real metadata address, whatever the test does */
@@ -157,7 +164,8 @@ static void test_credjson_docs_and_errors(void)
 	const char *err2 = "{\"code\":\"ErrorCode\",\"message\":\"Helpful error message.\"}";
 	CHECK_INT(credjson_parse(err2, strlen(err2), &c, code, sizeof(code)), -EACCES);
 	CHECK_STR(code, "ErrorCode");
-	const char *bad_exp = "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"soon\"}";
+	const char *bad_exp =
+	    "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"soon\"}";
 	CHECK_INT(credjson_parse(bad_exp, strlen(bad_exp), &c, NULL, 0), -EINVAL);
 	const char *num_tok = "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":5}";
 	CHECK_INT(credjson_parse(num_tok, strlen(num_tok), &c, NULL, 0), -EINVAL);
@@ -244,7 +252,8 @@ static void test_ecs_uri_aws_c_auth(void)
 				       sizeof(url), err, sizeof(err));
 		int ok = rc == 0 && strcmp(url, want) == 0;
 		if (!ok)
-			fprintf(stderr, "ecs uri: rc %d url %s want %s err %s\n", rc, url, want, err);
+			fprintf(stderr, "ecs uri: rc %d url %s want %s err %s\n", rc, url, want,
+				err);
 		snprintf(label, sizeof(label), "ecs-uri-aws-c-auth/%d", n);
 		T_CASE(label, ok);
 		n++;
@@ -257,18 +266,20 @@ static void test_ecs_uri_aws_c_auth(void)
 static void test_ecs_uri_refusals(void)
 {
 	char url[256], err[256];
-	const char *refused[] = {"http://169.254.169.254/latest/meta-data/", "http://example.com/c",
-				 "http://10.0.0.1/c", "http://[fd00:ec2::254]/c",
-				 "http://user@127.0.0.1/c", "ftp://127.0.0.1/c"};
+	const char *refused[] = {"http://169.254.169.254/latest/meta-data/",
+				 "http://example.com/c",
+				 "http://10.0.0.1/c",
+				 "http://[fd00:ec2::254]/c",
+				 "http://user@127.0.0.1/c",
+				 "ftp://127.0.0.1/c"};
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		CHECK(creds_ecs_uri(NULL, refused[i], NULL, url, sizeof(url), err, sizeof(err)) ==
 		      -EINVAL);
-	CHECK_INT(creds_ecs_uri(NULL, "http://[::1]:99/x", NULL, url, sizeof(url), err,
-				sizeof(err)),
-		  0);
-	CHECK_INT(creds_ecs_uri("/v2/c", NULL, "http://127.0.0.1:5", url, sizeof(url), err,
-				sizeof(err)),
-		  0);
+	CHECK_INT(
+	    creds_ecs_uri(NULL, "http://[::1]:99/x", NULL, url, sizeof(url), err, sizeof(err)), 0);
+	CHECK_INT(
+	    creds_ecs_uri("/v2/c", NULL, "http://127.0.0.1:5", url, sizeof(url), err, sizeof(err)),
+	    0);
 	CHECK_STR(url, "http://127.0.0.1:5/v2/c");
 	CHECK_INT(creds_ecs_uri("/v2/c\r\nX: y", NULL, NULL, url, sizeof(url), err, sizeof(err)),
 		  -EINVAL);
@@ -296,14 +307,14 @@ static void test_imds_endpoint_smithy(void)
 			ok = awsconfig_parse(cfg, AWSCONFIG_CONFIG, ctext, strlen(ctext), err,
 					     sizeof(err)) == 0;
 		struct creds_imds_cfg ic = {
-			.endpoint_override = jstr(tc, "endpoint_override"),
-			.mode_override = jstr(tc, "mode_override"),
-			.env_endpoint = jstr(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT"),
-			.env_mode = jstr(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"),
-			.cfg_endpoint = awsconfig_get(cfg, AWSCONFIG_PROFILE, "default",
-						      "ec2_metadata_service_endpoint"),
-			.cfg_mode = awsconfig_get(cfg, AWSCONFIG_PROFILE, "default",
-						  "ec2_metadata_service_endpoint_mode"),
+		    .endpoint_override = jstr(tc, "endpoint_override"),
+		    .mode_override = jstr(tc, "mode_override"),
+		    .env_endpoint = jstr(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+		    .env_mode = jstr(env, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"),
+		    .cfg_endpoint = awsconfig_get(cfg, AWSCONFIG_PROFILE, "default",
+						  "ec2_metadata_service_endpoint"),
+		    .cfg_mode = awsconfig_get(cfg, AWSCONFIG_PROFILE, "default",
+					      "ec2_metadata_service_endpoint_mode"),
 		};
 		int rc = creds_imds_endpoint(&ic, base, sizeof(base), err, sizeof(err));
 		snprintf(got, sizeof(got), "%s/latest/api/token", base);
@@ -375,13 +386,11 @@ static int run_static_scenario(const char *name)
 
 static void test_static_scenarios(void)
 {
-	static const char *const names[] = {"environment_variables",
-					    "environment_variables_blank",
-					    "prefer_environment",
-					    "profile_name",
-					    "profile_static_keys",
-					    "profile_static_keys_case_insensitive",
-					    "imds_disabled"};
+	static const char *const names[] = {
+	    "environment_variables", "environment_variables_blank",
+	    "prefer_environment",    "profile_name",
+	    "profile_static_keys",   "profile_static_keys_case_insensitive",
+	    "imds_disabled"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char label[128];
 		snprintf(label, sizeof(label), "smithy-chain/%s", names[i]);
@@ -542,8 +551,9 @@ static void test_profile_link(void)
 
 	/* AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE move the files */
 	unsetenv("AWS_PROFILE");
-	write_file("other-creds", "[default]\naws_access_key_id = AKIDOTHER\n"
-				  "aws_secret_access_key = SECRETOTHER0123\n",
+	write_file("other-creds",
+		   "[default]\naws_access_key_id = AKIDOTHER\n"
+		   "aws_secret_access_key = SECRETOTHER0123\n",
 		   0600);
 	snprintf(path, sizeof(path), "%s/other-creds", tmp_home);
 	setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);

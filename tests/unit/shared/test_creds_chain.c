@@ -109,8 +109,13 @@ static int ctl_config(const char *json)
 	struct http_response r;
 	snprintf(url, sizeof(url), "%s/_ctl/config", base_url);
 	struct http_header h = {"Content-Type", "application/json"};
-	struct http_request req = {.method = "POST", .url = url, .headers = &h, .nheaders = 1,
-				   .body = json, .body_len = strlen(json), .no_proxy = 1};
+	struct http_request req = {.method = "POST",
+				   .url = url,
+				   .headers = &h,
+				   .nheaders = 1,
+				   .body = json,
+				   .body_len = strlen(json),
+				   .no_proxy = 1};
 	http_response_init(&r);
 	int rc = http_perform(ctl, &req, &r);
 	int ok = rc == 0 && r.status == 200;
@@ -148,13 +153,20 @@ static int count_log(const cJSON *log, const char *method, const char *path_pref
 
 static void clean_env(void)
 {
-	static const char *const vars[] = {
-		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-		"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-		"AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
-		"AWS_REGION", "AWS_ACCOUNT_ID"};
+	static const char *const vars[] = {"AWS_ACCESS_KEY_ID",
+					   "AWS_SECRET_ACCESS_KEY",
+					   "AWS_SESSION_TOKEN",
+					   "AWS_PROFILE",
+					   "AWS_CONFIG_FILE",
+					   "AWS_SHARED_CREDENTIALS_FILE",
+					   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+					   "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+					   "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+					   "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+					   "AWS_EC2_METADATA_DISABLED",
+					   "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+					   "AWS_REGION",
+					   "AWS_ACCOUNT_ID"};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
 	/* all metadata traffic goes to the fake server, never off the machine */
@@ -241,9 +253,9 @@ static int run_replay(const char *name, int want_rc)
 	log = ctl_log();
 	int nreq = 0;
 	const cJSON *e;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(traffic, "events"))
-		nreq += cJSON_GetObjectItemCaseSensitive(
-			    cJSON_GetObjectItemCaseSensitive(e, "action"), "Request") != NULL;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(traffic, "events")) nreq +=
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "action"),
+					     "Request") != NULL;
 	const cJSON *le;
 	int seen = 0;
 	cJSON_ArrayForEach(le, log)
@@ -279,16 +291,16 @@ static void test_replays(void)
 		const char *name;
 		int rc; /* for the error scenarios */
 	} sc[] = {
-		{"imds_default_chain_success", 0},
-		{"imds_default_chain_retries", 0},
-		{"imds_config_with_no_creds", 0},
-		{"imds_default_chain_error", -ENOENT}, /* no role: "not enabled" */
-		{"imds_no_iam_role", -ENOENT},
-		{"imds_token_fail", -EACCES},          /* 403: IMDS is disabled */
-		{"ecs_credentials", 0},
-		{"ecs_credentials_invalid_profile", 0},
-		{"eks_pod_identity_credentials", 0},
-		{"eks_pod_identity_no_token_file", -ENOENT},
+	    {"imds_default_chain_success", 0},
+	    {"imds_default_chain_retries", 0},
+	    {"imds_config_with_no_creds", 0},
+	    {"imds_default_chain_error", -ENOENT}, /* no role: "not enabled" */
+	    {"imds_no_iam_role", -ENOENT},
+	    {"imds_token_fail", -EACCES}, /* 403: IMDS is disabled */
+	    {"ecs_credentials", 0},
+	    {"ecs_credentials_invalid_profile", 0},
+	    {"eks_pod_identity_credentials", 0},
+	    {"eks_pod_identity_no_token_file", -ENOENT},
 	};
 	for (size_t i = 0; i < sizeof(sc) / sizeof(sc[0]); i++) {
 		char label[128];
@@ -344,8 +356,7 @@ static void test_imds_refresh_near_expiry_and_invalidate(void)
 	CHECK(coherent(&c));
 	cJSON *log = ctl_log();
 	CHECK_INT(count_log(log, "PUT", "/latest/api/token"), 1); /* token cached */
-	CHECK_INT(count_log(log, "GET", "/latest/meta-data/iam/security-credentials/test-role"),
-		  2);
+	CHECK_INT(count_log(log, "GET", "/latest/meta-data/iam/security-credentials/test-role"), 2);
 	cJSON_Delete(log);
 	CHECK_INT(ctl_config("{\"mode\":\"dynamic\"}"), 0); /* long-lived from now on */
 	/* the server's tokens were reset: the cached one gets a 401, a new one
@@ -384,8 +395,8 @@ static void test_imds_token_expiry(void)
 	CHECK_INT(count_log(log, "PUT", "/latest/api/token"), 2);
 	const cJSON *e;
 	int unauthorized = 0;
-	cJSON_ArrayForEach(e, log)
-		unauthorized += cJSON_GetObjectItemCaseSensitive(e, "status")->valueint == 401;
+	cJSON_ArrayForEach(e, log) unauthorized +=
+	    cJSON_GetObjectItemCaseSensitive(e, "status")->valueint == 401;
 	CHECK_INT(unauthorized, 1);
 	CHECK_STR(jstr(cJSON_GetArrayItem(log, cJSON_GetArraySize(log) - 1), "token"),
 		  "AQAE-fake-token-2==");
@@ -415,7 +426,8 @@ static void test_imds_errors(void)
 	CHECK_INT(ctl_config("{\"mode\":\"dynamic\",\"role\":null}"), 0);
 	CHECK_INT(creds_provider_new(NULL, &p), -ENOENT);
 	/* an error document */
-	CHECK_INT(ctl_config("{\"mode\":\"dynamic\",\"code\":\"AssumeRoleUnauthorizedAccess\"}"), 0);
+	CHECK_INT(ctl_config("{\"mode\":\"dynamic\",\"code\":\"AssumeRoleUnauthorizedAccess\"}"),
+		  0);
 	CHECK_INT(creds_provider_new(NULL, &p), -EACCES);
 	/* IMDSv2 disabled (token PUT 403): an error unless IMDSv1 is opted in */
 	CHECK_INT(ctl_config("{\"mode\":\"dynamic\",\"token_put_status\":403,"
@@ -428,9 +440,8 @@ static void test_imds_errors(void)
 	log = ctl_log();
 	CHECK_INT(count_log(log, "GET", "/latest/"), 2);
 	const cJSON *e;
-	cJSON_ArrayForEach(e, log)
-		if (!strcmp(jstr(e, "method"), "GET"))
-			CHECK(jstr(e, "token") == NULL); /* v1: no token header */
+	cJSON_ArrayForEach(e, log) if (!strcmp(jstr(e, "method"), "GET"))
+	    CHECK(jstr(e, "token") == NULL); /* v1: no token header */
 	cJSON_Delete(log);
 	creds_provider_free(p);
 	p = NULL;
@@ -673,8 +684,8 @@ static void test_threads_across_refresh(void)
 	}
 	cJSON *log = ctl_log();
 	int docs = count_log(log, "GET", "/latest/meta-data/iam/security-credentials/test-role");
-	fprintf(stderr, "threads: %d creds_get calls, %d credential fetches, last set %d\n",
-		calls, docs, max_key);
+	fprintf(stderr, "threads: %d creds_get calls, %d credential fetches, last set %d\n", calls,
+		docs, max_key);
 	CHECK(calls > 200);
 	CHECK(docs >= 3 && docs <= 4); /* the first + one per 2 s, never one per thread */
 	CHECK_INT(max_key, docs);
@@ -815,8 +826,8 @@ static void test_no_secrets_logged(void)
 	char *text = t_read_file(path);
 	unlink(path);
 	CHECK(text != NULL && strstr(text, "debug:") != NULL); /* debug lines were written */
-	static const char *const secrets[] = {"secret0001", "secret0002", "secret0003",
-					      "token0001",  "token0002",  "token0003",
+	static const char *const secrets[] = {"secret0001",	 "secret0002",	   "secret0003",
+					      "token0001",	 "token0002",	   "token0003",
 					      "AQAE-fake-token", "SeCrEtAuThToKeN"};
 	for (size_t i = 0; text && i < sizeof(secrets) / sizeof(secrets[0]); i++) {
 		if (strstr(text, secrets[i])) {

@@ -20,9 +20,15 @@ static void test_round_trip(void)
 	    {.base = 8 * MiB, .cap = 128 * MiB, .grow = 1000},
 	    {.base = 5 * GiB, .cap = 5 * GiB},
 	    {.base = 1, .cap = 1},
-	    {.base = 8 * MiB, .cap = 32 * MiB, .grow = 1000, .head_parts = 2,
+	    {.base = 8 * MiB,
+	     .cap = 32 * MiB,
+	     .grow = 1000,
+	     .head_parts = 2,
 	     .head_bytes = 6 * GiB + 1},
-	    {.base = 5 * MiB, .cap = 5 * GiB, .grow = 10000, .head_parts = 10000,
+	    {.base = 5 * MiB,
+	     .cap = 5 * GiB,
+	     .grow = 10000,
+	     .head_parts = 10000,
 	     .head_bytes = 10000 * 5 * GiB},
 	};
 	for (size_t i = 0; i < sizeof(ls) / sizeof(ls[0]); i++) {
@@ -48,7 +54,8 @@ static void test_round_trip(void)
 	    {.base = 1, .cap = 1, .head_parts = 1, .head_bytes = 5 * GiB + 1},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		T_CASE("invalid layout refused", mpu_layout_format(&bad[i], s, sizeof(s)) == -EINVAL);
+		T_CASE("invalid layout refused",
+		       mpu_layout_format(&bad[i], s, sizeof(s)) == -EINVAL);
 }
 
 static void test_parse_rejects(void)
@@ -154,18 +161,12 @@ static void test_etag_parts(void)
 	CHECK_INT(mpu_etag_parts("0123456789abcdef0123456789abcdef-1"), 1);
 	CHECK_INT(mpu_etag_parts("0123456789abcdef0123456789abcdef-10000"), 10000);
 	const char *bad[] = {
-	    "0123456789abcdef0123456789abcdef",
-	    "\"0123456789abcdef0123456789abcdef\"",
-	    "0123456789abcdef0123456789abcdef-0",
-	    "0123456789abcdef0123456789abcdef-10001",
-	    "0123456789abcdef0123456789abcdef-01",
-	    "0123456789abcdef0123456789abcdef-",
-	    "0123456789abcdef0123456789abcdef-2\"",
-	    "\"0123456789abcdef0123456789abcdef-2",
-	    "0123456789abcdef0123456789abcdeg-2",
-	    "0123456789abcdef0123456789abcde-2",
-	    "0123456789abcdef0123456789abcdef-2x",
-	    "",
+	    "0123456789abcdef0123456789abcdef",	    "\"0123456789abcdef0123456789abcdef\"",
+	    "0123456789abcdef0123456789abcdef-0",   "0123456789abcdef0123456789abcdef-10001",
+	    "0123456789abcdef0123456789abcdef-01",  "0123456789abcdef0123456789abcdef-",
+	    "0123456789abcdef0123456789abcdef-2\"", "\"0123456789abcdef0123456789abcdef-2",
+	    "0123456789abcdef0123456789abcdeg-2",   "0123456789abcdef0123456789abcde-2",
+	    "0123456789abcdef0123456789abcdef-2x",  "",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		T_CASE(bad[i], mpu_etag_parts(bad[i]) == -EINVAL);

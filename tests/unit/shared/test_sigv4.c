@@ -237,19 +237,19 @@ static int run_suite_case(const char *name)
 	if (sigv4_uri_encode_path(pr.target, &path) != 0)
 		goto out;
 	struct sigv4_request req = {
-		.method = pr.method,
-		.path = path.ptr,
-		.query = q,
-		.headers = hdrs,
-		.nheaders = nh,
-		.payload_hash = hash_hex,
-		.region = json_str(ctx, "region"),
-		.service = json_str(ctx, "service"),
-		.amz_date = amz,
-		.flags = json_bool(ctx, "normalize") ? SIGV4_NORMALIZE_PATH : SIGV4_S3,
+	    .method = pr.method,
+	    .path = path.ptr,
+	    .query = q,
+	    .headers = hdrs,
+	    .nheaders = nh,
+	    .payload_hash = hash_hex,
+	    .region = json_str(ctx, "region"),
+	    .service = json_str(ctx, "service"),
+	    .amz_date = amz,
+	    .flags = json_bool(ctx, "normalize") ? SIGV4_NORMALIZE_PATH : SIGV4_S3,
 	};
-	struct sigv4_creds creds = {json_str(cr, "access_key_id"), json_str(cr, "secret_access_key"),
-				    token};
+	struct sigv4_creds creds = {json_str(cr, "access_key_id"),
+				    json_str(cr, "secret_access_key"), token};
 	int good = 1;
 	if (sigv4_canonical_request(&req, &out) != 0 || strcmp(out.ptr, want_creq) != 0) {
 		fprintf(stderr, "%s: canonical request\n got:\n%s\n want:\n%s\n", name, out.ptr,
@@ -361,8 +361,8 @@ static int run_chunks(const cJSON *c, const char *amz, const char *region, const
 		crypto_hex(dg, 32, hx);
 		free(data);
 		buf_reset(&sts);
-		buf_addf(&sts, "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s/%s/s3/aws4_request\n%s\n%s\n%s", amz,
-			 date8, region, prev, SIGV4_EMPTY_SHA256, hx);
+		buf_addf(&sts, "AWS4-HMAC-SHA256-PAYLOAD\n%s\n%s/%s/s3/aws4_request\n%s\n%s\n%s",
+			 amz, date8, region, prev, SIGV4_EMPTY_SHA256, hx);
 		crypto_hmac_sha256(key, 32, sts.ptr, sts.len, mac);
 		crypto_hex(mac, 32, sig);
 		if (strcmp(sts.ptr, json_str(ch, "string_to_sign")) != 0 ||
@@ -417,18 +417,18 @@ static void test_s3_doc_examples(void)
 		sigv4_uri_encode_path(target, &path);
 		const char *cq = json_str(c, "canonical_query");
 		struct sigv4_request req = {
-			.method = json_str(c, "method"),
-			.path = path.ptr,
-			/* the presigned case carries its X-Amz-* parameters only in
-			 * canonical_query, already encoded */
-			.query = q ? q : cq,
-			.headers = hdrs,
-			.nheaders = nh,
-			.payload_hash = json_str(c, "payload_hash"),
-			.region = region,
-			.service = service,
-			.amz_date = amz,
-			.flags = SIGV4_S3,
+		    .method = json_str(c, "method"),
+		    .path = path.ptr,
+		    /* the presigned case carries its X-Amz-* parameters only in
+		     * canonical_query, already encoded */
+		    .query = q ? q : cq,
+		    .headers = hdrs,
+		    .nheaders = nh,
+		    .payload_hash = json_str(c, "payload_hash"),
+		    .region = region,
+		    .service = service,
+		    .amz_date = amz,
+		    .flags = SIGV4_S3,
 		};
 		if (sigv4_canonical_request(&req, &out) != 0 ||
 		    strcmp(out.ptr, json_str(c, "canonical_request")) != 0) {
@@ -482,31 +482,31 @@ struct boto_vec {
 };
 
 static const struct boto_vec boto_vecs[] = {
-	{"a b.txt", "GET", "/bkt/a%20b.txt",
-	 "list-type=2&prefix=a%20b%2Bc%2F&delimiter=%2F&continuation-token="
-	 "1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2Fwm36Hy4vbOwM%3D",
-	 NULL, SIGV4_EMPTY_SHA256, "5a25ba71c65a78b6ed5928b37913b6b6ca53bae3b3dd824083d4d37065e393d2"},
-	{"a+b", "GET", "/bkt/a%2Bb", NULL, "FwoGZXIvYXdzEXAMPLETOKEN/+=", SIGV4_UNSIGNED_PAYLOAD,
-	 "ae3fb87207e95ddd4de4ce0a356b4fd8273faa194c0b5641c55049bd9661afd4"},
-	{"100%.csv", "GET", "/bkt/100%25.csv", NULL, NULL, SIGV4_EMPTY_SHA256,
-	 "5af9ba4c3b2923fc3c3f71b216e9fe74f159a68a27ff142ca140f1de64d719b6"},
-	{"cost$5", "PUT", "/bkt/cost%245", NULL, NULL, SIGV4_UNSIGNED_PAYLOAD,
-	 "49db3391816a3bbcd3f0ba2dcafbca0f7197182a046cc9a9178d568d9bf24612"},
-	{"k=v&x=y", "GET", "/bkt/k%3Dv%26x%3Dy", NULL, NULL, SIGV4_EMPTY_SHA256,
-	 "8d7ef859fc2292141f79536cd80aa4afb36e995067ddc112a308bd27e6047205"},
-	{"d\xc3\xa9j\xc3\xa0 vu/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe2\x82\xac.txt", "GET",
-	 "/bkt/d%C3%A9j%C3%A0%20vu/%E6%97%A5%E6%9C%AC%E8%AA%9E%E2%82%AC.txt", NULL, NULL,
-	 SIGV4_UNSIGNED_PAYLOAD, "da4aeb5e5e32bfbf95618a0eeba39199c15f3166834b723465130b7368be892f"},
-	{"dir//double", "GET", "/bkt/dir//double", NULL, NULL, SIGV4_EMPTY_SHA256,
-	 "ea0a33749ea9845d3c201a97b6e68e858f60a138ae6fdddff4bcf23fb190ff40"},
-	{"./dot/../seg/.", "GET", "/bkt/./dot/../seg/.", NULL, NULL, SIGV4_UNSIGNED_PAYLOAD,
-	 "102457edd3932d3401a90f38fe6d3d05562742048aa07146b66a63511086fbdb"},
-	{"tilde~_-.", "GET", "/bkt/tilde~_-.", NULL, NULL, SIGV4_EMPTY_SHA256,
-	 "a03d9abecffbc8be437a776fcf85fd74efb1007404e5fd94cc94ef52dec9d955"},
-	{"q?hash#", "GET", "/bkt/q%3Fhash%23", NULL, NULL, SIGV4_UNSIGNED_PAYLOAD,
-	 "30028b85e0c93bff20909cb24c70f6bdd8df38f76f5c8b1380a627c5b2a4b0a8"},
-	{NULL /* 1024 x 'x' */, "GET", NULL, NULL, NULL, SIGV4_EMPTY_SHA256,
-	 "8c6216ddce8c1fa48e58cb0c7fc757946a72400e181c13bd5d9b85907326e718"},
+    {"a b.txt", "GET", "/bkt/a%20b.txt",
+     "list-type=2&prefix=a%20b%2Bc%2F&delimiter=%2F&continuation-token="
+     "1ueGcxLPRx1Tr%2FXYExHnhbYLgveDs2J%2Fwm36Hy4vbOwM%3D",
+     NULL, SIGV4_EMPTY_SHA256, "5a25ba71c65a78b6ed5928b37913b6b6ca53bae3b3dd824083d4d37065e393d2"},
+    {"a+b", "GET", "/bkt/a%2Bb", NULL, "FwoGZXIvYXdzEXAMPLETOKEN/+=", SIGV4_UNSIGNED_PAYLOAD,
+     "ae3fb87207e95ddd4de4ce0a356b4fd8273faa194c0b5641c55049bd9661afd4"},
+    {"100%.csv", "GET", "/bkt/100%25.csv", NULL, NULL, SIGV4_EMPTY_SHA256,
+     "5af9ba4c3b2923fc3c3f71b216e9fe74f159a68a27ff142ca140f1de64d719b6"},
+    {"cost$5", "PUT", "/bkt/cost%245", NULL, NULL, SIGV4_UNSIGNED_PAYLOAD,
+     "49db3391816a3bbcd3f0ba2dcafbca0f7197182a046cc9a9178d568d9bf24612"},
+    {"k=v&x=y", "GET", "/bkt/k%3Dv%26x%3Dy", NULL, NULL, SIGV4_EMPTY_SHA256,
+     "8d7ef859fc2292141f79536cd80aa4afb36e995067ddc112a308bd27e6047205"},
+    {"d\xc3\xa9j\xc3\xa0 vu/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\xe2\x82\xac.txt", "GET",
+     "/bkt/d%C3%A9j%C3%A0%20vu/%E6%97%A5%E6%9C%AC%E8%AA%9E%E2%82%AC.txt", NULL, NULL,
+     SIGV4_UNSIGNED_PAYLOAD, "da4aeb5e5e32bfbf95618a0eeba39199c15f3166834b723465130b7368be892f"},
+    {"dir//double", "GET", "/bkt/dir//double", NULL, NULL, SIGV4_EMPTY_SHA256,
+     "ea0a33749ea9845d3c201a97b6e68e858f60a138ae6fdddff4bcf23fb190ff40"},
+    {"./dot/../seg/.", "GET", "/bkt/./dot/../seg/.", NULL, NULL, SIGV4_UNSIGNED_PAYLOAD,
+     "102457edd3932d3401a90f38fe6d3d05562742048aa07146b66a63511086fbdb"},
+    {"tilde~_-.", "GET", "/bkt/tilde~_-.", NULL, NULL, SIGV4_EMPTY_SHA256,
+     "a03d9abecffbc8be437a776fcf85fd74efb1007404e5fd94cc94ef52dec9d955"},
+    {"q?hash#", "GET", "/bkt/q%3Fhash%23", NULL, NULL, SIGV4_UNSIGNED_PAYLOAD,
+     "30028b85e0c93bff20909cb24c70f6bdd8df38f76f5c8b1380a627c5b2a4b0a8"},
+    {NULL /* 1024 x 'x' */, "GET", NULL, NULL, NULL, SIGV4_EMPTY_SHA256,
+     "8c6216ddce8c1fa48e58cb0c7fc757946a72400e181c13bd5d9b85907326e718"},
 };
 
 static void test_s3_keys_vs_botocore(void)
@@ -530,29 +530,30 @@ static void test_s3_keys_vs_botocore(void)
 		good &= buf_addstr(&path, "/bkt/") == 0 && sigv4_uri_encode_path(key, &path) == 0;
 		good &= strcmp(path.ptr, want_path) == 0;
 		struct sigv4_header hdrs[4] = {
-			{"host", "127.0.0.1:7480"},
-			{"x-amz-content-sha256", v->payload},
-			{"x-amz-date", "20261125T010203Z"},
-			{"x-amz-security-token", v->token ? v->token : ""},
+		    {"host", "127.0.0.1:7480"},
+		    {"x-amz-content-sha256", v->payload},
+		    {"x-amz-date", "20261125T010203Z"},
+		    {"x-amz-security-token", v->token ? v->token : ""},
 		};
 		struct sigv4_request req = {
-			.method = v->method,
-			.path = path.ptr,
-			.query = v->query,
-			.headers = hdrs,
-			.nheaders = v->token ? 4 : 3,
-			.payload_hash = v->payload,
-			.region = "us-east-1",
-			.service = "s3",
-			.amz_date = "20261125T010203Z",
-			.flags = SIGV4_S3,
+		    .method = v->method,
+		    .path = path.ptr,
+		    .query = v->query,
+		    .headers = hdrs,
+		    .nheaders = v->token ? 4 : 3,
+		    .payload_hash = v->payload,
+		    .region = "us-east-1",
+		    .service = "s3",
+		    .amz_date = "20261125T010203Z",
+		    .flags = SIGV4_S3,
 		};
 		struct sigv4_creds creds = {"TESTACCESSKEY", "TESTSECRETKEY0123456789", v->token};
 		good &= sigv4_signature(&req, &creds, sig) == 0 && strcmp(sig, v->want_sig) == 0;
 		/* S3: the canonical URI is the wire path itself, byte for byte. */
-		good &= sigv4_canonical_request(&req, &creq) == 0 &&
-			strncmp(creq.ptr + strlen(v->method) + 1, want_path, strlen(want_path)) == 0 &&
-			creq.ptr[strlen(v->method) + 1 + strlen(want_path)] == '\n';
+		good &=
+		    sigv4_canonical_request(&req, &creq) == 0 &&
+		    strncmp(creq.ptr + strlen(v->method) + 1, want_path, strlen(want_path)) == 0 &&
+		    creq.ptr[strlen(v->method) + 1 + strlen(want_path)] == '\n';
 		snprintf(want_auth, sizeof(want_auth),
 			 "AWS4-HMAC-SHA256 Credential=TESTACCESSKEY/20261125/us-east-1/s3/"
 			 "aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date%s, "
@@ -574,8 +575,9 @@ static void test_s3_keys_vs_botocore(void)
 static void check_uri(const char *path, int flags, const char *want)
 {
 	struct sigv4_header h = {"host", "h"};
-	struct sigv4_request req = {"GET", path, NULL, &h, 1, SIGV4_EMPTY_SHA256,
-				    "us-east-1", "s3", "20150830T123600Z", flags};
+	struct sigv4_request req = {
+	    "GET", path, NULL, &h, 1, SIGV4_EMPTY_SHA256, "us-east-1", "s3", "20150830T123600Z",
+	    flags};
 	struct buf out;
 	buf_init(&out, 1 << 16);
 	CHECK_INT(sigv4_canonical_request(&req, &out), 0);
@@ -615,8 +617,9 @@ static void test_uri_rules(void)
 static void test_query_rules(void)
 {
 	struct sigv4_header h = {"host", "h"};
-	struct sigv4_request req = {"GET", "/", NULL, &h, 1, SIGV4_EMPTY_SHA256,
-				    "us-east-1", "s3", "20150830T123600Z", SIGV4_S3};
+	struct sigv4_request req = {
+	    "GET",   "/", NULL, &h, 1, SIGV4_EMPTY_SHA256, "us-east-1", "s3", "20150830T123600Z",
+	    SIGV4_S3};
 	struct buf out;
 	buf_init(&out, 1 << 16);
 	/* sorted by name then value, valueless -> "=", '+' literal, bad % kept
@@ -630,8 +633,9 @@ static void test_query_rules(void)
 static void test_errors(void)
 {
 	struct sigv4_header h[2] = {{"host", "h"}, {"x-bad", "a\r\nb"}};
-	struct sigv4_request req = {"GET", "/", NULL, h, 1, SIGV4_EMPTY_SHA256,
-				    "us-east-1", "s3", "20150830T123600Z", SIGV4_S3};
+	struct sigv4_request req = {
+	    "GET",   "/", NULL, h, 1, SIGV4_EMPTY_SHA256, "us-east-1", "s3", "20150830T123600Z",
+	    SIGV4_S3};
 	struct sigv4_creds creds = {"AK", "SK", NULL};
 	struct buf out, small;
 	char sig[65];
