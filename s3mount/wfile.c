@@ -427,11 +427,11 @@ void wfile_displace(struct fs *fs, struct fh *h, const char *key)
 
 int wfile_rename(struct fs *fs, struct fh *h, const char *src, const char *dst, uint64_t size)
 {
-	/* open for writing: the pending upload moves, no copy (upload.c) */
+	/* open for writing: the pending upload moves, no copy (uploadrename.c) */
 	pthread_mutex_lock(&h->lock);
 	if (h->state == FH_OPEN) {
 		/* what is under the old name goes after the commit under
-		 * the new one, never now (upload.c says why) */
+		 * the new one, never now (uploadrename.c says why) */
 		int rc = upload_retarget(h->u, dst);
 		pthread_mutex_unlock(&h->lock);
 		return rc;
