@@ -12,6 +12,7 @@
 
 #include "gzin.h"
 #include "log.h"
+#include "monoclock.h"
 #include "opts.h"
 #include "output.h"
 #include "pipeline.h"
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
 	struct progress prog;
 	char err[2048];
 	int rc, code = 0, out_open = 0, plan_ok = 0, show_progress;
-	double t0 = progress_now();
+	double t0 = mono_s();
 
 	walk_list_init(&files);
 	rc = opts_parse(&o, argc, argv);
@@ -194,7 +195,7 @@ int main(int argc, char **argv)
 	if (!o.quiet) {
 		char line[512];
 
-		progress_summary(&st, files.n, progress_now() - t0, line, sizeof(line));
+		progress_summary(&st, files.n, mono_s() - t0, line, sizeof(line));
 		fprintf(stderr, "%s\n", line);
 	}
 out:

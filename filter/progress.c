@@ -2,20 +2,13 @@
  * progress.c: status line thread and summary (see progress.h).
  */
 #include "progress.h"
+#include "monoclock.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-double progress_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* 1234567 -> "1,234,567" */
 static void commas(uint64_t v, char *out, size_t cap)
@@ -50,7 +43,7 @@ static uint64_t ld(const _Atomic uint64_t *a)
 static void draw(struct progress *p)
 {
 	const struct pipe_stats *st = p->st;
-	double dt = progress_now() - p->t0;
+	double dt = mono_s() - p->t0;
 	uint64_t in = ld(&st->bytes_in), data = ld(&st->bytes_data);
 	char rec[32], mat[32], hin[32], htot[32], eta[32], line[256];
 	double mbps = dt > 0 ? (double)data / 1e6 / dt : 0;

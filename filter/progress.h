@@ -28,8 +28,6 @@ struct progress {
 	int stop;
 };
 
-double progress_now(void); /* CLOCK_MONOTONIC seconds */
-
 int progress_start(struct progress *p, const struct pipe_stats *st, uint64_t files_total,
 		   uint64_t bytes_total, double t0);
 void progress_stop(struct progress *p);

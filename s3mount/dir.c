@@ -20,6 +20,7 @@
 #include "fh.h"
 #include "log.h"
 #include "meta.h"
+#include "monoclock.h"
 
 #define DIR_PAGE_KEYS 1000
 
@@ -64,13 +65,6 @@ struct dir_stream {
 	double t_ents; /* listed_at of ents: the older of this page and the one
 			* before it, since held-back files come from that one */
 };
-
-static double dir_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -332,7 +326,7 @@ static int dir_fetch(struct dir_stream *d)
 				  .max_keys = DIR_PAGE_KEYS};
 	struct s3_list_page pg;
 	memset(&pg, 0, sizeof(pg));
-	double sent = dir_now();
+	double sent = mono_s();
 	int rc = d->list(d->list_arg, &req, &pg);
 	if (rc)
 		return rc;

@@ -43,7 +43,7 @@ struct dir_entry {
 	uint64_t size;
 	time_t mtime;
 	const char *etag; /* "" for directories */
-	/* Monotonic time (itable_now's clock) when the LIST request that
+	/* Monotonic time (mono_s's clock) when the LIST request that
 	 * produced this entry was sent: attributes observed then must not
 	 * overwrite ones this mount confirmed later (a commit that finished
 	 * while the page was in flight). */

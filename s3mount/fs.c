@@ -29,6 +29,7 @@
 #include "dir.h"
 #include "fh.h"
 #include "log.h"
+#include "monoclock.h"
 #include "names.h"
 #include "procstat.h"
 #include "readahead.h"
@@ -165,7 +166,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_en
 	if (len > META_NAME_MAX)
 		return -ENAMETOOLONG;
 	char fkey[S3_KEY_MAX + 2], dkey[S3_KEY_MAX + 2];
-	double now = itable_now();
+	double now = mono_s();
 	fs_count(&fs->n_lookup, 1);
 
 	itable_lock(fs->it);
@@ -208,7 +209,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_en
 			inode_unhash_locked(fs->it, c);
 		itable_unlock(fs->it);
 		if (fs->o->negative_ttl > 0)
-			meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+			meta_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
 		return rc;
 	}
 	if (rc)
@@ -267,7 +268,7 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 int fs_revalidate(struct fs *fs, fuse_ino_t ino)
 {
 	char key[S3_KEY_MAX + 2];
-	double now = itable_now();
+	double now = mono_s();
 	itable_lock(fs->it);
 	struct inode *in = itable_find_locked(fs->it, ino);
 	if (!in) {
@@ -382,7 +383,7 @@ static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_s
 				in->size = 0;
 				in->mtime = time(NULL);
 				snprintf(in->etag, sizeof(in->etag), "%s", etag);
-				in->attr_time = itable_now();
+				in->attr_time = mono_s();
 			}
 			itable_unlock(fs->it);
 		}

@@ -4,6 +4,7 @@
  * inodes trimmed to ITABLE_MAX_UNUSED.
  */
 #include "inode.h"
+#include "monoclock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,13 +27,6 @@ struct itable {
 	struct inode *lru_head, *lru_tail; /* oldest at head */
 	size_t nunused;
 };
-
-double itable_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static size_t ino_hash(uint64_t ino)
 {

@@ -66,9 +66,6 @@ void itable_free(struct itable *it);
 void itable_lock(struct itable *it);
 void itable_unlock(struct itable *it);
 
-/* Monotonic clock in seconds (for attr_time). */
-double itable_now(void);
-
 struct inode *itable_root_locked(struct itable *it);
 /* By number; NULL when unknown. */
 struct inode *itable_find_locked(struct itable *it, uint64_t ino);

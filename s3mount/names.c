@@ -10,6 +10,7 @@
 
 #include "fh.h"
 #include "log.h"
+#include "monoclock.h"
 #include "nsops.h"
 #include "wfile.h"
 
@@ -28,7 +29,7 @@ int names_mkdir(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_
 	itable_lock(fs->it);
 	struct inode *p = itable_find_locked(fs->it, parent);
 	struct inode *c =
-	    p ? itable_upsert_locked(fs->it, p, name, 1, 0, time(NULL), NULL, itable_now()) : NULL;
+	    p ? itable_upsert_locked(fs->it, p, name, 1, 0, time(NULL), NULL, mono_s()) : NULL;
 	if (c)
 		fs_fill_entry_locked(fs, c, e);
 	itable_unlock(fs->it);
@@ -50,7 +51,7 @@ static void name_gone(struct fs *fs, fuse_ino_t parent, const char *name)
 	}
 	itable_unlock(fs->it);
 	if (fs->o->negative_ttl > 0)
-		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+		meta_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
 }
 
 int names_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
@@ -179,6 +180,6 @@ int names_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t 
 		rc = inode_move_locked(fs->it, c, np, newname);
 	itable_unlock(fs->it);
 	if (fs->o->negative_ttl > 0)
-		meta_neg_add(fs->neg, parent, name, itable_now() + fs->o->negative_ttl);
+		meta_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
 	return rc;
 }

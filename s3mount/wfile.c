@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "monoclock.h"
 #include "nsops.h"
 #include "procstat.h"
 
@@ -69,7 +70,7 @@ static int start_write_locked(struct fs *fs, struct inode *in, struct fh *h, con
 	in->size = 0;
 	in->mtime = time(NULL);
 	in->etag[0] = '\0';
-	in->attr_time = itable_now();
+	in->attr_time = mono_s();
 	return 0;
 }
 
@@ -133,7 +134,7 @@ int wfile_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char *n
 	else if (c && c->writers)
 		rc = -EBUSY;
 	if (!rc && !c) {
-		c = itable_upsert_locked(fs->it, p, name, 0, 0, time(NULL), NULL, itable_now());
+		c = itable_upsert_locked(fs->it, p, name, 0, 0, time(NULL), NULL, mono_s());
 		if (!c)
 			rc = -ENOMEM;
 	}
@@ -314,7 +315,7 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 		in->size = info.size;
 		in->mtime = info.mtime ? info.mtime : time(NULL);
 		snprintf(in->etag, sizeof(in->etag), "%s", info.etag);
-		in->attr_time = itable_now();
+		in->attr_time = mono_s();
 	} else {
 		in->attr_time = 0; /* ask S3 again */
 	}

@@ -23,6 +23,7 @@
 #include "credsint.h"
 #include "http.h"
 #include "log.h"
+#include "monoclock.h"
 
 #define REFRESH_BEFORE_S 300		       /* refresh temporary sets 5 minutes early */
 #define REFRESH_MIN_INTERVAL_MS CREDS_RETRY_MS /* at most one refresh attempt a second */
@@ -34,13 +35,6 @@ void creds_wipe(void *p, size_t n)
 	volatile unsigned char *v = p;
 	while (n--)
 		*v++ = 0;
-}
-
-long long creds_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int creds_copy_str(char *dst, size_t cap, const char *src, size_t n)
@@ -341,7 +335,7 @@ int creds_provider_new(const struct creds_opts *opts, struct creds_provider **ou
 		rc = -ENOENT;
 	}
 	if (rc == 0) {
-		p->last_attempt = creds_mono_ms();
+		p->last_attempt = (long long)mono_ms();
 		log_info("credentials: from %s%s", source_names[p->src],
 			 p->cur.session_token[0] ? " (temporary)" : "");
 	}
@@ -407,7 +401,7 @@ int creds_get(struct creds_provider *p, struct creds *out)
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
-		long long mono = creds_mono_ms();
+		long long mono = (long long)mono_ms();
 		if (!p->invalid && mono - p->last_attempt < REFRESH_MIN_INTERVAL_MS) {
 			/* Tried a moment ago: use what we have, unless it has
 			 * expired and that try failed; then its error (an
@@ -459,7 +453,7 @@ int creds_get(struct creds_provider *p, struct creds *out)
 void creds_invalidate(struct creds_provider *p)
 {
 	pthread_mutex_lock(&p->lock);
-	if (!p->anonymous && creds_mono_ms() - p->last_attempt >= REFRESH_MIN_INTERVAL_MS)
+	if (!p->anonymous && (long long)mono_ms() - p->last_attempt >= REFRESH_MIN_INTERVAL_MS)
 		p->invalid = 1;
 	pthread_mutex_unlock(&p->lock);
 }

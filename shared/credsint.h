@@ -49,7 +49,6 @@ struct creds_provider {
 /* Zeroes n bytes in a way the compiler keeps (secrets, tokens). */
 void creds_wipe(void *p, size_t n);
 /* Monotonic clock, ms. */
-long long creds_mono_ms(void);
 /* Copies n bytes of src and a NUL into dst; -E2BIG when they do not fit. */
 int creds_copy_str(char *dst, size_t cap, const char *src, size_t n);
 /* creds_copy_str of the whole string src. */

@@ -24,6 +24,7 @@
 #include "credsint.h"
 #include "http.h"
 #include "log.h"
+#include "monoclock.h"
 
 #define IMDS_TOKEN_TTL_S 21600	   /* the TTL we ask for (6 h, the maximum) */
 #define IMDS_TOKEN_MARGIN_S 60	   /* fetch a new token this long before its end */
@@ -401,7 +402,8 @@ static int imds_token(struct creds_provider *p, const char *base, struct buf *bo
 	long status = 0;
 	int rc;
 
-	if (!force && (p->imds_v1 || (p->imds_token[0] && creds_mono_ms() < p->imds_token_until)))
+	if (!force &&
+	    (p->imds_v1 || (p->imds_token[0] && (long long)mono_ms() < p->imds_token_until)))
 		return 0;
 	p->imds_v1 = 0;
 	creds_wipe(p->imds_token, sizeof(p->imds_token));
@@ -425,7 +427,7 @@ static int imds_token(struct creds_provider *p, const char *base, struct buf *bo
 		}
 		creds_wipe(body->ptr, body->len);
 		p->imds_token_until =
-		    creds_mono_ms() + (IMDS_TOKEN_TTL_S - IMDS_TOKEN_MARGIN_S) * 1000LL;
+		    (long long)mono_ms() + (IMDS_TOKEN_TTL_S - IMDS_TOKEN_MARGIN_S) * 1000LL;
 		return 0;
 	}
 	if (p->imds_v1_fallback && (status == 403 || status == 404 || status == 405)) {

@@ -30,6 +30,7 @@
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
+#include "monoclock.h"
 #include "retry.h"
 #include "s3err.h"
 #include "s3hdr.h"
@@ -302,16 +303,9 @@ static void s3_sleep_ms(uint64_t ms)
 		;
 }
 
-static uint64_t s3_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 uint64_t s3_deadline(const struct s3_client *c)
 {
-	return c->op_timeout_ms ? s3_now_ms() + c->op_timeout_ms : 0;
+	return c->op_timeout_ms ? mono_ms() + c->op_timeout_ms : 0;
 }
 
 static int s3_log_level_for(const struct s3_op *op, int err)
@@ -331,7 +325,7 @@ static int s3_deadline_left(struct s3_client *c, const struct s3_op *op, const c
 	*left_ms = 0;
 	if (!op->deadline_ms)
 		return 0;
-	uint64_t now = s3_now_ms();
+	uint64_t now = mono_ms();
 	if (now >= op->deadline_ms) {
 		atomic_fetch_add_explicit(&c->n_errors, 1, memory_order_relaxed);
 		log_error("s3: %s %s/%s: deadline (op_timeout %" PRIu64
@@ -426,7 +420,7 @@ static uint64_t s3_backoff_ms(const struct s3_client *c, const struct s3_op *op,
 	if (ms < min_ms)
 		ms = min_ms;
 	if (op->deadline_ms) {
-		uint64_t now = s3_now_ms();
+		uint64_t now = mono_ms();
 		uint64_t left = op->deadline_ms > now ? op->deadline_ms - now : 0;
 		if (ms > left)
 			ms = left;

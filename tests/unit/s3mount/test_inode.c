@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "inode.h"
+#include "monoclock.h"
 #include "t.h"
 
 static struct inode *add(struct itable *it, struct inode *p, const char *name, int dir)
 {
 	return itable_upsert_locked(it, p, name, dir, dir ? 0 : 42, 1000, dir ? NULL : "\"e\"",
-				    itable_now());
+				    mono_s());
 }
 
 static void test_keys(void)
@@ -62,14 +63,14 @@ static void test_lifetime(void)
 	inode_lookup_locked(it, f);
 	inode_lookup_locked(it, f);
 	/* upsert of the same name keeps the number and refreshes attributes */
-	struct inode *f2 = itable_upsert_locked(it, d, "f", 0, 7, 2000, "\"x\"", itable_now());
+	struct inode *f2 = itable_upsert_locked(it, d, "f", 0, 7, 2000, "\"x\"", mono_s());
 	CHECK(f2 == f);
 	CHECK_INT(f->size, 7);
 	CHECK_STR(f->etag, "\"x\"");
 	/* a commit here stamps newer attributes; a LIST/HEAD answer whose request
 	 * was sent before that (in flight during the commit) must not put the old
 	 * version back (the soak's ESTALE: the next open pinned the old ETag) */
-	double sent = itable_now();
+	double sent = mono_s();
 	f->size = 9;
 	snprintf(f->etag, sizeof(f->etag), "%s", "\"new\"");
 	f->attr_time = sent + 1.0;
