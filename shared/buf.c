@@ -110,3 +110,30 @@ char *buf_detach(struct buf *b, size_t *len)
 	b->alloc = 0;
 	return p;
 }
+
+int str_copy_n(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (n >= cap)
+		return -E2BIG;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+int str_copy(char *dst, size_t cap, const char *src)
+{
+	return str_copy_n(dst, cap, src, strlen(src));
+}
+
+void str_copy_trunc_n(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void str_copy_trunc(char *dst, size_t cap, const char *src)
+{
+	str_copy_trunc_n(dst, cap, src, strlen(src));
+}

@@ -37,4 +37,14 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(
  * allocation failure) and leaves the buffer empty. The caller frees it. */
 char *buf_detach(struct buf *b, size_t *len);
 
+/* Bounded copies into fixed-size arrays (the one implementation; no strncpy
+ * and its unterminated results). str_copy_n copies n bytes of src and a NUL:
+ * -E2BIG, dst untouched, when n >= cap. str_copy_trunc_n copies what fits
+ * (cap > 0), always NUL-terminated: for values that may be cut, such as
+ * error messages and request ids. The versions without _n take a C string. */
+int str_copy_n(char *dst, size_t cap, const char *src, size_t n);
+int str_copy(char *dst, size_t cap, const char *src);
+void str_copy_trunc_n(char *dst, size_t cap, const char *src, size_t n);
+void str_copy_trunc(char *dst, size_t cap, const char *src);
+
 #endif

@@ -4,6 +4,7 @@
  * hold secrets, so both are wiped before they are freed.
  */
 #include "credjson.h"
+#include "buf.h"
 #include "isotime.h"
 
 #include <cjson/cJSON.h>
@@ -32,15 +33,6 @@ int credjson_parse_time(const char *s, time_t *out)
 {
 	/* The endpoints write RFC 3339 with a zone; offsets appear in the wild. */
 	return isotime_parse(s, ISOTIME_OFFSETS, out);
-}
-
-static int copy_field(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= cap)
-		return -E2BIG;
-	memcpy(dst, src, n + 1);
-	return 0;
 }
 
 static const char *str_item(const cJSON *o, const char *name)
@@ -97,11 +89,11 @@ int credjson_parse(const char *text, size_t len, struct creds *out, char *code_o
 		rc = -EINVAL;
 		goto out;
 	}
-	rc = copy_field(out->access_key, sizeof(out->access_key), ak);
+	rc = str_copy(out->access_key, sizeof(out->access_key), ak);
 	if (rc == 0)
-		rc = copy_field(out->secret_key, sizeof(out->secret_key), sk);
+		rc = str_copy(out->secret_key, sizeof(out->secret_key), sk);
 	if (rc == 0 && tok)
-		rc = copy_field(out->session_token, sizeof(out->session_token), tok);
+		rc = str_copy(out->session_token, sizeof(out->session_token), tok);
 	if (rc == 0 && exp)
 		rc = credjson_parse_time(exp, &out->expiration);
 out:

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "awsconfig.h"
+#include "buf.h"
 #include "credsint.h"
 #include "http.h"
 #include "log.h"
@@ -37,20 +38,6 @@ void creds_wipe(void *p, size_t n)
 		*v++ = 0;
 }
 
-int creds_copy_str(char *dst, size_t cap, const char *src, size_t n)
-{
-	if (n >= cap)
-		return -E2BIG;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	return 0;
-}
-
-int creds_set_str(char *dst, size_t cap, const char *src)
-{
-	return creds_copy_str(dst, cap, src, strlen(src));
-}
-
 /* Blank (unset, empty or only whitespace) variables count as unset, as the
  * SDKs treat them. Returns the value trimmed in place into buf, or NULL. */
 const char *creds_env_value(const char *name, char *buf, size_t cap)
@@ -64,7 +51,7 @@ const char *creds_env_value(const char *name, char *buf, size_t cap)
 	n = strlen(v);
 	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\n' || v[n - 1] == '\r'))
 		n--;
-	if (n == 0 || creds_copy_str(buf, cap, v, n) != 0)
+	if (n == 0 || str_copy_n(buf, cap, v, n) != 0)
 		return NULL;
 	return buf;
 }
@@ -94,10 +81,10 @@ static int fetch_env(struct creds *c)
 		rc = -E2BIG;
 		goto out;
 	}
-	creds_set_str(c->access_key, sizeof(c->access_key), ak);
-	creds_set_str(c->secret_key, sizeof(c->secret_key), sk);
+	str_copy(c->access_key, sizeof(c->access_key), ak);
+	str_copy(c->secret_key, sizeof(c->secret_key), sk);
 	if (tok)
-		creds_set_str(c->session_token, sizeof(c->session_token), tok);
+		str_copy(c->session_token, sizeof(c->session_token), tok);
 out:
 	creds_wipe(skb, sizeof(skb));
 	creds_wipe(tb, sizeof(tb));
@@ -224,11 +211,11 @@ static int fetch_profile(struct creds_provider *p, struct creds *c, int first)
 		rc = -EINVAL;
 		goto out;
 	}
-	rc = creds_set_str(c->access_key, sizeof(c->access_key), ak);
+	rc = str_copy(c->access_key, sizeof(c->access_key), ak);
 	if (rc == 0)
-		rc = creds_set_str(c->secret_key, sizeof(c->secret_key), sk);
+		rc = str_copy(c->secret_key, sizeof(c->secret_key), sk);
 	if (rc == 0 && tok && tok[0])
-		rc = creds_set_str(c->session_token, sizeof(c->session_token), tok);
+		rc = str_copy(c->session_token, sizeof(c->session_token), tok);
 	if (rc)
 		log_error("credentials: a key in profile '%s' is too long", profile);
 	else
@@ -253,7 +240,7 @@ int creds_profile_region(const char *profile, char *out, size_t cap)
 	if (!r || !r[0])
 		rc = -ENOENT;
 	else
-		rc = creds_set_str(out, cap, r);
+		rc = str_copy(out, cap, r);
 	awsconfig_free(cfg);
 	return rc;
 }
@@ -282,7 +269,7 @@ static int fetch(struct creds_provider *p, enum source src, struct creds *c, int
 		rc = -EINVAL;
 	}
 	if (rc == 0) {
-		creds_set_str(c->source, sizeof(c->source), source_names[src]);
+		str_copy(c->source, sizeof(c->source), source_names[src]);
 		time_t now = time(NULL);
 		if (c->expiration && c->expiration <= now)
 			log_warn("credentials: %s sent credentials that expired %lld s ago",
@@ -317,7 +304,7 @@ int creds_provider_new(const struct creds_opts *opts, struct creds_provider **ou
 	}
 	if (p->anonymous) {
 		p->cur.anonymous = 1;
-		creds_set_str(p->cur.source, sizeof(p->cur.source), "anonymous");
+		str_copy(p->cur.source, sizeof(p->cur.source), "anonymous");
 		log_info("credentials: anonymous (requests are not signed)");
 		goto out;
 	}

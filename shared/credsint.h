@@ -48,11 +48,6 @@ struct creds_provider {
 
 /* Zeroes n bytes in a way the compiler keeps (secrets, tokens). */
 void creds_wipe(void *p, size_t n);
-/* Monotonic clock, ms. */
-/* Copies n bytes of src and a NUL into dst; -E2BIG when they do not fit. */
-int creds_copy_str(char *dst, size_t cap, const char *src, size_t n);
-/* creds_copy_str of the whole string src. */
-int creds_set_str(char *dst, size_t cap, const char *src);
 /* The variable name trimmed into buf (cap bytes), or NULL when it is unset,
  * blank or too long. */
 const char *creds_env_value(const char *name, char *buf, size_t cap);

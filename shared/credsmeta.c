@@ -137,7 +137,7 @@ int creds_imds_endpoint(const struct creds_imds_cfg *c, char *out, size_t cap, c
 			return rc;
 		while (n && ep[n - 1] == '/')
 			n--;
-		return creds_copy_str(out, cap, ep, n);
+		return str_copy_n(out, cap, ep, n);
 	}
 	const char *mode = c->mode_override;
 	if (!mode || !mode[0])
@@ -145,9 +145,9 @@ int creds_imds_endpoint(const struct creds_imds_cfg *c, char *out, size_t cap, c
 	if (!mode || !mode[0])
 		mode = c->cfg_mode;
 	if (!mode || !mode[0] || strcasecmp(mode, "IPv4") == 0)
-		return creds_set_str(out, cap, IMDS_V4);
+		return str_copy(out, cap, IMDS_V4);
 	if (strcasecmp(mode, "IPv6") == 0)
-		return creds_set_str(out, cap, IMDS_V6);
+		return str_copy(out, cap, IMDS_V6);
 	return fail(err, errcap, -EINVAL, "`%s` is not a valid endpoint mode (IPv4 or IPv6)", mode);
 }
 
@@ -209,7 +209,7 @@ int creds_ecs_uri(const char *relative, const char *full, const char *base, char
 			    "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https or name a loopback "
 			    "host or the ECS/EKS address, not '%.*s'",
 			    (int)hl, h);
-	return creds_set_str(out, cap, full);
+	return str_copy(out, cap, full);
 }
 
 /* ---- metadata HTTP ---------------------------------------------------- */
@@ -355,7 +355,7 @@ int creds_fetch_ecs(struct creds_provider *p, struct creds *c)
 		}
 	} else {
 		const char *t = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-		if (t && creds_set_str(token, TOKEN_FILE_MAX, t) != 0) {
+		if (t && str_copy(token, TOKEN_FILE_MAX, t) != 0) {
 			rc = -E2BIG;
 			goto out;
 		}
@@ -420,7 +420,7 @@ static int imds_token(struct creds_provider *p, const char *base, struct buf *bo
 		while (n && (body->ptr[n - 1] == '\n' || body->ptr[n - 1] == '\r'))
 			n--;
 		if (n == 0 || memchr(body->ptr, '\n', n) || memchr(body->ptr, '\r', n) ||
-		    creds_copy_str(p->imds_token, sizeof(p->imds_token), body->ptr, n) != 0) {
+		    str_copy_n(p->imds_token, sizeof(p->imds_token), body->ptr, n) != 0) {
 			log_error("credentials: IMDS sent an unusable session token");
 			creds_wipe(body->ptr, body->len);
 			return -EPROTO;
@@ -517,7 +517,7 @@ int creds_fetch_imds(struct creds_provider *p, struct creds *c)
 	}
 	while (n && (r[n - 1] == ' ' || r[n - 1] == '\t'))
 		n--;
-	if (n == 0 || creds_copy_str(role, sizeof(role), r, n) != 0 || strchr(role, '/') ||
+	if (n == 0 || str_copy_n(role, sizeof(role), r, n) != 0 || strchr(role, '/') ||
 	    strchr(role, '?') || strchr(role, '#') || strchr(role, '%')) {
 		log_error("credentials: IMDS sent an unusable role name");
 		rc = -EPROTO;

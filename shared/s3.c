@@ -27,6 +27,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
@@ -66,15 +67,6 @@ int s3_op_header(struct s3_op *op, const char *name, const char *value)
 }
 
 /* ---- client ---- */
-
-void s3_copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 static void s3_region_get(struct s3_client *c, char out[S3_REGION_MAX])
 {
@@ -162,7 +154,7 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 		rc = -EINVAL;
 		goto out;
 	}
-	s3_copy_str(c->region, sizeof(c->region), region);
+	str_copy_trunc(c->region, sizeof(c->region), region);
 	atomic_store(&c->seed, (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)c);
 
 	struct http_pool_opts ho = {
@@ -360,13 +352,13 @@ struct s3_call {
 static void s3_call_digests(const struct s3_client *c, const struct s3_op *op, struct s3_call *k)
 {
 	if (!op->body_len)
-		s3_copy_str(k->payload_hash, sizeof(k->payload_hash), SIGV4_EMPTY_SHA256);
+		str_copy_trunc(k->payload_hash, sizeof(k->payload_hash), SIGV4_EMPTY_SHA256);
 	else if (c->unsigned_payload && op->content_md5)
 		/* Only a body that carries Content-MD5 (signed below) goes
 		 * unhashed: S3 still checks every byte, with one pass less
 		 * here and on the server (SHA-256 was ~1/4 of the mount's
 		 * CPU when writing). */
-		s3_copy_str(k->payload_hash, sizeof(k->payload_hash), SIGV4_UNSIGNED_PAYLOAD);
+		str_copy_trunc(k->payload_hash, sizeof(k->payload_hash), SIGV4_UNSIGNED_PAYLOAD);
 	else {
 		uint8_t d[CRYPTO_SHA256_LEN];
 		crypto_sha256(op->body, op->body_len, d);
@@ -523,11 +515,11 @@ static int s3_follow_region(struct s3_client *c, struct s3_call *k,
 {
 	char nr[S3_REGION_MAX] = "";
 	if (http_response_header(resp, "x-amz-bucket-region", nr, sizeof(nr)) != 0)
-		s3_copy_str(nr, sizeof(nr), e->region[0] ? e->region : e->bucket_region);
+		str_copy_trunc(nr, sizeof(nr), e->region[0] ? e->region : e->bucket_region);
 	if (!nr[0] || !s3_region_valid(nr) || strcmp(nr, k->region) == 0)
 		return 0;
 	pthread_mutex_lock(&c->region_lock);
-	s3_copy_str(c->region, sizeof(c->region), nr);
+	str_copy_trunc(c->region, sizeof(c->region), nr);
 	pthread_mutex_unlock(&c->region_lock);
 	log_info("s3: bucket %s is in region %s (not %s): retrying there", c->bucket, nr,
 		 k->region);

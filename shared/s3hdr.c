@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "crypto.h"
 
 #define S3HDR_KMS_KEY_MAX 2048 /* an ARN or alias; S3 takes far less */
@@ -129,15 +130,6 @@ int s3hdr_ssec_key_parse(const void *data, size_t len, uint8_t out[S3HDR_SSEC_KE
 	return rc;
 }
 
-static int s3hdr_copy(char *dst, size_t cap, const char *src)
-{
-	size_t n = strlen(src);
-	if (n >= cap)
-		return -EINVAL;
-	memcpy(dst, src, n + 1);
-	return 0;
-}
-
 int s3hdr_new(const struct s3hdr_config *cfg, struct s3hdr **out)
 {
 	*out = NULL;
@@ -150,20 +142,24 @@ int s3hdr_new(const struct s3hdr_config *cfg, struct s3hdr **out)
 	if (cfg->sse && (!s3hdr_sse_valid(cfg->sse) || cfg->ssec_key))
 		rc = -EINVAL;
 	if (!rc && cfg->sse)
-		rc = s3hdr_copy(h->sse, sizeof(h->sse), cfg->sse);
+		rc = str_copy(h->sse, sizeof(h->sse), cfg->sse) ? -EINVAL : 0;
 	/* a KMS key only names the key of aws:kms or aws:kms:dsse */
 	if (!rc && cfg->kms_key_id && (!cfg->kms_key_id[0] || strncmp(h->sse, "aws:kms", 7) != 0))
 		rc = -EINVAL;
 	if (!rc && cfg->kms_key_id)
-		rc = s3hdr_copy(h->kms_key_id, sizeof(h->kms_key_id), cfg->kms_key_id);
+		rc = str_copy(h->kms_key_id, sizeof(h->kms_key_id), cfg->kms_key_id) ? -EINVAL : 0;
 	if (!rc && cfg->storage_class && !s3hdr_storage_class_valid(cfg->storage_class))
 		rc = -EINVAL;
 	if (!rc && cfg->storage_class)
-		rc = s3hdr_copy(h->storage_class, sizeof(h->storage_class), cfg->storage_class);
+		rc = str_copy(h->storage_class, sizeof(h->storage_class), cfg->storage_class)
+			 ? -EINVAL
+			 : 0;
 	if (!rc && cfg->expected_owner && !s3hdr_account_id_valid(cfg->expected_owner))
 		rc = -EINVAL;
 	if (!rc && cfg->expected_owner)
-		rc = s3hdr_copy(h->expected_owner, sizeof(h->expected_owner), cfg->expected_owner);
+		rc = str_copy(h->expected_owner, sizeof(h->expected_owner), cfg->expected_owner)
+			 ? -EINVAL
+			 : 0;
 	h->requester_pays = cfg->requester_pays;
 	if (!rc && cfg->ssec_key) {
 		uint8_t md5[CRYPTO_MD5_LEN];

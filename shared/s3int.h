@@ -124,8 +124,6 @@ uint64_t s3_deadline(const struct s3_client *c);
 
 /* ---- s3.c: small helpers ---- */
 
-/* Copies src into dst (cap bytes), cut to fit, always NUL-terminated. */
-void s3_copy_str(char *dst, size_t cap, const char *src);
 /* Adds the quotes to a bare ETag (RGW's XML answers), as headers carry them. */
 void s3_etag_quote(char etag[S3_ETAG_MAX]);
 /* The ETag header of r into etag, "" when there is none. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
@@ -332,13 +333,13 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		     (nonce && nonce[0] && strcmp(info.upload_nonce, nonce) == 0))) {
 			log_info("s3: CompleteMultipartUpload %s/%s: done by an earlier try",
 				 c->bucket, LOG_KEY(key));
-			s3_copy_str(tag, sizeof(tag), info.etag);
+			str_copy_trunc(tag, sizeof(tag), info.etag);
 			rc = 0;
 		}
 	}
 	s3_etag_quote(tag);
 	if (!rc && etag)
-		s3_copy_str(etag, S3_ETAG_MAX, tag);
+		str_copy_trunc(etag, S3_ETAG_MAX, tag);
 out:
 	buf_release(&q);
 	buf_release(&body);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "http.h"
 #include "log.h"
 #include "mpulayout.h"
@@ -222,7 +223,7 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 		return 0;
 	}
 	if (if_match)
-		s3_copy_str(etag_pin, sizeof(etag_pin), if_match);
+		str_copy_trunc(etag_pin, sizeof(etag_pin), if_match);
 	uint64_t deadline = s3_deadline(c); /* one for every resume */
 	struct http_response r;
 	http_response_init(&r);
@@ -266,7 +267,7 @@ static int s3_get_common(struct s3_client *c, const char *key, uint64_t off, uin
 			have_first = 1;
 			/* Pin every resume to this version of the object. */
 			if (!etag_pin[0] && first.etag[0])
-				s3_copy_str(etag_pin, sizeof(etag_pin), first.etag);
+				str_copy_trunc(etag_pin, sizeof(etag_pin), first.etag);
 		}
 		pos += g.delivered;
 		if (rc == 0)
@@ -456,7 +457,7 @@ static int s3_copy_single(struct s3_client *c, const char *src_key, const char *
 	char tag[S3_ETAG_MAX];
 	rc = s3_exec_parse(c, &op, NULL, s3_parse_copy_etag, tag);
 	if (!rc && etag)
-		s3_copy_str(etag, S3_ETAG_MAX, tag);
+		str_copy_trunc(etag, S3_ETAG_MAX, tag);
 out:
 	buf_release(&src);
 	return rc;

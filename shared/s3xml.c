@@ -8,6 +8,7 @@
  * stays whole: each parser is a few callbacks on the engine's private struct sx.
  */
 #include "s3xml.h"
+#include "buf.h"
 #include "crypto.h"
 #include "isotime.h"
 
@@ -162,23 +163,6 @@ out:
 
 /* ---- small value helpers ---- */
 
-static int sx_copy(char *dst, size_t cap, const char *text, size_t len)
-{
-	if (len >= cap)
-		return -E2BIG;
-	memcpy(dst, text, len);
-	dst[len] = '\0';
-	return 0;
-}
-
-static void sx_copy_trunc(char *dst, size_t cap, const char *text, size_t len)
-{
-	if (len >= cap)
-		len = cap - 1;
-	memcpy(dst, text, len);
-	dst[len] = '\0';
-}
-
 static int sx_dup(char **dst, const char *text, size_t len)
 {
 	if (memchr(text, '\0', len))
@@ -287,17 +271,17 @@ static int err_end(struct sx *x, const char *name, char *text, size_t len)
 	if (x->depth != 2)
 		return 0;
 	if (sx_is(name, "Code"))
-		sx_copy_trunc(e->code, sizeof(e->code), text, len);
+		str_copy_trunc_n(e->code, sizeof(e->code), text, len);
 	else if (sx_is(name, "Message"))
-		sx_copy_trunc(e->message, sizeof(e->message), text, len);
+		str_copy_trunc_n(e->message, sizeof(e->message), text, len);
 	else if (sx_is(name, "RequestId"))
-		sx_copy_trunc(e->request_id, sizeof(e->request_id), text, len);
+		str_copy_trunc_n(e->request_id, sizeof(e->request_id), text, len);
 	else if (sx_is(name, "Region"))
-		sx_copy_trunc(e->region, sizeof(e->region), text, len);
+		str_copy_trunc_n(e->region, sizeof(e->region), text, len);
 	else if (sx_is(name, "BucketRegion"))
-		sx_copy_trunc(e->bucket_region, sizeof(e->bucket_region), text, len);
+		str_copy_trunc_n(e->bucket_region, sizeof(e->bucket_region), text, len);
 	else if (sx_is(name, "Endpoint"))
-		sx_copy_trunc(e->endpoint, sizeof(e->endpoint), text, len);
+		str_copy_trunc_n(e->endpoint, sizeof(e->endpoint), text, len);
 	return 0;
 }
 
@@ -322,7 +306,7 @@ struct root_ctx {
 static int root_start(struct sx *x, const char *name)
 {
 	struct root_ctx *r = x->ctx;
-	r->rc = sx_copy(r->out, r->cap, name, strlen(name));
+	r->rc = str_copy_n(r->out, r->cap, name, strlen(name));
 	x->done = 1;
 	XML_StopParser(x->p, XML_FALSE);
 	return 0;
@@ -378,7 +362,7 @@ static int list_end(struct sx *x, const char *name, char *text, size_t len)
 		if (sx_is(name, "LastModified"))
 			return sx_time(text, len, &e->mtime);
 		if (sx_is(name, "ETag"))
-			return sx_copy(e->etag, sizeof(e->etag), text, len);
+			return str_copy_n(e->etag, sizeof(e->etag), text, len);
 		return 0;
 	}
 	if (x->depth == 3 && sx_is(parent, "CommonPrefixes") && sx_is(name, "Prefix")) {
@@ -473,7 +457,7 @@ static int one_end(struct sx *x, const char *name, char *text, size_t len)
 		return 0;
 	if (sx_is(name, o->field)) {
 		o->found = 1;
-		return sx_copy(o->out, o->cap, text, len);
+		return str_copy_n(o->out, o->cap, text, len);
 	}
 	if (o->mtime && sx_is(name, "LastModified"))
 		return sx_time(text, len, o->mtime);
@@ -635,7 +619,7 @@ static int parts_end(struct sx *x, const char *name, char *text, size_t len)
 		} else if (sx_is(name, "Size")) {
 			return sx_u64(text, len, &e->size);
 		} else if (sx_is(name, "ETag")) {
-			return sx_copy(e->etag, sizeof(e->etag), text, len);
+			return str_copy_n(e->etag, sizeof(e->etag), text, len);
 		}
 		return 0;
 	}
@@ -701,9 +685,9 @@ static int del_end(struct sx *x, const char *name, char *text, size_t len)
 		if (sx_is(name, "Key"))
 			return sx_dup(&e->key, text, len);
 		if (sx_is(name, "Code"))
-			sx_copy_trunc(e->code, sizeof(e->code), text, len);
+			str_copy_trunc_n(e->code, sizeof(e->code), text, len);
 		else if (sx_is(name, "Message"))
-			sx_copy_trunc(e->message, sizeof(e->message), text, len);
+			str_copy_trunc_n(e->message, sizeof(e->message), text, len);
 		return 0;
 	}
 	if (x->depth == 2 && sx_is(name, "Deleted"))
