@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
+
 /* ---- bounded output ------------------------------------------------------ */
 
 struct out {
@@ -133,26 +135,17 @@ long value_json_escape(const char *s, size_t n, char *out, size_t cap)
 	return o.full ? -ENOSPC : (long)o.n;
 }
 
-static inline int hexval(unsigned char h)
-{
-	return h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10;
-}
-
 static inline int is_hex_pair(const char *p)
 {
-	for (int k = 0; k < 2; k++) {
-		unsigned char h = (unsigned char)p[k];
-		if (!((h >= '0' && h <= '9') || ((h | 0x20) >= 'a' && (h | 0x20) <= 'f')))
-			return 0;
-	}
-	return 1;
+	return crypto_hexval(p[0]) >= 0 && crypto_hexval(p[1]) >= 0;
 }
 
+/* n hex digits the scanner has validated */
 static uint32_t hexn(const char *p, int n)
 {
 	uint32_t v = 0;
 	for (int i = 0; i < n; i++)
-		v = v * 16 + (uint32_t)hexval((unsigned char)p[i]);
+		v = v * 16 + (uint32_t)crypto_hexval(p[i]);
 	return v;
 }
 
