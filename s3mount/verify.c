@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "crypto.h"
+#include "log.h"
 #include "mpulayout.h"
 
 /* A read further than this past the hashed prefix is not a reordered
@@ -65,11 +66,19 @@ static int verify_hex(const char *etag, uint8_t out[CRYPTO_MD5_LEN], int multipa
 
 static void drop_md5(struct crypto_md5_ctx **c)
 {
-	if (*c) {
-		uint8_t d[CRYPTO_MD5_LEN];
-		crypto_md5_final(*c, d); /* also frees it */
-		*c = NULL;
-	}
+	crypto_md5_free(*c);
+	*c = NULL;
+}
+
+/* MD5 itself failed (crypto.h logged OpenSSL's reason): no verdict is
+ * possible, so the handle reads on unchecked rather than fail a good file. */
+static int hash_failed_locked(struct verify *v)
+{
+	drop_md5(&v->md5);
+	drop_md5(&v->outer);
+	v->state = VERIFY_OFF;
+	log_warn("ETag check of this read stopped: MD5 failed");
+	return 0;
 }
 
 int verify_etag_is_md5(const char *etag)
@@ -148,14 +157,17 @@ static int hash_locked(struct verify *v, const char *p, size_t n)
 		size_t take = n;
 		if (v->outer && v->pos < v->part_end && v->part_end - v->pos < take)
 			take = (size_t)(v->part_end - v->pos);
-		crypto_md5_update(v->md5, p, take);
+		if (crypto_md5_update(v->md5, p, take))
+			return hash_failed_locked(v);
 		v->pos += take;
 		p += take;
 		n -= take;
 		if (v->outer && v->pos == v->part_end && v->pos < v->size) {
 			uint8_t d[CRYPTO_MD5_LEN];
-			crypto_md5_final(v->md5, d);
-			crypto_md5_update(v->outer, d, sizeof(d));
+			int rc = crypto_md5_final(v->md5, d);
+			v->md5 = NULL;
+			if (rc || crypto_md5_update(v->outer, d, sizeof(d)))
+				return hash_failed_locked(v);
 			v->md5 = crypto_md5_new();
 			if (!v->md5) {
 				v->state = VERIFY_OFF;
@@ -173,14 +185,20 @@ static int hash_locked(struct verify *v, const char *p, size_t n)
 static void finish_locked(struct verify *v)
 {
 	uint8_t got[CRYPTO_MD5_LEN];
-	crypto_md5_final(v->md5, got);
+	int rc = crypto_md5_final(v->md5, got);
 	v->md5 = NULL;
 	int ok = v->pos == v->size;
 	if (v->outer) {
-		crypto_md5_update(v->outer, got, sizeof(got));
-		crypto_md5_final(v->outer, got);
+		if (!rc)
+			rc = crypto_md5_update(v->outer, got, sizeof(got));
+		int frc = crypto_md5_final(v->outer, got);
 		v->outer = NULL;
+		rc = rc ? rc : frc;
 		ok = ok && v->part == v->nparts;
+	}
+	if (rc) {
+		(void)hash_failed_locked(v);
+		return;
 	}
 	v->state = ok && memcmp(got, v->want, sizeof(got)) == 0 ? VERIFY_GOOD : VERIFY_BAD;
 }

@@ -1,40 +1,66 @@
 /* crypto.c: see crypto.h. EVP interfaces only (OpenSSL 3 deprecates the rest). */
 #include "crypto.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
 
 struct crypto_md5_ctx {
 	EVP_MD_CTX *md;
+	int failed; /* an update failed: the digest would be wrong */
 };
 
-void crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
+/* Logs OpenSSL's reason for a failed step, zeroes the digest: -EIO. */
+static int crypto_failed(const char *what, uint8_t *out, size_t n)
 {
-	unsigned int n = CRYPTO_SHA256_LEN;
-	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+	char reason[256];
+	ERR_error_string_n(ERR_get_error(), reason, sizeof(reason));
+	log_error("crypto: %s failed: %s", what, reason);
+	ERR_clear_error();
+	if (out)
+		memset(out, 0, n);
+	return -EIO;
 }
 
-void crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
-			uint8_t out[CRYPTO_SHA256_LEN])
+int crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
 	unsigned int n = CRYPTO_SHA256_LEN;
-	HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n);
+	if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL))
+		return crypto_failed("SHA-256", out, CRYPTO_SHA256_LEN);
+	return 0;
 }
 
-void crypto_md5(const void *data, size_t len, uint8_t out[CRYPTO_MD5_LEN])
+int crypto_hmac_sha256(const void *key, size_t keylen, const void *data, size_t len,
+		       uint8_t out[CRYPTO_SHA256_LEN])
+{
+	unsigned int n = CRYPTO_SHA256_LEN;
+	if (keylen > INT_MAX || !HMAC(EVP_sha256(), key, (int)keylen, data, len, out, &n))
+		return crypto_failed("HMAC-SHA-256", out, CRYPTO_SHA256_LEN);
+	return 0;
+}
+
+int crypto_md5(const void *data, size_t len, uint8_t out[CRYPTO_MD5_LEN])
 {
 	unsigned int n = CRYPTO_MD5_LEN;
-	EVP_Digest(data, len, out, &n, EVP_md5(), NULL);
+	if (!EVP_Digest(data, len, out, &n, EVP_md5(), NULL))
+		return crypto_failed("MD5", out, CRYPTO_MD5_LEN);
+	return 0;
 }
 
 struct crypto_md5_ctx *crypto_md5_new(void)
 {
-	struct crypto_md5_ctx *c = malloc(sizeof(*c));
+	struct crypto_md5_ctx *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->md = EVP_MD_CTX_new();
 	if (!c->md || !EVP_DigestInit_ex(c->md, EVP_md5(), NULL)) {
+		crypto_failed("MD5 init", NULL, 0);
 		EVP_MD_CTX_free(c->md);
 		free(c);
 		return NULL;
@@ -42,15 +68,35 @@ struct crypto_md5_ctx *crypto_md5_new(void)
 	return c;
 }
 
-void crypto_md5_update(struct crypto_md5_ctx *c, const void *data, size_t len)
+int crypto_md5_update(struct crypto_md5_ctx *c, const void *data, size_t len)
 {
-	EVP_DigestUpdate(c->md, data, len);
+	if (c->failed)
+		return -EIO;
+	if (!EVP_DigestUpdate(c->md, data, len)) {
+		c->failed = 1;
+		return crypto_failed("MD5 update", NULL, 0);
+	}
+	return 0;
 }
 
-void crypto_md5_final(struct crypto_md5_ctx *c, uint8_t out[CRYPTO_MD5_LEN])
+int crypto_md5_final(struct crypto_md5_ctx *c, uint8_t out[CRYPTO_MD5_LEN])
 {
 	unsigned int n = CRYPTO_MD5_LEN;
-	EVP_DigestFinal_ex(c->md, out, &n);
+	int rc = 0;
+	if (c->failed) {
+		memset(out, 0, CRYPTO_MD5_LEN);
+		rc = -EIO;
+	} else if (!EVP_DigestFinal_ex(c->md, out, &n)) {
+		rc = crypto_failed("MD5 final", out, CRYPTO_MD5_LEN);
+	}
+	crypto_md5_free(c);
+	return rc;
+}
+
+void crypto_md5_free(struct crypto_md5_ctx *c)
+{
+	if (!c)
+		return;
 	EVP_MD_CTX_free(c->md);
 	free(c);
 }

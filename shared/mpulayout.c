@@ -184,12 +184,12 @@ int mpu_etag_of_parts(const struct s3_part *parts, size_t nparts, char *out, siz
 				bin[k] = (uint8_t)(hi * 16 + lo);
 		}
 		if (!rc)
-			crypto_md5_update(ctx, bin, sizeof(bin));
+			rc = crypto_md5_update(ctx, bin, sizeof(bin));
 	}
 	uint8_t md[CRYPTO_MD5_LEN];
-	crypto_md5_final(ctx, md);
-	if (rc)
-		return rc;
+	int frc = crypto_md5_final(ctx, md);
+	if (rc || frc)
+		return rc ? rc : frc;
 	char hex[2 * CRYPTO_MD5_LEN + 1];
 	crypto_hex(md, sizeof(md), hex);
 	snprintf(out, cap, "\"%s-%zu\"", hex, nparts);

@@ -349,7 +349,7 @@ struct s3_call {
 };
 
 /* x-amz-content-sha256 and Content-MD5 of op's body, once for every try. */
-static void s3_call_digests(const struct s3_client *c, const struct s3_op *op, struct s3_call *k)
+static int s3_call_digests(const struct s3_client *c, const struct s3_op *op, struct s3_call *k)
 {
 	if (!op->body_len)
 		str_copy_trunc(k->payload_hash, sizeof(k->payload_hash), SIGV4_EMPTY_SHA256);
@@ -361,17 +361,20 @@ static void s3_call_digests(const struct s3_client *c, const struct s3_op *op, s
 		str_copy_trunc(k->payload_hash, sizeof(k->payload_hash), SIGV4_UNSIGNED_PAYLOAD);
 	else {
 		uint8_t d[CRYPTO_SHA256_LEN];
-		crypto_sha256(op->body, op->body_len, d);
+		if (crypto_sha256(op->body, op->body_len, d))
+			return -EIO;
 		crypto_hex(d, sizeof(d), k->payload_hash);
 	}
 	if (op->content_md5) {
 		uint8_t m[CRYPTO_MD5_LEN];
-		crypto_md5(op->body ? op->body : "", op->body_len, m);
+		if (crypto_md5(op->body ? op->body : "", op->body_len, m))
+			return -EIO;
 		crypto_base64(m, sizeof(m), k->md5_b64);
 	}
+	return 0;
 }
 
-static void s3_call_init(struct s3_client *c, struct s3_op *op, struct s3_call *k)
+static int s3_call_init(struct s3_client *c, struct s3_op *op, struct s3_call *k)
 {
 	memset(k, 0, sizeof(*k));
 	buf_init(&k->url, S3_URL_MAX);
@@ -385,7 +388,7 @@ static void s3_call_init(struct s3_client *c, struct s3_op *op, struct s3_call *
 	 * their low-speed limit: a deadline would fail a commit that works. */
 	if (!op->deadline_ms && !op->slow_ok)
 		op->deadline_ms = s3_deadline(c);
-	s3_call_digests(c, op, k);
+	return s3_call_digests(c, op, k);
 }
 
 static void s3_call_release(struct s3_call *k)
@@ -639,13 +642,17 @@ int s3_exec(struct s3_client *c, struct s3_op *op, struct http_response *resp)
 {
 	struct s3_call k;
 	int rc, again;
-	s3_call_init(c, op, &k);
-	do {
+	rc = s3_call_init(c, op, &k);
+	if (rc)
+		log_error("s3: %s %s/%s: cannot hash the request body", op->name, c->bucket,
+			  k.lkey);
+	while (!rc) {
 		again = 0;
 		rc = s3_try(c, op, &k, resp, &again);
-		if (again)
-			op->attempts++;
-	} while (again);
+		if (!again)
+			break;
+		op->attempts++;
+	}
 	s3_call_release(&k);
 	return rc;
 }

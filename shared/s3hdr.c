@@ -164,9 +164,9 @@ int s3hdr_new(const struct s3hdr_config *cfg, struct s3hdr **out)
 	if (!rc && cfg->ssec_key) {
 		uint8_t md5[CRYPTO_MD5_LEN];
 		crypto_base64(cfg->ssec_key, S3HDR_SSEC_KEY_LEN, h->ssec_key_b64);
-		crypto_md5(cfg->ssec_key, S3HDR_SSEC_KEY_LEN, md5);
+		rc = crypto_md5(cfg->ssec_key, S3HDR_SSEC_KEY_LEN, md5);
 		crypto_base64(md5, sizeof(md5), h->ssec_key_md5_b64);
-		h->ssec = 1;
+		h->ssec = !rc;
 	}
 done:
 	if (rc) {

@@ -420,7 +420,9 @@ static int build_string_to_sign(const struct sigv4_request *req, struct buf *out
 	rc = build_canonical(req, &canon, signed_headers);
 	if (rc)
 		goto out;
-	crypto_sha256(canon.ptr, canon.len, digest);
+	rc = crypto_sha256(canon.ptr, canon.len, digest);
+	if (rc)
+		goto out;
 	crypto_hex(digest, sizeof(digest), hex);
 	rc = buf_addf(out, SIGV4_ALGORITHM "\n%s\n%.8s/%s/%s/aws4_request\n%s", req->amz_date,
 		      req->amz_date, req->region, req->service, hex);
@@ -454,14 +456,17 @@ int sigv4_signing_key(const char *secret_key, const char *date8, const char *reg
 		return -EINVAL;
 	memcpy(k, "AWS4", 4);
 	memcpy(k + 4, secret_key, n);
-	crypto_hmac_sha256(k, 4 + n, date8, strlen(date8), a);
-	crypto_hmac_sha256(a, sizeof(a), region, strlen(region), b);
-	crypto_hmac_sha256(b, sizeof(b), service, strlen(service), a);
-	crypto_hmac_sha256(a, sizeof(a), "aws4_request", 12, out);
+	int rc = crypto_hmac_sha256(k, 4 + n, date8, strlen(date8), a);
+	if (!rc)
+		rc = crypto_hmac_sha256(a, sizeof(a), region, strlen(region), b);
+	if (!rc)
+		rc = crypto_hmac_sha256(b, sizeof(b), service, strlen(service), a);
+	if (!rc)
+		rc = crypto_hmac_sha256(a, sizeof(a), "aws4_request", 12, out);
 	wipe(k, sizeof(k));
 	wipe(a, sizeof(a));
 	wipe(b, sizeof(b));
-	return 0;
+	return rc;
 }
 
 static int sign(const struct sigv4_request *req, const struct sigv4_creds *creds, char sig[65],
@@ -485,7 +490,9 @@ static int sign(const struct sigv4_request *req, const struct sigv4_creds *creds
 	rc = sigv4_signing_key(creds->secret_key, date8, req->region, req->service, key);
 	if (rc)
 		goto out;
-	crypto_hmac_sha256(key, sizeof(key), sts.ptr, sts.len, mac);
+	rc = crypto_hmac_sha256(key, sizeof(key), sts.ptr, sts.len, mac);
+	if (rc)
+		goto out;
 	crypto_hex(mac, sizeof(mac), sig);
 out:
 	wipe(key, sizeof(key));
