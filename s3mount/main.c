@@ -57,8 +57,7 @@ static void *sig_thread(void *arg)
 			enum log_level l = log_level_get();
 			l = l == LOG_LVL_DEBUG ? LOG_LVL_ERROR : (enum log_level)(l + 1);
 			log_level_set(l);
-			static const char *const names[] = {"error", "warn", "info", "debug"};
-			log_msg(LOG_LVL_ERROR, "log level is now %s", names[l]);
+			log_msg(LOG_LVL_ERROR, "log level is now %s", log_level_name(l));
 		}
 	}
 	return NULL;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "mpulayout.h"
 #include "s3.h"
 
 int partsize_check_base(uint64_t base)
@@ -12,22 +13,26 @@ int partsize_check_base(uint64_t base)
 	return 0;
 }
 
+/* The policy as a part layout: mpu_layout_part_size() (shared/mpulayout.c)
+ * is the one computation of a part's size, used here to cut parts and by
+ * verify.c to check a download against the layout recorded at upload. */
+static uint64_t policy_part(uint64_t base, uint64_t cap, int part_number)
+{
+	struct mpu_layout l = {.base = base,
+			       .cap = cap < S3_MAX_PART_SIZE ? cap : S3_MAX_PART_SIZE,
+			       .grow = PARTSIZE_GROUP};
+	return mpu_layout_part_size(&l, part_number);
+}
+
 /* Size of every part in group g (parts g*1000+1 .. g*1000+1000). */
 static uint64_t group_size(uint64_t base, int g)
 {
-	uint64_t s = base;
-	/* Doubling one step at a time keeps the arithmetic far from overflow:
-	 * it stops at the 5 GiB cap. */
-	for (int i = 0; i < g && s < S3_MAX_PART_SIZE; i++)
-		s *= 2;
-	return s < S3_MAX_PART_SIZE ? s : S3_MAX_PART_SIZE;
+	return policy_part(base, S3_MAX_PART_SIZE, g * PARTSIZE_GROUP + 1);
 }
 
 uint64_t partsize_for(uint64_t base, int part_number)
 {
-	if (part_number < 1 || part_number > S3_MAX_PARTS)
-		return 0;
-	return group_size(base, (part_number - 1) / PARTSIZE_GROUP);
+	return policy_part(base, S3_MAX_PART_SIZE, part_number);
 }
 
 uint64_t partsize_offset(uint64_t base, int part_number)
@@ -54,8 +59,7 @@ uint64_t partsize_max_object(uint64_t base)
 
 uint64_t partsize_for_capped(uint64_t base, uint64_t cap, int part_number)
 {
-	uint64_t s = partsize_for(base, part_number);
-	return s < cap ? s : cap;
+	return policy_part(base, cap, part_number);
 }
 
 uint64_t partsize_max_object_capped(uint64_t base, uint64_t cap)

@@ -111,3 +111,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;
 }
+
+const char *log_level_name(enum log_level lvl)
+{
+	return (unsigned)lvl < sizeof(log_names) / sizeof(log_names[0]) ? log_names[lvl] : "?";
+}

@@ -16,6 +16,8 @@ enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 int log_level_parse(const char *s);
 void log_level_set(enum log_level lvl);
 enum log_level log_level_get(void);
+/* "error", "warn", "info" or "debug": the names log lines and log_level= use. */
+const char *log_level_name(enum log_level lvl);
 /* ident != NULL sends lines to syslog (LOG_DAEMON) under that name from now on. */
 void log_to_syslog(const char *ident);
 int log_enabled(enum log_level lvl);
