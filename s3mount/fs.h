@@ -28,7 +28,7 @@
 #include <time.h>
 
 #include "budget.h"
-#include "inode.h"
+#include "itable.h"
 #include "meta.h"
 #include "opts.h"
 #include "reader.h"

@@ -1,9 +1,9 @@
 /*
- * inode.c: see inode.h. Two chained hash tables (by number, by parent+name)
+ * itable.c: see itable.h. Two chained hash tables (by number, by parent+name)
  * that double when their load passes 1, and an LRU list of unused cached
  * inodes trimmed to ITABLE_MAX_UNUSED.
  */
-#include "inode.h"
+#include "itable.h"
 #include "monoclock.h"
 
 #include <errno.h>

@@ -1,10 +1,10 @@
-/* test_inode.c: the inode table: keys, nlookup/forget lifetime, stable
+/* test_itable.c: the inode table: keys, nlookup/forget lifetime, stable
  * numbers, rename, a file turning into a directory, the unused-entry cap. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "inode.h"
+#include "itable.h"
 #include "monoclock.h"
 #include "t.h"
 

@@ -1,5 +1,5 @@
 /*
- * inode.h: the inode table, which is also the metadata (attribute) cache.
+ * itable.h: the inode table, which is also the metadata (attribute) cache.
  *
  * Each inode is one name under a parent directory: {parent, name, type, size,
  * mtime, etag, attr_time}. It is reachable by number (the kernel's nodeid) and
@@ -23,8 +23,8 @@
  * kernel does, during a request about that inode) or a ref.
  * Errors: negative errno (-ENOMEM, -ENAMETOOLONG for a key past 1024 bytes).
  */
-#ifndef INODE_H
-#define INODE_H
+#ifndef ITABLE_H
+#define ITABLE_H
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
