@@ -19,7 +19,7 @@
 
 #include "fh.h"
 #include "log.h"
-#include "meta.h"
+#include "lookup.h"
 #include "monoclock.h"
 
 #define DIR_PAGE_KEYS 1000
@@ -121,10 +121,10 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 			}
 			if (len && name[len - 1] == '/')
 				continue; /* a marker of a subdirectory (listed as a prefix too) */
-			enum meta_name_verdict v = meta_name_check(name, len);
-			if (v != META_NAME_OK) {
+			enum lookup_name_verdict v = lookup_name_check(name, len);
+			if (v != LOOKUP_NAME_OK) {
 				log_warn("skipping key '%s': %s", LOG_KEY(e->key),
-					 meta_name_reason(v));
+					 lookup_name_reason(v));
 				continue;
 			}
 			if (shadowed) {
@@ -145,10 +145,10 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 			size_t len = strlen(name);
 			if (len && name[len - 1] == '/')
 				len--;
-			enum meta_name_verdict v = meta_name_check(name, len);
-			if (v != META_NAME_OK) {
+			enum lookup_name_verdict v = lookup_name_check(name, len);
+			if (v != LOOKUP_NAME_OK) {
 				log_warn("skipping prefix '%s': %s", LOG_KEY(p),
-					 meta_name_reason(v));
+					 lookup_name_reason(v));
 				continue;
 			}
 			name[len] = '\0';

@@ -13,7 +13,7 @@
  * that page is seen (a few entries per page: the page's last file and those
  * followed only by keys between "name" and "name/"). Held-back entries come
  * out at the start of the next page, so the order is key order except for
- * them. Names that cannot be file names (meta.h) are skipped with a log line.
+ * them. Names that cannot be file names (lookup.h) are skipped with a log line.
  *
  * A directory handle (what opendir gives the kernel) holds one stream and a
  * ref on the directory's inode, and is linked on fs->dhs; readdir pages the

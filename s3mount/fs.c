@@ -163,7 +163,7 @@ static void op_destroy(void *userdata)
 int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_entry_param *e)
 {
 	size_t len = strlen(name);
-	if (len > META_NAME_MAX)
+	if (len > LOOKUP_NAME_MAX)
 		return -ENAMETOOLONG;
 	char fkey[S3_KEY_MAX + 2], dkey[S3_KEY_MAX + 2];
 	double now = mono_s();
@@ -188,11 +188,11 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_en
 	if (rc)
 		return rc;
 
-	if (meta_neg_check(fs->neg, parent, name, now))
+	if (lookup_neg_check(fs->neg, parent, name, now))
 		return -ENOENT;
-	struct meta_probe pr;
+	struct lookup_probe pr;
 	fs_count(&fs->n_probe, 1);
-	rc = meta_probe(fs->s3, fkey, dkey, &pr);
+	rc = lookup_probe(fs->s3, fkey, dkey, &pr);
 	if (rc == -ENOENT) {
 		itable_lock(fs->it);
 		p = itable_find_locked(fs->it, parent);
@@ -209,7 +209,7 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_en
 			inode_unhash_locked(fs->it, c);
 		itable_unlock(fs->it);
 		if (fs->o->negative_ttl > 0)
-			meta_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
+			lookup_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
 		return rc;
 	}
 	if (rc)
@@ -409,7 +409,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 /* Key of (parent, name) as a file or directory; -ENOENT for an unknown parent. */
 int fs_child_key(struct fs *fs, fuse_ino_t parent, const char *name, int dir, char *out, size_t cap)
 {
-	if (strlen(name) > META_NAME_MAX)
+	if (strlen(name) > LOOKUP_NAME_MAX)
 		return -ENAMETOOLONG;
 	itable_lock(fs->it);
 	struct inode *p = itable_find_locked(fs->it, parent);
@@ -591,7 +591,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	st.f_files = 1ull << 32;
 	st.f_ffree = 1ull << 32;
 	st.f_favail = 1ull << 32;
-	st.f_namemax = META_NAME_MAX;
+	st.f_namemax = LOOKUP_NAME_MAX;
 	fuse_reply_statfs(req, &st);
 }
 
@@ -675,7 +675,7 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 	if (!rc)
 		rc = itable_new(o->prefix, &fs->it);
 	if (!rc)
-		rc = meta_neg_new(&fs->neg);
+		rc = lookup_neg_new(&fs->neg);
 	if (rc) {
 		fs_release(fs);
 		return rc;
@@ -718,7 +718,7 @@ void fs_release(struct fs *fs)
 	if (fs->rc)
 		rcache_free(fs->rc);
 	itable_free(fs->it);
-	meta_neg_free(fs->neg);
+	lookup_neg_free(fs->neg);
 	if (fs->budget)
 		budget_free(fs->budget);
 	fs->up = NULL;

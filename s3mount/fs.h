@@ -29,7 +29,7 @@
 
 #include "budget.h"
 #include "itable.h"
-#include "meta.h"
+#include "lookup.h"
 #include "opts.h"
 #include "reader.h"
 #include "s3.h"
@@ -42,7 +42,7 @@ struct fs {
 	struct rcache *rc;
 	struct upload_pool *up;
 	struct itable *it;
-	struct meta_neg *neg;
+	struct lookup_neg *neg;
 	uid_t uid;
 	gid_t gid;
 	time_t mount_time; /* shown as the date of implicit directories */

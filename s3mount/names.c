@@ -25,7 +25,7 @@ int names_mkdir(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_
 	rc = nsops_mkdir(fs->s3, key);
 	if (rc)
 		return rc;
-	meta_neg_remove(fs->neg, parent, name);
+	lookup_neg_remove(fs->neg, parent, name);
 	itable_lock(fs->it);
 	struct inode *p = itable_find_locked(fs->it, parent);
 	struct inode *c =
@@ -51,7 +51,7 @@ static void name_gone(struct fs *fs, fuse_ino_t parent, const char *name)
 	}
 	itable_unlock(fs->it);
 	if (fs->o->negative_ttl > 0)
-		meta_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
+		lookup_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
 }
 
 int names_unlink(struct fs *fs, fuse_ino_t parent, const char *name)
@@ -101,7 +101,7 @@ int names_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t 
 		return -EROFS;
 	if (flags & ~(unsigned)RENAME_NOREPLACE)
 		return -EINVAL; /* RENAME_EXCHANGE / WHITEOUT: no way to do it on S3 */
-	if (strlen(newname) > META_NAME_MAX)
+	if (strlen(newname) > LOOKUP_NAME_MAX)
 		return -ENAMETOOLONG;
 
 	itable_lock(fs->it);
@@ -172,7 +172,7 @@ int names_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t 
 	}
 	rcache_invalidate(fs->rc, src);
 	rcache_invalidate(fs->rc, dst);
-	meta_neg_remove(fs->neg, newparent, newname);
+	lookup_neg_remove(fs->neg, newparent, newname);
 	itable_lock(fs->it);
 	c = itable_find_locked(fs->it, ino);
 	np = itable_find_locked(fs->it, newparent);
@@ -180,6 +180,6 @@ int names_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t 
 		rc = inode_move_locked(fs->it, c, np, newname);
 	itable_unlock(fs->it);
 	if (fs->o->negative_ttl > 0)
-		meta_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
+		lookup_neg_add(fs->neg, parent, name, mono_s() + fs->o->negative_ttl);
 	return rc;
 }

@@ -123,7 +123,7 @@ int wfile_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char *n
 	if (!h)
 		return -ENOMEM;
 	h->opener_tgid = caller_tgid(fs, req);
-	meta_neg_remove(fs->neg, parent, name);
+	lookup_neg_remove(fs->neg, parent, name);
 	itable_lock(fs->it);
 	struct inode *p = itable_find_locked(fs->it, parent);
 	struct inode *c = p ? itable_child_locked(fs->it, p, name) : NULL;

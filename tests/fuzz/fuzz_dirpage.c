@@ -1,6 +1,6 @@
 /* fuzz-lib: s3mountcore */
 /*
- * fuzz_dirpage.c: dir_page_entries() and meta_name_check() over listing pages
+ * fuzz_dirpage.c: dir_page_entries() and lookup_name_check() over listing pages
  * whose keys come from the server (any bytes). Input: lines; the first is the
  * listed directory key, then one key per line, a line ending in '/' being a
  * CommonPrefix. Checks that every entry returned is a usable name.
@@ -11,7 +11,7 @@
 
 #include "dir.h"
 #include "log.h"
-#include "meta.h"
+#include "lookup.h"
 
 #define MAX_LINES 256
 
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (got > pg.nentries + pg.nprefixes)
 		abort();
 	for (size_t i = 0; i < got; i++)
-		if (meta_name_check(out[i].name, strlen(out[i].name)) != META_NAME_OK)
+		if (lookup_name_check(out[i].name, strlen(out[i].name)) != LOOKUP_NAME_OK)
 			abort();
 	free(text);
 	return 0;

@@ -1,5 +1,5 @@
 /* test_dir.c: how a ListObjectsV2 page becomes directory entries (dir.c) and
- * which key components are usable names (meta.c): markers, implicit dirs,
+ * which key components are usable names (lookup.c): markers, implicit dirs,
  * shadowing, a//b, '.', '..', 255-byte names, key order; the stream over
  * pages of a fake lister: shadowing across pages, names being written here. */
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "dir.h"
 #include "log.h"
-#include "meta.h"
+#include "lookup.h"
 #include "t.h"
 
 /* Builds a page from static strings (copied: dir_page_entries rewrites prefixes). */
@@ -121,46 +121,46 @@ static void test_name_rules(void)
 {
 	static const struct {
 		const char *name;
-		enum meta_name_verdict v;
+		enum lookup_name_verdict v;
 	} v[] = {
-	    {"", META_NAME_EMPTY},	     {".", META_NAME_DOT},
-	    {"..", META_NAME_DOT},	     {"...", META_NAME_OK},
-	    {".hidden", META_NAME_OK},	     {"a/b", META_NAME_SLASH},
-	    {"caf\xc3\xa9 ñ", META_NAME_OK}, {"sp !#$&'()+,;=@[]~%", META_NAME_OK},
+	    {"", LOOKUP_NAME_EMPTY},	       {".", LOOKUP_NAME_DOT},
+	    {"..", LOOKUP_NAME_DOT},	       {"...", LOOKUP_NAME_OK},
+	    {".hidden", LOOKUP_NAME_OK},       {"a/b", LOOKUP_NAME_SLASH},
+	    {"caf\xc3\xa9 ñ", LOOKUP_NAME_OK}, {"sp !#$&'()+,;=@[]~%", LOOKUP_NAME_OK},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		T_CASE(v[i].name, meta_name_check(v[i].name, strlen(v[i].name)) == v[i].v);
+		T_CASE(v[i].name, lookup_name_check(v[i].name, strlen(v[i].name)) == v[i].v);
 	char n255[256], n256[257];
 	memset(n255, 'a', 255);
 	n255[255] = '\0';
 	memset(n256, 'a', 256);
 	n256[256] = '\0';
-	T_CASE("255 bytes", meta_name_check(n255, 255) == META_NAME_OK);
-	T_CASE("256 bytes", meta_name_check(n256, 256) == META_NAME_LONG);
+	T_CASE("255 bytes", lookup_name_check(n255, 255) == LOOKUP_NAME_OK);
+	T_CASE("256 bytes", lookup_name_check(n256, 256) == LOOKUP_NAME_LONG);
 }
 
 static void test_negative_cache(void)
 {
-	struct meta_neg *n;
-	CHECK_INT(meta_neg_new(&n), 0);
-	meta_neg_add(n, 5, "x", 100.0);
-	CHECK_INT(meta_neg_check(n, 5, "x", 50.0), 1);
-	CHECK_INT(meta_neg_check(n, 6, "x", 50.0), 0);
-	CHECK_INT(meta_neg_check(n, 5, "y", 50.0), 0);
-	CHECK_INT(meta_neg_check(n, 5, "x", 150.0), 0); /* expired, and dropped */
-	CHECK_INT(meta_neg_check(n, 5, "x", 50.0), 0);
-	meta_neg_add(n, 5, "z", 100.0);
-	meta_neg_remove(n, 5, "z");
-	CHECK_INT(meta_neg_check(n, 5, "z", 50.0), 0);
+	struct lookup_neg *n;
+	CHECK_INT(lookup_neg_new(&n), 0);
+	lookup_neg_add(n, 5, "x", 100.0);
+	CHECK_INT(lookup_neg_check(n, 5, "x", 50.0), 1);
+	CHECK_INT(lookup_neg_check(n, 6, "x", 50.0), 0);
+	CHECK_INT(lookup_neg_check(n, 5, "y", 50.0), 0);
+	CHECK_INT(lookup_neg_check(n, 5, "x", 150.0), 0); /* expired, and dropped */
+	CHECK_INT(lookup_neg_check(n, 5, "x", 50.0), 0);
+	lookup_neg_add(n, 5, "z", 100.0);
+	lookup_neg_remove(n, 5, "z");
+	CHECK_INT(lookup_neg_check(n, 5, "z", 50.0), 0);
 	/* past the cap it is cleared, never unbounded */
 	char name[32];
-	for (int i = 0; i < META_NEG_MAX + 10; i++) {
+	for (int i = 0; i < LOOKUP_NEG_MAX + 10; i++) {
 		snprintf(name, sizeof(name), "n%d", i);
-		meta_neg_add(n, 1, name, 100.0);
+		lookup_neg_add(n, 1, name, 100.0);
 	}
-	snprintf(name, sizeof(name), "n%d", META_NEG_MAX + 9);
-	CHECK_INT(meta_neg_check(n, 1, name, 50.0), 1);
-	meta_neg_free(n);
+	snprintf(name, sizeof(name), "n%d", LOOKUP_NEG_MAX + 9);
+	CHECK_INT(lookup_neg_check(n, 1, name, 50.0), 1);
+	lookup_neg_free(n);
 }
 
 /* ---- the stream, over a fake ListObjectsV2 (delimiter '/') ---- */

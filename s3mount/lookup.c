@@ -1,9 +1,9 @@
 /*
- * meta.c: see meta.h. The probe runs HEAD in a short-lived thread while the
+ * lookup.c: see lookup.h. The probe runs HEAD in a short-lived thread while the
  * calling FUSE thread runs the LIST, so a lookup costs one round trip, not
  * two.
  */
-#include "meta.h"
+#include "lookup.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,31 +12,31 @@
 
 #include "log.h"
 
-enum meta_name_verdict meta_name_check(const char *name, size_t len)
+enum lookup_name_verdict lookup_name_check(const char *name, size_t len)
 {
 	if (len == 0)
-		return META_NAME_EMPTY;
+		return LOOKUP_NAME_EMPTY;
 	if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
-		return META_NAME_DOT;
-	if (len > META_NAME_MAX)
-		return META_NAME_LONG;
+		return LOOKUP_NAME_DOT;
+	if (len > LOOKUP_NAME_MAX)
+		return LOOKUP_NAME_LONG;
 	if (memchr(name, '/', len))
-		return META_NAME_SLASH;
-	return META_NAME_OK;
+		return LOOKUP_NAME_SLASH;
+	return LOOKUP_NAME_OK;
 }
 
-const char *meta_name_reason(enum meta_name_verdict v)
+const char *lookup_name_reason(enum lookup_name_verdict v)
 {
 	switch (v) {
-	case META_NAME_OK:
+	case LOOKUP_NAME_OK:
 		return "ok";
-	case META_NAME_EMPTY:
+	case LOOKUP_NAME_EMPTY:
 		return "empty path component (\"a//b\")";
-	case META_NAME_DOT:
+	case LOOKUP_NAME_DOT:
 		return "'.' or '..' component";
-	case META_NAME_LONG:
+	case LOOKUP_NAME_LONG:
 		return "name over 255 bytes";
-	case META_NAME_SLASH:
+	case LOOKUP_NAME_SLASH:
 		return "name holds '/'";
 	}
 	return "?";
@@ -56,8 +56,8 @@ static void *head_thread(void *arg)
 	return NULL;
 }
 
-int meta_probe(struct s3_client *c, const char *file_key, const char *dir_key,
-	       struct meta_probe *out)
+int lookup_probe(struct s3_client *c, const char *file_key, const char *dir_key,
+		 struct lookup_probe *out)
 {
 	struct head_job job = {.c = c, .key = file_key, .rc = -ENOENT};
 	pthread_t th;
@@ -112,7 +112,7 @@ struct neg_entry {
 	char name[]; /* NUL-terminated */
 };
 
-struct meta_neg {
+struct lookup_neg {
 	pthread_mutex_t lock;
 	struct neg_entry *b[NEG_BUCKETS];
 	size_t count;
@@ -128,9 +128,9 @@ static size_t neg_hash(uint64_t parent, const char *name)
 	return (size_t)(h % NEG_BUCKETS);
 }
 
-int meta_neg_new(struct meta_neg **out)
+int lookup_neg_new(struct lookup_neg **out)
 {
-	struct meta_neg *n = calloc(1, sizeof(*n));
+	struct lookup_neg *n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
 	pthread_mutex_init(&n->lock, NULL);
@@ -138,7 +138,7 @@ int meta_neg_new(struct meta_neg **out)
 	return 0;
 }
 
-static void neg_clear_locked(struct meta_neg *n)
+static void neg_clear_locked(struct lookup_neg *n)
 {
 	for (size_t i = 0; i < NEG_BUCKETS; i++) {
 		struct neg_entry *e = n->b[i], *next;
@@ -151,7 +151,7 @@ static void neg_clear_locked(struct meta_neg *n)
 	n->count = 0;
 }
 
-void meta_neg_free(struct meta_neg *n)
+void lookup_neg_free(struct lookup_neg *n)
 {
 	if (!n)
 		return;
@@ -161,7 +161,7 @@ void meta_neg_free(struct meta_neg *n)
 }
 
 /* Unlinks and returns the entry for (parent, name), or NULL. */
-static struct neg_entry *neg_take_locked(struct meta_neg *n, uint64_t parent, const char *name)
+static struct neg_entry *neg_take_locked(struct lookup_neg *n, uint64_t parent, const char *name)
 {
 	struct neg_entry **pp = &n->b[neg_hash(parent, name)];
 	for (; *pp; pp = &(*pp)->next) {
@@ -175,13 +175,13 @@ static struct neg_entry *neg_take_locked(struct meta_neg *n, uint64_t parent, co
 	return NULL;
 }
 
-void meta_neg_add(struct meta_neg *n, uint64_t parent, const char *name, double expiry)
+void lookup_neg_add(struct lookup_neg *n, uint64_t parent, const char *name, double expiry)
 {
 	size_t len = strlen(name);
 	pthread_mutex_lock(&n->lock);
 	struct neg_entry *e = neg_take_locked(n, parent, name);
 	if (!e) {
-		if (n->count >= META_NEG_MAX)
+		if (n->count >= LOOKUP_NEG_MAX)
 			neg_clear_locked(n);
 		e = malloc(sizeof(*e) + len + 1);
 	}
@@ -197,7 +197,7 @@ void meta_neg_add(struct meta_neg *n, uint64_t parent, const char *name, double 
 	pthread_mutex_unlock(&n->lock);
 }
 
-int meta_neg_check(struct meta_neg *n, uint64_t parent, const char *name, double now)
+int lookup_neg_check(struct lookup_neg *n, uint64_t parent, const char *name, double now)
 {
 	int hit = 0;
 	pthread_mutex_lock(&n->lock);
@@ -217,7 +217,7 @@ int meta_neg_check(struct meta_neg *n, uint64_t parent, const char *name, double
 	return hit;
 }
 
-void meta_neg_remove(struct meta_neg *n, uint64_t parent, const char *name)
+void lookup_neg_remove(struct lookup_neg *n, uint64_t parent, const char *name)
 {
 	pthread_mutex_lock(&n->lock);
 	free(neg_take_locked(n, parent, name));
