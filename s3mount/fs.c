@@ -26,13 +26,13 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "bdi.h"
 #include "dir.h"
 #include "fh.h"
 #include "log.h"
 #include "monoclock.h"
 #include "names.h"
 #include "procstat.h"
-#include "readahead.h"
 #include "rfile.h"
 #include "wfile.h"
 
@@ -142,7 +142,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * answered, so that the kernel's min() keeps our value. */
 	if (fs->o->readahead_kb > 0) {
 		unsigned kb = (unsigned)fs->o->readahead_kb;
-		int rc = readahead_set(fs->o->mountpoint, kb);
+		int rc = bdi_set_readahead(fs->o->mountpoint, kb);
 		if (rc == 0)
 			conn->max_readahead = kb * 1024u;
 		else

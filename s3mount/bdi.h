@@ -1,5 +1,5 @@
 /*
- * readahead.h: raise the kernel's readahead for this mount.
+ * bdi.h: raise the kernel's readahead for this mount.
  *
  * FUSE reads ahead at most min(the mount's bdi read_ahead_kb, the
  * max_readahead the daemon answers at INIT); the bdi starts at the kernel
@@ -11,22 +11,21 @@
  * op_init runs before the kernel's INIT is answered, and a stat of the
  * mount root would wait for that answer (a deadlock).
  *
- * readahead_find_dev() is pure (tested without a mount); readahead_set()
+ * bdi_find_dev() is pure (tested without a mount); bdi_set_readahead()
  * does the I/O. Thread-safe (no state). Errors: negative errno.
  */
-#ifndef READAHEAD_H
-#define READAHEAD_H
+#ifndef BDI_H
+#define BDI_H
 #include <stddef.h>
 
 /* In the text of a mountinfo file (len bytes), finds the LAST mount whose
  * mount point is path (absolute; mountinfo's \ooo escapes are decoded) and
  * stores its device numbers. 0, or -ENOENT when no line matches. */
-int readahead_find_dev(const char *text, size_t len, const char *path, unsigned *major,
-		       unsigned *minor);
+int bdi_find_dev(const char *text, size_t len, const char *path, unsigned *major, unsigned *minor);
 
 /* Sets read_ahead_kb of the mount on path (absolute) to kb. -EACCES/-EPERM
  * when not allowed (not root), -ENOENT when the mount or its bdi is not
  * found, another negative errno on I/O failure. */
-int readahead_set(const char *path, unsigned kb);
+int bdi_set_readahead(const char *path, unsigned kb);
 
 #endif

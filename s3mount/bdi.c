@@ -1,5 +1,5 @@
-/* readahead.c: see readahead.h. */
-#include "readahead.h"
+/* bdi.c: see bdi.h. */
+#include "bdi.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,8 +33,7 @@ static const char *field(const char *p, const char *end, char *out, size_t cap)
 	return p < end ? p + 1 : p;
 }
 
-int readahead_find_dev(const char *text, size_t len, const char *path, unsigned *major,
-		       unsigned *minor)
+int bdi_find_dev(const char *text, size_t len, const char *path, unsigned *major, unsigned *minor)
 {
 	const char *p = text, *end = text + len;
 	int found = 0;
@@ -76,7 +75,7 @@ int readahead_find_dev(const char *text, size_t len, const char *path, unsigned 
 	return found ? 0 : -ENOENT;
 }
 
-int readahead_set(const char *path, unsigned kb)
+int bdi_set_readahead(const char *path, unsigned kb)
 {
 	int err = 0;
 	char *text = malloc(MOUNTINFO_MAX);
@@ -103,7 +102,7 @@ int readahead_set(const char *path, unsigned kb)
 	if (err)
 		goto out;
 	unsigned maj, min;
-	err = readahead_find_dev(text, len, path, &maj, &min);
+	err = bdi_find_dev(text, len, path, &maj, &min);
 	if (err)
 		goto out;
 	char sys[64];
