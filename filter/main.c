@@ -44,8 +44,8 @@ int main(int argc, char **argv)
 	struct walk_list files;
 	struct walk_opts wo;
 	struct output out;
-	struct pipe_cfg cfg;
-	struct pipe_stats st;
+	struct pipeline_cfg cfg;
+	struct pipeline_stats st;
 	struct progress prog;
 	char err[2048];
 	int rc, code = 0, out_open = 0, plan_ok = 0, show_progress;
@@ -160,12 +160,12 @@ int main(int argc, char **argv)
 	cfg.max_line = o.max_line;
 	cfg.strict = o.strict;
 	cfg.max_errors = o.max_errors;
-	pipe_stats_init(&st);
+	pipeline_stats_init(&st);
 
 	show_progress = o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO));
 	if (show_progress && progress_start(&prog, &st, files.n, files.total_size, t0) < 0)
 		show_progress = 0;
-	rc = pipe_run(&cfg, &st);
+	rc = pipeline_run(&cfg, &st);
 	if (show_progress)
 		progress_stop(&prog);
 

@@ -52,8 +52,8 @@ struct outq {
 };
 
 struct pipe {
-	const struct pipe_cfg *cfg;
-	struct pipe_stats *st;
+	const struct pipeline_cfg *cfg;
+	struct pipeline_stats *st;
 	struct outq oq;
 	atomic_size_t next_file;
 	atomic_size_t stop_idx; /* files with a larger index are not processed */
@@ -400,7 +400,7 @@ static void *inflater_main(void *arg)
 {
 	struct worker *w = arg;
 	struct ring *r = &w->ring;
-	struct pipe_stats *st = w->p->st;
+	struct pipeline_stats *st = w->p->st;
 	const struct lines_sink sink = {NULL, on_too_long_inflater, w};
 	struct rslot *s = NULL;
 	uint64_t seen = 0;
@@ -573,7 +573,7 @@ static void scan_slot(struct scanner *sc, struct rslot *s)
 /* Hands a scanned slot's rows on, in order (one committer at a time). */
 static void commit(struct worker *w, struct rslot *s)
 {
-	struct pipe_stats *st = w->p->st;
+	struct pipeline_stats *st = w->p->st;
 	int rc = 0;
 
 	if (w->committed_stop || cancelled(w->p, w->idx))
@@ -775,14 +775,14 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-void pipe_stats_init(struct pipe_stats *s)
+void pipeline_stats_init(struct pipeline_stats *s)
 {
 	memset(s, 0, sizeof(*s));
 }
 
 static int worker_init(struct worker *w, struct pipe *p)
 {
-	const struct pipe_cfg *c = p->cfg;
+	const struct pipeline_cfg *c = p->cfg;
 	int rc;
 
 	memset(w, 0, sizeof(*w));
@@ -824,7 +824,7 @@ static void worker_release(struct worker *w)
 	ring_release(&w->ring);
 }
 
-int pipe_run(const struct pipe_cfg *cfg, struct pipe_stats *st)
+int pipeline_run(const struct pipeline_cfg *cfg, struct pipeline_stats *st)
 {
 	struct pipe p;
 	struct worker *ws = NULL;

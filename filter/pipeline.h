@@ -35,7 +35,7 @@
  * error; the cut partial line is discarded, never written.
  * An output error stops everything at once.
  *
- * pipe_run() blocks until done; pipe_stats may be read by another thread
+ * pipeline_run() blocks until done; pipeline_stats may be read by another thread
  * (progress) while it runs: every counter is a relaxed atomic.
  */
 #ifndef PIPELINE_H
@@ -49,10 +49,10 @@
 #include "record.h"
 #include "walk.h"
 
-struct pipe_cfg {
+struct pipeline_cfg {
 	const struct walk_list *files;
 	const struct record_plan *plan;
-	struct output *out; /* the writer thread owns it during pipe_run */
+	struct output *out; /* the writer thread owns it during pipeline_run */
 	unsigned jobs;	    /* worker count (>= 1) */
 	struct gzin_opts gz;
 	size_t max_line;
@@ -65,7 +65,7 @@ struct pipe_cfg {
 				  spare: one file then uses 3 threads) */
 };
 
-struct pipe_stats {
+struct pipeline_stats {
 	_Atomic uint64_t files_done;   /* finished, with or without error */
 	_Atomic uint64_t files_failed; /* could not open, corrupt, truncated */
 	_Atomic uint64_t bytes_in;     /* raw (compressed) bytes read */
@@ -80,9 +80,9 @@ struct pipe_stats {
 	int internal_err;	       /* negative errno (ENOMEM, thread) or 0 */
 };
 
-void pipe_stats_init(struct pipe_stats *s);
+void pipeline_stats_init(struct pipeline_stats *s);
 
 /* Returns 0 when every thread ran; the outcome is in *st. */
-int pipe_run(const struct pipe_cfg *cfg, struct pipe_stats *st);
+int pipeline_run(const struct pipeline_cfg *cfg, struct pipeline_stats *st);
 
 #endif

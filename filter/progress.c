@@ -42,7 +42,7 @@ static uint64_t ld(const _Atomic uint64_t *a)
 
 static void draw(struct progress *p)
 {
-	const struct pipe_stats *st = p->st;
+	const struct pipeline_stats *st = p->st;
 	double dt = mono_s() - p->t0;
 	uint64_t in = ld(&st->bytes_in), data = ld(&st->bytes_data);
 	char rec[32], mat[32], hin[32], htot[32], eta[32], line[256];
@@ -92,7 +92,7 @@ static void *progress_main(void *arg)
 	return NULL;
 }
 
-int progress_start(struct progress *p, const struct pipe_stats *st, uint64_t files_total,
+int progress_start(struct progress *p, const struct pipeline_stats *st, uint64_t files_total,
 		   uint64_t bytes_total, double t0)
 {
 	int rc;
@@ -130,8 +130,8 @@ void progress_stop(struct progress *p)
 	pthread_cond_destroy(&p->cv);
 }
 
-void progress_summary(const struct pipe_stats *st, uint64_t files_total, double seconds, char *out,
-		      size_t cap)
+void progress_summary(const struct pipeline_stats *st, uint64_t files_total, double seconds,
+		      char *out, size_t cap)
 {
 	char rec[32], mat[32], bad[32], hdata[32], hin[32], failed[48] = "", extra[96] = "";
 	uint64_t data = ld(&st->bytes_data);

@@ -17,7 +17,7 @@
 #include "pipeline.h"
 
 struct progress {
-	const struct pipe_stats *st;
+	const struct pipeline_stats *st;
 	uint64_t files_total;
 	uint64_t bytes_total; /* compressed bytes of all inputs (0: unknown) */
 	double t0;	      /* start, seconds (monotonic) */
@@ -28,13 +28,13 @@ struct progress {
 	int stop;
 };
 
-int progress_start(struct progress *p, const struct pipe_stats *st, uint64_t files_total,
+int progress_start(struct progress *p, const struct pipeline_stats *st, uint64_t files_total,
 		   uint64_t bytes_total, double t0);
 void progress_stop(struct progress *p);
 
 /* "filter: 3 files (1 failed), 1.03 GB read (180 MB gzip), 1,700,000 records, 6,272 rows,
  * 2 bad records, 0.71 s, 1,448 MB/s" */
-void progress_summary(const struct pipe_stats *st, uint64_t files_total, double seconds, char *out,
-		      size_t cap);
+void progress_summary(const struct pipeline_stats *st, uint64_t files_total, double seconds,
+		      char *out, size_t cap);
 
 #endif

@@ -53,8 +53,8 @@ static struct outcome run(char **paths, size_t np, const char *where, const char
 	struct walk_opts wo;
 	struct record_plan plan;
 	struct output out;
-	struct pipe_cfg cfg;
-	struct pipe_stats st;
+	struct pipeline_cfg cfg;
+	struct pipeline_stats st;
 	int fd = mkstemp(tmpl);
 
 	CHECK(fd >= 0);
@@ -78,8 +78,8 @@ static struct outcome run(char **paths, size_t np, const char *where, const char
 	cfg.ring_size = ring_size;
 	cfg.out_cap = out_cap;
 	cfg.scan_threads = scan_threads;
-	pipe_stats_init(&st);
-	CHECK_INT(pipe_run(&cfg, &st), 0);
+	pipeline_stats_init(&st);
+	CHECK_INT(pipeline_run(&cfg, &st), 0);
 	CHECK_INT(output_close(&out), 0);
 	CHECK_INT(st.out_err, 0);
 	CHECK_INT(st.internal_err, 0);
