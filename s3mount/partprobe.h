@@ -2,7 +2,7 @@
  * partprobe.h: how a multipart object that another tool uploaded was cut
  * into parts, asked of the server, so that verify.h can check a download
  * against the multipart ETag (s3mount's own uploads carry the answer in
- * their metadata instead: mpulayout.h).
+ * their metadata instead: mpu.h).
  *
  * S3 answers HEAD ?partNumber=K with part K's byte range and the object's
  * part count. Nearly every uploader cuts equal parts with a shorter last one,
@@ -22,7 +22,7 @@
 #define PARTPROBE_H
 #include <stdint.h>
 
-#include "mpulayout.h"
+#include "mpu.h"
 #include "s3.h"
 
 int partprobe_uniform(struct s3_client *c, const char *key, const char *etag, uint64_t size,

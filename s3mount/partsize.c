@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-#include "mpulayout.h"
+#include "mpu.h"
 #include "s3.h"
 
 int partsize_check_base(uint64_t base)
@@ -13,7 +13,7 @@ int partsize_check_base(uint64_t base)
 	return 0;
 }
 
-/* The policy as a part layout: mpu_layout_part_size() (shared/mpulayout.c)
+/* The policy as a part layout: mpu_layout_part_size() (shared/mpu.c)
  * is the one computation of a part's size, used here to cut parts and by
  * verify.c to check a download against the layout recorded at upload. */
 static uint64_t policy_part(uint64_t base, uint64_t cap, int part_number)

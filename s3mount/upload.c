@@ -28,7 +28,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "mpulayout.h"
+#include "mpu.h"
 #include "partsize.h"
 #include "uploadint.h"
 
@@ -107,7 +107,7 @@ static int reserve_parts_locked(struct upload *u, int n)
 }
 
 /* CreateMultipartUpload of u->key, recording in x-amz-meta-s3mount-parts
- * how this upload cuts its parts (mpulayout.h), so that a reader can check
+ * how this upload cuts its parts (mpu.h), so that a reader can check
  * the object against its multipart ETag: head_parts > 0 when the first
  * head_parts parts are copies of a committed prefix of head_bytes
  * (upload_resume), then the pool's policy by part number. */

@@ -9,7 +9,7 @@
 
 #include "crypto.h"
 #include "log.h"
-#include "mpulayout.h"
+#include "mpu.h"
 
 /* A read further than this past the hashed prefix is not a reordered
  * readahead (the kernel's window is a few MiB) but random access: stop at

@@ -23,7 +23,7 @@
  *
  * A multipart object's ETag is MD5(MD5(part 1) || ... || MD5(part N)) "-N":
  * it is checked the same way when the caller knows where the parts end (a
- * struct mpu_layout from the object's x-amz-meta-s3mount-parts, mpulayout.h)
+ * struct mpu_layout from the object's x-amz-meta-s3mount-parts, mpu.h)
  * and that layout gives exactly N parts for the object's size; each part's
  * MD5 is finalised at its boundary. Without a layout, or with one that does
  * not fit, nothing is checked.
@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include "mpulayout.h"
+#include "mpu.h"
 
 enum verify_state {
 	VERIFY_ACTIVE, /* hashing a sequential read */

@@ -47,7 +47,7 @@
 #include <time.h>
 
 #include "creds.h"
-#include "mpulayout.h"
+#include "mpu.h"
 #include "s3hdr.h"
 #include "s3types.h"
 
@@ -147,7 +147,7 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
  * UploadPartCopy calls, every part pinned to the source's ETag
  * (x-amz-copy-source-if-match; -ESTALE if it changes meanwhile). That path
  * does NOT carry the source's user metadata or Content-Type over; it records
- * its own part layout in x-amz-meta-s3mount-parts (mpulayout.h). src_size:
+ * its own part layout in x-amz-meta-s3mount-parts (mpu.h). src_size:
  * pass it, or 0 to HEAD. The multipart upload is aborted on any failure. */
 int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint64_t src_size,
 	    char etag[S3_ETAG_MAX]);
@@ -159,7 +159,7 @@ int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n);
 int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts *opts,
 		  char upload_id[S3_UPLOAD_ID_MAX]);
 /* CreateMultipartUpload recording in x-amz-meta-s3mount-parts how the
- * upload will cut its parts (mpulayout.h), so a reader can check the object
+ * upload will cut its parts (mpu.h), so a reader can check the object
  * against its multipart ETag; an invalid layout is simply not recorded. */
 /* A fresh nonce (S3_NONCE_MAX) from the kernel's random source; 0 or -errno. */
 int s3_nonce_new(char nonce[S3_NONCE_MAX]);

@@ -17,7 +17,7 @@
 #include "buf.h"
 #include "http.h"
 #include "log.h"
-#include "mpulayout.h"
+#include "mpu.h"
 #include "s3hdr.h"
 #include "s3int.h"
 #include "s3xml.h"

@@ -2,7 +2,7 @@
  * s3types.h: the S3 wire types: the limits S3 sets on what it sends and takes
  * (ETags, keys, upload ids, parts) and the answers the client and the XML
  * parsers fill (object info, part info, list pages, completed parts). A
- * header of its own so that s3xml.h and mpulayout.c, which parse and compute
+ * header of its own so that s3xml.h and mpu.c, which parse and compute
  * these, need not include the client (s3.h). Plain data: no functions, no
  * ownership beyond what each field says; s3.h includes it for its callers.
  */
@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "mpulayout.h"
+#include "mpu.h"
 
 #define S3_ETAG_MAX 80	/* quoted ETag incl. "-N" suffix and NUL */
 #define S3_KEY_MAX 1025 /* S3 keys are at most 1024 bytes */
@@ -34,7 +34,7 @@ struct s3_object_info {
 	time_t mtime;			   /* Last-Modified */
 	char etag[S3_ETAG_MAX];		   /* with its quotes, as S3 sends it */
 	char parts_layout[MPU_LAYOUT_MAX]; /* x-amz-meta-s3mount-parts, or "" (also
-					    * when longer than mpulayout allows) */
+					    * when longer than mpu.h allows) */
 	/* 1: the answer named SSE-KMS, DSSE-KMS or SSE-C (s3hdr.h), so etag is
 	 * no MD5 of the bytes */
 	int etag_not_md5;

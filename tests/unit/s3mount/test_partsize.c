@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "mpulayout.h"
+#include "mpu.h"
 #include "partsize.h"
 #include "s3.h"
 #include "t.h"
@@ -107,7 +107,7 @@ static void test_capped(void)
 	CHECK_INT(partsize_max_object_capped(6 * MiB, 100 * MiB), sum);
 }
 
-/* The layout the upload engine records for readers (mpulayout.h, upload.c's
+/* The layout the upload engine records for readers (mpu.h, upload.c's
  * mpu_create) describes exactly the parts this policy cuts, for every base
  * and cap the pool can have, including caps below the base. */
 static void test_layout_matches_policy(void)

@@ -278,7 +278,7 @@ static void test_multipart(void)
 	CHECK(v == NULL);
 
 	/* the same count with other boundaries is trusted and fails: the
-	 * metadata is a claim (mpulayout.h); say so here */
+	 * metadata is a claim (mpu.h); say so here */
 	struct mpu_layout l5 = {.base = 768 << 10, .cap = 768 << 10};
 	CHECK_INT(mpu_layout_parts(&l5, total), 5);
 	CHECK_INT(verify_new(et, total, &l5, 10, &v), 0);

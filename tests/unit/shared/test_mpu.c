@@ -1,4 +1,4 @@
-/* test_mpulayout.c: the part-layout string that rides with a multipart
+/* test_mpu.c: the part-layout string that rides with a multipart
  * object (x-amz-meta-s3mount-parts): format/parse round trips, every
  * malformed form rejected, part sizes and part counts at the edges (head
  * pieces, caps, growth, 10,000 parts), and multipart ETag part counts. */
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mpulayout.h"
+#include "mpu.h"
 #include "s3.h"
 #include "t.h"
 

@@ -1,5 +1,5 @@
 /*
- * mpulayout.h: the part sizes of a multipart object, as a short string that
+ * mpu.h: the part sizes of a multipart object, as a short string that
  * travels with the object in a user-metadata header. Pure; thread-safe.
  *
  * Why: the ETag of a multipart object is MD5(MD5(part 1) || ... || MD5(part
@@ -33,8 +33,8 @@
  * Errors: -EINVAL for a string that is not exactly this format (or a layout
  * that breaks S3's limits: parts of 1 byte..5 GiB, at most 10,000 parts).
  */
-#ifndef MPULAYOUT_H
-#define MPULAYOUT_H
+#ifndef MPU_H
+#define MPU_H
 #include <stddef.h>
 #include <stdint.h>
 

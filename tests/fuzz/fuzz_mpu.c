@@ -1,6 +1,6 @@
 /* fuzz-lib: s3shared */
 /*
- * fuzz_mpulayout.c: the part-layout metadata (x-amz-meta-s3mount-parts)
+ * fuzz_mpu.c: the part-layout metadata (x-amz-meta-s3mount-parts)
  * comes from whoever wrote the object, so its parser sees anything. A
  * string that parses must format back to itself, and expanding it over any
  * size stays within S3's part limits; the ETag part-count parser gets the
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpulayout.h"
+#include "mpu.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
-/* mpulayout.c: see mpulayout.h. */
-#include "mpulayout.h"
+/* mpu.c: see mpu.h. */
+#include "mpu.h"
 
 #include <errno.h>
 #include <stdio.h>
