@@ -71,34 +71,12 @@ static const char hexd[] = "0123456789abcdef";
 /* JSON-escapes one byte (json mode) into b; returns its length. */
 static inline size_t json_esc_byte(unsigned char c, char *b)
 {
-	switch (c) {
-	case '"':
+	/* the two-character escapes JSON defines */
+	static const char short_esc[128] = {['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+					    ['\n'] = 'n', ['\r'] = 'r',	 ['\t'] = 't'};
+	if (c < sizeof(short_esc) && short_esc[c]) {
 		b[0] = '\\';
-		b[1] = '"';
-		return 2;
-	case '\\':
-		b[0] = '\\';
-		b[1] = '\\';
-		return 2;
-	case '\b':
-		b[0] = '\\';
-		b[1] = 'b';
-		return 2;
-	case '\f':
-		b[0] = '\\';
-		b[1] = 'f';
-		return 2;
-	case '\n':
-		b[0] = '\\';
-		b[1] = 'n';
-		return 2;
-	case '\r':
-		b[0] = '\\';
-		b[1] = 'r';
-		return 2;
-	case '\t':
-		b[0] = '\\';
-		b[1] = 't';
+		b[1] = short_esc[c];
 		return 2;
 	}
 	if (c < 0x20) {
