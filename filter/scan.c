@@ -64,17 +64,7 @@ value:
 	goto after;
 
 key:
-	if (p >= end)
-		return tok_fail(s, p, "unexpected end of line, expected a key");
-	if (!py) {
-		if (*p != '"')
-			return tok_fail(s, p, "expected a string key");
-		p = tok_json_string(s, p, &v);
-	} else {
-		if (*p == '{' || *p == '[' || *p == '(')
-			return tok_fail(s, p, "unsupported dict key");
-		p = tok_scalar(s, p, py, &v);
-	}
+	p = tok_key(s, p, end, py, &v);
 	if (!p)
 		return NULL;
 	if (tok_sep_sp(p, end, ':')) {
@@ -201,17 +191,7 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 	if (p < end && *p == '}')
 		return p + 1;
 	for (;;) {
-		if (p >= end)
-			return tok_fail(s, p, "unexpected end of line, expected a key");
-		if (!py) {
-			if (*p != '"')
-				return tok_fail(s, p, "expected a string key");
-			p = tok_json_string(s, p, &k);
-		} else {
-			if (*p == '{' || *p == '[' || *p == '(')
-				return tok_fail(s, p, "unsupported dict key");
-			p = tok_scalar(s, p, py, &k);
-		}
+		p = tok_key(s, p, end, py, &k);
 		if (!p)
 			return NULL;
 		if (tok_sep_sp(p, end, ':')) {

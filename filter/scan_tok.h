@@ -453,6 +453,23 @@ static inline __attribute__((always_inline)) const char *tok_scalar(struct sc *s
 	return tok_fail(s, p, "unexpected character, expected a value");
 }
 
+/* A dict key at p (after whitespace): a JSON string, or a Python scalar
+ * (a container as key is refused). */
+static inline __attribute__((always_inline)) const char *
+tok_key(struct sc *s, const char *p, const char *end, int py, struct scan_val *v)
+{
+	if (p >= end)
+		return tok_fail(s, p, "unexpected end of line, expected a key");
+	if (!py) {
+		if (*p != '"')
+			return tok_fail(s, p, "expected a string key");
+		return tok_json_string(s, p, v);
+	}
+	if (*p == '{' || *p == '[' || *p == '(')
+		return tok_fail(s, p, "unsupported dict key");
+	return tok_scalar(s, p, py, v);
+}
+
 /* A name-like token must not run on into letters/digits (`Truex`, `1true`
  * are caught by the structural checks; this is for `infx`). */
 
