@@ -225,6 +225,15 @@ static int sx_grow(void **arr, size_t *alloc, size_t n, size_t elem)
 	return 0;
 }
 
+/* sx_grow, then counts the new element: *n grows by one. */
+static int sx_push(void **arr, size_t *alloc, size_t *n, size_t elem)
+{
+	int rc = sx_grow(arr, alloc, *n, elem);
+	if (!rc)
+		(*n)++;
+	return rc;
+}
+
 int s3xml_url_decode(char *s)
 {
 	char *w = s;
@@ -513,12 +522,8 @@ struct up_ctx {
 static int up_start(struct sx *x, const char *name)
 {
 	struct up_ctx *c = x->ctx;
-	if (x->depth == 2 && sx_is(name, "Upload")) {
-		int rc = sx_grow((void **)&c->u->v, &c->alloc, c->u->n, sizeof(*c->u->v));
-		if (rc)
-			return rc;
-		c->u->n++;
-	}
+	if (x->depth == 2 && sx_is(name, "Upload"))
+		return sx_push((void **)&c->u->v, &c->alloc, &c->u->n, sizeof(*c->u->v));
 	return 0;
 }
 
@@ -596,12 +601,8 @@ struct parts_ctx {
 static int parts_start(struct sx *x, const char *name)
 {
 	struct parts_ctx *c = x->ctx;
-	if (x->depth == 2 && sx_is(name, "Part")) {
-		int rc = sx_grow((void **)&c->p->v, &c->alloc, c->p->n, sizeof(*c->p->v));
-		if (rc)
-			return rc;
-		c->p->n++;
-	}
+	if (x->depth == 2 && sx_is(name, "Part"))
+		return sx_push((void **)&c->p->v, &c->alloc, &c->p->n, sizeof(*c->p->v));
 	return 0;
 }
 
