@@ -6,7 +6,7 @@
 # killprobe.c writes 9,100 bytes, then ends as the case says).
 #   1. Under the unit's capabilities (CAP_SYS_PTRACE included: the writer's exit status is
 #      visible): SIGKILL, unhandled SIGTERM, a 4-thread writer killed, a crash, cgroup.kill
-#      (SIGKILL to each thread) -> nothing published; exit(0) without close, single- and
+#      (SIGKILL to each thread), the OOM killer of a 64 MiB memory cgroup -> nothing published; exit(0) without close, single- and
 #      multi-threaded (from main and from another thread), and a child that inherited the
 #      descriptor and exits normally after its parent was killed -> committed.
 #   2. The same without CAP_SYS_PTRACE (the fallback of procstat.h): the same verdicts except
@@ -53,7 +53,22 @@ for root in /sys/fs/cgroup /sys/fs/cgroup/unified; do
     fi
 done
 [ -n "$CG" ] || fail "no cgroup v2 directory with cgroup.kill: the cgroup.kill cases cannot run"
-cleanup_cg() { [ -n "$CG" ] && rmdir "$CG" 2>/dev/null; }
+# A memory cgroup of 64 MiB for the OOM case (v1 memory controller, as on this host, or v2).
+MCG=
+if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ] && mkdir /sys/fs/cgroup/memory/s3m-oom.$$ 2>/dev/null; then
+    MCG=/sys/fs/cgroup/memory/s3m-oom.$$
+    echo $((64 << 20)) >"$MCG/memory.limit_in_bytes"
+    echo 0 >"$MCG/memory.swappiness" 2>/dev/null
+elif [ -n "$CG" ] && grep -qw memory "$(dirname "$CG")/cgroup.controllers" 2>/dev/null &&
+    mkdir "$(dirname "$CG")/s3m-oom.$$" 2>/dev/null; then
+    MCG=$(dirname "$CG")/s3m-oom.$$
+    echo $((64 << 20)) >"$MCG/memory.max"
+fi
+[ -n "$MCG" ] || fail "no memory cgroup to run the OOM-killer case in"
+cleanup_cg() {
+    [ -n "$CG" ] && rmdir "$CG" 2>/dev/null
+    [ -n "$MCG" ] && rmdir "$MCG" 2>/dev/null
+}
 trap 'cleanup_cg; it_exit' EXIT
 
 B=$(unique_bucket)
@@ -110,13 +125,16 @@ run_case() {
         pid=$(pgrep -n -f "^$P $mode $M/$key\$") || pid=
         [ -n "$pid" ] || { fail "$CASE_LABEL $key: cannot find the probe's pid"; return; }
     fi
-    sleep 0.5
+    [ "$end" = oom ] || sleep 0.5
     case $end in
     -) ;;
     cgkill)
         if [ -n "$CG" ]; then
             echo "$pid" >"$CG/cgroup.procs" && echo 1 >"$CG/cgroup.kill"
         fi
+        ;;
+    oom) # the probe starts allocating 1 s after its first line: move it in before that
+        [ -n "$MCG" ] && echo "$pid" >"$MCG/cgroup.procs"
         ;;
     *) kill -s "$end" "$pid" ;;
     esac
@@ -130,6 +148,7 @@ standard_cases() {
     run_case term wait TERM absent
     run_case mtkill mt-wait KILL absent
     run_case crash segv - absent
+    [ -n "$MCG" ] && run_case oom oom oom absent
     [ -n "$CG" ] && run_case cgkill wait cgkill "$1"
     [ -n "$CG" ] && run_case mtcgkill mt-wait cgkill "$1"
     run_case exit exit - published
@@ -148,7 +167,8 @@ standard_cases absent
 check_not "[unit caps] no CAP_SYS_PTRACE warning" grep -q "no CAP_SYS_PTRACE" "$(mount_log "$M")"
 stop_mount "$M" || fail "unmount [unit caps]"
 want=4
-[ -n "$CG" ] && want=6
+[ -n "$CG" ] && want=$((want + 2))
+[ -n "$MCG" ] && want=$((want + 1))
 check_eq "[unit caps] killed-writer aborts counted" "$(killed_aborts)" "$want"
 
 # ---- 2. the unit's capabilities less CAP_SYS_PTRACE: the fallback ---------------------------

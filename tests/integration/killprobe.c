@@ -10,6 +10,9 @@
  *   child           fork a child that inherits the descriptor and exits
  *                   normally 2 s later; wait to be killed
  *   segv            crash (SIGSEGV) without closing
+ *   oom             after 1 s (time for the test to put it in a small memory
+ *                   cgroup), allocate and touch memory until the kernel's OOM
+ *                   killer ends it
  *   dup-close       dup the descriptor, close the original (a flush with a
  *                   descriptor still open), print "closed", sleep SECS, write
  *                   9,100 more bytes through the copy, close it, exit(0)
@@ -96,6 +99,15 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "segv")) {
 		signal(SIGSEGV, SIG_DFL); /* a crash, whatever handler a runtime installed */
 		raise(SIGSEGV);
+	}
+	if (!strcmp(mode, "oom")) {
+		sleep(1);
+		for (;;) {
+			char *m = malloc(1u << 20);
+			if (!m)
+				continue;
+			memset(m, 1, 1u << 20); /* touched: charged to the cgroup */
+		}
 	}
 	if (!strcmp(mode, "dup-close")) {
 		int fd2 = dup(fd);
