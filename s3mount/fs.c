@@ -741,22 +741,25 @@ void fs_log_summary(struct fs *fs)
 	if (fs->rc)
 		rcache_stats(fs->rc, &rs);
 	itable_stats(fs->it, &is);
-	log_msg(LOG_LVL_WARN,
-		"summary: s3 requests %llu retries %llu errors %llu not-found %llu down %llu "
-		"MiB up %llu MiB | "
-		"lookups %llu probes %llu list pages %llu | opens %llu reads %llu (%llu MiB) "
-		"writes %llu (%llu MiB) commits %llu failed %llu killed-writer aborts %llu | "
-		"cache hits %llu misses %llu prefetched %llu MiB evicted %llu MiB | memory "
-		"used %zu peak %zu of %zu MiB | inodes %llu (unused %llu)",
-		(unsigned long long)ss.requests, (unsigned long long)ss.retries,
-		(unsigned long long)ss.errors, (unsigned long long)ss.not_found,
-		(unsigned long long)(ss.bytes_down >> 20), (unsigned long long)(ss.bytes_up >> 20),
-		LD(fs->n_lookup), LD(fs->n_probe), LD(fs->n_readdir_pages), LD(fs->n_open),
-		LD(fs->n_read), LD(fs->bytes_read) >> 20, LD(fs->n_write),
-		LD(fs->bytes_written) >> 20, LD(fs->n_commit), LD(fs->n_commit_err),
-		LD(fs->n_abort_killed), (unsigned long long)rs.hits, (unsigned long long)rs.misses,
-		(unsigned long long)(rs.prefetched_bytes >> 20),
-		(unsigned long long)(rs.evicted_bytes >> 20), budget_used(fs->budget) >> 20,
-		budget_peak(fs->budget) >> 20, budget_limit(fs->budget) >> 20,
-		(unsigned long long)is.inodes, (unsigned long long)is.unused);
+	log_msg(
+	    LOG_LVL_WARN,
+	    "summary: s3 requests %llu retries %llu throttled %llu (waited %llu ms) errors %llu "
+	    "not-found %llu down %llu "
+	    "MiB up %llu MiB | "
+	    "lookups %llu probes %llu list pages %llu | opens %llu reads %llu (%llu MiB) "
+	    "writes %llu (%llu MiB) commits %llu failed %llu killed-writer aborts %llu | "
+	    "cache hits %llu misses %llu prefetched %llu MiB evicted %llu MiB | memory "
+	    "used %zu peak %zu of %zu MiB | inodes %llu (unused %llu)",
+	    (unsigned long long)ss.requests, (unsigned long long)ss.retries,
+	    (unsigned long long)ss.throttled, (unsigned long long)ss.gate_wait_ms,
+	    (unsigned long long)ss.errors, (unsigned long long)ss.not_found,
+	    (unsigned long long)(ss.bytes_down >> 20), (unsigned long long)(ss.bytes_up >> 20),
+	    LD(fs->n_lookup), LD(fs->n_probe), LD(fs->n_readdir_pages), LD(fs->n_open),
+	    LD(fs->n_read), LD(fs->bytes_read) >> 20, LD(fs->n_write), LD(fs->bytes_written) >> 20,
+	    LD(fs->n_commit), LD(fs->n_commit_err), LD(fs->n_abort_killed),
+	    (unsigned long long)rs.hits, (unsigned long long)rs.misses,
+	    (unsigned long long)(rs.prefetched_bytes >> 20),
+	    (unsigned long long)(rs.evicted_bytes >> 20), budget_used(fs->budget) >> 20,
+	    budget_peak(fs->budget) >> 20, budget_limit(fs->budget) >> 20,
+	    (unsigned long long)is.inodes, (unsigned long long)is.unused);
 }

@@ -85,7 +85,9 @@ static const struct opt_def opts_table[] = {
     {"max_rename_objects", OK_LONG, F(max_rename_objects), "N",
      "refuse renaming a directory holding more objects (default 1000)", 0},
     {"retries", OK_LONG, F(retries), "N",
-     "retries of a failed S3 request, 50 ms-5 s apart (default 6)", 0},
+     "retries of a failed S3 request, 50 ms-5 s apart (default 6); throttled answers "
+     "(SlowDown) are retried until op_timeout or 120 s and slow the mount down",
+     0},
     {"connect_timeout", OK_SECONDS, F(connect_timeout), "SEC",
      "connect to S3 within SEC, else retry (default 5)", 0},
     {"request_timeout", OK_SECONDS, F(request_timeout), "SEC",

@@ -96,6 +96,17 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->region_lock, NULL);
+	pthread_mutex_init(&c->rl_lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->rl_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	ratelimit_init(&c->rl, cfg->max_connections > 0 ? cfg->max_connections : S3_MAX_CONNECTIONS,
+		       mono_s());
+	c->throttle_deadline_ms = cfg->throttle_deadline_ms > 0
+				      ? (uint64_t)cfg->throttle_deadline_ms
+				      : S3_THROTTLE_DEADLINE_MS;
 	c->bucket = strdup(cfg->bucket);
 	if (!c->bucket) {
 		rc = -ENOMEM;
@@ -162,7 +173,7 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 	    .insecure = cfg->insecure_skip_verify,
 	    .connect_timeout_ms = cfg->connect_timeout_ms,
 	    .low_speed_time_s = cfg->low_speed_time_s,
-	    .max_handles = cfg->max_connections,
+	    .max_handles = cfg->max_connections > 0 ? cfg->max_connections : S3_MAX_CONNECTIONS,
 	};
 	rc = http_pool_new(&ho, &c->http);
 	if (rc)
@@ -195,6 +206,8 @@ void s3_client_free(struct s3_client *c)
 	s3hdr_free(c->hdr);
 	http_pool_free(c->http);
 	pthread_mutex_destroy(&c->region_lock);
+	pthread_mutex_destroy(&c->rl_lock);
+	pthread_cond_destroy(&c->rl_cond);
 	free(c->endpoint);
 	free(c->bucket);
 	free(c);
@@ -209,6 +222,8 @@ void s3_client_stats(struct s3_client *c, struct s3_stats *out)
 	out->bytes_down = atomic_load_explicit(&c->n_down, memory_order_relaxed);
 	out->bytes_up = atomic_load_explicit(&c->n_up, memory_order_relaxed);
 	out->connects = http_pool_connects(c->http);
+	out->throttled = atomic_load_explicit(&c->n_throttled, memory_order_relaxed);
+	out->gate_wait_ms = atomic_load_explicit(&c->n_gate_wait_ms, memory_order_relaxed);
 }
 
 /* ---- addressing ---- */
@@ -340,10 +355,12 @@ struct s3_call {
 	char md5_b64[S3_MD5_B64_MAX]; /* when op->content_md5 */
 	char region[S3_REGION_MAX];   /* this try's */
 	char amz_date[S3_AMZ_DATE_MAX];
-	int attempt;   /* backoffs taken: the retry policy's count */
-	int refreshed; /* credentials already refreshed once */
-	int redirects; /* region changes followed */
-	uint64_t rnd;  /* jitter state */
+	int attempt;		  /* backoffs taken: the backoff ceiling's count */
+	int throttled;		  /* of which after throttled answers (not max_retries') */
+	uint64_t throttle_end_ms; /* throttled answers are retried until then */
+	int refreshed;		  /* credentials already refreshed once */
+	int redirects;		  /* region changes followed */
+	uint64_t rnd;		  /* jitter state */
 	char lkey_buf[LOG_KEY_BUF];
 	const char *lkey; /* the key as logs show it */
 };
@@ -388,6 +405,8 @@ static int s3_call_init(struct s3_client *c, struct s3_op *op, struct s3_call *k
 	 * their low-speed limit: a deadline would fail a commit that works. */
 	if (!op->deadline_ms && !op->slow_ok)
 		op->deadline_ms = s3_deadline(c);
+	k->throttle_end_ms =
+	    op->deadline_ms ? op->deadline_ms : mono_ms() + c->throttle_deadline_ms;
 	return s3_call_digests(c, op, k);
 }
 
@@ -532,7 +551,9 @@ static int s3_follow_region(struct s3_client *c, struct s3_call *k,
 
 /* What the answer of a try means (s3err.h): 0 when it succeeded; *again when
  * it is worth another try (a region switch, a credentials refresh, a
- * backoff taken); else the error, logged and counted. trc: http_perform's. */
+ * backoff taken); else the error, logged and counted. trc: http_perform's.
+ * Every path through it leaves the send gate once (s3_gate_leave) before
+ * anything that sleeps. */
 static int s3_classify(struct s3_client *c, struct s3_op *op, struct s3_call *k, int trc,
 		       struct http_response *resp, int *again)
 {
@@ -541,6 +562,7 @@ static int s3_classify(struct s3_client *c, struct s3_op *op, struct s3_call *k,
 	if (trc == 0 && resp->status >= 200 && resp->status < 300) {
 		if (!op->error_in_200 || !resp->body.len ||
 		    s3xml_parse_error(resp->body.ptr, resp->body.len, &e) != 0) {
+			s3_gate_leave(c, 0);
 			log_debug("s3: %s %s/%s: HTTP %ld", op->name, c->bucket, k->lkey,
 				  resp->status);
 			return 0;
@@ -549,16 +571,21 @@ static int s3_classify(struct s3_client *c, struct s3_op *op, struct s3_call *k,
 	} else if (trc == 0 && resp->body.len) {
 		(void)s3xml_parse_error(resp->body.ptr, resp->body.len, &e);
 	}
-	if (trc == -ECANCELED && resp->sink_err)
+	if (trc == -ECANCELED && resp->sink_err) {
+		s3_gate_leave(c, -1);
 		return resp->sink_err; /* the caller's sink stopped us */
+	}
 	if (trc && op->no_retry_after_data && resp->body_bytes && resp->status >= 200 &&
-	    resp->status < 300)
+	    resp->status < 300) {
+		s3_gate_leave(c, -1);
 		return trc; /* the streaming caller resumes from where it got */
+	}
 	if (!e.request_id[0])
 		(void)http_response_header(resp, "x-amz-request-id", e.request_id,
 					   sizeof(e.request_id));
 	struct s3err_class cl = s3err_classify(trc ? 0 : resp->status, e.code, trc);
 	const char *what = trc ? strerror(-trc) : e.code[0] ? e.code : "(no S3 code)";
+	s3_gate_leave(c, trc ? -1 : cl.throttle);
 
 	if (cl.action == S3ERR_REGION && k->redirects < S3_MAX_REDIRECTS &&
 	    s3_follow_region(c, k, resp, &e)) {
@@ -573,8 +600,19 @@ static int s3_classify(struct s3_client *c, struct s3_op *op, struct s3_call *k,
 		*again = 1;
 		return 0;
 	}
-	if (cl.action == S3ERR_RETRY && retry_allowed(&c->retry, k->attempt)) {
+	/* Throttling is S3 asking for less, not failing: it is retried until
+	 * the deadline whatever max_retries says, and counts apart so that a
+	 * fault after a storm still gets every retry the policy allows. */
+	if (cl.action == S3ERR_RETRY &&
+	    (cl.throttle ? mono_ms() < k->throttle_end_ms
+			 : retry_allowed(&c->retry, k->attempt - k->throttled))) {
 		uint64_t ms = s3_backoff_ms(c, op, k, 0);
+		if (cl.throttle) {
+			uint64_t now = mono_ms();
+			if (!op->deadline_ms && now + ms > k->throttle_end_ms)
+				ms = k->throttle_end_ms > now ? k->throttle_end_ms - now : 0;
+			k->throttled++;
+		}
 		log_info("s3: %s %s/%s: HTTP %ld %s (rid %s): retry %d in %" PRIu64 " ms", op->name,
 			 c->bucket, k->lkey, resp->status, what, e.request_id, k->attempt + 1, ms);
 		s3_backoff(c, k, ms);
@@ -630,6 +668,7 @@ static int s3_try(struct s3_client *c, struct s3_op *op, struct s3_call *k,
 	    .slow_ok = op->slow_ok,
 	    .timeout_ms = left_ms, /* the try ends at the deadline */
 	};
+	s3_gate_enter(c, k->throttle_end_ms);
 	int trc = http_perform(c->http, &hr, resp);
 	atomic_fetch_add_explicit(&c->n_requests, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->n_down, resp->body_bytes, memory_order_relaxed);

@@ -23,7 +23,11 @@
  * Retries: full-jitter exponential backoff (retry.h: 50 ms doubling to 5 s)
  * for 500/502/503/504, SlowDown, 429, RequestTimeout, connection resets and
  * timeouts (up to cfg.max_retries, and within cfg.op_timeout_ms when set: a
- * try is cut off at the deadline and no backoff sleeps past it); an
+ * try is cut off at the deadline and no backoff sleeps past it); throttled
+ * answers (503, 429) do not count against max_retries: they are retried
+ * until op_timeout_ms, or cfg.throttle_deadline_ms when there is none, and
+ * they slow the whole client down (ratelimit.h: a CUBIC request rate and a
+ * window of requests in flight, off again once answers are clean); an
  * interrupted GET resumes from the last byte received; ExpiredToken refreshes
  * credentials and retries once; a 301 or 400 naming the bucket's region
  * (x-amz-bucket-region or <Region>) switches the client to that region and
@@ -72,7 +76,12 @@ struct s3_config {
 					    * Past it the call fails with -ETIMEDOUT.
 					    * CompleteMultipartUpload and CopyObject are
 					    * exempt: S3 itself may take minutes on them */
-	int max_connections;		   /* pool size; 0 = 32 */
+	long throttle_deadline_ms;	   /* when op_timeout_ms is 0: how long throttled
+					    * answers (503 SlowDown, 429) are retried
+					    * before the call fails with -EIO; 0 = 120 s.
+					    * They do not count against max_retries */
+	int max_connections;		   /* pool size; 0 = 32; also the most requests
+					    * in flight (ratelimit.h) */
 	uint64_t copy_multipart_threshold; /* s3_copy goes multipart above this many
 					    * bytes; 0 = 5 GiB (CopyObject's limit) */
 	uint64_t copy_part_size;	   /* UploadPartCopy part size; 0 = max(512 MiB,
@@ -191,9 +200,11 @@ int s3_mpu_list(struct s3_client *c, const char *prefix, s3_upload_fn fn, void *
 /* Counters for the SIGUSR1/unmount summary (monotonic, relaxed atomics). */
 struct s3_stats {
 	uint64_t requests, retries, bytes_down, bytes_up;
-	uint64_t errors;    /* requests that failed, after retries; not 404s */
-	uint64_t not_found; /* answers "no such key/bucket/upload" (-ENOENT) */
-	uint64_t connects;  /* TCP/TLS connections opened; the rest reused */
+	uint64_t errors;       /* requests that failed, after retries; not 404s */
+	uint64_t not_found;    /* answers "no such key/bucket/upload" (-ENOENT) */
+	uint64_t connects;     /* TCP/TLS connections opened; the rest reused */
+	uint64_t throttled;    /* answers 503 SlowDown / 429 (each retried) */
+	uint64_t gate_wait_ms; /* time tries waited for the throttling limits */
 };
 void s3_client_stats(struct s3_client *c, struct s3_stats *out);
 

@@ -16,80 +16,81 @@ struct s3err_entry {
 	const char *code;
 	int err;
 	enum s3err_action action;
+	int throttle; /* "send less": the client's rate limits apply */
 };
 
 static const struct s3err_entry s3err_table[] = {
     /* not found */
-    {"NoSuchKey", -ENOENT, S3ERR_FAIL},
-    {"NoSuchUpload", -ENOENT, S3ERR_FAIL},
-    {"NoSuchVersion", -ENOENT, S3ERR_FAIL},
-    {"NoSuchBucket", -ENXIO, S3ERR_FAIL},
+    {"NoSuchKey", -ENOENT, S3ERR_FAIL, 0},
+    {"NoSuchUpload", -ENOENT, S3ERR_FAIL, 0},
+    {"NoSuchVersion", -ENOENT, S3ERR_FAIL, 0},
+    {"NoSuchBucket", -ENXIO, S3ERR_FAIL, 0},
     /* permission */
-    {"AccessDenied", -EACCES, S3ERR_FAIL},
-    {"AllAccessDisabled", -EACCES, S3ERR_FAIL},
-    {"AccountProblem", -EACCES, S3ERR_FAIL},
-    {"InvalidAccessKeyId", -EACCES, S3ERR_FAIL},
-    {"SignatureDoesNotMatch", -EACCES, S3ERR_FAIL},
-    {"InvalidToken", -EACCES, S3ERR_FAIL},
-    {"InvalidSecurity", -EACCES, S3ERR_FAIL},
-    {"RequestTimeTooSkewed", -EACCES, S3ERR_FAIL},
-    {"InvalidObjectState", -EACCES, S3ERR_FAIL},
-    {"UnauthorizedAccess", -EACCES, S3ERR_FAIL},
+    {"AccessDenied", -EACCES, S3ERR_FAIL, 0},
+    {"AllAccessDisabled", -EACCES, S3ERR_FAIL, 0},
+    {"AccountProblem", -EACCES, S3ERR_FAIL, 0},
+    {"InvalidAccessKeyId", -EACCES, S3ERR_FAIL, 0},
+    {"SignatureDoesNotMatch", -EACCES, S3ERR_FAIL, 0},
+    {"InvalidToken", -EACCES, S3ERR_FAIL, 0},
+    {"InvalidSecurity", -EACCES, S3ERR_FAIL, 0},
+    {"RequestTimeTooSkewed", -EACCES, S3ERR_FAIL, 0},
+    {"InvalidObjectState", -EACCES, S3ERR_FAIL, 0},
+    {"UnauthorizedAccess", -EACCES, S3ERR_FAIL, 0},
     /* credentials to refresh */
-    {"ExpiredToken", -EACCES, S3ERR_REFRESH},
-    {"TokenRefreshRequired", -EACCES, S3ERR_REFRESH},
+    {"ExpiredToken", -EACCES, S3ERR_REFRESH, 0},
+    {"TokenRefreshRequired", -EACCES, S3ERR_REFRESH, 0},
     /* wrong region */
-    {"PermanentRedirect", -EIO, S3ERR_REGION},
-    {"TemporaryRedirect", -EIO, S3ERR_REGION},
-    {"AuthorizationHeaderMalformed", -EIO, S3ERR_REGION},
-    {"IllegalLocationConstraintException", -EIO, S3ERR_REGION},
+    {"PermanentRedirect", -EIO, S3ERR_REGION, 0},
+    {"TemporaryRedirect", -EIO, S3ERR_REGION, 0},
+    {"AuthorizationHeaderMalformed", -EIO, S3ERR_REGION, 0},
+    {"IllegalLocationConstraintException", -EIO, S3ERR_REGION, 0},
     /* conditions and ranges */
-    {"PreconditionFailed", -ESTALE, S3ERR_FAIL},
-    {"InvalidRange", -ERANGE, S3ERR_FAIL},
+    {"PreconditionFailed", -ESTALE, S3ERR_FAIL, 0},
+    {"InvalidRange", -ERANGE, S3ERR_FAIL, 0},
     /* sizes and names */
-    {"EntityTooLarge", -EFBIG, S3ERR_FAIL},
-    {"EntityTooSmall", -EINVAL, S3ERR_FAIL},
-    {"KeyTooLongError", -ENAMETOOLONG, S3ERR_FAIL},
-    {"MetadataTooLarge", -E2BIG, S3ERR_FAIL},
-    {"QuotaExceeded", -EDQUOT, S3ERR_FAIL},
+    {"EntityTooLarge", -EFBIG, S3ERR_FAIL, 0},
+    {"EntityTooSmall", -EINVAL, S3ERR_FAIL, 0},
+    {"KeyTooLongError", -ENAMETOOLONG, S3ERR_FAIL, 0},
+    {"MetadataTooLarge", -E2BIG, S3ERR_FAIL, 0},
+    {"QuotaExceeded", -EDQUOT, S3ERR_FAIL, 0},
     /* malformed requests: our bug or an unsupported request */
-    {"InvalidArgument", -EINVAL, S3ERR_FAIL},
-    {"InvalidRequest", -EINVAL, S3ERR_FAIL},
-    {"InvalidPart", -EINVAL, S3ERR_FAIL},
-    {"InvalidPartOrder", -EINVAL, S3ERR_FAIL},
-    {"MalformedXML", -EINVAL, S3ERR_FAIL},
-    {"InvalidDigest", -EINVAL, S3ERR_FAIL},
-    {"InvalidBucketName", -EINVAL, S3ERR_FAIL},
-    {"MissingContentLength", -EINVAL, S3ERR_FAIL},
-    {"NotImplemented", -EOPNOTSUPP, S3ERR_FAIL},
-    {"MethodNotAllowed", -EOPNOTSUPP, S3ERR_FAIL},
+    {"InvalidArgument", -EINVAL, S3ERR_FAIL, 0},
+    {"InvalidRequest", -EINVAL, S3ERR_FAIL, 0},
+    {"InvalidPart", -EINVAL, S3ERR_FAIL, 0},
+    {"InvalidPartOrder", -EINVAL, S3ERR_FAIL, 0},
+    {"MalformedXML", -EINVAL, S3ERR_FAIL, 0},
+    {"InvalidDigest", -EINVAL, S3ERR_FAIL, 0},
+    {"InvalidBucketName", -EINVAL, S3ERR_FAIL, 0},
+    {"MissingContentLength", -EINVAL, S3ERR_FAIL, 0},
+    {"NotImplemented", -EOPNOTSUPP, S3ERR_FAIL, 0},
+    {"MethodNotAllowed", -EOPNOTSUPP, S3ERR_FAIL, 0},
     /* buckets */
-    {"BucketAlreadyOwnedByYou", -EEXIST, S3ERR_FAIL},
-    {"BucketAlreadyExists", -EEXIST, S3ERR_FAIL},
-    {"BucketNotEmpty", -ENOTEMPTY, S3ERR_FAIL},
+    {"BucketAlreadyOwnedByYou", -EEXIST, S3ERR_FAIL, 0},
+    {"BucketAlreadyExists", -EEXIST, S3ERR_FAIL, 0},
+    {"BucketNotEmpty", -ENOTEMPTY, S3ERR_FAIL, 0},
     /* transient: back off and retry */
-    {"SlowDown", -EIO, S3ERR_RETRY},
-    {"SlowDownRead", -EIO, S3ERR_RETRY},
-    {"SlowDownWrite", -EIO, S3ERR_RETRY},
-    {"Throttling", -EIO, S3ERR_RETRY},
-    {"ThrottlingException", -EIO, S3ERR_RETRY},
-    {"ThrottledException", -EIO, S3ERR_RETRY},
-    {"RequestThrottled", -EIO, S3ERR_RETRY},
-    {"RequestLimitExceeded", -EIO, S3ERR_RETRY},
-    {"TooManyRequestsException", -EIO, S3ERR_RETRY},
-    {"InternalError", -EIO, S3ERR_RETRY},
-    {"ServiceUnavailable", -EIO, S3ERR_RETRY},
-    {"RequestTimeout", -ETIMEDOUT, S3ERR_RETRY},
-    {"RequestTimeoutException", -ETIMEDOUT, S3ERR_RETRY},
-    {"OperationAborted", -EIO, S3ERR_RETRY},
-    {"BadDigest", -EIO, S3ERR_RETRY},
-    {"XAmzContentSHA256Mismatch", -EIO, S3ERR_RETRY},
-    {"IncompleteBody", -EIO, S3ERR_RETRY},
+    {"SlowDown", -EIO, S3ERR_RETRY, 1},
+    {"SlowDownRead", -EIO, S3ERR_RETRY, 1},
+    {"SlowDownWrite", -EIO, S3ERR_RETRY, 1},
+    {"Throttling", -EIO, S3ERR_RETRY, 1},
+    {"ThrottlingException", -EIO, S3ERR_RETRY, 1},
+    {"ThrottledException", -EIO, S3ERR_RETRY, 1},
+    {"RequestThrottled", -EIO, S3ERR_RETRY, 1},
+    {"RequestLimitExceeded", -EIO, S3ERR_RETRY, 1},
+    {"TooManyRequestsException", -EIO, S3ERR_RETRY, 1},
+    {"InternalError", -EIO, S3ERR_RETRY, 0},
+    {"ServiceUnavailable", -EIO, S3ERR_RETRY, 0},
+    {"RequestTimeout", -ETIMEDOUT, S3ERR_RETRY, 0},
+    {"RequestTimeoutException", -ETIMEDOUT, S3ERR_RETRY, 0},
+    {"OperationAborted", -EIO, S3ERR_RETRY, 0},
+    {"BadDigest", -EIO, S3ERR_RETRY, 0},
+    {"XAmzContentSHA256Mismatch", -EIO, S3ERR_RETRY, 0},
+    {"IncompleteBody", -EIO, S3ERR_RETRY, 0},
 };
 
 static struct s3err_class s3err_by_status(long status)
 {
-	struct s3err_class c = {-EIO, S3ERR_FAIL};
+	struct s3err_class c = {-EIO, S3ERR_FAIL, 0};
 	switch (status) {
 	case 301:
 	case 307:
@@ -139,7 +140,7 @@ static struct s3err_class s3err_by_status(long status)
 
 static struct s3err_class s3err_by_transport(int err)
 {
-	struct s3err_class c = {-EIO, S3ERR_FAIL};
+	struct s3err_class c = {-EIO, S3ERR_FAIL, 0};
 	switch (err) {
 	case -ETIMEDOUT:
 		c.err = -ETIMEDOUT;
@@ -174,11 +175,16 @@ struct s3err_class s3err_classify(long status, const char *code, int transport_e
 	if (code && code[0]) {
 		for (size_t i = 0; i < sizeof(s3err_table) / sizeof(s3err_table[0]); i++)
 			if (strcmp(s3err_table[i].code, code) == 0) {
-				struct s3err_class c = {s3err_table[i].err, s3err_table[i].action};
+				struct s3err_class c = {s3err_table[i].err, s3err_table[i].action,
+							s3err_table[i].throttle};
 				return c;
 			}
 	}
-	return s3err_by_status(status);
+	struct s3err_class c = s3err_by_status(status);
+	/* S3 throttles with 503 (SlowDown, also without a body: HEAD) and
+	 * other front ends with 429. */
+	c.throttle = status == 429 || status == 503;
+	return c;
 }
 
 const char *s3err_action_name(enum s3err_action a)

@@ -26,6 +26,9 @@ enum s3err_action { S3ERR_FAIL = 0, S3ERR_RETRY, S3ERR_REFRESH, S3ERR_REGION };
 struct s3err_class {
 	int err; /* negative errno to return if we give up */
 	enum s3err_action action;
+	int throttle; /* 1: a throttling answer (SlowDown & co., or HTTP 503 / 429
+		       * without a known code): retried, and the client sends
+		       * less for a while (ratelimit.h) */
 };
 
 struct s3err_class s3err_classify(long status, const char *code, int transport_err);

@@ -26,6 +26,7 @@
 
 #include "buf.h"
 #include "http.h"
+#include "ratelimit.h"
 #include "retry.h"
 #include "s3.h"
 #include "s3hdr.h"
@@ -41,6 +42,9 @@
 #define S3_QUERY_MAX (16 * 1024)      /* a listing's query: prefix, markers, token */
 #define S3_UPLOAD_QUERY_MAX 4096      /* partNumber and an encoded upload id */
 #define S3_COPY_SOURCE_MAX (8 * 1024) /* "/bucket/" and an encoded key */
+
+#define S3_MAX_CONNECTIONS 32	       /* pool size and send window by default */
+#define S3_THROTTLE_DEADLINE_MS 120000 /* throttled answers retried this long */
 
 struct s3_client {
 	char *bucket;
@@ -59,6 +63,14 @@ struct s3_client {
 	char region[S3_REGION_MAX]; /* protected by region_lock */
 	_Atomic uint64_t seed;	    /* per-call jitter seeds */
 	_Atomic uint64_t n_requests, n_retries, n_errors, n_not_found, n_down, n_up;
+	/* Throttling (ratelimit.h): the send gate every try passes. */
+	pthread_mutex_t rl_lock;
+	pthread_cond_t rl_cond; /* CLOCK_MONOTONIC; an answer frees a slot */
+	struct ratelimit rl;	/* protected by rl_lock, as the two below */
+	int inflight;		/* tries sent and not yet answered */
+	int rl_waiters;
+	uint64_t throttle_deadline_ms; /* retry throttled answers this long */
+	_Atomic uint64_t n_throttled, n_gate_wait_ms;
 };
 
 struct s3_op {
@@ -84,6 +96,14 @@ struct s3_op {
 				  * none. s3_exec sets it from op_timeout_ms unless
 				  * the caller did (a GET's resumes share one) */
 };
+
+/* ---- s3gate.c: the throttling limits around each try ---- */
+
+/* Waits until the limits (ratelimit.h) let one more try go, at once while S3
+ * has not throttled the client; never past end_ms (0 = none). */
+void s3_gate_enter(struct s3_client *c, uint64_t end_ms);
+/* The try's answer: 1 throttled, 0 clean, -1 none (transport failure). */
+void s3_gate_leave(struct s3_client *c, int throttled);
 
 /* ---- s3.c: requests ---- */
 

@@ -48,7 +48,10 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                         "faults_by_class": {class: {kind: n}}, "bytes_up": n,
                         "bytes_down": n, "upstream_connect_errors": n, "connections": n,
                         "handler_errors": n, "flipped_req": n, "flipped_resp": n,
-                        "status": {http status of S3's forwarded answers: n}}
+                        "status": {http status of S3's forwarded answers: n},
+                        "inflight": n, "inflight_max": n (requests whose answer is
+                        not finished, now and at most), "per_second": [[second since
+                        the last reset, requests that arrived, most in flight], ...]}
     GET  /config       the current configuration
     POST /config       merge a JSON object: {"rates": {class|"*": {kind: rate}},
                        "seed": n, "stall_s": s, "delay_s": s, "max_faults": n,
@@ -153,6 +156,12 @@ class State:
         self.flipped_resp = 0
         self.refused_down = 0
         self.status = {}          # S3's answers forwarded, by HTTP status
+        # requests whose answer is not finished yet: survives a reset (they
+        # are still in flight), unlike the rest
+        self.inflight = getattr(self, "inflight", 0)
+        self.inflight_max = self.inflight
+        self.t0 = time.monotonic()
+        self.per_second = {}      # second since reset -> [requests, most in flight]
         self.resigned = 0         # requests changed and signed again
         self.resign_errors = 0    # could not re-sign (or reproduce the client's signature)
         self.recorded = []
@@ -189,6 +198,20 @@ class State:
                     return kind, frac
             return None, frac
 
+    def begin_request(self):
+        """A request head arrived: count it in flight, and into its second."""
+        with self.lock:
+            self.inflight += 1
+            self.inflight_max = max(self.inflight_max, self.inflight)
+            sec = int(time.monotonic() - self.t0)
+            cell = self.per_second.setdefault(sec, [0, 0])
+            cell[0] += 1
+            cell[1] = max(cell[1], self.inflight)
+
+    def end_request(self):
+        with self.lock:
+            self.inflight -= 1
+
     def add(self, name, n=1):
         with self.lock:
             setattr(self, name, getattr(self, name) + n)
@@ -214,6 +237,9 @@ class State:
                 "resigned": self.resigned,
                 "resign_errors": self.resign_errors,
                 "status": {str(k): v for k, v in sorted(self.status.items())},
+                "inflight": self.inflight,
+                "inflight_max": self.inflight_max,
+                "per_second": [[k, v[0], v[1]] for k, v in sorted(self.per_second.items())],
             }
 
     def config(self):
@@ -773,8 +799,12 @@ class Proxy:
         crd = Reader(csock)
         usock = None
         urd = None
+        busy = False                  # this connection's request is in flight
         try:
             while not self.stopping:
+                if busy:
+                    self.state.end_request()
+                    busy = False
                 raw = crd.head(allow_eof=True)
                 if raw is None:
                     break
@@ -794,6 +824,8 @@ class Proxy:
                 op = op_of(method, target, hdrs)
                 has_body = reqb.mode == "length" and reqb.length > 0
                 kind, frac = self.state.decide(cls, has_body)
+                self.state.begin_request()
+                busy = True
 
                 if kind in ("500", "503", "nosuchupload"):
                     # drain the request body, answer without asking S3
@@ -899,6 +931,8 @@ class Proxy:
             self.state.add("handler_errors")
             traceback.print_exc(file=sys.stderr)
         finally:
+            if busy:
+                self.state.end_request()
             soft_close(csock)
             if usock is not None:
                 soft_close(usock)

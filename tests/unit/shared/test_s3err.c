@@ -169,9 +169,29 @@ static void test_mountpoint_cases(void)
 	CHECK_INT(n, 9);
 }
 
+/* Which answers are throttling (ratelimit.h): the SlowDown family and bare
+ * 503 / 429; not other 5xx, not transport failures, not a 503 whose code
+ * says the server is in trouble rather than busy. */
+static void test_throttle(void)
+{
+	CHECK_INT(s3err_classify(503, "SlowDown", 0).throttle, 1);
+	CHECK_INT(s3err_classify(503, NULL, 0).throttle, 1); /* HEAD: no body */
+	CHECK_INT(s3err_classify(429, NULL, 0).throttle, 1);
+	CHECK_INT(s3err_classify(400, "Throttling", 0).throttle, 1);
+	CHECK_INT(s3err_classify(400, "RequestLimitExceeded", 0).throttle, 1);
+	CHECK_INT(s3err_classify(503, "SlowDownWrite", 0).throttle, 1);
+	CHECK_INT(s3err_classify(503, "SomethingNew", 0).throttle, 1);
+	CHECK_INT(s3err_classify(500, "InternalError", 0).throttle, 0);
+	CHECK_INT(s3err_classify(503, "ServiceUnavailable", 0).throttle, 0);
+	CHECK_INT(s3err_classify(502, NULL, 0).throttle, 0);
+	CHECK_INT(s3err_classify(0, NULL, -ECONNRESET).throttle, 0);
+	CHECK_INT(s3err_classify(404, "NoSuchKey", 0).throttle, 0);
+}
+
 int main(void)
 {
 	test_table();
+	T_RUN(test_throttle);
 	T_RUN(test_mountpoint_cases);
 	return T_DONE();
 }
