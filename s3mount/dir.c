@@ -328,8 +328,10 @@ static int dir_fetch(struct dir_stream *d)
 	memset(&pg, 0, sizeof(pg));
 	double sent = mono_s();
 	int rc = d->list(d->list_arg, &req, &pg);
-	if (rc)
+	if (rc < 0)
 		return rc;
+	if (rc == DIR_LIST_STALE)
+		sent = 0; /* known before: must not refresh any attributes */
 	d->t_ents = d->base + d->nents > 0 && d->t_cur < sent ? d->t_cur : sent;
 	d->t_cur = sent;
 	d->pages++;
@@ -443,7 +445,126 @@ struct dir_handle {
 	struct dir_stream *ds;
 	struct inode *in;		/* holds a ref */
 	struct dir_handle *prev, *next; /* fs->dhs; protected by fs->hlock */
+	struct fs *fs;
+	/* the listing in progress (dir_list_fs): */
+	int stale;	 /* it is the last known one, S3 being out of reach */
+	double t0;	 /* monotonic s its first page was asked for */
+	uint64_t evict0; /* itable evictions then */
 };
+
+/* What dir_stale_page builds a page with. */
+struct stale_page {
+	struct s3_list_page *pg;
+	const char *dir_key;
+	size_t cap_e, cap_p;
+	int err;
+};
+
+static int stale_add(void *arg, const struct inode *c)
+{
+	struct stale_page *sp = arg;
+	struct s3_list_page *pg = sp->pg;
+	char key[S3_KEY_MAX + 2];
+	int n = snprintf(key, sizeof(key), "%s%s%s", sp->dir_key, c->name, c->is_dir ? "/" : "");
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return 0; /* cannot have been listed under this name */
+	char *k = strdup(key);
+	if (!k)
+		goto nomem;
+	if (c->is_dir) {
+		if (pg->nprefixes == sp->cap_p) {
+			size_t nc = sp->cap_p ? 2 * sp->cap_p : 64;
+			char **np = realloc(pg->prefixes, nc * sizeof(*np));
+			if (!np)
+				goto nomem_k;
+			pg->prefixes = np;
+			sp->cap_p = nc;
+		}
+		pg->prefixes[pg->nprefixes++] = k;
+		return 0;
+	}
+	if (pg->nentries == sp->cap_e) {
+		size_t nc = sp->cap_e ? 2 * sp->cap_e : 64;
+		struct s3_list_entry *ne = realloc(pg->entries, nc * sizeof(*ne));
+		if (!ne)
+			goto nomem_k;
+		pg->entries = ne;
+		sp->cap_e = nc;
+	}
+	struct s3_list_entry *e = &pg->entries[pg->nentries++];
+	memset(e, 0, sizeof(*e));
+	e->key = k;
+	e->size = c->size;
+	e->mtime = c->mtime;
+	snprintf(e->etag, sizeof(e->etag), "%s", c->etag);
+	return 0;
+nomem_k:
+	free(k);
+nomem:
+	sp->err = -ENOMEM;
+	return 1;
+}
+
+/* The directory's last complete listing, as one page rebuilt from the inode
+ * table (outage.h): DIR_LIST_STALE, or -ENOENT when no complete listing is
+ * known (never listed to its end, or an entry of it was evicted since). */
+static int dir_stale_page(struct dir_handle *d, const char *dir_key, struct s3_list_page *out)
+{
+	struct stale_page sp = {.pg = out, .dir_key = dir_key};
+	memset(out, 0, sizeof(*out));
+	itable_lock(d->fs->it);
+	int known = d->in->listed_full > 0;
+	if (known)
+		(void)itable_children_locked(d->fs->it, d->in, stale_add, &sp);
+	itable_unlock(d->fs->it);
+	if (!known || sp.err) {
+		s3_list_page_release(out);
+		return known ? sp.err : -ENOENT;
+	}
+	d->stale = 1;
+	outage_stale(&d->fs->outage);
+	return DIR_LIST_STALE;
+}
+
+/* The page source of a mount's directory handle: ListObjectsV2, or while S3
+ * is out of reach the last complete listing (outage.h). A listing that fails
+ * after its first page fails: half a listing from S3 and half from memory
+ * could show a name twice. */
+static int dir_list_fs(void *arg, const struct s3_list_req *req, struct s3_list_page *out)
+{
+	struct dir_handle *d = arg;
+	struct fs *fs = d->fs;
+	double now = mono_s();
+	if (!req->continuation) {
+		d->stale = 0;
+		d->t0 = now;
+		itable_lock(fs->it);
+		d->evict0 = itable_evictions_locked(fs->it);
+		itable_unlock(fs->it);
+		if (outage_skip(&fs->outage) && dir_stale_page(d, req->prefix, out) > 0)
+			return DIR_LIST_STALE;
+	}
+	int rc = s3_list(fs->s3, req, out);
+	outage_result(&fs->outage, rc, "LIST", req->prefix, mono_s());
+	if (rc && outage_unreachable(rc) && !req->continuation) {
+		int src = dir_stale_page(d, req->prefix, out);
+		if (src > 0)
+			return src;
+	}
+	return rc;
+}
+
+/* The listing reached its end: remember it as complete (stale answers may
+ * use it) unless it was the stale one or the table dropped entries meanwhile. */
+static void dir_listed_whole(struct fs *fs, struct dir_handle *d)
+{
+	if (d->stale)
+		return;
+	itable_lock(fs->it);
+	if (itable_evictions_locked(fs->it) == d->evict0)
+		d->in->listed_full = d->t0 > 0 ? d->t0 : 1e-9;
+	itable_unlock(fs->it);
+}
 
 /* Hands the stream the names of the files being written in its directory:
  * their objects do not exist before the commit, so the listing alone would
@@ -481,8 +602,9 @@ int dir_handle_open(struct fs *fs, fuse_ino_t ino, struct dir_handle **out)
 		inode_ref_locked(fs->it, in);
 	}
 	itable_unlock(fs->it);
+	d->fs = fs;
 	if (!rc)
-		rc = dir_stream_new(fs->s3, key, &d->ds);
+		rc = dir_stream_new_fn(dir_list_fs, d, key, &d->ds);
 	if (!rc)
 		rc = dir_add_writing(fs, d);
 	if (rc) {
@@ -544,6 +666,8 @@ ssize_t dir_handle_read(struct fs *fs, fuse_req_t req, struct dir_handle *d, fus
 		} else {
 			struct dir_entry de;
 			rc = dir_stream_get(d->ds, k - 2, &de);
+			if (rc == 0)
+				dir_listed_whole(fs, d);
 			if (rc <= 0)
 				break;
 			name = de.name;

@@ -57,7 +57,10 @@ size_t dir_page_entries(const char *dir_key, struct s3_list_page *pg, struct dir
 
 struct dir_stream;
 
-/* The page source: s3_list for a mount, a fake in the unit tests. */
+/* The page source: s3_list for a mount, a fake in the unit tests. Returns 0,
+ * a negative errno, or DIR_LIST_STALE for a page of what was known before
+ * (S3 out of reach, outage.h): its entries do not refresh any attributes. */
+#define DIR_LIST_STALE 1
 typedef int (*dir_list_fn)(void *arg, const struct s3_list_req *req, struct s3_list_page *out);
 
 /* dir_key: the listed prefix ("" for the bucket root, else ends in '/');

@@ -176,7 +176,9 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_en
 		return p ? -ENOTDIR : -ENOENT;
 	}
 	struct inode *c = itable_child_locked(fs->it, p, name);
-	if (c && attr_fresh(fs, c, now)) {
+	if (c && (attr_fresh(fs, c, now) || outage_skip(&fs->outage))) {
+		if (!attr_fresh(fs, c, now))
+			outage_stale(&fs->outage);
 		fs_fill_entry_locked(fs, c, e);
 		itable_unlock(fs->it);
 		return 0;
@@ -193,6 +195,21 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_en
 	struct lookup_probe pr;
 	fs_count(&fs->n_probe, 1);
 	rc = lookup_probe(fs->s3, fkey, dkey, &pr);
+	outage_result(&fs->outage, rc == -ENOENT ? 0 : rc, "lookup", fkey, mono_s());
+	if (rc && outage_unreachable(rc)) {
+		/* S3 out of reach: what this mount last knew of the name, if
+		 * anything; a name never seen stays an error, never ENOENT */
+		itable_lock(fs->it);
+		p = itable_find_locked(fs->it, parent);
+		c = p ? itable_child_locked(fs->it, p, name) : NULL;
+		if (c)
+			fs_fill_entry_locked(fs, c, e);
+		itable_unlock(fs->it);
+		if (!c)
+			return rc;
+		outage_stale(&fs->outage);
+		return 0;
+	}
 	if (rc == -ENOENT) {
 		itable_lock(fs->it);
 		p = itable_find_locked(fs->it, parent);
@@ -283,9 +300,18 @@ int fs_revalidate(struct fs *fs, fuse_ino_t ino)
 	itable_unlock(fs->it);
 	if (rc)
 		return rc;
+	if (outage_skip(&fs->outage)) {
+		outage_stale(&fs->outage);
+		return 0; /* the attributes last known (outage.h) */
+	}
 	struct s3_object_info info;
 	fs_count(&fs->n_probe, 1);
 	rc = s3_head(fs->s3, key, &info);
+	outage_result(&fs->outage, rc == -ENOENT ? 0 : rc, "HEAD", key, mono_s());
+	if (rc && outage_unreachable(rc)) {
+		outage_stale(&fs->outage);
+		return 0;
+	}
 	if (rc)
 		return rc;
 	itable_lock(fs->it);
@@ -662,6 +688,7 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 	fs->gid = gid;
 	fs->mount_time = time(NULL);
 	pthread_mutex_init(&fs->hlock, NULL);
+	outage_init(&fs->outage, s3);
 	int rc = budget_new((size_t)o->memory_budget, &fs->budget);
 	if (!rc) {
 		struct rcache_opts ro;
@@ -726,6 +753,7 @@ void fs_release(struct fs *fs)
 	fs->it = NULL;
 	fs->neg = NULL;
 	fs->budget = NULL;
+	outage_release(&fs->outage);
 	pthread_mutex_destroy(&fs->hlock);
 }
 

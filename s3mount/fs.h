@@ -31,6 +31,7 @@
 #include "itable.h"
 #include "lookup.h"
 #include "opts.h"
+#include "outage.h"
 #include "reader.h"
 #include "s3.h"
 #include "upload.h"
@@ -43,6 +44,7 @@ struct fs {
 	struct upload_pool *up;
 	struct itable *it;
 	struct lookup_neg *neg;
+	struct outage outage; /* S3 out of reach: stale metadata answers */
 	uid_t uid;
 	gid_t gid;
 	time_t mount_time; /* shown as the date of implicit directories */

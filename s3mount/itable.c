@@ -26,6 +26,7 @@ struct itable {
 	size_t count;			   /* inodes in by_ino */
 	struct inode *lru_head, *lru_tail; /* oldest at head */
 	size_t nunused;
+	uint64_t evictions; /* cached entries dropped by itable_trim */
 };
 
 static size_t ino_hash(uint64_t ino)
@@ -179,6 +180,10 @@ static void itable_trim(struct itable *it)
 		struct inode *in = it->lru_head;
 		lru_remove(it, in);
 		hash_remove_name(it, in);
+		/* its directory's last listing is no longer whole here */
+		if (in->parent)
+			in->parent->listed_full = 0;
+		it->evictions++;
 		inode_destroy(it, in);
 	}
 }
@@ -249,6 +254,24 @@ void itable_unlock(struct itable *it)
 struct inode *itable_root_locked(struct itable *it)
 {
 	return it->root;
+}
+
+int itable_children_locked(struct itable *it, const struct inode *dir,
+			   int (*fn)(void *arg, const struct inode *child), void *arg)
+{
+	for (size_t b = 0; b < it->nbuckets; b++)
+		for (struct inode *in = it->by_ino[b]; in; in = in->next_ino)
+			if (in->parent == dir && in->hashed) {
+				int rc = fn(arg, in);
+				if (rc)
+					return rc;
+			}
+	return 0;
+}
+
+uint64_t itable_evictions_locked(const struct itable *it)
+{
+	return it->evictions;
 }
 
 struct inode *itable_find_locked(struct itable *it, uint64_t ino)

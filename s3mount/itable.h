@@ -44,6 +44,9 @@ struct inode {
 	char etag[S3_ETAG_MAX];	     /* "" when unknown (directories, pending files) */
 	double attr_time;	     /* monotonic s when attrs were confirmed; 0 = stale */
 	char open_etag[S3_ETAG_MAX]; /* ETag seen at the last open for read (keep_cache) */
+	double listed_full;	     /* a directory: monotonic s a complete listing of it
+				      * began, while every child it listed is still in
+				      * the table; 0 = none (outage.h) */
 	int writers;		     /* open write handles (the file is being written here) */
 	int unlinked;		     /* removed while open: abort its upload at close */
 	void *wctx;		     /* the write handle (fh.h) while writers > 0 (rename) */
@@ -67,6 +70,13 @@ void itable_lock(struct itable *it);
 void itable_unlock(struct itable *it);
 
 struct inode *itable_root_locked(struct itable *it);
+/* Calls fn for every child of dir still reachable by name, until fn returns
+ * non-zero (which is returned). O(table size): for the rare stale listing. */
+int itable_children_locked(struct itable *it, const struct inode *dir,
+			   int (*fn)(void *arg, const struct inode *child), void *arg);
+/* Cached entries dropped to keep the table within ITABLE_MAX_UNUSED so far:
+ * a listing during which this changed may have lost entries. */
+uint64_t itable_evictions_locked(const struct itable *it);
 /* By number; NULL when unknown. */
 struct inode *itable_find_locked(struct itable *it, uint64_t ino);
 /* Child by name; NULL when not cached. */

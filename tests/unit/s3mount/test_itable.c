@@ -168,11 +168,59 @@ static void test_unused_cap(void)
 	itable_free(it);
 }
 
+static int count_child(void *arg, const struct inode *c)
+{
+	(void)c;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Stale listings (outage.h) trust a directory's listed_full only while
+ * every child is still in the table: an eviction of one of its children
+ * clears it and counts; children are found by itable_children_locked. */
+static void test_children_and_evictions(void)
+{
+	struct itable *it;
+	CHECK_INT(itable_new("", &it), 0);
+	char name[32];
+	itable_lock(it);
+	struct inode *root = itable_root_locked(it);
+	struct inode *a = add(it, root, "a", 1), *b = add(it, root, "b", 1);
+	inode_lookup_locked(it, a);
+	inode_lookup_locked(it, b);
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "x%d", i);
+		CHECK(add(it, a, name, i % 2) != NULL);
+	}
+	int n = 0;
+	CHECK_INT(itable_children_locked(it, a, count_child, &n), 0);
+	CHECK_INT(n, 10);
+	n = 0;
+	CHECK_INT(itable_children_locked(it, root, count_child, &n), 0);
+	CHECK_INT(n, 2);
+	a->listed_full = 5.0;
+	b->listed_full = 5.0;
+	CHECK_INT(itable_evictions_locked(it), 0);
+	/* fill b past the cap: a's children are the oldest, so they go first */
+	for (int i = 0; i < ITABLE_MAX_UNUSED; i++) {
+		snprintf(name, sizeof(name), "y%06d", i);
+		CHECK(add(it, b, name, 0) != NULL);
+	}
+	CHECK(itable_evictions_locked(it) >= 10);
+	CHECK(a->listed_full == 0);
+	n = 0;
+	CHECK_INT(itable_children_locked(it, a, count_child, &n), 0);
+	CHECK_INT(n, 0);
+	itable_unlock(it);
+	itable_free(it);
+}
+
 int main(void)
 {
 	T_RUN(test_keys);
 	T_RUN(test_lifetime);
 	T_RUN(test_type_change_and_move);
 	T_RUN(test_unused_cap);
+	T_RUN(test_children_and_evictions);
 	return T_DONE();
 }
