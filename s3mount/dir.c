@@ -21,6 +21,7 @@
 #include "log.h"
 #include "lookup.h"
 #include "monoclock.h"
+#include "status.h"
 
 #define DIR_PAGE_KEYS 1000
 
@@ -671,6 +672,8 @@ ssize_t dir_handle_read(struct fs *fs, fuse_req_t req, struct dir_handle *d, fus
 			if (rc <= 0)
 				break;
 			name = de.name;
+			if (ino == FUSE_ROOT_ID && strcmp(name, STATUS_NAME) == 0)
+				continue; /* hidden by the status file (status.h) */
 			itable_lock(fs->it);
 			struct inode *c;
 			if (de.local) {

@@ -34,6 +34,7 @@
 #include "names.h"
 #include "procstat.h"
 #include "rfile.h"
+#include "status.h"
 #include "wfile.h"
 
 #define FS_BLKSIZE (1u << 20) /* st_blksize: makes cp/cat use 1 MiB I/O */
@@ -165,6 +166,8 @@ int fs_lookup(struct fs *fs, fuse_ino_t parent, const char *name, struct fuse_en
 	size_t len = strlen(name);
 	if (len > LOOKUP_NAME_MAX)
 		return -ENAMETOOLONG;
+	if (status_lookup(fs, parent, name, e))
+		return 0;
 	char fkey[S3_KEY_MAX + 2], dkey[S3_KEY_MAX + 2];
 	double now = mono_s();
 	fs_count(&fs->n_lookup, 1);
@@ -345,6 +348,11 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
 	struct stat st;
 	double ttl = 0;
+	if (ino == STATUS_INO) {
+		status_stat(FS(req), &st);
+		fuse_reply_attr(req, &st, 0);
+		return;
+	}
 	int rc = do_getattr(FS(req), ino, &st, &ttl);
 	if (rc)
 		reply_err(req, rc);
@@ -359,6 +367,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static int do_setattr(struct fs *fs, fuse_ino_t ino, struct stat *attr, int to_set,
 		      struct fuse_file_info *fi, struct stat *out, double *ttl)
 {
+	if (ino == STATUS_INO)
+		return -EACCES;
 	if ((to_set & FUSE_SET_ATTR_SIZE) && fi && FH(fi)->kind == FH_WRITE) {
 		/* ftruncate on a write handle */
 		int rc = wfile_truncate(fs, FH(fi), (uint64_t)attr->st_size);
@@ -474,6 +484,8 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 
 static int do_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	if (ino == STATUS_INO)
+		return status_open(fs, fi);
 	fs_count(&fs->n_open, 1);
 	if ((fi->flags & O_ACCMODE) == O_RDONLY)
 		return rfile_open(fs, ino, fi);
@@ -489,7 +501,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc)
 		reply_err(req, rc);
 	else if (fuse_reply_open(req, fi) == -ENOENT)
-		fh_free(fs, FH(fi)); /* the opener was interrupted */
+		ino == STATUS_INO ? status_release(fi) : fh_free(fs, FH(fi)); /* interrupted */
 }
 
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -509,6 +521,10 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
+	if (ino == STATUS_INO) {
+		status_read(req, fi, size, off);
+		return;
+	}
 	struct rfile_data d;
 	ssize_t n = rfile_read(FS(req), FH(fi), size, (uint64_t)off, &d);
 	if (n < 0)
@@ -532,13 +548,18 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	reply_err(req, wfile_flush(FS(req), req, FH(fi)));
+	reply_err(req, ino == STATUS_INO ? 0 : wfile_flush(FS(req), req, FH(fi)));
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = FS(req);
 	struct fh *h = FH(fi);
+	if (ino == STATUS_INO) {
+		status_release(fi);
+		fuse_reply_err(req, 0);
+		return;
+	}
 	if (h->kind == FH_WRITE)
 		wfile_release(fs, h);
 	fh_released(fs, h);
@@ -549,7 +570,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 {
 	struct fs *fs = FS(req);
 	struct fh *h = FH(fi);
-	reply_err(req, h->kind == FH_WRITE ? wfile_fsync(fs, h) : 0);
+	reply_err(req, ino != STATUS_INO && h->kind == FH_WRITE ? wfile_fsync(fs, h) : 0);
 }
 
 /* ---- directories --------------------------------------------------------- */
@@ -755,39 +776,4 @@ void fs_release(struct fs *fs)
 	fs->budget = NULL;
 	outage_release(&fs->outage);
 	pthread_mutex_destroy(&fs->hlock);
-}
-
-#define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
-
-void fs_log_summary(struct fs *fs)
-{
-	struct s3_stats ss;
-	struct rcache_stats rs;
-	struct itable_stats is;
-	s3_client_stats(fs->s3, &ss);
-	memset(&rs, 0, sizeof(rs));
-	if (fs->rc)
-		rcache_stats(fs->rc, &rs);
-	itable_stats(fs->it, &is);
-	log_msg(
-	    LOG_LVL_WARN,
-	    "summary: s3 requests %llu retries %llu throttled %llu (waited %llu ms) errors %llu "
-	    "not-found %llu down %llu "
-	    "MiB up %llu MiB | "
-	    "lookups %llu probes %llu list pages %llu | opens %llu reads %llu (%llu MiB) "
-	    "writes %llu (%llu MiB) commits %llu failed %llu killed-writer aborts %llu | "
-	    "cache hits %llu misses %llu prefetched %llu MiB evicted %llu MiB | memory "
-	    "used %zu peak %zu of %zu MiB | inodes %llu (unused %llu)",
-	    (unsigned long long)ss.requests, (unsigned long long)ss.retries,
-	    (unsigned long long)ss.throttled, (unsigned long long)ss.gate_wait_ms,
-	    (unsigned long long)ss.errors, (unsigned long long)ss.not_found,
-	    (unsigned long long)(ss.bytes_down >> 20), (unsigned long long)(ss.bytes_up >> 20),
-	    LD(fs->n_lookup), LD(fs->n_probe), LD(fs->n_readdir_pages), LD(fs->n_open),
-	    LD(fs->n_read), LD(fs->bytes_read) >> 20, LD(fs->n_write), LD(fs->bytes_written) >> 20,
-	    LD(fs->n_commit), LD(fs->n_commit_err), LD(fs->n_abort_killed),
-	    (unsigned long long)rs.hits, (unsigned long long)rs.misses,
-	    (unsigned long long)(rs.prefetched_bytes >> 20),
-	    (unsigned long long)(rs.evicted_bytes >> 20), budget_used(fs->budget) >> 20,
-	    budget_peak(fs->budget) >> 20, budget_limit(fs->budget) >> 20,
-	    (unsigned long long)is.inodes, (unsigned long long)is.unused);
 }

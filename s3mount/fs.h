@@ -74,7 +74,8 @@ void fs_release(struct fs *fs);
 /* Fills the low-level operation table. */
 void fs_ops(struct fuse_lowlevel_ops *ops);
 
-/* Logs one summary line of requests, bytes, retries, cache hits, memory. */
+/* Logs one summary line of requests, bytes, retries, cache hits, memory
+ * (status.c, with the status file that shows the same and more). */
 void fs_log_summary(struct fs *fs);
 
 /* For the modules that carry out the operations (dir.c, fh.c, rfile.c,

@@ -426,13 +426,13 @@ int upload_resume(struct upload *u, const char *key)
 		goto fail;
 	}
 	memcpy(u->key, key, klen + 1);
-	memcpy(u->final_key, key, klen + 1);
 	memcpy(u->src_etag, hi.etag, sizeof(u->src_etag));
 	u->upload_id[0] = '\0';
 	u->mpu_done = 0;
 	u->part_no = 1;
 	u->part_cap = upload_part_size_of(p, 1);
 	pthread_mutex_lock(&u->lock);
+	memcpy(u->final_key, key, klen + 1); /* under lock: upload_pool_each */
 	u->err = 0;
 	if (u->parts)
 		memset(u->parts, 0, u->parts_alloc * sizeof(*u->parts));

@@ -116,4 +116,13 @@ void upload_abort(struct upload *u);
 /* Frees; an upload neither committed nor aborted is aborted first. NULL ok. */
 void upload_free(struct upload *u);
 
+/* Calls fn for every upload of a file still open that has parts queued,
+ * uploading or acknowledged (a file past its first part, until it is
+ * closed), with the key its object will have, the bytes and parts S3 has
+ * acknowledged so far; stops at fn's first non-zero return
+ * (returned). For the status file: fn runs under the pool's lock and must
+ * not call into the pool. */
+typedef int (*upload_each_fn)(void *arg, const char *key, uint64_t bytes_done, int parts_done);
+int upload_pool_each(struct upload_pool *p, upload_each_fn fn, void *arg);
+
 #endif

@@ -60,7 +60,8 @@ struct upload {
 	struct upload_pool *p;
 	struct upload *prev, *next;	  /* pool->open list; protected by p->lock */
 	char key[S3_KEY_MAX];		  /* key the upload is created under */
-	char final_key[S3_KEY_MAX];	  /* key the object ends up under */
+	char final_key[S3_KEY_MAX];	  /* key the object ends up under;
+					   * written under lock (below) */
 	char upload_id[S3_UPLOAD_ID_MAX]; /* "" until CreateMultipartUpload */
 	char nonce[S3_NONCE_MAX];	  /* this upload's, recorded at Create (s3.h) */
 	int mpu_done;			  /* Complete succeeded: nothing to abort */
@@ -88,6 +89,8 @@ struct upload {
 	int inflight;	       /* parts queued or uploading */
 	int err;	       /* first part failure (or -ECANCELED) */
 	struct s3_part *parts; /* parts[i] is part i+1 */
+	int parts_done;	       /* parts S3 has acknowledged */
+	uint64_t bytes_done;   /* their bytes (upload_pool_each) */
 	size_t parts_alloc;    /* entries allocated */
 };
 

@@ -201,6 +201,8 @@ static void run_job(struct upload_pool *p, struct part_job *job)
 			struct s3_part *sp = &u->parts[job->number - 1];
 			sp->number = job->number;
 			memcpy(sp->etag, etag, sizeof(sp->etag));
+			u->parts_done++;
+			u->bytes_done += job->copy_len ? job->copy_len : job->len;
 		}
 	}
 	u->inflight--;
@@ -380,4 +382,23 @@ void upload_pool_free(struct upload_pool *p)
 	pthread_cond_destroy(&p->work);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
+}
+
+int upload_pool_each(struct upload_pool *p, upload_each_fn fn, void *arg)
+{
+	int rc = 0;
+	char key[S3_KEY_MAX];
+	pthread_mutex_lock(&p->lock);
+	for (struct upload *u = p->open; u && !rc; u = u->next) {
+		pthread_mutex_lock(&u->lock);
+		memcpy(key, u->final_key, sizeof(key));
+		uint64_t bytes = u->bytes_done;
+		int parts = u->parts_done;
+		int busy = u->inflight;
+		pthread_mutex_unlock(&u->lock);
+		if (parts || busy)
+			rc = fn(arg, key, bytes, parts);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rc;
 }

@@ -72,13 +72,16 @@ int upload_retarget(struct upload *u, const char *new_key)
 		memcpy(u->left[u->nleft].etag, hi.etag, sizeof(hi.etag));
 		u->nleft++;
 	}
+	/* final_key under u->lock: upload_pool_each reads it from another
+	 * thread (the status file) */
+	pthread_mutex_lock(&u->lock);
+	memcpy(u->final_key, new_key, klen + 1);
+	pthread_mutex_unlock(&u->lock);
 	if (!u->upload_id[0]) {
 		/* Nothing of this upload under the old key yet: free. */
 		memcpy(u->key, new_key, klen + 1);
-		memcpy(u->final_key, new_key, klen + 1);
 		return 0;
 	}
-	memcpy(u->final_key, new_key, klen + 1);
 	log_info("rename of %s while open: its multipart upload is under way; it will be "
 		 "completed there and copied server-side to %s at close",
 		 LOG_KEY(u->key), LOG_KEY(new_key));

@@ -226,6 +226,16 @@ void s3_client_stats(struct s3_client *c, struct s3_stats *out)
 	out->gate_wait_ms = atomic_load_explicit(&c->n_gate_wait_ms, memory_order_relaxed);
 }
 
+void s3_client_kind_stats(struct s3_client *c, enum s3hdr_op kind, uint64_t *requests,
+			  uint64_t *retries)
+{
+	*requests = *retries = 0;
+	if ((unsigned)kind >= S3HDR_NOPS)
+		return;
+	*requests = atomic_load_explicit(&c->n_req_kind[kind], memory_order_relaxed);
+	*retries = atomic_load_explicit(&c->n_retry_kind[kind], memory_order_relaxed);
+}
+
 /* ---- addressing ---- */
 
 /* url = scheme://authority + path [+ ? query]; host = authority; path = the
@@ -443,9 +453,10 @@ static uint64_t s3_backoff_ms(const struct s3_client *c, const struct s3_op *op,
 }
 
 /* Takes the backoff s3_backoff_ms chose (and the caller logged). */
-static void s3_backoff(struct s3_client *c, struct s3_call *k, uint64_t ms)
+static void s3_backoff(struct s3_client *c, const struct s3_op *op, struct s3_call *k, uint64_t ms)
 {
 	atomic_fetch_add_explicit(&c->n_retries, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->n_retry_kind[op->kind], 1, memory_order_relaxed);
 	s3_sleep_ms(ms);
 	k->attempt++;
 }
@@ -463,7 +474,7 @@ static int s3_call_creds(struct s3_client *c, struct s3_op *op, struct s3_call *
 		log_info("s3: %s %s/%s: no credentials from %s (%s): retry %d in %" PRIu64 " ms",
 			 op->name, c->bucket, k->lkey, creds_source_name(c->creds), strerror(-rc),
 			 k->attempt + 1, ms);
-		s3_backoff(c, k, ms);
+		s3_backoff(c, op, k, ms);
 		*again = 1;
 		return 0;
 	}
@@ -615,7 +626,7 @@ static int s3_classify(struct s3_client *c, struct s3_op *op, struct s3_call *k,
 		}
 		log_info("s3: %s %s/%s: HTTP %ld %s (rid %s): retry %d in %" PRIu64 " ms", op->name,
 			 c->bucket, k->lkey, resp->status, what, e.request_id, k->attempt + 1, ms);
-		s3_backoff(c, k, ms);
+		s3_backoff(c, op, k, ms);
 		*again = 1;
 		return 0;
 	}
@@ -671,6 +682,7 @@ static int s3_try(struct s3_client *c, struct s3_op *op, struct s3_call *k,
 	s3_gate_enter(c, k->throttle_end_ms);
 	int trc = http_perform(c->http, &hr, resp);
 	atomic_fetch_add_explicit(&c->n_requests, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->n_req_kind[op->kind], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&c->n_down, resp->body_bytes, memory_order_relaxed);
 	if (trc == 0 && op->body_len)
 		atomic_fetch_add_explicit(&c->n_up, op->body_len, memory_order_relaxed);

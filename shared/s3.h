@@ -207,5 +207,8 @@ struct s3_stats {
 	uint64_t gate_wait_ms; /* time tries waited for the throttling limits */
 };
 void s3_client_stats(struct s3_client *c, struct s3_stats *out);
+/* Tries sent and retries taken for one kind of request (s3hdr.h). */
+void s3_client_kind_stats(struct s3_client *c, enum s3hdr_op kind, uint64_t *requests,
+			  uint64_t *retries);
 
 #endif

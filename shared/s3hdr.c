@@ -50,6 +50,30 @@ static const unsigned s3hdr_groups[S3HDR_NOPS] = {
     [S3HDR_LIST_UPLOADS] = G_BUCKET,
 };
 
+static const char *const s3hdr_names[S3HDR_NOPS] = {
+    [S3HDR_HEAD_BUCKET] = "HeadBucket",
+    [S3HDR_CREATE_BUCKET] = "CreateBucket",
+    [S3HDR_DELETE_BUCKET] = "DeleteBucket",
+    [S3HDR_LIST_OBJECTS] = "ListObjectsV2",
+    [S3HDR_HEAD_OBJECT] = "HeadObject",
+    [S3HDR_GET_OBJECT] = "GetObject",
+    [S3HDR_PUT_OBJECT] = "PutObject",
+    [S3HDR_COPY_OBJECT] = "CopyObject",
+    [S3HDR_DELETE_OBJECT] = "DeleteObject",
+    [S3HDR_DELETE_OBJECTS] = "DeleteObjects",
+    [S3HDR_MPU_CREATE] = "CreateMultipartUpload",
+    [S3HDR_UPLOAD_PART] = "UploadPart",
+    [S3HDR_UPLOAD_PART_COPY] = "UploadPartCopy",
+    [S3HDR_MPU_COMPLETE] = "CompleteMultipartUpload",
+    [S3HDR_MPU_ABORT] = "AbortMultipartUpload",
+    [S3HDR_LIST_UPLOADS] = "ListMultipartUploads",
+};
+
+const char *s3hdr_op_name(enum s3hdr_op op)
+{
+	return (unsigned)op < S3HDR_NOPS && s3hdr_names[op] ? s3hdr_names[op] : "Other";
+}
+
 int s3hdr_sse_valid(const char *sse)
 {
 	return sse && (strcmp(sse, "AES256") == 0 || strcmp(sse, "aws:kms") == 0 ||

@@ -78,6 +78,9 @@ void s3hdr_free(struct s3hdr *h);
  * h may be NULL (none). */
 size_t s3hdr_for(const struct s3hdr *h, enum s3hdr_op op, struct http_header *out);
 
+/* The S3 API name of a request kind ("GetObject"), for logs and metrics. */
+const char *s3hdr_op_name(enum s3hdr_op op);
+
 /* The checks s3hdr_new makes, for the option parser's messages: 1 when the
  * value is usable. */
 int s3hdr_sse_valid(const char *sse);

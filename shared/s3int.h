@@ -71,6 +71,7 @@ struct s3_client {
 	int rl_waiters;
 	uint64_t throttle_deadline_ms; /* retry throttled answers this long */
 	_Atomic uint64_t n_throttled, n_gate_wait_ms;
+	_Atomic uint64_t n_req_kind[S3HDR_NOPS], n_retry_kind[S3HDR_NOPS];
 };
 
 struct s3_op {
