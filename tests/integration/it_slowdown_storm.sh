@@ -1,5 +1,6 @@
 #!/bin/bash
 # it-timeout: 400
+# it-labels: normal-only
 # it_slowdown_storm.sh: a SlowDown storm (issue 12, "adaptive sending"): for 20 s the fault
 # proxy answers EVERY request 503 SlowDown (S3's real XML body), then none. With default
 # options (no retries=, no op_timeout=) the mount must ride it out and send less meanwhile:
