@@ -4,9 +4,10 @@
  * fills a file's parts and hands them over here; the workers upload them.
  *
  * Shape: the writer thread fills one part buffer per file; a full part is
- * queued (FIFO, shared by all files) for the pool's workers, which upload it
- * with UploadPart (Content-MD5 sent by the S3 client), record its ETag and
- * give the buffer back to the budget. Part buffers are anonymous mmaps, not
+ * queued (FIFO, shared by all files) for the pool's workers, which compute
+ * its CRC (upload_cksum_prepare: in parallel, off the writer's thread),
+ * upload it with UploadPart, record its ETag and CRC and give the buffer
+ * back to the budget. Part buffers are anonymous mmaps, not
  * malloc: multi-MiB blocks freed by other threads would otherwise stay in
  * glibc arenas and RSS would drift above the budget; munmap returns them at
  * once. The first part grows by mremap (no copy) so small files stay cheap
