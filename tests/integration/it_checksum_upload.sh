@@ -9,7 +9,8 @@
 #      carries Content-MD5 and the CRC, every later one the CRC only (the echo was seen;
 #      logged once); a multipart file declares CRC64NVME FULL_OBJECT at Create, each part
 #      carries its CRC, and Complete the whole file's CRC64NVME, which must equal the one
-#      this script computes with the proxy's Python CRC. Then flipped bytes (after the echo,
+#      this script computes with the proxy's Python CRC (also after fsync-then-write, whose
+#      head is copied server-side). Then flipped bytes (after the echo,
 #      so no MD5 is sent: the emulated server's BadDigest is the only thing that can catch
 #      them): one flipped PutObject or part is retried into an identical object; every
 #      PutObject or every part flipped makes close() fail with no object and no listed
@@ -94,6 +95,25 @@ check_eq "validating: every body's CRC checked and echoed, none bad" \
     "$(jq -c '[.checksum_checked, .checksum_echoed, .checksum_bad]' <<<"$st")" "[4,4,0]"
 check "validating: objects identical" object_identical m "$D/m"
 check "validating: small object identical" object_identical s2 "$D/s2"
+
+# fsync, then write on: the new upload's head is the committed object copied server-side;
+# its CRC is the committed one's, and Complete's whole-file CRC combines it with the rest
+fp_reset
+check "validating: write 6 MiB, fsync, write the rest, close" python3 - "$M/fs" "$D/m" <<'PY'
+import os, sys
+d = open(sys.argv[2], "rb").read()
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+os.write(fd, d[:6 << 20])
+os.fsync(fd)
+os.write(fd, d[6 << 20:])
+os.close(fd)
+PY
+check "validating, after fsync: object identical" object_identical fs "$D/m"
+check_eq "validating, after fsync: the head was copied server-side (UploadPartCopy)" \
+    "$(nreq UploadPartCopy true)" 1
+check_eq "validating, after fsync: the last Complete carries the whole file's CRC64NVME" \
+    "$(hdr CompleteMultipartUpload x-amz-checksum-crc64nvme)" "$(pycrc crc64nvme "$D/m")"
+check_eq "validating, after fsync: no body was bad" "$(fp_stat .checksum_bad)" 0
 
 # one flipped PutObject: the emulated server's BadDigest, a retry, an identical object
 fp_set '{"rates": {"put": {"flip_req": 1}}, "max_faults": 1}'

@@ -1040,6 +1040,26 @@ static void test_checksum_modes(void)
 	free(d);
 }
 
+/* AUTO after an echo sends no MD5; a server that then stops echoing gets
+ * Content-MD5 again from the next body on. */
+static void test_checksum_echo_lost(void)
+{
+	char d[1000];
+	fill(d, sizeof(d), 3);
+	setup(64 * MiB, 2);
+	fs3.echo = 1;
+	CHECK(put_file("e1", d, sizeof(d)));
+	CHECK(put_file("e2", d, sizeof(d)));
+	CHECK_INT(fs3.md5_sent, 1);
+	CHECK_INT(fs3.md5_not_sent, 1);
+	fs3.echo = 0;
+	CHECK(put_file("e3", d, sizeof(d))); /* sent without MD5, not echoed */
+	CHECK(put_file("e4", d, sizeof(d))); /* MD5 again */
+	CHECK_INT(fs3.md5_sent, 2);
+	CHECK_INT(fs3.md5_not_sent, 2);
+	teardown();
+}
+
 /* An appended file's head is copied server-side: its CRC is the committed
  * object's own, and the new whole-object CRC combines it with the new
  * parts'. The stand-in checks both at Complete (resume_case); here also
@@ -1075,6 +1095,7 @@ int main(void)
 	T_RUN(test_many_growing_files);
 	T_RUN(test_checksum_modes);
 	T_RUN(test_checksum_resume);
+	T_RUN(test_checksum_echo_lost);
 	reset();
 	return T_DONE();
 }
