@@ -93,6 +93,8 @@ check_eq "validating: Complete says FULL_OBJECT" "$(hdr CompleteMultipartUpload 
 st=$(fp_stats)
 check_eq "validating: every body's CRC checked and echoed, none bad" \
     "$(jq -c '[.checksum_checked, .checksum_echoed, .checksum_bad]' <<<"$st")" "[4,4,0]"
+check_eq "validating: the emulated server checked Complete's parts and whole-object CRC" \
+    "$(jq -c '[.checksum_complete_checked, .checksum_complete_bad]' <<<"$st")" "[1,0]"
 check "validating: objects identical" object_identical m "$D/m"
 check "validating: small object identical" object_identical s2 "$D/s2"
 
@@ -114,6 +116,36 @@ check_eq "validating, after fsync: the head was copied server-side (UploadPartCo
 check_eq "validating, after fsync: the last Complete carries the whole file's CRC64NVME" \
     "$(hdr CompleteMultipartUpload x-amz-checksum-crc64nvme)" "$(pycrc crc64nvme "$D/m")"
 check_eq "validating, after fsync: no body was bad" "$(fp_stat .checksum_bad)" 0
+
+# The emulation refuses a Complete whose whole-object CRC is wrong (so its acceptance above
+# means something): a one-part upload by hand through the proxy, completed with the CRC of
+# other bytes (400 BadDigest, nothing published), then with the right one. ("uploads=": curl
+# signs a bare "uploads" as no parameter at all.)
+pcurl() {
+    curl -s --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" "$@"
+}
+EP=$(fp_endpoint)
+uid=$(pcurl -X POST -H "x-amz-content-sha256: $IT_EMPTY_SHA256" -H "x-amz-checksum-algorithm: CRC64NVME" \
+    -H "x-amz-checksum-type: FULL_OBJECT" "$EP/$B/hand?uploads=" | sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p')
+check "emulation: CreateMultipartUpload by hand" test -n "$uid"
+pck=$(pycrc crc64nvme "$D/s2")
+petag=$(pcurl -D - -o /dev/null -X PUT -H "x-amz-content-sha256: $(file_sha256 "$D/s2")" \
+    -H "x-amz-checksum-crc64nvme: $pck" --data-binary @"$D/s2" "$EP/$B/hand?partNumber=1&uploadId=$uid" |
+    tr -d '\r' | awk -F': ' 'tolower($1) == "etag" { print $2 }')
+printf '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag><ChecksumCRC64NVME>%s</ChecksumCRC64NVME></Part></CompleteMultipartUpload>' \
+    "$petag" "$pck" >"$D/complete.xml"
+complete_with() {
+    pcurl -o "$D/complete.out" -w '%{http_code}' -X POST -H "x-amz-content-sha256: $(file_sha256 "$D/complete.xml")" \
+        -H "x-amz-checksum-crc64nvme: $1" -H "x-amz-checksum-type: FULL_OBJECT" \
+        --data-binary @"$D/complete.xml" "$EP/$B/hand?uploadId=$uid"
+}
+check_eq "emulation: a Complete with a wrong whole-object CRC is refused (400)" \
+    "$(complete_with "$(pycrc crc64nvme "$D/s1")")" 400
+check "emulation: ... with BadDigest" grep -q BadDigest "$D/complete.out"
+check_not "emulation: no object after the refused Complete" \
+    s3api head-object --bucket "$B" --key hand
+check_eq "emulation: the same Complete with the right CRC succeeds" "$(complete_with "$pck")" 200
+check "emulation: ... and the object is the part" object_identical hand "$D/s2"
 
 # one flipped PutObject: the emulated server's BadDigest, a retry, an identical object
 fp_set '{"rates": {"put": {"flip_req": 1}}, "max_faults": 1}'
@@ -212,8 +244,8 @@ for mode in md5 off crc32c crc64nvme; do
             "$(hdr CreateMultipartUpload x-amz-checksum-algorithm) $(hdr CreateMultipartUpload x-amz-checksum-type)" "$up FULL_OBJECT"
         check_eq "checksum=$mode: Complete carries the whole file's $up" \
             "$(hdr CompleteMultipartUpload "x-amz-checksum-$mode")" "$(pycrc "$mode" "$D/m")"
-        check_eq "checksum=$mode: the emulated server checked all 4 bodies, none bad" \
-            "$(jq -c '[.checksum_checked, .checksum_bad]' <<<"$(fp_stats)")" "[4,0]"
+        check_eq "checksum=$mode: the emulated server checked all 4 bodies and the Complete, none bad" \
+            "$(jq -c '[.checksum_checked, .checksum_bad, .checksum_complete_checked, .checksum_complete_bad]' <<<"$(fp_stats)")" "[4,0,1,0]"
         check_eq "checksum=$mode: the decision is logged once" "$(decisions "$M")" 1
         ;;
     esac
