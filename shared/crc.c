@@ -45,7 +45,7 @@ static struct {
 	uint32_t t32[256];
 	uint64_t k4_lo, k4_hi, k1_lo, k1_hi; /* fold constants (see the top) */
 	uint64_t x2n64[CRC_X2N];	     /* reflected: x^0 is bit 63 */
-	uint32_t x2n32[CRC_X2N];	     /* reflected: x^0 is bit 31 */
+	uint64_t x2n32[CRC_X2N];	     /* reflected: x^0 is bit 31 */
 	int folds;
 } g_crc; /* built once by crc_init: read-only afterwards */
 static pthread_once_t g_crc_once = PTHREAD_ONCE_INIT;
@@ -85,27 +85,11 @@ static uint64_t fold_const(unsigned e)
 	return reflect64(xpow_mod(e));
 }
 
-/* a * b mod P of two reflected 64-bit polynomials (zlib's multmodp). */
-static uint64_t mulmod64(uint64_t a, uint64_t b, uint64_t poly_r)
+/* a * b mod P of two reflected polynomials of width bits (bit width-1 is
+ * x^0; zlib's multmodp), for both CRCs: 32-bit ones sit in the low bits. */
+static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t poly_r, int width)
 {
-	uint64_t m = 1ull << 63, p = 0;
-	if (!a)
-		return 0;
-	for (;;) {
-		if (a & m) {
-			p ^= b;
-			if (!(a & (m - 1)))
-				break;
-		}
-		m >>= 1;
-		b = b & 1 ? b >> 1 ^ poly_r : b >> 1;
-	}
-	return p;
-}
-
-static uint32_t mulmod32(uint32_t a, uint32_t b, uint32_t poly_r)
-{
-	uint32_t m = 1u << 31, p = 0;
+	uint64_t m = 1ull << (width - 1), p = 0;
 	if (!a)
 		return 0;
 	for (;;) {
@@ -141,8 +125,8 @@ static void crc_init(void)
 	g_crc.x2n64[0] = 1ull << 62; /* x^1 */
 	g_crc.x2n32[0] = 1u << 30;
 	for (int k = 1; k < CRC_X2N; k++) {
-		g_crc.x2n64[k] = mulmod64(g_crc.x2n64[k - 1], g_crc.x2n64[k - 1], p64);
-		g_crc.x2n32[k] = mulmod32(g_crc.x2n32[k - 1], g_crc.x2n32[k - 1], p32);
+		g_crc.x2n64[k] = mulmod(g_crc.x2n64[k - 1], g_crc.x2n64[k - 1], p64, 64);
+		g_crc.x2n32[k] = mulmod(g_crc.x2n32[k - 1], g_crc.x2n32[k - 1], p32, 32);
 	}
 #ifdef CRC_X86
 	__builtin_cpu_init();
@@ -248,24 +232,26 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 
 /* crc_a * x^(8 len_b) mod P ^ crc_b: x^(8 len_b) is the product of the
  * x^(2^k) for the bits of len_b, shifted by 3 (8 = 2^3). */
+static uint64_t combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b, const uint64_t *x2n,
+			uint64_t poly_r, int width)
+{
+	uint64_t xp = 1ull << (width - 1);
+	for (int k = 3; len_b; len_b >>= 1, k++)
+		if (len_b & 1)
+			xp = mulmod(x2n[k], xp, poly_r, width);
+	return mulmod(xp, crc_a, poly_r, width) ^ crc_b;
+}
+
 uint64_t crc64nvme_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b)
 {
 	pthread_once(&g_crc_once, crc_init);
-	uint64_t poly_r = reflect64(CRC64NVME_POLY), xp = 1ull << 63;
-	for (int k = 3; len_b; len_b >>= 1, k++)
-		if (len_b & 1)
-			xp = mulmod64(g_crc.x2n64[k], xp, poly_r);
-	return mulmod64(xp, crc_a, poly_r) ^ crc_b;
+	return combine(crc_a, crc_b, len_b, g_crc.x2n64, reflect64(CRC64NVME_POLY), 64);
 }
 
 uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
 {
 	pthread_once(&g_crc_once, crc_init);
-	uint32_t poly_r = reflect32(CRC32C_POLY), xp = 1u << 31;
-	for (int k = 3; len_b; len_b >>= 1, k++)
-		if (len_b & 1)
-			xp = mulmod32(g_crc.x2n32[k], xp, poly_r);
-	return mulmod32(xp, crc_a, poly_r) ^ crc_b;
+	return (uint32_t)combine(crc_a, crc_b, len_b, g_crc.x2n32, reflect32(CRC32C_POLY), 32);
 }
 
 void crc32c_b64(uint32_t crc, char out[CRC32C_B64_LEN])
