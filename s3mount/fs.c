@@ -717,7 +717,8 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 		rc = rcache_new(s3, fs->budget, &ro, &fs->rc);
 	}
 	if (!rc) {
-		struct upload_pool_opts uo = {.part_size = (size_t)o->part_size};
+		struct upload_pool_opts uo = {.part_size = (size_t)o->part_size,
+					      .checksum = (enum upload_cksum_mode)o->checksum_mode};
 		rc = upload_pool_new(s3, fs->budget, &uo, &fs->up);
 	}
 	if (!rc)

@@ -100,6 +100,8 @@ static const struct opt_def opts_table[] = {
      0},
     {"no_verify_etag", OK_BOOL0, F(verify_etag), NULL,
      "do not hash reads (saves CPU and a HEAD per open of a multipart object)", 0},
+    {"checksum", OK_STR, F(checksum), "ALG",
+     "upload checksums: auto (default), crc64nvme, crc32c, md5 or off (see below)", 0},
     {"readahead_kb", OK_LONG, F(readahead_kb), "N",
      "kernel readahead in KiB, set when run as root (default 4096; 0 = kernel's)", 0},
     {"sse", OK_STR, F(sse), "ALG",
@@ -513,6 +515,19 @@ static int opts_validate(struct opts *o, char *err, size_t cap)
 		return opts_err(err, cap, "request_timeout must be between 1 and 3600 s");
 	if (o->op_timeout != 0 && o->op_timeout < 0.1)
 		return opts_err(err, cap, "op_timeout must be 0 (none) or at least 0.1 s");
+	if (o->checksum) {
+		static const char *const names[] = {"auto", "crc64nvme", "crc32c", "md5", "off"};
+		o->checksum_mode = -1;
+		for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+			if (strcmp(o->checksum, names[i]) == 0)
+				o->checksum_mode = i;
+		if (o->checksum_mode < 0)
+			return opts_err(
+			    err, cap,
+			    "bad value for checksum: '%s' (auto, crc64nvme, crc32c, md5 "
+			    "or off)",
+			    o->checksum);
+	}
 	if (o->readahead_kb > 1048576)
 		return opts_err(err, cap, "readahead_kb must be at most 1048576 (1 GiB)");
 	if (o->default_permissions < 0)
@@ -617,6 +632,7 @@ void opts_release(struct opts *o)
 	free(o->sse_c_key_file);
 	free(o->storage_class);
 	free(o->expected_bucket_owner);
+	free(o->checksum);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -673,5 +689,9 @@ void opts_usage(FILE *f, const char *prog)
 		   "Encryption: objects encrypted with SSE-KMS, DSSE-KMS or SSE-C are read\n"
 		   "without the ETag check (their ETag is no MD5). An SSE-C key is never given\n"
 		   "on the command line; with it, objects not encrypted with that key cannot\n"
-		   "be read. See docs/encryption.md.\n");
+		   "be read. See docs/encryption.md.\n"
+		   "Checksums: with checksum=auto every upload carries its CRC64NVME (the whole\n"
+		   "object's at Complete) and Content-MD5 until the server echoes the CRC\n"
+		   "header; from then on, no MD5. A forced crc64nvme or crc32c never sends MD5:\n"
+		   "use it only with a server that checks CRCs. See docs/checksums.md.\n");
 }

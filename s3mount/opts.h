@@ -64,6 +64,10 @@ struct opts {
 				  * 0 (default) = no deadline */
 	long readahead_kb;	 /* kernel readahead of the mount, KiB (set when root);
 				  * 0 = the kernel's default; default 4096 */
+	char *checksum;		 /* checksum=: NULL or "auto" (default), "crc64nvme",
+				  * "crc32c", "md5", "off" */
+	int checksum_mode;	 /* the same as an index: auto 0, crc64nvme 1, crc32c 2,
+				  * md5 3, off 4 (enum upload_cksum_mode's order) */
 
 	/* Encryption and the other per-bucket request options (shared/s3hdr.h,
 	 * docs/encryption.md); NULL/0 when not given. */

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crc.h"
 #include "log.h"
 #include "mpu.h"
 #include "partsize.h"
@@ -48,6 +49,7 @@ int upload_new(struct upload_pool *p, const char *key, struct upload **out)
 	u->part_no = 1;
 	u->part_cap = upload_part_size_of(p, 1);
 	u->state = UP_OPEN;
+	u->ck_alg = p->ck_alg;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->cond, NULL);
 	pthread_mutex_lock(&p->lock);
@@ -100,8 +102,13 @@ static int reserve_parts_locked(struct upload *u, int n)
 	struct s3_part *np = realloc(u->parts, na * sizeof(*np));
 	if (!np)
 		return -ENOMEM;
+	u->parts = np; /* the old size still counts until both arrays grew */
+	struct upload_psum *ns = realloc(u->psum, na * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	u->psum = ns;
 	memset(np + u->parts_alloc, 0, (na - u->parts_alloc) * sizeof(*np));
-	u->parts = np;
+	memset(ns + u->parts_alloc, 0, (na - u->parts_alloc) * sizeof(*ns));
 	u->parts_alloc = na;
 	return 0;
 }
@@ -125,7 +132,7 @@ static int mpu_create(struct upload *u, uint64_t head_bytes, int head_parts)
 		log_error("upload of %s: no random nonce: %s", LOG_KEY(u->key), strerror(-rc));
 		return rc;
 	}
-	return s3_mpu_create_layout(p->c, u->key, &l, u->nonce, u->upload_id);
+	return s3_mpu_create_layout(p->c, u->key, &l, u->nonce, u->ck_alg, u->upload_id);
 }
 
 /* Hands the current (full, or at commit the last) part to the workers. */
@@ -272,9 +279,29 @@ static int complete_mpu(struct upload *u)
 			return -EIO;
 		}
 	}
+	/* The whole object's CRC, combined from the parts' in order: S3
+	 * checks it against the parts it holds (FULL_OBJECT), and a reader
+	 * gets it from HEAD as the object's checksum. */
+	struct s3_cksum full = {.alg = u->ck_alg};
+	for (int i = 0; i < nparts && full.alg != S3_CKSUM_NONE; i++) {
+		const struct upload_psum *ps = &u->psum[i];
+		if (!u->parts[i].cksum[0]) {
+			log_error("upload of %s: part %d has no checksum", LOG_KEY(u->key), i + 1);
+			return -EIO;
+		}
+		if (full.alg == S3_CKSUM_CRC32C)
+			full.crc =
+			    i ? crc32c_combine((uint32_t)full.crc, (uint32_t)ps->crc, ps->len)
+			      : ps->crc;
+		else
+			full.crc = i ? crc64nvme_combine(full.crc, ps->crc, ps->len) : ps->crc;
+	}
 	/* want stays "" when the part ETags are not MD5s (SSE-KMS) */
 	mpu_etag_of_parts(u->parts, (size_t)nparts, want, sizeof(want));
-	rc = s3_mpu_complete(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, u->nonce, etag);
+	rc = s3_mpu_complete(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, u->nonce,
+			     full.alg != S3_CKSUM_NONE ? &full : NULL, etag);
+	u->obj_crc = full.crc;
+	u->obj_crc_ok = full.alg != S3_CKSUM_NONE;
 	if (rc == -ENOENT) {
 		/* NoSuchUpload: maybe our retry of a Complete that went through.
 		 * Ours only if proven: our multipart ETag, or our nonce where the
@@ -341,7 +368,15 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 		goto fail;
 	if (!u->upload_id[0]) {
 		char etag[S3_ETAG_MAX] = "";
-		rc = s3_put(p->c, u->key, u->buf ? u->buf : "", u->buf_len, NULL, etag);
+		const char *body = u->buf ? u->buf : "";
+		struct s3_cksum ck;
+		upload_cksum_prepare(u, body, u->buf_len, &ck);
+		struct s3_put_opts po = {.cksum = &ck};
+		rc = s3_put(p->c, u->key, body, u->buf_len, &po, etag);
+		if (rc == 0)
+			upload_cksum_learn(p, &ck, "PutObject");
+		u->obj_crc = ck.crc;
+		u->obj_crc_ok = ck.alg != S3_CKSUM_NONE;
 		if (rc < 0) {
 			log_error("upload of %s: PutObject of %zu bytes failed: %s",
 				  LOG_KEY(u->key), u->buf_len, strerror(-rc));
@@ -427,6 +462,16 @@ int upload_resume(struct upload *u, const char *key)
 	}
 	memcpy(u->key, key, klen + 1);
 	memcpy(u->src_etag, hi.etag, sizeof(u->src_etag));
+	/* The committed object's CRC is this handle's own (same ETag, same
+	 * size): the copied head's part checksum. Without it (it was not
+	 * computed, or the head is copied in pieces whose CRCs we do not
+	 * know: a head over 5 GiB) the new upload carries none: Content-MD5
+	 * guards its parts instead, whatever the mount decided. */
+	int n_copy = (int)((size + S3_MAX_PART_SIZE - 1) / S3_MAX_PART_SIZE);
+	uint64_t head_crc = u->obj_crc;
+	int head_ok = u->obj_crc_ok && u->ck_alg == p->ck_alg;
+	u->ck_alg = size < S3_MIN_PART_SIZE || (head_ok && n_copy == 1) ? p->ck_alg : S3_CKSUM_NONE;
+	u->obj_crc_ok = 0;
 	u->upload_id[0] = '\0';
 	u->mpu_done = 0;
 	u->part_no = 1;
@@ -436,6 +481,8 @@ int upload_resume(struct upload *u, const char *key)
 	u->err = 0;
 	if (u->parts)
 		memset(u->parts, 0, u->parts_alloc * sizeof(*u->parts));
+	if (u->psum)
+		memset(u->psum, 0, u->parts_alloc * sizeof(*u->psum));
 	pthread_mutex_unlock(&u->lock);
 	u->state = UP_OPEN;
 	if (size == 0)
@@ -461,7 +508,7 @@ int upload_resume(struct upload *u, const char *key)
 		u->buf_len = (size_t)size;
 		return 0;
 	}
-	int n = (int)((size + S3_MAX_PART_SIZE - 1) / S3_MAX_PART_SIZE);
+	int n = n_copy;
 	rc = mpu_create(u, size, n);
 	if (rc < 0) {
 		u->upload_id[0] = '\0';
@@ -471,6 +518,10 @@ int upload_resume(struct upload *u, const char *key)
 	}
 	pthread_mutex_lock(&u->lock);
 	rc = reserve_parts_locked(u, n + 1);
+	if (rc == 0 && u->ck_alg != S3_CKSUM_NONE) { /* n == 1: the whole object */
+		s3_cksum_b64(u->ck_alg, head_crc, u->parts[0].cksum);
+		u->psum[0] = (struct upload_psum){.crc = head_crc, .len = size};
+	}
 	pthread_mutex_unlock(&u->lock);
 	if (rc < 0)
 		goto fail_open;
@@ -534,5 +585,6 @@ void upload_free(struct upload *u)
 	pthread_cond_destroy(&u->cond);
 	pthread_mutex_destroy(&u->lock);
 	free(u->parts);
+	free(u->psum);
 	free(u);
 }

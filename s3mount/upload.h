@@ -72,10 +72,34 @@
 struct upload_pool;
 struct upload;
 
+/* What uploads carry to let the server reject a changed byte (option
+ * checksum=, issue 13; docs/checksums.md says why):
+ *   AUTO       x-amz-checksum-crc64nvme on every PutObject and UploadPart
+ *              (multipart: FULL_OBJECT declared at Create, the whole
+ *              object's CRC64NVME at Complete) and Content-MD5 as well
+ *              until the server echoes the checksum header (it validated
+ *              it); from then on, for the mount, no MD5 is computed at all.
+ *              A server that never echoes (Ceph RGW 16) keeps getting both.
+ *   CRC64NVME, CRC32C  that CRC only, never Content-MD5: the user asserts
+ *              that the server validates it (a server that does not echo
+ *              is warned about once, and then nothing but TCP guards the
+ *              bytes).
+ *   MD5        Content-MD5 only (s3mount before issue 13).
+ *   OFF        neither (the SigV4 payload hash is then computed instead).
+ * The decision is logged once per mount. */
+enum upload_cksum_mode {
+	UPLOAD_CKSUM_AUTO = 0,
+	UPLOAD_CKSUM_CRC64NVME,
+	UPLOAD_CKSUM_CRC32C,
+	UPLOAD_CKSUM_MD5,
+	UPLOAD_CKSUM_OFF,
+};
+
 struct upload_pool_opts {
 	size_t part_size; /* first part size in bytes; 5 MiB .. 5 GiB; 0 = 8 MiB */
 	int workers;	  /* parallel part uploads for all files; 0 = 8 */
 	int max_inflight; /* parts of one file queued or uploading; 0 = workers */
+	enum upload_cksum_mode checksum;
 };
 
 int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_pool_opts *o,

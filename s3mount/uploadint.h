@@ -10,6 +10,7 @@
 #ifndef UPLOADINT_H
 #define UPLOADINT_H
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,17 @@ struct upload_pool {
 	int waiters;		/* writers blocked in budget_acquire */
 	char *spare[SPARE_MAX]; /* part_size buffers, mapped and charged */
 	int nspare;
+	/* checksums (upload.h: enum upload_cksum_mode) */
+	enum upload_cksum_mode ck_mode;
+	enum s3_cksum_alg ck_alg; /* the CRC uploads carry; NONE for MD5/OFF */
+	_Atomic int ck_validated; /* AUTO: an echo was seen, MD5 no longer sent */
+	_Atomic int ck_logged;	  /* CK_LOG_* bits: each decision logged once */
+};
+
+/* A part's CRC and length: the whole object's CRC is combined from them. */
+struct upload_psum {
+	uint64_t crc;
+	uint64_t len;
 };
 
 struct upload {
@@ -76,6 +88,9 @@ struct upload {
 	} left[LEFT_MAX];		/* names renamed away from: they go
 					   after the commit (uploadrename.c) */
 	int nleft;
+	enum s3_cksum_alg ck_alg; /* this upload's CRC (declared at Create) */
+	uint64_t obj_crc;	  /* UP_COMMITTED: the object's CRC under ck_alg */
+	int obj_crc_ok;		  /* ... when it is known */
 
 	/* The part being filled: writer only. */
 	char *buf;	   /* NULL until the first byte of the part */
@@ -84,14 +99,15 @@ struct upload {
 	uint64_t part_cap; /* size of this part */
 	int part_no;	   /* its number, 1-based */
 
-	pthread_mutex_t lock;  /* protects the fields below */
-	pthread_cond_t cond;   /* signalled when a part finishes */
-	int inflight;	       /* parts queued or uploading */
-	int err;	       /* first part failure (or -ECANCELED) */
-	struct s3_part *parts; /* parts[i] is part i+1 */
-	int parts_done;	       /* parts S3 has acknowledged */
-	uint64_t bytes_done;   /* their bytes (upload_pool_each) */
-	size_t parts_alloc;    /* entries allocated */
+	pthread_mutex_t lock;	  /* protects the fields below */
+	pthread_cond_t cond;	  /* signalled when a part finishes */
+	int inflight;		  /* parts queued or uploading */
+	int err;		  /* first part failure (or -ECANCELED) */
+	struct s3_part *parts;	  /* parts[i] is part i+1 */
+	struct upload_psum *psum; /* psum[i]: part i+1's CRC and length */
+	int parts_done;		  /* parts S3 has acknowledged */
+	uint64_t bytes_done;	  /* their bytes (upload_pool_each) */
+	size_t parts_alloc;	  /* entries allocated (both arrays) */
 };
 
 /* ---- uploadpool.c ---- */
@@ -110,6 +126,14 @@ void upload_enqueue(struct upload_pool *p, struct part_job *job);
 /* Sets u->err to -ECANCELED, drops u's queued parts and waits for those
  * being uploaded: afterwards no worker touches u. */
 void upload_cancel_parts(struct upload *u);
+
+/* The checksum of a body of u (PutObject or UploadPart) into ck: u's CRC
+ * over data and whether Content-MD5 goes with it, as the mount's decision
+ * stands now. */
+void upload_cksum_prepare(struct upload *u, const void *data, size_t len, struct s3_cksum *ck);
+/* After a successful request carrying ck: learns from its echo (AUTO stops
+ * MD5 at the first one) and logs each decision once. op: "PutObject"... */
+void upload_cksum_learn(struct upload_pool *p, const struct s3_cksum *ck, const char *op);
 
 /* ---- upload.c ---- */
 

@@ -4,9 +4,10 @@
  * fills a file's parts and hands them over here; the workers upload them.
  *
  * Shape: the writer thread fills one part buffer per file; a full part is
- * queued (FIFO, shared by all files) for the pool's workers, which upload it
- * with UploadPart (Content-MD5 sent by the S3 client), record its ETag and
- * give the buffer back to the budget. Part buffers are anonymous mmaps, not
+ * queued (FIFO, shared by all files) for the pool's workers, which compute
+ * its CRC (upload_cksum_prepare: in parallel, off the writer's thread),
+ * upload it with UploadPart, record its ETag and CRC and give the buffer
+ * back to the budget. Part buffers are anonymous mmaps, not
  * malloc: multi-MiB blocks freed by other threads would otherwise stay in
  * glibc arenas and RSS would drift above the budget; munmap returns them at
  * once. The first part grows by mremap (no copy) so small files stay cheap
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "crc.h"
 #include "log.h"
 #include "partsize.h"
 #include "uploadint.h"
@@ -164,12 +166,89 @@ void upload_drop_buffer(struct upload *u)
 	u->buf_map = 0;
 }
 
+/* ---- checksums ---- */
+
+/* Decisions logged once per mount (pool->ck_logged). */
+#define CK_LOG_ECHO 1	 /* the server echoed: it validates */
+#define CK_LOG_NO_ECHO 2 /* it did not */
+#define CK_LOG_LOST 4	 /* AUTO: it echoed, then stopped */
+
+static int ck_log_once(struct upload_pool *p, int bit)
+{
+	return !(atomic_fetch_or(&p->ck_logged, bit) & bit);
+}
+
+void upload_cksum_prepare(struct upload *u, const void *data, size_t len, struct s3_cksum *ck)
+{
+	struct upload_pool *p = u->p;
+	memset(ck, 0, sizeof(*ck));
+	ck->alg = u->ck_alg;
+	if (ck->alg == S3_CKSUM_CRC32C)
+		ck->crc = crc32c(0, data, len);
+	else if (ck->alg == S3_CKSUM_CRC64NVME)
+		ck->crc = crc64nvme(0, data, len);
+	if (p->ck_mode == UPLOAD_CKSUM_OFF)
+		ck->no_md5 = 1;
+	else if (ck->alg == S3_CKSUM_NONE) /* MD5, or an upload with no CRC */
+		ck->no_md5 = 0;
+	else if (p->ck_mode == UPLOAD_CKSUM_AUTO)
+		ck->no_md5 = atomic_load(&p->ck_validated);
+	else /* a forced CRC: the user says the server validates it */
+		ck->no_md5 = 1;
+}
+
+void upload_cksum_learn(struct upload_pool *p, const struct s3_cksum *ck, const char *op)
+{
+	const char *alg = ck->alg == S3_CKSUM_CRC32C	  ? "crc32c"
+			  : ck->alg == S3_CKSUM_CRC64NVME ? "crc64nvme"
+							  : NULL;
+	if (!alg)
+		return;
+	int forced = p->ck_mode != UPLOAD_CKSUM_AUTO;
+	if (ck->echoed) {
+		if (!forced)
+			atomic_store(&p->ck_validated, 1);
+		if (ck_log_once(p, CK_LOG_ECHO))
+			log_info(
+			    "checksum: the server validates %s (it echoed x-amz-checksum-%s on "
+			    "%s): %s",
+			    alg, alg, op,
+			    forced ? "as checksum= asserts"
+				   : "Content-MD5 is no longer computed nor sent");
+		return;
+	}
+	if (!forced && ck->no_md5) {
+		/* sent without MD5 and not echoed: this body was not checked
+		 * by anyone we know of; send MD5 again from now on */
+		atomic_store(&p->ck_validated, 0);
+		if (ck_log_once(p, CK_LOG_LOST))
+			log_warn("checksum: the server echoed %s before and did not on %s: "
+				 "Content-MD5 is sent again",
+				 alg, op);
+		return;
+	}
+	if (ck_log_once(p, CK_LOG_NO_ECHO)) {
+		if (forced)
+			log_warn(
+			    "checksum: the server did not echo x-amz-checksum-%s on %s: it may "
+			    "not validate checksums, and checksum=%s sends no Content-MD5 "
+			    "(checksum=auto would)",
+			    alg, op, alg);
+		else
+			log_info(
+			    "checksum: the server does not echo x-amz-checksum-%s (it does not "
+			    "validate checksums): Content-MD5 is sent with every upload as well",
+			    alg);
+	}
+}
+
 /* ---- the worker pool ---- */
 
 static void run_job(struct upload_pool *p, struct part_job *job)
 {
 	struct upload *u = job->u;
 	char etag[S3_ETAG_MAX] = "";
+	struct s3_cksum ck = {.alg = S3_CKSUM_NONE};
 	int rc = 0;
 
 	pthread_mutex_lock(&u->lock);
@@ -177,12 +256,17 @@ static void run_job(struct upload_pool *p, struct part_job *job)
 	pthread_mutex_unlock(&u->lock);
 	/* key and upload_id do not change while parts are in flight: retarget
 	 * only touches final_key once the upload is open. */
-	if (!skip && job->copy_len)
+	if (!skip && job->copy_len) {
 		rc = s3_mpu_upload_part_copy(p->c, u->key, u->upload_id, job->number, u->key,
 					     job->copy_off, job->copy_len, u->src_etag, etag);
-	else if (!skip)
+	} else if (!skip) {
+		/* here, in parallel over the workers, not in the writer */
+		upload_cksum_prepare(u, job->data, job->len, &ck);
 		rc = s3_mpu_upload_part(p->c, u->key, u->upload_id, job->number, job->data,
-					job->len, etag);
+					job->len, &ck, etag);
+		if (rc == 0)
+			upload_cksum_learn(p, &ck, "UploadPart");
+	}
 	recycle(p, job->data, job->mapped);
 	job_done(p, 1); /* before u learns of it: a commit then finds spares released */
 
@@ -203,6 +287,11 @@ static void run_job(struct upload_pool *p, struct part_job *job)
 			memcpy(sp->etag, etag, sizeof(sp->etag));
 			u->parts_done++;
 			u->bytes_done += job->copy_len ? job->copy_len : job->len;
+			if (!job->copy_len) { /* a copy's CRC was set by upload_resume */
+				s3_cksum_b64(ck.alg, ck.crc, sp->cksum);
+				u->psum[job->number - 1] =
+				    (struct upload_psum){.crc = ck.crc, .len = job->len};
+			}
 		}
 	}
 	u->inflight--;
@@ -255,6 +344,16 @@ int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_p
 	p->b = b;
 	p->part_size = part;
 	p->max_inflight = o && o->max_inflight > 0 ? o->max_inflight : workers;
+	p->ck_mode = o ? o->checksum : UPLOAD_CKSUM_AUTO;
+	p->ck_alg = p->ck_mode == UPLOAD_CKSUM_CRC32C ? S3_CKSUM_CRC32C
+		    : p->ck_mode == UPLOAD_CKSUM_MD5 || p->ck_mode == UPLOAD_CKSUM_OFF
+			? S3_CKSUM_NONE
+			: S3_CKSUM_CRC64NVME;
+	if (p->ck_mode == UPLOAD_CKSUM_MD5)
+		log_info("checksum: uploads carry Content-MD5 only (checksum=md5)");
+	else if (p->ck_mode == UPLOAD_CKSUM_OFF)
+		log_warn("checksum: uploads carry no checksum (checksum=off): only the SigV4 "
+			 "payload hash guards them");
 	/* Late parts of a huge file would outgrow any budget (the policy reaches
 	 * 4 GiB parts): cap them at half the budget, rounded down to MiB, so a
 	 * file keeps streaming with smaller parts instead of failing. The price

@@ -37,11 +37,15 @@
 #define FOLD4_BITS 512
 #define FOLD1_BITS 128
 #define CRC32C_ISAL_CHUNK (1u << 30)
+/* x^(2^k) mod P for k = 0..66: combine shifts by 8 * len_b < 2^67 bits */
+#define CRC_X2N 67
 
 static struct {
 	uint64_t t64[256];
 	uint32_t t32[256];
 	uint64_t k4_lo, k4_hi, k1_lo, k1_hi; /* fold constants (see the top) */
+	uint64_t x2n64[CRC_X2N];	     /* reflected: x^0 is bit 63 */
+	uint64_t x2n32[CRC_X2N];	     /* reflected: x^0 is bit 31 */
 	int folds;
 } g_crc; /* built once by crc_init: read-only afterwards */
 static pthread_once_t g_crc_once = PTHREAD_ONCE_INIT;
@@ -81,6 +85,25 @@ static uint64_t fold_const(unsigned e)
 	return reflect64(xpow_mod(e));
 }
 
+/* a * b mod P of two reflected polynomials of width bits (bit width-1 is
+ * x^0; zlib's multmodp), for both CRCs: 32-bit ones sit in the low bits. */
+static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t poly_r, int width)
+{
+	uint64_t m = 1ull << (width - 1), p = 0;
+	if (!a)
+		return 0;
+	for (;;) {
+		if (a & m) {
+			p ^= b;
+			if (!(a & (m - 1)))
+				break;
+		}
+		m >>= 1;
+		b = b & 1 ? b >> 1 ^ poly_r : b >> 1;
+	}
+	return p;
+}
+
 static void crc_init(void)
 {
 	uint64_t p64 = reflect64(CRC64NVME_POLY);
@@ -99,6 +122,12 @@ static void crc_init(void)
 	g_crc.k4_hi = fold_const(FOLD4_BITS - 1);
 	g_crc.k1_lo = fold_const(FOLD1_BITS + 63);
 	g_crc.k1_hi = fold_const(FOLD1_BITS - 1);
+	g_crc.x2n64[0] = 1ull << 62; /* x^1 */
+	g_crc.x2n32[0] = 1u << 30;
+	for (int k = 1; k < CRC_X2N; k++) {
+		g_crc.x2n64[k] = mulmod(g_crc.x2n64[k - 1], g_crc.x2n64[k - 1], p64, 64);
+		g_crc.x2n32[k] = mulmod(g_crc.x2n32[k - 1], g_crc.x2n32[k - 1], p32, 32);
+	}
 #ifdef CRC_X86
 	__builtin_cpu_init();
 	g_crc.folds = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
@@ -199,6 +228,30 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 		reg = reg >> 8 ^ g_crc.t32[(reg ^ *p++) & 0xff];
 	return ~reg;
 #endif
+}
+
+/* crc_a * x^(8 len_b) mod P ^ crc_b: x^(8 len_b) is the product of the
+ * x^(2^k) for the bits of len_b, shifted by 3 (8 = 2^3). */
+static uint64_t combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b, const uint64_t *x2n,
+			uint64_t poly_r, int width)
+{
+	uint64_t xp = 1ull << (width - 1);
+	for (int k = 3; len_b; len_b >>= 1, k++)
+		if (len_b & 1)
+			xp = mulmod(x2n[k], xp, poly_r, width);
+	return mulmod(xp, crc_a, poly_r, width) ^ crc_b;
+}
+
+uint64_t crc64nvme_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b)
+{
+	pthread_once(&g_crc_once, crc_init);
+	return combine(crc_a, crc_b, len_b, g_crc.x2n64, reflect64(CRC64NVME_POLY), 64);
+}
+
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+	pthread_once(&g_crc_once, crc_init);
+	return (uint32_t)combine(crc_a, crc_b, len_b, g_crc.x2n32, reflect32(CRC32C_POLY), 32);
 }
 
 void crc32c_b64(uint32_t crc, char out[CRC32C_B64_LEN])

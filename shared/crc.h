@@ -32,6 +32,15 @@ uint64_t crc64nvme_table(uint64_t crc, const void *buf, size_t len);
 /* 1 when crc64nvme() uses PCLMULQDQ on this CPU. */
 int crc64nvme_folds(void);
 
+/* The CRC of A followed by B, from crc_a = CRC(A), crc_b = CRC(B) and the
+ * length of B (zlib's crc32_combine): CRC(A||B) = crc_a * x^(8 len_b) ^
+ * crc_b over GF(2) mod P (the initial value and the final xor cancel). For
+ * a whole object from the CRCs of its parts, computed in parallel by
+ * different threads, and for the copied head of an appended object.
+ * O(log len_b) multiplications of 32 or 64 bits; no table per call. */
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+uint64_t crc64nvme_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b);
+
 /* Header values: base64 of the big-endian 4 or 8 bytes, NUL-terminated.
  * out needs 9 bytes for CRC32C, 13 for CRC64NVME. */
 #define CRC32C_B64_LEN 9

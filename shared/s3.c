@@ -380,11 +380,11 @@ static int s3_call_digests(const struct s3_client *c, const struct s3_op *op, st
 {
 	if (!op->body_len)
 		str_copy_trunc(k->payload_hash, sizeof(k->payload_hash), SIGV4_EMPTY_SHA256);
-	else if (c->unsigned_payload && op->content_md5)
-		/* Only a body that carries Content-MD5 (signed below) goes
-		 * unhashed: S3 still checks every byte, with one pass less
-		 * here and on the server (SHA-256 was ~1/4 of the mount's
-		 * CPU when writing). */
+	else if (c->unsigned_payload && (op->content_md5 || op->body_cksum))
+		/* Only a body that carries Content-MD5 or a CRC checksum
+		 * (signed below) goes unhashed: S3 still checks every byte,
+		 * with one pass less here and on the server (SHA-256 was ~1/4
+		 * of the mount's CPU when writing). */
 		str_copy_trunc(k->payload_hash, sizeof(k->payload_hash), SIGV4_UNSIGNED_PAYLOAD);
 	else {
 		uint8_t d[CRYPTO_SHA256_LEN];

@@ -40,9 +40,15 @@
  * default, path-style on request (or for a dotted bucket name over https).
  * Signing: SigV4 with x-amz-content-sha256 = SHA-256 of the body (or, with
  * cfg.unsigned_payload, UNSIGNED-PAYLOAD for the bodies that carry a signed
- * Content-MD5: PutObject, UploadPart, DeleteObjects; other bodies are still
- * hashed); uploads always carry Content-MD5; anonymous credentials send no
+ * Content-MD5 or x-amz-checksum-*: PutObject, UploadPart, DeleteObjects;
+ * other bodies are still hashed); anonymous credentials send no
  * Authorization.
+ * Checksums (issue 13): an upload carries Content-MD5, or the CRC the
+ * caller gives (struct s3_cksum, s3types.h) as x-amz-checksum-<alg>, or
+ * both; the caller decides (s3mount's upload.c: until the server has shown
+ * that it validates the CRC by echoing the header, both). S3 accepts both
+ * on one request and checks each. s3_cksum.echoed says whether the answer
+ * echoed the header.
  */
 #ifndef S3_H
 #define S3_H
@@ -146,8 +152,17 @@ struct s3_put_opts {
 	const char *const *meta;   /* NULL or {"name", "value", ..., NULL}: x-amz-meta-* */
 	const char *if_none_match; /* NULL or "*" (create only: s3_put fails
 				    * with -EEXIST when the key exists) */
+	struct s3_cksum *cksum;	   /* NULL: Content-MD5 only. PutObject: the
+				    * body's CRC (and echoed is set);
+				    * CreateMultipartUpload: only alg, declared
+				    * with x-amz-checksum-type FULL_OBJECT */
 };
-/* PutObject of len bytes (Content-MD5 always sent, so corruption is rejected). */
+/* The name S3 gives alg ("CRC64NVME", "CRC32C"), NULL for none. */
+const char *s3_cksum_name(enum s3_cksum_alg alg);
+/* The header value of crc under alg (base64 of the big-endian digest). */
+void s3_cksum_b64(enum s3_cksum_alg alg, uint64_t crc, char out[S3_CKSUM_B64_MAX]);
+/* PutObject of len bytes (Content-MD5, the CRC of opts->cksum, or both:
+ * corruption is rejected by a server that checks what it gets). */
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   const struct s3_put_opts *opts, char etag[S3_ETAG_MAX]);
 
@@ -173,10 +188,13 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 /* A fresh nonce (S3_NONCE_MAX) from the kernel's random source; 0 or -errno. */
 int s3_nonce_new(char nonce[S3_NONCE_MAX]);
 /* ... and, when nonce is not NULL, the upload's nonce (S3_NONCE_META). */
+/* ... and, when alg is not S3_CKSUM_NONE, declares alg and FULL_OBJECT. */
 int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
-			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX]);
+			 const char *nonce, enum s3_cksum_alg alg,
+			 char upload_id[S3_UPLOAD_ID_MAX]);
+/* ck: NULL (Content-MD5 only) or the part's CRC (see s3_cksum). */
 int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id, int part_number,
-		       const void *data, size_t len, char etag[S3_ETAG_MAX]);
+		       const void *data, size_t len, struct s3_cksum *ck, char etag[S3_ETAG_MAX]);
 /* src_etag (or NULL): copy only from that version of src_key (-ESTALE if it
  * changed), so that several parts all come from one version. */
 int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *upload_id,
@@ -189,9 +207,14 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *up
  * the multipart ETag of parts (mpu_etag_of_parts), or, when nonce is not
  * NULL, it carries this upload's nonce (under SSE-KMS/SSE-C the ETag cannot
  * be computed); otherwise -ENOENT, whatever "-N" object is there. */
+/* full: NULL, or the whole object's CRC under the algorithm declared at
+ * Create: sent as x-amz-checksum-<alg> with x-amz-checksum-type FULL_OBJECT
+ * (S3 compares it with the CRC it combines from the parts, so parts in the
+ * wrong order or a part missing fail), and each part's cksum goes in the
+ * XML. */
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    const struct s3_part *parts, size_t nparts, const char *nonce,
-		    char etag[S3_ETAG_MAX]);
+		    const struct s3_cksum *full, char etag[S3_ETAG_MAX]);
 int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id);
 /* ListMultipartUploads under prefix, every page; fn returns non-zero to stop. */
 typedef int (*s3_upload_fn)(void *arg, const char *key, const char *upload_id, time_t initiated);

@@ -86,6 +86,8 @@ struct s3_op {
 	const void *body;
 	size_t body_len;
 	int content_md5; /* send Content-MD5 of the body */
+	int body_cksum;	 /* an x-amz-checksum-* header covers the body (so,
+			  * like Content-MD5, it may go UNSIGNED-PAYLOAD) */
 	http_sink_fn sink;
 	void *sink_arg;
 	int error_in_200;	 /* a 200 may carry <Error> (Complete, Copy) */
@@ -155,6 +157,23 @@ void s3_etag_header(const struct http_response *r, char etag[S3_ETAG_MAX]);
 /* Adds Content-Type, x-amz-meta-* and If-None-Match from opts (may be NULL)
  * to op: PutObject and CreateMultipartUpload take the same. */
 int s3_put_headers(struct s3_op *op, const struct s3_put_opts *opts);
+
+/* An x-amz-checksum-<alg> header of one request: built by
+ * s3_cksum_request, compared with the answer by s3_cksum_echo. */
+#define S3_CKSUM_HNAME_MAX 32
+struct s3_cksum_hdr {
+	char name[S3_CKSUM_HNAME_MAX]; /* "" when the request carries none */
+	char value[S3_CKSUM_B64_MAX];
+};
+/* h from ck (h->name "" when ck is NULL or alg NONE). */
+int s3_cksum_hdr_fill(const struct s3_cksum *ck, struct s3_cksum_hdr *h);
+/* Adds ck's header to op (a body's checksum) and sets op->content_md5 and
+ * op->body_cksum as ck says (ck NULL: Content-MD5 only; alg NONE and
+ * no_md5: neither). h must live as long as op. */
+int s3_cksum_request(struct s3_op *op, const struct s3_cksum *ck, struct s3_cksum_hdr *h);
+/* ck->echoed from the answer r: the header came back with our value. */
+void s3_cksum_echo(const struct http_response *r, struct s3_cksum *ck,
+		   const struct s3_cksum_hdr *h);
 
 /* ---- s3mpu.c ---- */
 

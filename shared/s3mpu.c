@@ -109,7 +109,7 @@ int s3_copy_multipart(struct s3_client *c, const char *src_key, const char *dst_
 	char nonce[S3_NONCE_MAX];
 	rc = s3_nonce_new(nonce);
 	if (!rc)
-		rc = s3_mpu_create_layout(c, dst_key, &l, nonce, upload_id);
+		rc = s3_mpu_create_layout(c, dst_key, &l, nonce, S3_CKSUM_NONE, upload_id);
 	if (rc)
 		goto out;
 	m.upload_id = upload_id;
@@ -128,7 +128,8 @@ int s3_copy_multipart(struct s3_client *c, const char *src_key, const char *dst_
 		pthread_join(th[i], NULL);
 	rc = atomic_load(&m.failed);
 	if (!rc)
-		rc = s3_mpu_complete(c, dst_key, upload_id, m.parts, (size_t)m.nparts, nonce, etag);
+		rc = s3_mpu_complete(c, dst_key, upload_id, m.parts, (size_t)m.nparts, nonce, NULL,
+				     etag);
 	if (rc)
 		(void)s3_mpu_abort(c, dst_key, upload_id);
 out:
@@ -166,6 +167,13 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 			   .query = "uploads"};
 	upload_id[0] = '\0';
 	int rc = s3_put_headers(&op, opts);
+	/* the algorithm of every part, and that S3 keeps the whole object's
+	 * CRC (combined from the parts) rather than a checksum of checksums */
+	const char *alg = opts && opts->cksum ? s3_cksum_name(opts->cksum->alg) : NULL;
+	if (!rc && alg)
+		rc = s3_op_header(&op, "x-amz-checksum-algorithm", alg);
+	if (!rc && alg)
+		rc = s3_op_header(&op, "x-amz-checksum-type", "FULL_OBJECT");
 	if (rc)
 		return rc;
 	return s3_exec_parse(c, &op, NULL, s3_parse_initiate, upload_id);
@@ -188,8 +196,9 @@ int s3_nonce_new(char nonce[S3_NONCE_MAX])
 }
 
 int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
-			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX])
+			 const char *nonce, enum s3_cksum_alg alg, char upload_id[S3_UPLOAD_ID_MAX])
 {
+	struct s3_cksum ck = {.alg = alg};
 	char val[MPU_LAYOUT_MAX];
 	const char *meta[S3_MPU_META_MAX];
 	int n = 0;
@@ -203,13 +212,14 @@ int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_
 		meta[n++] = nonce;
 	}
 	meta[n] = NULL;
-	struct s3_put_opts o = {.meta = meta};
-	return s3_mpu_create(c, key, n ? &o : NULL, upload_id);
+	struct s3_put_opts o = {.meta = meta, .cksum = alg != S3_CKSUM_NONE ? &ck : NULL};
+	return s3_mpu_create(c, key, &o, upload_id);
 }
 
 int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id, int part_number,
-		       const void *data, size_t len, char etag[S3_ETAG_MAX])
+		       const void *data, size_t len, struct s3_cksum *ck, char etag[S3_ETAG_MAX])
 {
+	struct s3_cksum_hdr ch;
 	if (part_number < 1 || part_number > S3_MAX_PARTS || len > S3_MAX_PART_SIZE)
 		return -EINVAL;
 	struct buf q;
@@ -223,12 +233,15 @@ int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_
 			   .key = key,
 			   .query = q.ptr,
 			   .body = data,
-			   .body_len = len,
-			   .content_md5 = 1};
+			   .body_len = len};
+	rc = s3_cksum_request(&op, ck, &ch);
+	if (rc)
+		goto out;
 	struct http_response r;
 	http_response_init(&r);
 	rc = s3_exec(c, &op, &r);
 	if (!rc) {
+		s3_cksum_echo(&r, ck, &ch);
 		s3_etag_header(&r, etag);
 		if (!etag[0]) {
 			log_error("s3: UploadPart %s/%s #%d: no ETag in the answer", c->bucket,
@@ -294,8 +307,11 @@ static int s3_parse_complete(const char *body, size_t len, void *out)
 
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    const struct s3_part *parts, size_t nparts, const char *nonce,
-		    char etag[S3_ETAG_MAX])
+		    const struct s3_cksum *full, char etag[S3_ETAG_MAX])
 {
+	const char *alg = full ? s3_cksum_name(full->alg) : NULL;
+	char elem[S3_CKSUM_HNAME_MAX] = "";
+	struct s3_cksum_hdr ch = {.name = ""};
 	struct buf q, body;
 	char tag[S3_ETAG_MAX] = "";
 	buf_init(&q, S3_UPLOAD_QUERY_MAX);
@@ -303,8 +319,10 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 	if (etag)
 		etag[0] = '\0';
 	int rc = s3_upload_query(&q, 0, upload_id);
+	if (alg)
+		snprintf(elem, sizeof(elem), "Checksum%s", alg);
 	if (!rc)
-		rc = s3xml_build_complete(parts, nparts, &body);
+		rc = s3xml_build_complete(parts, nparts, alg ? elem : NULL, &body);
 	if (rc)
 		goto out;
 	struct s3_op op = {.name = "CompleteMultipartUpload",
@@ -317,6 +335,16 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 			   .error_in_200 = 1,
 			   .slow_ok = 1};
 	s3_op_header(&op, "Content-Type", "application/xml");
+	if (alg) {
+		/* the whole object's CRC: not the body's, so no body_cksum */
+		rc = s3_cksum_hdr_fill(full, &ch);
+		if (!rc)
+			rc = s3_op_header(&op, ch.name, ch.value);
+		if (!rc)
+			rc = s3_op_header(&op, "x-amz-checksum-type", "FULL_OBJECT");
+		if (rc)
+			goto out;
+	}
 	rc = s3_exec_parse(c, &op, NULL, s3_parse_complete, tag);
 	/* (no parser answers -ENOENT: this one is s3_exec's) */
 	if (rc == -ENOENT && op.attempts > 0) {

@@ -410,6 +410,44 @@ int s3_put_headers(struct s3_op *op, const struct s3_put_opts *opts)
 	return rc;
 }
 
+/* ---- checksums ---- */
+
+int s3_cksum_hdr_fill(const struct s3_cksum *ck, struct s3_cksum_hdr *h)
+{
+	const char *name = ck ? s3_cksum_name(ck->alg) : NULL;
+	h->name[0] = h->value[0] = '\0';
+	if (!name)
+		return 0;
+	/* "x-amz-checksum-crc64nvme": the name in lower case */
+	int n = snprintf(h->name, sizeof(h->name), "x-amz-checksum-%s", name);
+	if (n < 0 || (size_t)n >= sizeof(h->name))
+		return -E2BIG;
+	for (char *p = h->name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	s3_cksum_b64(ck->alg, ck->crc, h->value);
+	return 0;
+}
+
+int s3_cksum_request(struct s3_op *op, const struct s3_cksum *ck, struct s3_cksum_hdr *h)
+{
+	int rc = s3_cksum_hdr_fill(ck, h);
+	op->content_md5 = !ck || !ck->no_md5;
+	op->body_cksum = h->name[0] != '\0';
+	if (rc || !h->name[0])
+		return rc;
+	return s3_op_header(op, h->name, h->value);
+}
+
+void s3_cksum_echo(const struct http_response *r, struct s3_cksum *ck, const struct s3_cksum_hdr *h)
+{
+	char v[S3_HVAL_MAX];
+	if (!ck)
+		return;
+	ck->echoed = h->name[0] && http_response_header(r, h->name, v, sizeof(v)) == 0 &&
+		     strcmp(v, h->value) == 0;
+}
+
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   const struct s3_put_opts *opts, char etag[S3_ETAG_MAX])
 {
@@ -418,16 +456,21 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 			   .method = "PUT",
 			   .key = key,
 			   .body = data,
-			   .body_len = len,
-			   .content_md5 = 1};
+			   .body_len = len};
+	struct s3_cksum *ck = opts ? opts->cksum : NULL;
+	struct s3_cksum_hdr ch;
 	if (etag)
 		etag[0] = '\0';
 	int rc = s3_put_headers(&op, opts);
+	if (!rc)
+		rc = s3_cksum_request(&op, ck, &ch);
 	if (rc)
 		return rc;
 	struct http_response r;
 	http_response_init(&r);
 	rc = s3_exec(c, &op, &r);
+	if (!rc)
+		s3_cksum_echo(&r, ck, &ch);
 	if (!rc && etag)
 		s3_etag_header(&r, etag);
 	/* If-None-Match: * failing means "it already exists". */

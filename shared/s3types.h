@@ -69,10 +69,35 @@ struct s3_list_page {
 	char *next_continuation; /* NULL when not truncated */
 };
 
+/* The CRC checksums S3 validates on an upload (issue 13; crc.h computes
+ * them). Declared per request as x-amz-checksum-<alg>: base64 of the
+ * big-endian digest; a multipart upload declares its algorithm and
+ * FULL_OBJECT at CreateMultipartUpload and lists each part's checksum in
+ * CompleteMultipartUpload. */
+enum s3_cksum_alg {
+	S3_CKSUM_NONE = 0,
+	S3_CKSUM_CRC32C,
+	S3_CKSUM_CRC64NVME,
+};
+#define S3_CKSUM_B64_MAX 16 /* base64 of 8 bytes (12) and NUL, rounded */
+
+/* The checksum of one upload request: PutObject's or UploadPart's body, or
+ * at CompleteMultipartUpload the whole object's (FULL_OBJECT). */
+struct s3_cksum {
+	enum s3_cksum_alg alg; /* S3_CKSUM_NONE: no x-amz-checksum-* header */
+	uint64_t crc;	       /* the CRC (a CRC32C in the low 32 bits) */
+	int no_md5;	       /* 1: no Content-MD5 with it (the server is known to
+				* validate the checksum; with alg NONE: no
+				* checksum at all); 0: Content-MD5 too */
+	int echoed;	       /* out: the answer carried the header back with
+				* our value: the server validated it */
+};
+
 /* Multipart upload: one part of CompleteMultipartUpload. */
 struct s3_part {
 	int number; /* 1..10000 */
 	char etag[S3_ETAG_MAX];
+	char cksum[S3_CKSUM_B64_MAX]; /* the part's x-amz-checksum value, or "" */
 };
 
 #endif

@@ -753,7 +753,8 @@ static int sx_escape(struct buf *out, const char *s)
 	return rc;
 }
 
-int s3xml_build_complete(const struct s3_part *parts, size_t nparts, struct buf *out)
+int s3xml_build_complete(const struct s3_part *parts, size_t nparts, const char *cksum_elem,
+			 struct buf *out)
 {
 	int rc = buf_addstr(out, "<CompleteMultipartUpload xmlns=\"" S3XML_NS "\">");
 	for (size_t i = 0; i < nparts && !rc; i++) {
@@ -761,7 +762,16 @@ int s3xml_build_complete(const struct s3_part *parts, size_t nparts, struct buf 
 		if (!rc)
 			rc = sx_escape(out, parts[i].etag);
 		if (!rc)
-			rc = buf_addstr(out, "</ETag></Part>");
+			rc = buf_addstr(out, "</ETag>");
+		if (!rc && cksum_elem && parts[i].cksum[0]) {
+			rc = buf_addf(out, "<%s>", cksum_elem);
+			if (!rc)
+				rc = sx_escape(out, parts[i].cksum);
+			if (!rc)
+				rc = buf_addf(out, "</%s>", cksum_elem);
+		}
+		if (!rc)
+			rc = buf_addstr(out, "</Part>");
 	}
 	if (!rc)
 		rc = buf_addstr(out, "</CompleteMultipartUpload>");

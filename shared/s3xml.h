@@ -110,8 +110,11 @@ struct s3xml_delete_result {
 int s3xml_parse_delete_result(const char *body, size_t len, struct s3xml_delete_result *out);
 void s3xml_delete_result_release(struct s3xml_delete_result *r);
 
-/* Request bodies, appended to out (XML-escaped). */
-int s3xml_build_complete(const struct s3_part *parts, size_t nparts, struct buf *out);
+/* Request bodies, appended to out (XML-escaped). cksum_elem: NULL, or the
+ * element each part's cksum goes in ("ChecksumCRC64NVME"; parts with an
+ * empty cksum get none). */
+int s3xml_build_complete(const struct s3_part *parts, size_t nparts, const char *cksum_elem,
+			 struct buf *out);
 int s3xml_build_delete(const char *const *keys, size_t n, int quiet, struct buf *out);
 int s3xml_build_create_bucket(const char *region, struct buf *out);
 

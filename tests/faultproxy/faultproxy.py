@@ -72,6 +72,21 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                        (headers, ListObjectsV2, CopyObject, Complete) replaced by another
                        of the same shape, mapped back when a request names it (If-Match,
                        x-amz-copy-source-if-match). See SSE_MODES.
+                       "checksum_validate": bool emulates a server that validates
+                       upload checksums (S3 since 2022; RGW 16 ignores them): a PutObject
+                       or UploadPart declaring x-amz-checksum-crc32c or -crc64nvme has its
+                       body read whole (after any flip_req), its CRC computed here by
+                       plain-Python code of this file (never the project's), and is
+                       answered 400 BadDigest without reaching RGW on a mismatch, or
+                       forwarded and its 2xx answer given the header back (the echo S3
+                       sends). A CompleteMultipartUpload declaring the whole object's CRC
+                       (FULL_OBJECT) is checked as S3 does: each listed part's checksum
+                       against the one its UploadPart was validated with (400 InvalidPart),
+                       and the parts' CRCs combined in order against the header (400
+                       BadDigest); left unchecked when a part was not seen (UploadPartCopy).
+                       /stats: checksum_checked, checksum_bad, checksum_echoed,
+                       checksum_complete_checked, checksum_complete_bad,
+                       checksum_complete_unknown
                        "record": bool keeps every request's headers (GET /requests)
                        "strip_headers": [NAME, "PREFIX*", ...] request headers dropped
                        before RGW sees them (what it cannot take over plain HTTP, e.g.
@@ -94,6 +109,7 @@ of decisions is fixed by the seed; which request gets which decision depends on 
 requests arrive in, which parallel clients do not make deterministic.
 """
 import argparse
+import base64
 import hashlib
 import hmac
 import json
@@ -127,6 +143,8 @@ class State:
 
     def __init__(self, seed, rates, stall_s, max_faults):
         self.part_number_size = 0
+        self.checksum_validate = False  # emulate S3's upload checksum validation
+        self.part_crcs = {}       # (uploadId, partNumber) -> (alg, b64, crc, len) validated
         self.sse_emulate = None   # None or a key of SSE_MODES: answer as S3 does for it
         self.record = False       # keep the headers of every request (GET /requests)
         self.strip_headers = []   # request headers dropped before S3 sees them (re-signed)
@@ -164,6 +182,12 @@ class State:
         self.per_second = {}      # second since reset -> [requests, most in flight]
         self.resigned = 0         # requests changed and signed again
         self.resign_errors = 0    # could not re-sign (or reproduce the client's signature)
+        self.checksum_checked = 0  # bodies whose declared CRC was recomputed here
+        self.checksum_bad = 0      # ... and did not match: 400 BadDigest, not forwarded
+        self.checksum_echoed = 0   # 2xx answers given the checksum header back
+        self.checksum_complete_checked = 0  # Completes whose whole-object CRC was checked
+        self.checksum_complete_bad = 0      # ... refused (BadDigest or InvalidPart)
+        self.checksum_complete_unknown = 0  # ... left unchecked: a part not seen here
         self.recorded = []
 
     def rate(self, cls, kind):
@@ -236,6 +260,12 @@ class State:
                 "refused_down": self.refused_down,
                 "resigned": self.resigned,
                 "resign_errors": self.resign_errors,
+                "checksum_checked": self.checksum_checked,
+                "checksum_bad": self.checksum_bad,
+                "checksum_echoed": self.checksum_echoed,
+                "checksum_complete_checked": self.checksum_complete_checked,
+                "checksum_complete_bad": self.checksum_complete_bad,
+                "checksum_complete_unknown": self.checksum_complete_unknown,
                 "status": {str(k): v for k, v in sorted(self.status.items())},
                 "inflight": self.inflight,
                 "inflight_max": self.inflight_max,
@@ -249,6 +279,7 @@ class State:
                     "max_faults": self.max_faults, "down": self.down,
                     "part_number_size": self.part_number_size,
                     "sse_emulate": self.sse_emulate, "record": self.record,
+                    "checksum_validate": self.checksum_validate,
                     "strip_headers": self.strip_headers}
 
     def update(self, cfg):
@@ -283,6 +314,8 @@ class State:
             self.strip_headers = [h.lower() for h in strip]
             if "record" in cfg:
                 self.record = bool(cfg["record"])
+            if "checksum_validate" in cfg:
+                self.checksum_validate = bool(cfg["checksum_validate"])
             if rates is not None:
                 self.rates = {c: {k: float(r) for k, r in d.items()} for c, d in rates.items()}
             if "seed" in cfg:
@@ -443,7 +476,107 @@ ETAG_RE = re.compile(r"^([0-9a-fA-F]{32})(-[0-9]+)?$")
 XML_ETAG_RE = re.compile(rb"(<ETag>(?:&quot;|&#34;|\")?)([0-9a-fA-F]{32})((?:-[0-9]+)?"
                          rb"(?:&quot;|&#34;|\")?</ETag>)")
 RECORD_MAX = 20000           # requests kept by "record"
+PART_CRCS_MAX = 100000       # validated parts remembered for their Complete
 REWRITE_BODY_MAX = 16 << 20  # XML bodies rewritten whole (ListObjectsV2 pages are ~300 KB)
+
+
+# ---- CRCs of S3's upload checksums, in plain Python ------------------------------------
+# Independent of the project's C code (shared/crc.c) on purpose: the emulated server must
+# not share a bug with the client it checks. Reflected CRCs with initial value and final
+# xor all ones (S3's CRC32C and CRC64NVME); a byte table built from the polynomial, checked
+# at import against a bit-at-a-time loop and the published check values of "123456789".
+CRC_PARAMS = {  # header suffix: (width, reflected polynomial, check value)
+    "crc32c": (32, 0x82F63B78, 0xE3069283),                 # 0x1EDC6F41 reflected
+    "crc64nvme": (64, 0x9A6C9329AC4BC9B5, 0xAE8B14860A799888),  # 0xAD93D23594C93659
+}
+
+
+def _crc_table(poly):
+    t = []
+    for b in range(256):
+        r = b
+        for _ in range(8):
+            r = (r >> 1) ^ poly if r & 1 else r >> 1
+        t.append(r)
+    return t
+
+
+CRC_TABLES = {name: _crc_table(p[1]) for name, p in CRC_PARAMS.items()}
+
+
+def crc_bitwise(name, data):
+    width, poly, _ = CRC_PARAMS[name]
+    mask = (1 << width) - 1
+    r = mask
+    for byte in data:
+        r ^= byte
+        for _ in range(8):
+            r = (r >> 1) ^ poly if r & 1 else r >> 1
+    return r ^ mask
+
+
+def crc_of(name, data):
+    """S3's CRC of data (bytes) by the byte table."""
+    mask = (1 << CRC_PARAMS[name][0]) - 1
+    t = CRC_TABLES[name]
+    r = mask
+    for byte in data:
+        r = t[(r ^ byte) & 0xFF] ^ (r >> 8)
+    return r ^ mask
+
+
+def _gf2_mulmod(name, a, b):
+    """a * b mod P for two reflected polynomials (bit width-1 is x^0)."""
+    width, poly, _ = CRC_PARAMS[name]
+    p, m = 0, 1 << (width - 1)
+    while m:
+        if a & m:
+            p ^= b
+        m >>= 1
+        b = (b >> 1) ^ poly if b & 1 else b >> 1
+    return p
+
+
+def crc_combine(name, crc_a, crc_b, len_b):
+    """CRC(A||B) from CRC(A), CRC(B) and len(B): CRC(A) * x^(8 len_b) mod P ^ CRC(B)."""
+    width = CRC_PARAMS[name][0]
+    xp = 1 << (width - 1)            # x^0
+    sq = 1 << (width - 2)            # x^1, squared up to x^8 below
+    for _ in range(3):
+        sq = _gf2_mulmod(name, sq, sq)
+    n = len_b
+    while n:
+        if n & 1:
+            xp = _gf2_mulmod(name, sq, xp)
+        sq = _gf2_mulmod(name, sq, sq)
+        n >>= 1
+    return _gf2_mulmod(name, xp, crc_a) ^ crc_b
+
+
+def crc_b64(name, value):
+    """The header value: base64 of the big-endian digest."""
+    return base64.b64encode(value.to_bytes(CRC_PARAMS[name][0] // 8, "big")).decode()
+
+
+for _name, (_w, _p, _check) in CRC_PARAMS.items():
+    for _s in (b"123456789", bytes(range(256)) * 3, b""):
+        if crc_of(_name, _s) != crc_bitwise(_name, _s):
+            raise SystemExit("faultproxy: %s table disagrees with the bitwise CRC" % _name)
+    if crc_of(_name, b"123456789") != _check:
+        raise SystemExit("faultproxy: %s check value wrong" % _name)
+    for _k in range(10):
+        if crc_combine(_name, crc_of(_name, b"123456789"[:_k]),
+                       crc_of(_name, b"123456789"[_k:]), 9 - _k) != _check:
+            raise SystemExit("faultproxy: %s combine wrong" % _name)
+
+
+def declared_checksum(headers):
+    """(name, value) of the x-amz-checksum-crc32c / -crc64nvme a request declares."""
+    for name in CRC_PARAMS:
+        v = headers.get("x-amz-checksum-" + name)
+        if v is not None:
+            return name, v
+    return None
 
 
 def fake_etag(state, real):
@@ -583,6 +716,62 @@ def emulate_sse_head(state, op, rhead):
     return head_bytes(out)
 
 
+def echo_checksum(state, rhead, declared, op, target):
+    """A 2xx answer to a validated upload gets x-amz-checksum-<alg> back, as S3's does;
+    a part's CRC and length are kept for its CompleteMultipartUpload (check_complete)."""
+    hl = head_lines(rhead)
+    parts = hl[0].split(" ")
+    if len(parts) < 2 or not parts[1].startswith("2"):
+        return rhead
+    state.add("checksum_echoed")
+    if op == "UploadPart":
+        q = parse_qs(urlsplit(target).query)
+        key = (q.get("uploadId", [""])[0], int(q.get("partNumber", ["0"])[0]))
+        with state.lock:
+            if len(state.part_crcs) < PART_CRCS_MAX:
+                state.part_crcs[key] = declared
+    return head_bytes(hl + [("x-amz-checksum-" + declared[0], declared[1])])
+
+
+COMPLETE_PART_RE = re.compile(rb"<Part>(.*?)</Part>", re.S)
+
+
+def check_complete(state, target, body, declared):
+    """S3's checks of a CompleteMultipartUpload whose header declares the whole object's
+    CRC (FULL_OBJECT): each listed part's checksum must be the one its UploadPart was
+    validated with (else InvalidPart), and the CRCs of the parts, combined in the listed
+    order, must equal the header (else BadDigest). A part this proxy did not see validated
+    (an UploadPartCopy: S3 computes its CRC from the source) leaves the whole unchecked
+    (checksum_complete_unknown). Returns None (forward it) or (code, message)."""
+    name, value = declared
+    upload_id = parse_qs(urlsplit(target).query).get("uploadId", [""])[0]
+    elem = ("Checksum" + name.upper()).encode()
+    total = None
+    with state.lock:
+        known = dict(state.part_crcs)
+    for m in COMPLETE_PART_RE.finditer(body):
+        num = re.search(rb"<PartNumber>([0-9]+)</PartNumber>", m.group(1))
+        ck = re.search(rb"<" + elem + rb">([^<]*)</" + elem + rb">", m.group(1))
+        rec = known.get((upload_id, int(num.group(1)) if num else 0))
+        if rec is None or rec[0] != name:
+            state.add("checksum_complete_unknown")
+            return None
+        if ck is None or ck.group(1).decode() != rec[1]:
+            state.add("checksum_complete_bad")
+            return ("InvalidPart", "One or more of the specified parts could not be found. "
+                    "The part may not have been uploaded, or the specified entity tag may "
+                    "not have matched the part's entity tag.")
+        total = rec[2] if total is None else crc_combine(name, total, rec[2], rec[3])
+    if total is None:
+        return None
+    state.add("checksum_complete_checked")
+    if crc_b64(name, total) != value:
+        state.add("checksum_complete_bad")
+        return ("BadDigest", "The %s you specified did not match the calculated "
+                "checksum." % name.upper())
+    return None
+
+
 def read_whole(rd, body):
     """The whole body of a response with a length or chunked framing (for a rewrite)."""
     if body.mode == "length":
@@ -657,7 +846,8 @@ def emulate_part_head(method, target, rhead, part_size):
 
 
 def error_response(status, code, message, resource, keep_alive):
-    reason = {404: "Not Found", 500: "Internal Server Error", 503: "Slow Down"}[status]
+    reason = {400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+              503: "Slow Down"}[status]
     rid = "tx-faultproxy-%016x" % random.getrandbits(64)
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
             '<Message>%s</Message><Resource>%s</Resource><RequestId>%s</RequestId>'
@@ -864,16 +1054,61 @@ class Proxy:
                         hard_close(csock)   # the client sees what a dead server gives
                         return
                     urd = Reader(usock)
-                usock.sendall(edit_request(self.state, method, target, raw, op))
                 flip_req = None
                 if kind == "flip_req":
                     flip_req = int(frac * reqb.length)
-                copy_body(crd, usock, reqb, self.state, "bytes_up", flip_at=flip_req)
+                declared = None
+                if (self.state.checksum_validate and op in ("PutObject", "UploadPart",
+                                                            "CompleteMultipartUpload")
+                        and reqb.mode in ("length", "none")):
+                    declared = declared_checksum(hdrs)
+                if declared is not None and op == "CompleteMultipartUpload":
+                    body = read_whole(crd, reqb) if reqb.mode == "length" else b""
+                    self.state.add("bytes_up", len(body))
+                    err = check_complete(self.state, target, body, declared)
+                    if err is not None:
+                        with self.state.lock:
+                            self.state.status[400] = self.state.status.get(400, 0) + 1
+                        csock.sendall(error_response(400, err[0], err[1], target,
+                                                     not client_close))
+                        if client_close:
+                            break
+                        continue
+                    usock.sendall(edit_request(self.state, method, target, raw, op))
+                    usock.sendall(body)
+                    declared = None   # S3 answers Complete's checksum in its XML: no echo
+                elif declared is not None:
+                    # S3 reads the body and checks it before storing anything
+                    body = bytearray(read_whole(crd, reqb)) if reqb.mode == "length" else b""
+                    self.state.add("bytes_up", len(body))
+                    if flip_req is not None and flip_req < len(body):
+                        body[flip_req] ^= 0x20
+                        self.state.add("flipped_req")
+                    self.state.add("checksum_checked")
+                    if crc_b64(declared[0], crc_of(declared[0], body)) != declared[1]:
+                        self.state.add("checksum_bad")
+                        with self.state.lock:
+                            self.state.status[400] = self.state.status.get(400, 0) + 1
+                        csock.sendall(error_response(
+                            400, "BadDigest", "The %s you specified did not match the "
+                            "calculated checksum." % declared[0].upper(), target,
+                            not client_close))
+                        if client_close:
+                            break
+                        continue
+                    usock.sendall(edit_request(self.state, method, target, raw, op))
+                    usock.sendall(bytes(body))
+                    declared = declared + (crc_of(declared[0], body), len(body))
+                else:
+                    usock.sendall(edit_request(self.state, method, target, raw, op))
+                    copy_body(crd, usock, reqb, self.state, "bytes_up", flip_at=flip_req)
 
                 rhead = urd.head()
                 while rhead.startswith(b"HTTP/1.1 100") or rhead.startswith(b"HTTP/1.0 100"):
                     csock.sendall(rhead)
                     rhead = urd.head()
+                if declared is not None:
+                    rhead = echo_checksum(self.state, rhead, declared, op, target)
                 rhead = emulate_part_head(method, target, rhead, self.state.part_number_size)
                 rhead = emulate_sse_head(self.state, op, rhead)
                 rfirst, rh = parse_head(rhead)

@@ -584,7 +584,7 @@ static void *mp_worker(void *arg)
 		size_t off = (size_t)i * m->part;
 		size_t len = m->size - off < m->part ? m->size - off : m->part;
 		m->parts[i].number = i + 1;
-		if (s3_mpu_upload_part(g_c, m->key, m->upload_id, i + 1, m->data + off, len,
+		if (s3_mpu_upload_part(g_c, m->key, m->upload_id, i + 1, m->data + off, len, NULL,
 				       m->parts[i].etag) != 0)
 			atomic_fetch_add(&m->fails, 1);
 	}
@@ -613,7 +613,8 @@ static void test_multipart_100m(void)
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	CHECK_INT(atomic_load(&m.fails), 0);
-	CHECK_INT(s3_mpu_complete(g_c, key, upload_id, m.parts, (size_t)m.nparts, NULL, etag), 0);
+	CHECK_INT(s3_mpu_complete(g_c, key, upload_id, m.parts, (size_t)m.nparts, NULL, NULL, etag),
+		  0);
 	double up = now_s() - t0;
 	fprintf(stdout, "100 MiB multipart upload (%d parts, 4 threads): %.2f s, %.0f MiB/s\n",
 		m.nparts, up, 100 / up);
@@ -666,7 +667,7 @@ static void test_abort_and_list_uploads(void)
 	char id[S3_UPLOAD_ID_MAX], etag[S3_ETAG_MAX];
 	CHECK_INT(s3_mpu_create(g_c, key, NULL, id), 0);
 	char *d = make_data(S3_MIN_PART_SIZE, 3);
-	CHECK_INT(s3_mpu_upload_part(g_c, key, id, 1, d, S3_MIN_PART_SIZE, etag), 0);
+	CHECK_INT(s3_mpu_upload_part(g_c, key, id, 1, d, S3_MIN_PART_SIZE, NULL, etag), 0);
 	struct find_upload f = {key, id, 0, 0};
 	CHECK_INT(s3_mpu_list(g_c, "mpu/", find_upload_fn, &f), 0);
 	CHECK_INT(f.found, 1);
@@ -677,7 +678,7 @@ static void test_abort_and_list_uploads(void)
 	CHECK_INT(f.found, 0);
 	CHECK_INT(f.total, 0);
 	/* a part for an aborted upload: gone */
-	CHECK_INT(s3_mpu_upload_part(g_c, key, id, 2, d, 100, etag), -ENOENT);
+	CHECK_INT(s3_mpu_upload_part(g_c, key, id, 2, d, 100, NULL, etag), -ENOENT);
 	/* paging of ListMultipartUploads: RGW's page is 1000, so just check
 	 * several uploads are all seen, then abort them */
 	char ids[5][S3_UPLOAD_ID_MAX];
@@ -795,7 +796,7 @@ static void test_upload_part_copy(void)
 	CHECK_INT(
 	    s3_mpu_upload_part_copy(g_c, "upc/dst", id, 2, "upc/src", 0, cut, NULL, parts[1].etag),
 	    0);
-	CHECK_INT(s3_mpu_complete(g_c, "upc/dst", id, parts, 2, NULL, etag), 0);
+	CHECK_INT(s3_mpu_complete(g_c, "upc/dst", id, parts, 2, NULL, NULL, etag), 0);
 	char *swapped = malloc(n);
 	memcpy(swapped, d + cut, n - cut);
 	memcpy(swapped + (n - cut), d, cut);
@@ -806,8 +807,8 @@ static void test_upload_part_copy(void)
 	free(got);
 	/* Complete with a part never uploaded: InvalidPart */
 	CHECK_INT(s3_mpu_create(g_c, "upc/bad", NULL, id), 0);
-	struct s3_part bogus = {2, "\"00000000000000000000000000000000\""};
-	rc = s3_mpu_complete(g_c, "upc/bad", id, &bogus, 1, NULL, etag);
+	struct s3_part bogus = {2, "\"00000000000000000000000000000000\"", ""};
+	rc = s3_mpu_complete(g_c, "upc/bad", id, &bogus, 1, NULL, NULL, etag);
 	CHECK(rc == -EINVAL || rc == -ENOENT);
 	CHECK_INT(s3_mpu_abort(g_c, "upc/bad", id), 0);
 
@@ -1317,10 +1318,10 @@ static void test_injected_region(void)
 static void test_injected_complete_200_error(void)
 {
 	char id[S3_UPLOAD_ID_MAX], etag[S3_ETAG_MAX];
-	struct s3_part part = {1, ""};
+	struct s3_part part = {1, "", ""};
 	char *d = make_data(1000, 5);
 	CHECK_INT(s3_mpu_create(g_c, "inj/complete", NULL, id), 0);
-	CHECK_INT(s3_mpu_upload_part(g_c, "inj/complete", id, 1, d, 1000, part.etag), 0);
+	CHECK_INT(s3_mpu_upload_part(g_c, "inj/complete", id, 1, d, 1000, NULL, part.etag), 0);
 	struct relay r;
 	const char *answer =
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error>\n<Code>AccessDenied"
@@ -1328,14 +1329,14 @@ static void test_injected_complete_200_error(void)
 	    "</RequestId>\n</Error>";
 	CHECK_INT(relay_canned(&r, "200 OK", answer, 1), 0);
 	struct s3_client *c = relay_client(&r, 5, NULL);
-	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, NULL, etag), -EACCES);
+	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, NULL, NULL, etag), -EACCES);
 	s3_client_free(c);
 	r.inject_body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\n<Error>\n<Code>InternalError"
 			"</Code>\n<Message>We encountered an internal error. Please try again."
 			"</Message>\n<RequestId>INJECTED</RequestId>\n</Error>";
 	atomic_store(&r.inject_left, 1);
 	c = relay_client(&r, 5, NULL);
-	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, NULL, etag), 0);
+	CHECK_INT(s3_mpu_complete(c, "inj/complete", id, &part, 1, NULL, NULL, etag), 0);
 	struct s3_stats st;
 	s3_client_stats(c, &st);
 	CHECK_INT(st.retries, 1);
@@ -1458,10 +1459,10 @@ static void test_unsigned_and_anonymous(void)
 		CHECK_INT(s3_put(c, "unsigned/obj", d, 300000, NULL, etag), 0);
 		CHECK_STR(etag, want);
 		char id[S3_UPLOAD_ID_MAX];
-		struct s3_part p = {1, ""};
+		struct s3_part p = {1, "", ""};
 		CHECK_INT(s3_mpu_create(c, "unsigned/mp", NULL, id), 0);
-		CHECK_INT(s3_mpu_upload_part(c, "unsigned/mp", id, 1, d, 300000, p.etag), 0);
-		CHECK_INT(s3_mpu_complete(c, "unsigned/mp", id, &p, 1, NULL, etag), 0);
+		CHECK_INT(s3_mpu_upload_part(c, "unsigned/mp", id, 1, d, 300000, NULL, p.etag), 0);
+		CHECK_INT(s3_mpu_complete(c, "unsigned/mp", id, &p, 1, NULL, NULL, etag), 0);
 		int rc;
 		char *got = get_all(c, "unsigned/mp", 300000, &rc);
 		CHECK(rc == 0 && memcmp(got, d, 300000) == 0);

@@ -41,6 +41,7 @@ static void test_defaults(void)
 	CHECK_INT(o.retries, 6);
 	CHECK(o.connect_timeout == 5.0 && o.request_timeout == 30.0 && o.op_timeout == 0.0);
 	CHECK_INT(o.verify_etag, 1);
+	CHECK_INT(o.checksum_mode, 0); /* auto */
 	opts_release(&o);
 }
 
@@ -184,6 +185,8 @@ static void test_bad(void)
 	    {"-o", "storage_class=standard_ia", "b12", "/m", "storage_class"},
 	    {"-o", "expected_bucket_owner=1234", "b12", "/m", "expected_bucket_owner"},
 	    {"-o", "requester_pays=1", "b12", "/m", "requester_pays"},
+	    {"-o", "checksum=sha256", "b12", "/m", "checksum"},
+	    {"-o", "checksum=CRC32C", "b12", "/m", "checksum"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct opts o;
@@ -246,6 +249,20 @@ static void test_sizes(void)
 		uint64_t out = 0;
 		int rc = opts_parse_size(v[i].s, &out);
 		T_CASE(v[i].s, rc == v[i].rc && (rc || out == v[i].v));
+	}
+}
+
+/* checksum= names its mode by enum upload_cksum_mode's order. */
+static void test_checksum(void)
+{
+	static const char *const names[] = {"auto", "crc64nvme", "crc32c", "md5", "off"};
+	for (int i = 0; i < 5; i++) {
+		struct opts o;
+		char opt[32];
+		snprintf(opt, sizeof(opt), "checksum=%s", names[i]);
+		const char *argv[] = {"s3mount", "-o", opt, "b12", "/m"};
+		T_CASE(names[i], parse(&o, 5, argv) == 0 && o.checksum_mode == i);
+		opts_release(&o);
 	}
 }
 
@@ -331,6 +348,8 @@ static void test_help_lists_everything(void)
 					    "requester_pays",
 					    "expected_bucket_owner=ACCOUNT",
 					    "docs/encryption.md",
+					    "checksum=ALG",
+					    "docs/checksums.md",
 					    "--version",
 					    "doubles every 1000 parts"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -363,6 +382,7 @@ int main(void)
 	test_sizes();
 	test_help_lists_everything();
 	T_RUN(test_encryption);
+	T_RUN(test_checksum);
 	T_RUN(test_help_version);
 	return T_DONE();
 }

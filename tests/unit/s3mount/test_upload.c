@@ -6,7 +6,13 @@
  * Ceph RGW by tests/integration/it_upload.c.
  * Like RGW, the stand-in answers CompleteMultipartUpload with an empty ETag,
  * requires every part but the last to be >= 5 MiB, and computes the
- * multipart ETag (md5 of the part md5s, "-N"). */
+ * multipart ETag (md5 of the part md5s, "-N"). Like S3 with checksums
+ * (issue 13) it checks a declared CRC on every PutObject and UploadPart
+ * (-EIO, S3's BadDigest, on a mismatch), echoes it when fs3.echo is set,
+ * and at Complete of an upload created with an algorithm wants each part's
+ * CRC in the list and the whole object's (FULL_OBJECT) to match the bytes
+ * (-EINVAL otherwise). It counts the bodies sent with and without
+ * Content-MD5. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,6 +23,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "crc.h"
 #include "crypto.h"
 #include "s3.h"
 #include "t.h"
@@ -43,6 +50,7 @@ struct fmpu {
 	char id[32];
 	char *pdata[MAXPARTS + 1];
 	size_t plen[MAXPARTS + 1];
+	enum s3_cksum_alg alg; /* declared at Create */
 };
 static struct {
 	pthread_mutex_t lock;
@@ -55,6 +63,11 @@ static struct {
 	int part_delay_ms;
 	int inflight, max_inflight;
 	int copies, puts, creates, aborts, part_copies, gets;
+	int echo;		       /* echo checksums (a validating server) */
+	int md5_sent, md5_not_sent;    /* bodies with / without Content-MD5 */
+	int crc_sent[3];	       /* bodies by enum s3_cksum_alg */
+	int bad_digest;		       /* checksums that did not match */
+	int full_checked, full_absent; /* Completes with / without the object's CRC */
 } fs3 = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void md5_etag(const void *d, size_t n, char out[S3_ETAG_MAX])
@@ -64,6 +77,29 @@ static void md5_etag(const void *d, size_t n, char out[S3_ETAG_MAX])
 	crypto_md5(d, n, md);
 	crypto_hex(md, sizeof(md), hex);
 	snprintf(out, S3_ETAG_MAX, "\"%s\"", hex);
+}
+
+static uint64_t crc_of(enum s3_cksum_alg alg, const void *d, size_t n)
+{
+	return alg == S3_CKSUM_CRC32C ? crc32c(0, d, n) : crc64nvme(0, d, n);
+}
+
+/* What S3 does with a body's checksum; fs3.lock held. 0 or -EIO. */
+static int check_body(struct s3_cksum *ck, const void *d, size_t n)
+{
+	if (!ck || !ck->no_md5)
+		fs3.md5_sent++;
+	else
+		fs3.md5_not_sent++;
+	if (!ck || ck->alg == S3_CKSUM_NONE)
+		return 0;
+	fs3.crc_sent[ck->alg]++;
+	if (crc_of(ck->alg, d, n) != ck->crc) {
+		fs3.bad_digest++;
+		return -EIO;
+	}
+	ck->echoed = fs3.echo;
+	return 0;
 }
 
 static struct fobj *find_obj(const char *key)
@@ -112,14 +148,17 @@ static void mpu_drop(struct fmpu *m)
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   const struct s3_put_opts *opts, char etag[S3_ETAG_MAX])
 {
-	char *copy = malloc(len ? len : 1);
-	memcpy(copy, data, len);
-	md5_etag(data, len, etag);
 	pthread_mutex_lock(&fs3.lock);
-	store(key, copy, len, etag);
-	fs3.puts++;
+	int rc = check_body(opts ? opts->cksum : NULL, data, len);
+	if (rc == 0) {
+		char *copy = malloc(len ? len : 1);
+		memcpy(copy, data, len);
+		md5_etag(data, len, etag);
+		store(key, copy, len, etag);
+		fs3.puts++;
+	}
 	pthread_mutex_unlock(&fs3.lock);
-	return 0;
+	return rc;
 }
 
 int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info)
@@ -181,6 +220,7 @@ int s3_mpu_create(struct s3_client *c, const char *key, const struct s3_put_opts
 		snprintf(fs3.mpu[i].key, sizeof(fs3.mpu[i].key), "%s", key);
 		snprintf(fs3.mpu[i].id, sizeof(fs3.mpu[i].id), "id%d", ++fs3.next_id);
 		snprintf(upload_id, S3_UPLOAD_ID_MAX, "%s", fs3.mpu[i].id);
+		fs3.mpu[i].alg = opts && opts->cksum ? opts->cksum->alg : S3_CKSUM_NONE;
 		fs3.creates++;
 		rc = 0;
 		break;
@@ -197,15 +237,17 @@ int s3_nonce_new(char nonce[S3_NONCE_MAX])
 }
 
 int s3_mpu_create_layout(struct s3_client *c, const char *key, const struct mpu_layout *l,
-			 const char *nonce, char upload_id[S3_UPLOAD_ID_MAX])
+			 const char *nonce, enum s3_cksum_alg alg, char upload_id[S3_UPLOAD_ID_MAX])
 {
 	(void)l;     /* the recorded layout is checked against RGW in it_fault_read */
 	(void)nonce; /* and the nonce in it_complete_owner */
-	return s3_mpu_create(c, key, NULL, upload_id);
+	struct s3_cksum ck = {.alg = alg};
+	struct s3_put_opts o = {.cksum = &ck};
+	return s3_mpu_create(c, key, &o, upload_id);
 }
 
 int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_id, int part_number,
-		       const void *data, size_t len, char etag[S3_ETAG_MAX])
+		       const void *data, size_t len, struct s3_cksum *ck, char etag[S3_ETAG_MAX])
 {
 	pthread_mutex_lock(&fs3.lock);
 	fs3.inflight++;
@@ -221,11 +263,13 @@ int s3_mpu_upload_part(struct s3_client *c, const char *key, const char *upload_
 	char *copy = malloc(len ? len : 1);
 	memcpy(copy, data, len);
 	md5_etag(data, len, etag);
-	int rc = 0;
 	pthread_mutex_lock(&fs3.lock);
 	fs3.inflight--;
+	int rc = check_body(ck, data, len);
 	struct fmpu *m = find_mpu(key, upload_id);
-	if (fail || !m || part_number < 1 || part_number > MAXPARTS) {
+	if (rc) {
+		free(copy);
+	} else if (fail || !m || part_number < 1 || part_number > MAXPARTS) {
 		rc = fail ? -EIO : -ENOENT;
 		free(copy);
 	} else {
@@ -286,7 +330,7 @@ int s3_get_range(struct s3_client *c, const char *key, uint64_t off, size_t len,
 
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    const struct s3_part *parts, size_t nparts, const char *nonce,
-		    char etag[S3_ETAG_MAX])
+		    const struct s3_cksum *full, char etag[S3_ETAG_MAX])
 {
 	(void)nonce;
 	int rc = 0;
@@ -312,29 +356,48 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		md5_etag(m->pdata[n], m->plen[n], e);
 		if (strcmp(e, parts[i].etag) != 0)
 			rc = -EINVAL;
+		if (m->alg != S3_CKSUM_NONE) { /* each part's CRC, as S3 computed it */
+			char want[S3_CKSUM_B64_MAX];
+			s3_cksum_b64(m->alg, crc_of(m->alg, m->pdata[n], m->plen[n]), want);
+			if (strcmp(want, parts[i].cksum) != 0)
+				rc = -EINVAL;
+		}
 		uint8_t md[CRYPTO_MD5_LEN];
 		crypto_md5(m->pdata[n], m->plen[n], md);
 		crypto_md5_update(ctx, md, sizeof(md));
 		total += m->plen[n];
 	}
 	uint8_t md[CRYPTO_MD5_LEN];
-	char hex[33], full[S3_ETAG_MAX];
+	char hex[33], mpetag[S3_ETAG_MAX];
 	crypto_md5_final(ctx, md);
 	crypto_hex(md, sizeof(md), hex);
-	snprintf(full, sizeof(full), "\"%s-%zu\"", hex, nparts);
-	if (rc == 0) {
-		char *data = malloc(total ? total : 1);
-		size_t off = 0;
-		for (size_t i = 0; i < nparts; i++) {
-			memcpy(data + off, m->pdata[i + 1], m->plen[i + 1]);
-			off += m->plen[i + 1];
-		}
-		store(key, data, total, full);
-		mpu_drop(m);
-		etag[0] = '\0'; /* as Ceph RGW does */
-		if (fs3.complete_lost)
-			rc = -ENOENT;
+	snprintf(mpetag, sizeof(mpetag), "\"%s-%zu\"", hex, nparts);
+	if (rc)
+		goto out;
+	char *data = malloc(total ? total : 1);
+	size_t off = 0;
+	for (size_t i = 0; i < nparts; i++) {
+		memcpy(data + off, m->pdata[i + 1], m->plen[i + 1]);
+		off += m->plen[i + 1];
 	}
+	/* FULL_OBJECT: the object's CRC given at Complete must match */
+	if (m->alg != S3_CKSUM_NONE && full) {
+		fs3.full_checked++;
+		if (full->alg != m->alg || full->crc != crc_of(m->alg, data, total))
+			rc = -EINVAL;
+	} else if (m->alg != S3_CKSUM_NONE || full) {
+		fs3.full_absent++;
+		rc = -EINVAL; /* S3 wants it when declared at Create */
+	}
+	if (rc) {
+		free(data);
+		goto out;
+	}
+	store(key, data, total, mpetag);
+	mpu_drop(m);
+	etag[0] = '\0'; /* as Ceph RGW does */
+	if (fs3.complete_lost)
+		rc = -ENOENT;
 out:
 	pthread_mutex_unlock(&fs3.lock);
 	return rc;
@@ -378,6 +441,9 @@ static void reset(void)
 	fs3.fail_part = fs3.fail_complete = fs3.complete_lost = fs3.part_delay_ms = 0;
 	fs3.max_inflight = fs3.copies = fs3.puts = fs3.creates = fs3.aborts = 0;
 	fs3.part_copies = fs3.gets = 0;
+	fs3.echo = fs3.md5_sent = fs3.md5_not_sent = fs3.bad_digest = 0;
+	fs3.full_checked = fs3.full_absent = 0;
+	memset(fs3.crc_sent, 0, sizeof(fs3.crc_sent));
 	pthread_mutex_unlock(&fs3.lock);
 }
 
@@ -422,9 +488,11 @@ static int obj_equals(const char *key, const char *d, size_t n)
 static struct budget *B;
 static struct upload_pool *P;
 
+static enum upload_cksum_mode MODE; /* the next setup's checksum= */
+
 static void setup(size_t budget_bytes, int workers)
 {
-	struct upload_pool_opts o = {.part_size = PART, .workers = workers};
+	struct upload_pool_opts o = {.part_size = PART, .workers = workers, .checksum = MODE};
 	budget_new(budget_bytes, &B);
 	upload_pool_new(NULL, B, &o, &P);
 	reset();
@@ -918,6 +986,95 @@ static void test_part_above_budget(void)
 	teardown();
 }
 
+/* Writes and commits key with n bytes of d; 1 when all went well. */
+static int put_file(const char *key, const char *d, size_t n)
+{
+	struct upload *u;
+	struct s3_object_info info;
+	int ok = upload_new(P, key, &u) == 0 && write_chunks(u, d, n, 77777) == 0 &&
+		 upload_commit(u, &info) == 0 && info.size == n && obj_equals(key, d, n);
+	upload_free(u);
+	return ok;
+}
+
+/* checksum= (issue 13): which headers each body carries, as the stand-in
+ * counts them, and that every CRC, each part's at Complete and the whole
+ * object's (combined from the parts, computed by the workers in parallel),
+ * is what S3 would compute. A small file and a 4-part one per mode. */
+static void test_checksum_modes(void)
+{
+	char *d = malloc(3 * PART + 4321);
+	fill(d, 3 * PART + 4321, 9);
+	static const struct {
+		enum upload_cksum_mode mode;
+		int echo;
+		enum s3_cksum_alg alg;
+		int md5; /* bodies with Content-MD5, of the 5 (1 PUT, 4 parts) */
+	} cases[] = {
+	    {UPLOAD_CKSUM_AUTO, 0, S3_CKSUM_CRC64NVME, 5},	/* RGW: both, always */
+	    {UPLOAD_CKSUM_AUTO, 1, S3_CKSUM_CRC64NVME, 1},	/* MD5 until the first echo */
+	    {UPLOAD_CKSUM_CRC64NVME, 0, S3_CKSUM_CRC64NVME, 0}, /* forced: never MD5 */
+	    {UPLOAD_CKSUM_CRC32C, 0, S3_CKSUM_CRC32C, 0},
+	    {UPLOAD_CKSUM_MD5, 1, S3_CKSUM_NONE, 5},
+	    {UPLOAD_CKSUM_OFF, 1, S3_CKSUM_NONE, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		MODE = cases[i].mode;
+		setup(64 * MiB, 4);
+		fs3.echo = cases[i].echo;
+		int ok = put_file("small", d, 1000) && put_file("big", d, 3 * PART + 4321);
+		int crc = cases[i].alg != S3_CKSUM_NONE;
+		ok = ok && fs3.md5_sent == cases[i].md5 && fs3.md5_not_sent == 5 - cases[i].md5;
+		ok = ok && fs3.crc_sent[cases[i].alg] == (crc ? 5 : 0) && fs3.bad_digest == 0;
+		ok = ok && fs3.full_checked == crc && fs3.full_absent == 0;
+		char name[48];
+		snprintf(name, sizeof(name), "mode %d echo %d", (int)cases[i].mode, cases[i].echo);
+		T_CASE(name, ok);
+		if (!ok)
+			fprintf(stderr, "md5 %d/%d crc %d %d %d full %d/%d bad %d\n", fs3.md5_sent,
+				fs3.md5_not_sent, fs3.crc_sent[0], fs3.crc_sent[1], fs3.crc_sent[2],
+				fs3.full_checked, fs3.full_absent, fs3.bad_digest);
+		teardown();
+	}
+	MODE = UPLOAD_CKSUM_AUTO;
+	free(d);
+}
+
+/* AUTO after an echo sends no MD5; a server that then stops echoing gets
+ * Content-MD5 again from the next body on. */
+static void test_checksum_echo_lost(void)
+{
+	char d[1000];
+	fill(d, sizeof(d), 3);
+	setup(64 * MiB, 2);
+	fs3.echo = 1;
+	CHECK(put_file("e1", d, sizeof(d)));
+	CHECK(put_file("e2", d, sizeof(d)));
+	CHECK_INT(fs3.md5_sent, 1);
+	CHECK_INT(fs3.md5_not_sent, 1);
+	fs3.echo = 0;
+	CHECK(put_file("e3", d, sizeof(d))); /* sent without MD5, not echoed */
+	CHECK(put_file("e4", d, sizeof(d))); /* MD5 again */
+	CHECK_INT(fs3.md5_sent, 2);
+	CHECK_INT(fs3.md5_not_sent, 2);
+	teardown();
+}
+
+/* An appended file's head is copied server-side: its CRC is the committed
+ * object's own, and the new whole-object CRC combines it with the new
+ * parts'. The stand-in checks both at Complete (resume_case); here also
+ * with CRC32C, and that a multipart first commit's CRC carries over. */
+static void test_checksum_resume(void)
+{
+	MODE = UPLOAD_CKSUM_CRC32C;
+	resume_case(PART, 2 * PART + 3, 1, 0);
+	CHECK_INT(fs3.full_checked, 1); /* reset by setup: the second commit's */
+	MODE = UPLOAD_CKSUM_CRC64NVME;
+	resume_case(3 * PART + 7, 5 * PART, 1, 0);
+	CHECK_INT(fs3.full_checked, 2); /* both commits multipart */
+	MODE = UPLOAD_CKSUM_AUTO;
+}
+
 int main(void)
 {
 	T_RUN(test_sizes);
@@ -936,6 +1093,9 @@ int main(void)
 	T_RUN(test_part_above_budget);
 	T_RUN(test_part_cap);
 	T_RUN(test_many_growing_files);
+	T_RUN(test_checksum_modes);
+	T_RUN(test_checksum_resume);
+	T_RUN(test_checksum_echo_lost);
 	reset();
 	return T_DONE();
 }

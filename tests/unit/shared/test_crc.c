@@ -136,10 +136,75 @@ static void test_large(void)
 	free(buf);
 }
 
+/* combine(CRC(A), CRC(B), |B|) == CRC(A||B) by the bitwise oracle, for
+ * every split of random buffers (empty A and B included), for the check
+ * string cut in two, and for 1 GiB of zeros after a prefix: lengths whose
+ * high bits are set (shifts past 2^32 bits) without a 1 GiB buffer, since
+ * CRC(A||0^n) = combine(CRC(A), CRC(0^n), n) and CRC(0^n) is computed by
+ * feeding a zero block n/len times (the streaming form is tested above). */
+static void test_combine(void)
+{
+	enum { MAXN = 300 };
+	unsigned char buf[MAXN];
+	for (size_t i = 0; i < MAXN; i++)
+		buf[i] = (unsigned char)rnd();
+	int bad64 = 0, bad32 = 0;
+	for (size_t n = 0; n <= MAXN; n += (n < 40 ? 1 : 37)) {
+		uint64_t w64 = ref64(buf, n);
+		uint32_t w32 = ref32c(buf, n);
+		for (size_t a = 0; a <= n; a++) {
+			uint64_t c64 =
+			    crc64nvme_combine(ref64(buf, a), ref64(buf + a, n - a), n - a);
+			uint32_t c32 =
+			    crc32c_combine(ref32c(buf, a), ref32c(buf + a, n - a), n - a);
+			bad64 += c64 != w64;
+			bad32 += c32 != w32;
+		}
+	}
+	CHECK(bad64 == 0);
+	CHECK(bad32 == 0);
+	const char *s = "123456789";
+	CHECK(crc64nvme_combine(crc64nvme(0, s, 4), crc64nvme(0, s + 4, 5), 5) ==
+	      0xAE8B14860A799888ull);
+	CHECK(crc32c_combine(crc32c(0, s, 4), crc32c(0, s + 4, 5), 5) == 0xE3069283u);
+	/* 3 parts combined in order, as the upload does */
+	uint64_t acc = crc64nvme(0, buf, 100);
+	acc = crc64nvme_combine(acc, crc64nvme(0, buf + 100, 150), 150);
+	acc = crc64nvme_combine(acc, crc64nvme(0, buf + 250, 50), 50);
+	CHECK(acc == ref64(buf, 300));
+
+	size_t zlen = 1u << 20;
+	unsigned char *z = calloc(1, zlen);
+	uint64_t n = 1ull << 30; /* 1 GiB of zeros, streamed */
+	uint64_t z64 = 0;
+	uint32_t z32 = 0;
+	for (uint64_t done = 0; done < n; done += zlen) {
+		z64 = crc64nvme(z64, z, zlen);
+		z32 = crc32c(z32, z, zlen);
+	}
+	uint64_t s64 = crc64nvme(crc64nvme(0, buf, 77), z, 0);
+	uint32_t s32 = crc32c(0, buf, 77);
+	uint64_t want64 = s64;
+	uint32_t want32 = s32;
+	for (uint64_t done = 0; done < n; done += zlen) {
+		want64 = crc64nvme(want64, z, zlen);
+		want32 = crc32c(want32, z, zlen);
+	}
+	CHECK(crc64nvme_combine(s64, z64, n) == want64);
+	CHECK(crc32c_combine(s32, z32, n) == want32);
+	/* a length with bit 40 set: combine twice must equal combine once */
+	uint64_t big = (1ull << 40) + 12345;
+	CHECK(crc64nvme_combine(crc64nvme_combine(s64, 0, big), 0, 7) ==
+	      crc64nvme_combine(s64, 0, big + 7));
+	CHECK(crc32c_combine(crc32c_combine(s32, 0, big), 0, 7) == crc32c_combine(s32, 0, big + 7));
+	free(z);
+}
+
 int main(void)
 {
 	T_RUN(test_check_values);
 	T_RUN(test_every_length_and_alignment);
 	T_RUN(test_large);
+	T_RUN(test_combine);
 	return T_DONE();
 }

@@ -179,8 +179,8 @@ static void test_etag_parts(void)
  * not an MD5 (SSE-KMS) gives -EINVAL: nothing can be proven then. */
 static void test_etag_of_parts(void)
 {
-	struct s3_part p[2] = {{1, "\"0cc175b9c0f1b6a831c399e269772661\""},
-			       {2, "92EB5FFEE6AE2FEC3AD71C777531578F"}};
+	struct s3_part p[2] = {{1, "\"0cc175b9c0f1b6a831c399e269772661\"", ""},
+			       {2, "92EB5FFEE6AE2FEC3AD71C777531578F", ""}};
 	char out[S3_ETAG_MAX];
 	CHECK_INT(mpu_etag_of_parts(p, 2, out, sizeof(out)), 0);
 	CHECK_STR(out, "\"96e024ba2074fe77e8e965ba43a704be-2\"");

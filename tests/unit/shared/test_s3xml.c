@@ -602,11 +602,20 @@ static void test_builders(void)
 {
 	struct buf b;
 	buf_init(&b, 1 << 20);
-	struct s3_part parts[2] = {{1, "\"a\""}, {2, "\"b\""}};
-	CHECK_INT(s3xml_build_complete(parts, 2, &b), 0);
+	struct s3_part parts[2] = {{1, "\"a\"", "rosUhgp5mIg="}, {2, "\"b\"", ""}};
+	CHECK_INT(s3xml_build_complete(parts, 2, NULL, &b), 0);
 	CHECK_STR(b.ptr,
 		  "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 		  "<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag></Part>"
+		  "<Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag></Part>"
+		  "</CompleteMultipartUpload>");
+	buf_reset(&b);
+	/* each part's checksum (issue 13); a part without one gets none */
+	CHECK_INT(s3xml_build_complete(parts, 2, "ChecksumCRC64NVME", &b), 0);
+	CHECK_STR(b.ptr,
+		  "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+		  "<Part><PartNumber>1</PartNumber><ETag>&quot;a&quot;</ETag>"
+		  "<ChecksumCRC64NVME>rosUhgp5mIg=</ChecksumCRC64NVME></Part>"
 		  "<Part><PartNumber>2</PartNumber><ETag>&quot;b&quot;</ETag></Part>"
 		  "</CompleteMultipartUpload>");
 	buf_reset(&b);
