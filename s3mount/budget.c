@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "monoclock.h"
+
 /* A blocked acquire re-runs the reclaim callback this often: memory can
  * become droppable without any budget_release (a cache block a reader has
  * just finished copying from), and nothing would wake the waiter then. */
@@ -27,12 +29,8 @@ int budget_new(size_t limit, struct budget **out)
 	struct budget *b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->freed, &ca);
-	pthread_condattr_destroy(&ca);
+	mono_cond_init(&b->freed);
 	b->limit = limit;
 	*out = b;
 	return 0;

@@ -18,11 +18,7 @@ void outage_init(struct outage *o, struct s3_client *s3)
 	memset(o, 0, sizeof(*o));
 	o->s3 = s3;
 	pthread_mutex_init(&o->lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&o->cond, &ca);
-	pthread_condattr_destroy(&ca);
+	mono_cond_init(&o->cond);
 }
 
 void outage_release(struct outage *o)

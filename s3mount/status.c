@@ -51,6 +51,20 @@ static int one(struct buf *b, const char *name, const char *type, const char *he
 	return rc ? rc : buf_addf(b, "s3mount_%s %" PRIu64 "\n", name, v);
 }
 
+/* One family with a sample per request kind: tries (retries = 0) or retries. */
+static int by_kind(struct buf *b, struct s3_client *c, const char *name, const char *help,
+		   int retries)
+{
+	int rc = fam(b, name, "counter", help);
+	for (int k = 0; k < S3HDR_NOPS && !rc; k++) {
+		uint64_t v[2];
+		s3_client_kind_stats(c, (enum s3hdr_op)k, &v[0], &v[1]);
+		rc = buf_addf(b, "s3mount_%s{kind=\"%s\"} %" PRIu64 "\n", name,
+			      s3hdr_op_name((enum s3hdr_op)k), v[retries]);
+	}
+	return rc;
+}
+
 #define LD(x) ((uint64_t)atomic_load_explicit(&(x), memory_order_relaxed))
 #define LLU(x) ((unsigned long long)LD(x))
 
@@ -100,21 +114,10 @@ int status_render(struct fs *fs, struct buf *b)
 	ONE("s3_uploaded_bytes_total", "counter", "Bytes sent to S3 in request bodies.",
 	    ss.bytes_up);
 	if (!rc)
-		rc = fam(b, "s3_requests_total", "counter", "S3 requests sent (tries), by kind.");
-	for (int k = 0; k < S3HDR_NOPS && !rc; k++) {
-		uint64_t req, ret;
-		s3_client_kind_stats(fs->s3, (enum s3hdr_op)k, &req, &ret);
-		rc = buf_addf(b, "s3mount_s3_requests_total{kind=\"%s\"} %" PRIu64 "\n",
-			      s3hdr_op_name((enum s3hdr_op)k), req);
-	}
+		rc = by_kind(b, fs->s3, "s3_requests_total", "S3 requests sent (tries), by kind.",
+			     0);
 	if (!rc)
-		rc = fam(b, "s3_retries_total", "counter", "S3 requests retried, by kind.");
-	for (int k = 0; k < S3HDR_NOPS && !rc; k++) {
-		uint64_t req, ret;
-		s3_client_kind_stats(fs->s3, (enum s3hdr_op)k, &req, &ret);
-		rc = buf_addf(b, "s3mount_s3_retries_total{kind=\"%s\"} %" PRIu64 "\n",
-			      s3hdr_op_name((enum s3hdr_op)k), ret);
-	}
+		rc = by_kind(b, fs->s3, "s3_retries_total", "S3 requests retried, by kind.", 1);
 	ONE("s3_errors_total", "counter", "S3 requests that failed after their retries.",
 	    ss.errors);
 	ONE("s3_throttled_total", "counter", "Answers 503 SlowDown / 429 (each retried).",

@@ -97,11 +97,7 @@ int s3_client_new(const struct s3_config *cfg, struct s3_client **out)
 		return -ENOMEM;
 	pthread_mutex_init(&c->region_lock, NULL);
 	pthread_mutex_init(&c->rl_lock, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->rl_cond, &ca);
-	pthread_condattr_destroy(&ca);
+	mono_cond_init(&c->rl_cond);
 	ratelimit_init(&c->rl, cfg->max_connections > 0 ? cfg->max_connections : S3_MAX_CONNECTIONS,
 		       mono_s());
 	c->throttle_deadline_ms = cfg->throttle_deadline_ms > 0
