@@ -126,7 +126,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$AWS_R
 [ "$code" = 200 ] || { echo "demo: CreateBucket $BUCKET answered HTTP $code" >&2; exit 1; }
 mountpoint -q "$MNT" 2>/dev/null && fusermount3 -u -z "$MNT"
 mkdir -p "$MNT"
-"$BUILD/s3mount/s3mount" -f -o "endpoint=$S3M_ENDPOINT,path_style,memory_budget=256M" \
+"$BUILD/s3mount/s3mount" -f -o "endpoint=$S3M_ENDPOINT,path_style" \
 	"$BUCKET" "$MNT" 2>"$WORK/s3mount.log" &
 MOUNT_PID=$!
 for _ in $(seq 100); do mountpoint -q "$MNT" && break; kill -0 "$MOUNT_PID" 2>/dev/null || break; sleep 0.1; done

@@ -26,6 +26,7 @@
 
 #include "fs.h"
 #include "log.h"
+#include "memfit.h"
 #include "nsops.h"
 #include "opts.h"
 #include "s3.h"
@@ -143,6 +144,40 @@ static int load_ssec_key(const char *path, uint8_t key[S3HDR_SSEC_KEY_LEN])
 	return bad;
 }
 
+/* memory_budget from the box, or an explicit one checked against it
+ * (memfit.h): before anything is mounted, so a misfit is a clear refusal,
+ * not an OOM kill later. */
+static int fit_budget(struct opts *o)
+{
+	struct memfit m;
+	char why[MEMFIT_PATH_MAX + 512];
+	if (memfit_find("", &m) != 0)
+		memset(&m, 0, sizeof(m)); /* no /proc: no limit known */
+	if (o->memory_budget) {
+		if (memfit_check(&m, o->memory_budget, why, sizeof(why)) == 0)
+			return 0;
+		fprintf(stderr, "s3mount: %s\n", why);
+		return -1;
+	}
+	if (memfit_budget(&m, &o->memory_budget, why, sizeof(why)) != 0) {
+		fprintf(stderr, "s3mount: %s\n", why);
+		return -1;
+	}
+	if (o->memory_budget < 3 * o->part_size) {
+		/* a larger part_size= needs three parts of room */
+		o->memory_budget = 3 * o->part_size;
+		if (memfit_check(&m, o->memory_budget, why, sizeof(why)) != 0) {
+			fprintf(stderr, "s3mount: part_size=%lluM needs %lluM of budget: %s\n",
+				(unsigned long long)(o->part_size >> 20),
+				(unsigned long long)(o->memory_budget >> 20), why);
+			return -1;
+		}
+	}
+	/* a budget below the old fixed default is news: say it at warn */
+	log_msg(o->memory_budget < MEMFIT_DEFAULT ? LOG_LVL_WARN : LOG_LVL_INFO, "%s", why);
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	struct opts o;
@@ -173,6 +208,8 @@ int main(int argc, char *argv[])
 		return 0;
 	}
 	log_level_set((enum log_level)o.log_level);
+	if (fit_budget(&o) != 0)
+		goto out;
 
 	struct stat mst;
 	if (stat(o.mountpoint, &mst) != 0 || !S_ISDIR(mst.st_mode)) {

@@ -71,7 +71,9 @@ static const struct opt_def opts_table[] = {
      "error, warn (default), info or debug; SIGUSR2/SIGHUP cycle it", 0},
     {"max_threads", OK_LONG, F(max_threads), "N", "FUSE worker threads (default 16)", 0},
     {"memory_budget", OK_SIZE, F(memory_budget), "SIZE",
-     "hard cap on cache, prefetch and upload buffers (default 256M)", 0},
+     "hard cap on cache, prefetch and upload buffers (default: a quarter of the "
+     "cgroup's memory limit or RAM, 32M-256M)",
+     0},
     {"part_size", OK_SIZE, F(part_size), "SIZE",
      "first multipart part size, >= 5M (default 8M); doubles every 1000 parts", 0},
     {"stat_ttl", OK_SECONDS, F(stat_ttl), "SEC",
@@ -480,7 +482,7 @@ static void opts_defaults(struct opts *o)
 	o->default_permissions = -1;
 	o->log_level = LOG_LVL_WARN;
 	o->max_threads = 16;
-	o->memory_budget = 256ull << 20;
+	o->memory_budget = 0; /* from the box (memfit.h), after parsing */
 	o->part_size = 8ull << 20;
 	o->stat_ttl = 1.0;
 	o->negative_ttl = 1.0;
@@ -498,9 +500,9 @@ static int opts_validate(struct opts *o, char *err, size_t cap)
 {
 	if (o->part_size < (5ull << 20) || o->part_size > (5ull << 30))
 		return opts_err(err, cap, "part_size must be between 5M and 5G");
-	if (o->memory_budget < 32ull << 20)
+	if (o->memory_budget && o->memory_budget < 32ull << 20)
 		return opts_err(err, cap, "memory_budget must be at least 32M");
-	if (o->memory_budget < 3 * o->part_size)
+	if (o->memory_budget && o->memory_budget < 3 * o->part_size)
 		return opts_err(
 		    err, cap, "memory_budget must hold at least 3 parts (3 x part_size = %llu MiB)",
 		    (unsigned long long)(3 * o->part_size >> 20));
@@ -674,24 +676,29 @@ void opts_usage(FILE *f, const char *prog)
 		if (opts_table[i].kind == OK_IGNORE)
 			fprintf(f, " %s%s", opts_table[i].name,
 				opts_table[i].prefix_match ? "*" : "");
-	fprintf(f, "\n\nSizes take K, M, G, T suffixes (powers of 1024). Part size policy: parts\n"
-		   "1-1000 use part_size, then the size doubles every 1000 parts (capped at\n"
-		   "5G), so 10,000 parts reach the 5 TiB S3 maximum. A part is buffered whole\n"
-		   "in memory, so parts are also capped at half of memory_budget: with the\n"
-		   "default 256M a file can reach 867 GiB; 5 TiB needs memory_budget=4G.\n"
-		   "A write past the largest reachable size fails with EFBIG.\n"
-		   "Memory: every read-cache block, prefetch buffer and upload part is charged\n"
-		   "to memory_budget; at the limit prefetch shrinks and writers wait.\n"
-		   "Listings: every page of ListObjectsV2 on each opendir; a directory\n"
-		   "hides a file of the same name; files being written here are listed.\n"
-		   "Signals: SIGUSR1 logs a summary of requests, errors, bytes and cache hits;\n"
-		   "SIGUSR2 or SIGHUP cycle the log level. See docs/semantics.md.\n"
-		   "Encryption: objects encrypted with SSE-KMS, DSSE-KMS or SSE-C are read\n"
-		   "without the ETag check (their ETag is no MD5). An SSE-C key is never given\n"
-		   "on the command line; with it, objects not encrypted with that key cannot\n"
-		   "be read. See docs/encryption.md.\n"
-		   "Checksums: with checksum=auto every upload carries its CRC64NVME (the whole\n"
-		   "object's at Complete) and Content-MD5 until the server echoes the CRC\n"
-		   "header; from then on, no MD5. A forced crc64nvme or crc32c never sends MD5:\n"
-		   "use it only with a server that checks CRCs. See docs/checksums.md.\n");
+	fprintf(f,
+		"\n\nSizes take K, M, G, T suffixes (powers of 1024). Part size policy: parts\n"
+		"1-1000 use part_size, then the size doubles every 1000 parts (capped at\n"
+		"5G), so 10,000 parts reach the 5 TiB S3 maximum. A part is buffered whole\n"
+		"in memory, so parts are also capped at half of memory_budget: with a\n"
+		"256M budget a file can reach 867 GiB (64M: 273 GiB; 32M: 1000 x 8M +\n"
+		"9000 x 16M = 148 GiB); 5 TiB needs memory_budget=4G. Without memory_budget= the\n"
+		"budget is a quarter of the memory limit of the daemon's cgroup (or of the\n"
+		"RAM), between 32M and 256M, logged at mount; a budget that cannot fit the\n"
+		"limit with the daemon's 32M of fixed overhead is refused.\n"
+		"A write past the largest reachable size fails with EFBIG.\n"
+		"Memory: every read-cache block, prefetch buffer and upload part is charged\n"
+		"to memory_budget; at the limit prefetch shrinks and writers wait.\n"
+		"Listings: every page of ListObjectsV2 on each opendir; a directory\n"
+		"hides a file of the same name; files being written here are listed.\n"
+		"Signals: SIGUSR1 logs a summary of requests, errors, bytes and cache hits;\n"
+		"SIGUSR2 or SIGHUP cycle the log level. See docs/semantics.md.\n"
+		"Encryption: objects encrypted with SSE-KMS, DSSE-KMS or SSE-C are read\n"
+		"without the ETag check (their ETag is no MD5). An SSE-C key is never given\n"
+		"on the command line; with it, objects not encrypted with that key cannot\n"
+		"be read. See docs/encryption.md.\n"
+		"Checksums: with checksum=auto every upload carries its CRC64NVME (the whole\n"
+		"object's at Complete) and Content-MD5 until the server echoes the CRC\n"
+		"header; from then on, no MD5. A forced crc64nvme or crc32c never sends MD5:\n"
+		"use it only with a server that checks CRCs. See docs/checksums.md.\n");
 }

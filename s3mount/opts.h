@@ -49,7 +49,7 @@ struct opts {
 	int log_level;	   /* enum log_level; default warn */
 	int max_threads;   /* FUSE worker threads; default 16 */
 
-	uint64_t memory_budget;	 /* bytes; default 256 MiB */
+	uint64_t memory_budget;	 /* bytes; 0 = from the box (memfit.h) */
 	uint64_t part_size;	 /* bytes; default 8 MiB, >= 5 MiB */
 	double stat_ttl;	 /* seconds; default 1 */
 	double negative_ttl;	 /* seconds; default 1 */

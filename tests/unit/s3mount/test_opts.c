@@ -25,7 +25,7 @@ static void test_defaults(void)
 	CHECK_STR(o.bucket, "mybucket");
 	CHECK_STR(o.prefix, "");
 	CHECK_STR(o.mountpoint, "/mnt/s3");
-	CHECK_INT(o.memory_budget, 256ull << 20);
+	CHECK_INT(o.memory_budget, 0); /* from the box at mount (memfit.h) */
 	CHECK_INT(o.part_size, 8ull << 20);
 	CHECK(o.stat_ttl == 1.0 && o.negative_ttl == 1.0);
 	CHECK_INT(o.file_mode, 0644);
