@@ -152,7 +152,7 @@ size_t lines_align_take(struct lines_align *a, char *dst)
 	return n;
 }
 
-static uint64_t count_nl(const char *p, size_t n)
+uint64_t lines_count(const char *p, size_t n)
 {
 	const char *end = p + n;
 	uint64_t c = 0;
@@ -162,6 +162,26 @@ static uint64_t count_nl(const char *p, size_t n)
 		p++;
 	}
 	return c;
+}
+
+const char *lines_find_long(const char *p, const char *e, size_t max_line, const char **ls)
+{
+	if ((size_t)(e - p) <= max_line + 1)
+		return NULL;
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		const char *le = nl ? nl : e;
+		size_t n = (size_t)(le - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n > max_line) {
+			*ls = p;
+			return le;
+		}
+		p = le + 1;
+	}
+	return NULL;
 }
 
 int lines_align_cut(struct lines_align *a, const char *buf, size_t len, int final, size_t *start,
@@ -187,7 +207,7 @@ int lines_align_cut(struct lines_align *a, const char *buf, size_t len, int fina
 	}
 	*first_lineno = a->lineno;
 	if (final) {
-		n = count_nl(buf + s, len - s);
+		n = lines_count(buf + s, len - s);
 		if (len > s && buf[len - 1] != '\n')
 			n++;
 		a->lineno += n;
@@ -197,7 +217,7 @@ int lines_align_cut(struct lines_align *a, const char *buf, size_t len, int fina
 	}
 	last = len > s ? memrchr(buf + s, '\n', len - s) : NULL;
 	e = last ? (size_t)(last - buf) + 1 : s;
-	n = count_nl(buf + s, e - s);
+	n = lines_count(buf + s, e - s);
 	*start = s;
 	*end = e;
 	a->lineno += n;
