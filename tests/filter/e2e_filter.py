@@ -345,6 +345,20 @@ def t_bad_records_and_strict():
     check(csv_rows(out)[1] == [["1"], ["5"], ["7"]], "json forced: the dict line is bad")
     rc, out, err = run(["--max-errors", "1", "-c", "a", p])
     check(err.count("bad record:") == 1 and "more bad records" in err, "max-errors: %s" % err)
+    # with a string literal in -w the raw prefilter skips lines that cannot hold it,
+    # unparsed: a malformed one among them is not reported; --validate parses every line
+    # and --strict implies it (issue 14)
+    pf = write("bad_pf.json", b'{"a": "x"}\n{"a": "x"\n{"a": oops}\n{"a": "y"}\n')
+    rc, out, err = run(["-w", "a == 'x'", "-c", "a", pf])
+    check(rc == 1 and csv_rows(out)[1] == [["x"]], "prefilter: exit %d rows %r" % (rc, out))
+    check(":2: bad record" in err and ":3:" not in err, "prefilter: only line 2: %s" % err)
+    check("1 bad records" in err and "2 lines skipped unvalidated" in err, "summary: %s" % err)
+    for opt in ("--validate", "--no-prefilter", "--strict"):
+        rc, out2, err = run([opt, "-w", "a == 'x'", "-c", "a", pf])
+        check(rc == 1 and ":2: bad record" in err and "skipped" not in err, "%s: %s" % (opt, err))
+        if opt != "--strict":
+            check(out2 == out and ":3: bad record" in err and "2 bad records" in err,
+                  "%s: %s" % (opt, err))
     # a big file (many slots, two scanner threads): --strict keeps exactly the rows
     # before the first bad line and reports only it
     big = [b'{"a": %d}' % i for i in range(300000)]
