@@ -26,13 +26,17 @@ struct atom {
 struct clause {
 	struct atom a[PRED_MAX_ATOMS];
 	size_t n;
+	size_t maxn;	       /* longest atom */
+	int has_empty;	       /* an atom `== ''` (no bytes to search) */
+	int eq_only;	       /* every atom is PRED_ATOM_EQ */
+	int nonascii;	       /* some literal holds a byte >= 0x80 */
+	unsigned char in[256]; /* bytes of the literals (eq_only: escape relevance) */
 };
 
 struct prefilter {
 	struct clause c[PREFILTER_MAX_CLAUSES];
 	size_t nc;
 	size_t primary; /* index of the searched clause */
-	size_t maxn;	/* longest atom of the primary clause */
 };
 
 void prefilter_free(struct prefilter *pf)
@@ -94,6 +98,17 @@ int prefilter_new(const struct pred *p, struct prefilter **out)
 			a->s[a->n] = '\0';
 			c->n++;
 		}
+		c->eq_only = 1;
+		for (size_t j = 0; j < c->n; j++) {
+			const struct atom *a = &c->a[j];
+			c->maxn = a->n > c->maxn ? a->n : c->maxn;
+			c->has_empty |= a->n == 0;
+			c->eq_only &= a->kind == PRED_ATOM_EQ;
+			for (size_t k = 0; k < a->n; k++) {
+				c->in[(unsigned char)a->s[k]] = 1;
+				c->nonascii |= (unsigned char)a->s[k] >= 0x80;
+			}
+		}
 		if (!eligible(c))
 			continue;
 		if (!have) {
@@ -109,9 +124,6 @@ int prefilter_new(const struct pred *p, struct prefilter **out)
 		prefilter_free(pf);
 		return 0;
 	}
-	for (size_t j = 0; j < pf->c[pf->primary].n; j++)
-		if (pf->c[pf->primary].a[j].n > pf->maxn)
-			pf->maxn = pf->c[pf->primary].a[j].n;
 	*out = pf;
 	return 0;
 }
@@ -149,44 +161,57 @@ static inline int verify(const struct atom *a, const char *pos, const char *base
 	return 0;
 }
 
-static inline int hit_at(const struct clause *c, const char *pos, const char *base, const char *end)
+static int esc_at(const struct clause *c, const char *p, const char *end, size_t *len);
+
+/* Does a verified atom of c (or, with bs, a backslash starting an escape
+ * that may spell part of one) start at pos? */
+static inline int hit_at(const struct clause *c, const char *pos, const char *base, const char *end,
+			 int bs)
 {
-	if (*pos == '\\')
-		return 1;
+	size_t len;
+
+	if (bs && *pos == '\\')
+		return esc_at(c, pos, end, &len);
 	for (size_t i = 0; i < c->n; i++)
-		if (c->a[i].s[0] == *pos && verify(&c->a[i], pos, base, end))
+		if (c->a[i].n && c->a[i].s[0] == *pos && verify(&c->a[i], pos, base, end))
 			return 1;
 	return 0;
 }
 
-const char *prefilter_next(const struct prefilter *pf, const char *base, const char *p,
-			   const char *end)
+/*
+ * First position in [p, end) where an atom of c (not the empty one) starts
+ * verified, or with bs a backslash; NULL when none. Per 16 bytes each atom's
+ * first and last byte are compared at their offsets; candidates are verified.
+ */
+static const char *clause_find(const struct clause *c, const char *base, const char *p,
+			       const char *end, int bs)
 {
-	const struct clause *c = &pf->c[pf->primary];
 	const char *q = p;
 #ifdef PF_SSE2
-	__m128i first[PREFILTER_MAX_PRIMARY], last[PREFILTER_MAX_PRIMARY];
-	const __m128i bs = _mm_set1_epi8('\\');
-	size_t k = c->n;
+	__m128i first[PRED_MAX_ATOMS], last[PRED_MAX_ATOMS];
+	size_t off[PRED_MAX_ATOMS], k = 0;
+	const __m128i vbs = _mm_set1_epi8(bs ? '\\' : 0);
 
-	for (size_t i = 0; i < k; i++) {
-		first[i] = _mm_set1_epi8(c->a[i].s[0]);
-		last[i] = _mm_set1_epi8(c->a[i].s[c->a[i].n - 1]);
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->a[i].n == 0)
+			continue;
+		first[k] = _mm_set1_epi8(c->a[i].s[0]);
+		last[k] = _mm_set1_epi8(c->a[i].s[c->a[i].n - 1]);
+		off[k++] = c->a[i].n - 1;
 	}
-	/* every load at q + n - 1 stays inside [p, end) */
-	while ((size_t)(end - q) >= 16 + pf->maxn - 1) {
+	/* every load at q + off stays inside [p, end) */
+	while (c->maxn && (size_t)(end - q) >= 16 + c->maxn - 1) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
-		__m128i m = _mm_cmpeq_epi8(x, bs);
+		__m128i m = bs ? _mm_cmpeq_epi8(x, vbs) : _mm_setzero_si128();
 		for (size_t i = 0; i < k; i++) {
-			__m128i y =
-			    _mm_loadu_si128((const __m128i *)(const void *)(q + c->a[i].n - 1));
+			__m128i y = _mm_loadu_si128((const __m128i *)(const void *)(q + off[i]));
 			m = _mm_or_si128(m, _mm_and_si128(_mm_cmpeq_epi8(x, first[i]),
 							  _mm_cmpeq_epi8(y, last[i])));
 		}
 		unsigned mask = (unsigned)_mm_movemask_epi8(m);
 		while (mask) {
 			const char *pos = q + __builtin_ctz(mask);
-			if (hit_at(c, pos, base, end))
+			if (hit_at(c, pos, base, end, bs))
 				return pos;
 			mask &= mask - 1;
 		}
@@ -194,33 +219,23 @@ const char *prefilter_next(const struct prefilter *pf, const char *base, const c
 	}
 #endif
 	for (; q < end; q++)
-		if (hit_at(c, q, base, end))
+		if (hit_at(c, q, base, end, bs))
 			return q;
 	return NULL;
+}
+
+const char *prefilter_next(const struct prefilter *pf, const char *base, const char *p,
+			   const char *end)
+{
+	return clause_find(&pf->c[pf->primary], base, p, end, 1);
 }
 
 /* Does the line hold a raw occurrence of some atom of c? */
 static int raw_clause(const struct clause *c, const char *l, size_t n)
 {
-	const char *end = l + n;
-	for (size_t i = 0; i < c->n; i++) {
-		const struct atom *a = &c->a[i];
-		if (a->n == 0) { /* == '': two quotes of the same kind */
-			if (memmem(l, n, "\"\"", 2) || memmem(l, n, "''", 2))
-				return 1;
-			continue;
-		}
-		const char *p = l;
-		while (p < end) {
-			const char *h = memmem(p, (size_t)(end - p), a->s, a->n);
-			if (!h)
-				break;
-			if (verify(a, h, l, end))
-				return 1;
-			p = h + 1;
-		}
-	}
-	return 0;
+	if (c->has_empty && (memmem(l, n, "\"\"", 2) || memmem(l, n, "''", 2)))
+		return 1; /* == '': two quotes of the same kind */
+	return clause_find(c, l, l, l + n, 0) != NULL;
 }
 
 /* The strings of a line that hold a backslash, by raw length. */
@@ -305,10 +320,89 @@ static int esc_clause(const struct clause *c, const struct esc *e)
 	return 0;
 }
 
+/* Value of the n hex digits at p (inside [p, end)), or -1. */
+static long hexval(const char *p, const char *end, size_t n)
+{
+	long v = 0;
+	if ((size_t)(end - p) < n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char h = (unsigned char)p[i];
+		int d = h >= '0' && h <= '9'			 ? h - '0'
+			: (h | 0x20) >= 'a' && (h | 0x20) <= 'f' ? (h | 0x20) - 'a' + 10
+								 : -1;
+		if (d < 0)
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * Could the escape at p (a backslash) belong to a string equal to a literal
+ * of c? Such a string holds only the literal's characters, so each of its
+ * escapes decodes to bytes of the literal (or spells nothing: a
+ * continuation). An escape whose value is another ASCII byte (\" \n \\,
+ * \u00e9 for an ASCII literal ...) cannot be one of them; undecidable ones
+ * count. Every escape counts for a clause with other kinds of atoms. *len
+ * gets the escape's length. A backslash that is itself escaped is judged as
+ * an escape too: that only adds candidates.
+ */
+static int esc_at(const struct clause *c, const char *p, const char *end, size_t *len)
+{
+	static const unsigned char one[256] = {
+	    ['"'] = '"',  ['\''] = '\'', ['\\'] = '\\', ['/'] = '/',  ['n'] = '\n', ['t'] = '\t',
+	    ['r'] = '\r', ['b'] = '\b',	 ['f'] = '\f',	['a'] = '\a', ['v'] = '\v'};
+	unsigned char e = p + 1 < end ? (unsigned char)p[1] : 0;
+	long v = -1;
+
+	*len = 2;
+	if (!c->eq_only)
+		return 1;
+	if (e == 'u' || e == 'U' || e == 'x') {
+		size_t nd = e == 'u' ? 4 : e == 'U' ? 8 : 2;
+		v = hexval(p + 2, end, nd);
+		*len += nd;
+		if (v >= 0xD800 && v <= 0xDFFF)
+			return 1; /* a surrogate: decoded in pairs */
+		/* in a Python bytes string \u is no escape: the text keeps '\\' */
+		if (e != 'x' && c->in['\\'])
+			return 1;
+	} else if (e >= '0' && e <= '7') {
+		v = 0;
+		*len = 1;
+		while (*len < 4 && p + *len < end && p[*len] >= '0' && p[*len] <= '7')
+			v = v * 8 + (p[(*len)++] - '0');
+	} else if (one[e]) {
+		v = one[e];
+	} else if (e == '\r' || e == '\n' || e == 0) {
+		return 1; /* a continuation spells nothing; or the line ends */
+	}
+	if (v < 0) { /* unknown: Python keeps the backslash in the text */
+		*len = 2;
+		return c->in['\\'];
+	}
+	return v < 0x80 ? c->in[v] : c->nonascii;
+}
+
+/* Could any escape of the line belong to a string equal to a literal of c? */
+static int esc_relevant(const struct clause *c, const char *l, size_t n)
+{
+	const char *p = l, *end = l + n;
+	size_t len;
+
+	while (p < end && (p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+		if (esc_at(c, p, end, &len))
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
 int prefilter_line(const struct prefilter *pf, const char *line, size_t n)
 {
 	int has_bs = -1, have_esc = 0;
-	struct esc e;
+	struct esc e = {.n = 0, .any = 0};
 
 	for (size_t i = 0; i < pf->nc; i++) {
 		const struct clause *c = &pf->c[i];
@@ -316,7 +410,7 @@ int prefilter_line(const struct prefilter *pf, const char *line, size_t n)
 			continue;
 		if (has_bs < 0)
 			has_bs = memchr(line, '\\', n) != NULL;
-		if (!has_bs)
+		if (!has_bs || !esc_relevant(c, line, n))
 			return 0;
 		if (!have_esc) {
 			esc_scan(line, n, &e);

@@ -16,14 +16,19 @@
  * opens a string that only the same quote closes, a backslash escapes the
  * next byte, no quote or backslash outside strings) and a clause that no raw
  * atom satisfies is still possible when one escaped string has a fitting raw
- * length (or a backslash-CR is present). A line is a candidate when EVERY
- * clause is possible. Lines that are not valid records may be dropped
- * unparsed: they produce no row either way, so rows are byte-identical with
- * and without the prefilter; only their "bad record" report is lost (see
+ * length (or a backslash-CR is present). For a clause of `==` literals
+ * only, an escape matters only when it may decode to bytes of a literal (a
+ * string equal to one holds nothing else): `\"`, `\n`, `\/`, `\\`, or
+ * `\u00e9` for an ASCII literal cannot, so lines whose escapes are all like
+ * that are decided by their raw bytes alone, and the search does not stop at
+ * them. A line is a candidate when EVERY clause is possible. Lines that are not valid records may
+ * be dropped unparsed: they produce no row either way, so rows are byte-identical with and without
+ * the prefilter; only their "bad record" report is lost (see
  * --validate).
  *
  * SEARCH. The block is searched for the primary clause (fewest atoms, then
- * the longest) and for backslashes in one SSE2 pass: per 16 bytes, each
+ * the longest) and for backslashes (those starting an escape that matters)
+ * in one SSE2 pass: per 16 bytes, each
  * atom's first and last byte are compared at their offsets (the two-byte
  * filter of memmem-class searches), candidates are verified with memcmp and
  * the quote bytes around them. A clause of more than PREFILTER_MAX_PRIMARY

@@ -2,7 +2,8 @@
  * test_prefilter.c: the literal conditions derived from predicates
  * (pred_clauses) and the raw prefilter's decisions (prefilter.h): which
  * lines it passes over and which it must hand to the scanner (escaped
- * spellings, backslash-CR continuations), the SSE2 search at every offset
+ * spellings, escapes that cannot spell the literal, backslash-CR
+ * continuations), the SSE2 search at every offset
  * of a 16-byte block, and the limits (big `in` lists, empty literals). That
  * no matching line is ever dropped is checked against the full scan by
  * fuzz_prefilter (corpus replayed in ctest) and end to end on the datasets
@@ -144,7 +145,13 @@ static void test_lines(void)
 	CHECK_INT(line(pf, "{\"user\": {\"country\": \"D\\u0045\"}}"), 1);
 	CHECK_INT(line(pf, "{'user': {'country': '\\x44E'}}"), 1);
 	CHECK_INT(line(pf, "{'user': {'country': '\\U00000044\\U00000045'}}"), 1);
-	CHECK_INT(line(pf, "{\"user\": {\"country\": \"\\/DE\"}}"), 1);
+	/* an escape that decodes to a byte the literal lacks (\/ is '/') cannot
+	 * be part of a string equal to it: passed over */
+	CHECK_INT(line(pf, "{\"user\": {\"country\": \"\\/DE\"}}"), 0);
+	CHECK_INT(line(pf, "{\"user\": {\"country\": \"\\u00e9\"}}"), 0);
+	CHECK_INT(line(pf, "{\"user\": {\"country\": \"\\u0044x\"}}"), 1);
+	CHECK_INT(line(pf, "{\"user\": {\"country\": \"\\uD83D\\uDE00\"}}"), 1);
+	CHECK_INT(line(pf, "{'user': {'country': '\\q'}}"), 0);
 	/* backslash-CR spells nothing: any text is possible */
 	CHECK_INT(line(pf, "{'user': {'country': 'D\\\rE'}, 'm': 'a long text with no match'}"), 1);
 	/* an escaped string too long to be "DE" (raw > 10 x 2 + 10): passed
@@ -152,11 +159,9 @@ static void test_lines(void)
 	CHECK_INT(line(pf, "{\"user\": {\"country\": \"FR\"}, \"m\": \"he said \\\"rabatt\\\" and "
 			   "left the shop\"}"),
 		  0);
-	/* (raw length 2: not provably other than "DE", so scanned) */
-	CHECK_INT(line(pf, "{\"user\": {\"country\": \"FR\"}, \"m\": \"\\n\"}"), 1);
-	/* an escaped quote around the literal: the string holding it may be
-	 * short enough, so it is a candidate */
-	CHECK_INT(line(pf, "{\"a\": \"x\\\"DE\\\"\"}"), 1);
+	CHECK_INT(line(pf, "{\"user\": {\"country\": \"FR\"}, \"m\": \"\\n\"}"), 0);
+	/* an escaped quote around the literal: that string holds a '"' */
+	CHECK_INT(line(pf, "{\"a\": \"x\\\"DE\\\"\"}"), 0);
 	release(&b);
 
 	/* startswith / endswith / contains */
@@ -190,10 +195,13 @@ static void test_search_offsets(void)
 		CHECK(hit == buf + off);
 		/* without the closing quote inside the buffer: no hit */
 		CHECK(prefilter_next(b.pf, buf, buf, buf + end - 1) == NULL);
-		/* a backslash before it stops the search there */
-		if (off > 2) {
-			buf[off - 2] = '\\';
-			CHECK(prefilter_next(b.pf, buf, buf, buf + end) == buf + off - 2);
+		/* an escape that may spell a byte of the literal (\x6e: 'n') stops
+		 * the search at its backslash; one that cannot (\", \t) does not */
+		if (off > 5) {
+			memcpy(buf + off - 5, "\\\"\\t", 4);
+			CHECK(prefilter_next(b.pf, buf, buf, buf + end) == buf + off);
+			memcpy(buf + off - 5, "\\x6e", 4);
+			CHECK(prefilter_next(b.pf, buf, buf, buf + end) == buf + off - 5);
 		}
 	}
 	/* the walk over lines: only the line with the literal */
