@@ -104,9 +104,6 @@ int prefilter_new(const struct pred *p, struct prefilter **out)
 			c->n++;
 		}
 		c->eq_only = 1;
-#ifdef PF_AVX2
-		c->avx2 = __builtin_cpu_supports("avx2");
-#endif
 		for (size_t j = 0; j < c->n; j++) {
 			const struct atom *a = &c->a[j];
 			c->maxn = a->n > c->maxn ? a->n : c->maxn;
@@ -132,8 +129,21 @@ int prefilter_new(const struct pred *p, struct prefilter **out)
 		prefilter_free(pf);
 		return 0;
 	}
+	prefilter_use_avx2(pf, 1);
 	*out = pf;
 	return 0;
+}
+
+void prefilter_use_avx2(struct prefilter *pf, int on)
+{
+	for (size_t i = 0; i < pf->nc; i++) {
+		pf->c[i].avx2 = 0;
+#ifdef PF_AVX2
+		pf->c[i].avx2 = on && __builtin_cpu_supports("avx2");
+#else
+		(void)on;
+#endif
+	}
 }
 
 size_t prefilter_nclauses(const struct prefilter *pf)

@@ -75,6 +75,10 @@ int prefilter_line(const struct prefilter *pf, const char *line, size_t n);
 int prefilter_next_line(const struct prefilter *pf, const char *base, const char *p,
 			const char *end, const char **ls, const char **le);
 
+/* Turns the AVX2 search off (0) or back on where the CPU has it (1): the
+ * tests run both loops on one machine. Call before sharing pf. */
+void prefilter_use_avx2(struct prefilter *pf, int on);
+
 /* Number of clauses and of primary atoms (tests, --help-free diagnostics). */
 size_t prefilter_nclauses(const struct prefilter *pf);
 size_t prefilter_nprimary(const struct prefilter *pf);

@@ -5,7 +5,8 @@
  * paths run in each input format (auto, json, pydict): the full path scans
  * and evaluates every line; the prefiltered path walks the buffer with
  * prefilter_next_line, exactly as the pipeline walks a slot, and scans only
- * the candidate lines. The lines that match must be the same (so every
+ * the candidate lines, once with each search loop (AVX2, SSE2). The lines
+ * that match must be the same (so every
  * matching line is a candidate): any difference aborts. The buffer is copied
  * to a heap block of its exact size so ASan sees a read past its end.
  */
@@ -96,28 +97,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				want[nwant++] = q;
 			q = e + 1;
 		}
-		size_t got = 0;
-		const char *q = buf, *ls, *le;
-		while (q < end && prefilter_next_line(pf, buf, q, end, &ls, &le)) {
-			if (ls < q || le < ls || le > end)
-				abort();
-			if (matches(&c, ls, (size_t)(le - ls))) {
-				if (got >= nwant || want[got] != ls) {
-					fprintf(stderr, "prefilter: line at %zu matches, %s\n",
-						(size_t)(ls - buf),
-						got < nwant
-						    ? "but an earlier matching line was dropped"
-						    : "unexpectedly");
+		/* both search loops: AVX2 (where the CPU has it) and SSE2 */
+		for (int avx2 = 1; avx2 >= 0; avx2--) {
+			prefilter_use_avx2(pf, avx2);
+			size_t got = 0;
+			const char *q = buf, *ls, *le;
+			while (q < end && prefilter_next_line(pf, buf, q, end, &ls, &le)) {
+				if (ls < q || le < ls || le > end)
 					abort();
+				if (matches(&c, ls, (size_t)(le - ls))) {
+					if (got >= nwant || want[got] != ls) {
+						fprintf(
+						    stderr, "prefilter: line at %zu matches, %s\n",
+						    (size_t)(ls - buf),
+						    got < nwant
+							? "but an earlier matching line was dropped"
+							: "unexpectedly");
+						abort();
+					}
+					got++;
 				}
-				got++;
+				q = le + 1;
 			}
-			q = le + 1;
-		}
-		if (got != nwant) {
-			fprintf(stderr, "prefilter dropped a matching line at %zu (fmt %d)\n",
-				(size_t)(want[got] - buf), fmt);
-			abort();
+			if (got != nwant) {
+				fprintf(stderr,
+					"prefilter dropped a matching line at %zu (fmt %d)\n",
+					(size_t)(want[got] - buf), fmt);
+				abort();
+			}
 		}
 	}
 	free(want);

@@ -176,12 +176,13 @@ static void test_lines(void)
 	release(&b);
 }
 
-/* The SSE2 search finds the literal at every offset in and across 16-byte
+/* The SIMD search finds the literal at every offset in and across 16-byte
  * blocks, right up to the end of the buffer, and stops at a backslash. */
-static void test_search_offsets(void)
+static void search_offsets(int avx2)
 {
 	struct built b;
 	CHECK_INT(build(&b, "k == 'needle'"), 0);
+	prefilter_use_avx2(b.pf, avx2);
 	char buf[128];
 	for (size_t off = 1; off + 8 <= sizeof(buf); off++) {
 		memset(buf, '.', sizeof(buf));
@@ -211,6 +212,12 @@ static void test_search_offsets(void)
 	CHECK(ls == text + 11 && le == text + 26);
 	CHECK_INT(prefilter_next_line(b.pf, text, le + 1, end, &ls, &le), 0);
 	release(&b);
+}
+
+static void test_search_offsets(void)
+{
+	search_offsets(1); /* AVX2 where the CPU has it, SSE2 for the tail */
+	search_offsets(0); /* SSE2 only */
 }
 
 int main(void)
