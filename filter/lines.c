@@ -7,6 +7,10 @@
 #include <errno.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 void lines_init(struct lines *l, size_t max_line)
 {
 	/* +1: a line of exactly max_line bytes may still carry its "\r". */
@@ -152,16 +156,50 @@ size_t lines_align_take(struct lines_align *a, char *dst)
 	return n;
 }
 
-static uint64_t count_nl(const char *p, size_t n)
+/* 16 bytes at a time, without a memchr call per line (the aligner counts
+ * every line of every slot): each compare's 0/-1 bytes are subtracted into
+ * byte counters, summed by psadbw before they can wrap (255 rounds). */
+uint64_t lines_count(const char *p, size_t n)
 {
 	const char *end = p + n;
 	uint64_t c = 0;
 
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-		c++;
-		p++;
+#ifdef __SSE2__
+	const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+	while (end - p >= 16) {
+		__m128i acc = zero;
+		for (int r = 0; r < 255 && end - p >= 16; r++, p += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, nl));
+		}
+		__m128i sum = _mm_sad_epu8(acc, zero);
+		c += (uint64_t)_mm_cvtsi128_si64(sum) +
+		     (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
 	}
+#endif
+	for (; p < end; p++)
+		c += *p == '\n';
 	return c;
+}
+
+const char *lines_find_long(const char *p, const char *e, size_t max_line, const char **ls)
+{
+	if ((size_t)(e - p) <= max_line + 1)
+		return NULL;
+	while (p < e) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		const char *le = nl ? nl : e;
+		size_t n = (size_t)(le - p);
+
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (n > max_line) {
+			*ls = p;
+			return le;
+		}
+		p = le + 1;
+	}
+	return NULL;
 }
 
 int lines_align_cut(struct lines_align *a, const char *buf, size_t len, int final, size_t *start,
@@ -187,7 +225,7 @@ int lines_align_cut(struct lines_align *a, const char *buf, size_t len, int fina
 	}
 	*first_lineno = a->lineno;
 	if (final) {
-		n = count_nl(buf + s, len - s);
+		n = lines_count(buf + s, len - s);
 		if (len > s && buf[len - 1] != '\n')
 			n++;
 		a->lineno += n;
@@ -197,7 +235,7 @@ int lines_align_cut(struct lines_align *a, const char *buf, size_t len, int fina
 	}
 	last = len > s ? memrchr(buf + s, '\n', len - s) : NULL;
 	e = last ? (size_t)(last - buf) + 1 : s;
-	n = count_nl(buf + s, e - s);
+	n = lines_count(buf + s, e - s);
 	*start = s;
 	*end = e;
 	a->lineno += n;

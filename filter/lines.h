@@ -55,6 +55,17 @@ size_t lines_pending(const struct lines *l);
 /* Forgets the incomplete line (used when a stream ends in error). */
 void lines_discard(struct lines *l);
 
+/* Newlines in p[0..n). */
+uint64_t lines_count(const char *p, size_t n);
+
+/*
+ * The first line in [p, e) (lines end at '\n' or e) longer than max_line
+ * bytes without a '\r' before its '\n': sets *ls to its start and returns
+ * its end; NULL when there is none. A range of at most max_line + 1 bytes is
+ * answered at once (for the gaps a prefiltered scan passes over).
+ */
+const char *lines_find_long(const char *p, const char *e, size_t max_line, const char **ls);
+
 /*
  * Aligner: cuts a stream of buffers at line boundaries so that each buffer
  * can be split (lines_feed + lines_finish) by ANY thread on its own: the

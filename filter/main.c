@@ -84,6 +84,11 @@ int main(int argc, char **argv)
 		code = rc == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
 		goto out;
 	}
+	if (!o.validate && record_plan_prefilter(&plan) < 0) {
+		fprintf(stderr, "filter: out of memory\n");
+		code = EXIT_INTERNAL;
+		goto out;
+	}
 
 	/* The output is opened before the walk so the walk can skip it. */
 	rc = output_open(&out, o.output, 0);
@@ -159,6 +164,7 @@ int main(int argc, char **argv)
 	cfg.gz.force_zlib = o.force_zlib;
 	cfg.max_line = o.max_line;
 	cfg.strict = o.strict;
+	cfg.validate = o.validate;
 	cfg.max_errors = o.max_errors;
 	pipeline_stats_init(&st);
 

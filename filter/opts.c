@@ -23,6 +23,8 @@ enum {
 	O_ZLIB,
 	O_MAX_ERRORS,
 	O_INPUT_FORMAT,
+	O_VALIDATE,
+	O_NO_PREFILTER,
 };
 
 static const struct option long_opts[] = {
@@ -36,6 +38,8 @@ static const struct option long_opts[] = {
     {"shard", required_argument, NULL, O_SHARD},
     {"jobs", required_argument, NULL, 'j'},
     {"strict", no_argument, NULL, O_STRICT},
+    {"validate", no_argument, NULL, O_VALIDATE},
+    {"no-prefilter", no_argument, NULL, O_NO_PREFILTER},
     {"max-line", required_argument, NULL, O_MAX_LINE},
     {"max-errors", required_argument, NULL, O_MAX_ERRORS},
     {"quiet", no_argument, NULL, 'q'},
@@ -84,7 +88,15 @@ void opts_usage(FILE *f)
 	      "                          flight. Output stays in file order. Memory: ~15 MiB\n"
 	      "                          per job (at most one line of --max-line more).\n"
 	      "      --strict            stop at the first bad record, unreadable, corrupt or\n"
-	      "                          truncated file (output then holds what came before)\n"
+	      "                          truncated file (output then holds what came before);\n"
+	      "                          implies --validate\n"
+	      "      --validate          parse and check every line. By default a raw search\n"
+	      "                          for EXPR's string literals (==, in [..], startswith,\n"
+	      "                          endswith, contains) skips the lines that cannot\n"
+	      "                          match without parsing them, so a malformed line among\n"
+	      "                          them is not reported (the summary counts them as\n"
+	      "                          skipped); the rows are the same either way\n"
+	      "      --no-prefilter      the same as --validate (no raw search)\n"
 	      "      --max-line BYTES    longest accepted line (default 8M; K/M/G suffixes);\n"
 	      "                          a longer line is reported with file:line and skipped\n"
 	      "      --max-errors N      bad records reported in detail (default 10; then only\n"
@@ -98,7 +110,8 @@ void opts_usage(FILE *f)
 	      "  -V, --version           version\n"
 	      "\n"
 	      "Exit status:\n"
-	      "  0  every input read and every record well-formed\n"
+	      "  0  every input read and every record parsed well-formed (lines skipped by\n"
+	      "     the raw search are not parsed: --validate parses every line)\n"
 	      "  1  bad records were skipped (or --strict stopped at one)\n"
 	      "  2  usage error or bad expression/column list\n"
 	      "  3  an input could not be read: missing/unreadable file or directory,\n"
@@ -248,6 +261,11 @@ int opts_parse(struct opts *o, int argc, char **argv)
 			break;
 		case O_STRICT:
 			o->strict = 1;
+			o->validate = 1; /* a stop at the first bad record needs them all parsed */
+			break;
+		case O_VALIDATE:
+		case O_NO_PREFILTER:
+			o->validate = 1;
 			break;
 		case O_MAX_LINE:
 			if (opts_parse_size(optarg, &o->max_line) || o->max_line == 0 ||

@@ -31,6 +31,7 @@ struct opts {
 	unsigned shard_k, shard_n; /* shard_n 0 = no sharding */
 	unsigned jobs;		   /* 0 = number of online CPUs */
 	int strict;
+	int validate; /* --validate, --no-prefilter, --strict: parse every line */
 	size_t max_line;
 	int quiet;
 	int progress; /* -1 auto (stderr is a terminal), 0 off, 1 on */

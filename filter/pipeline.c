@@ -20,6 +20,7 @@
 
 #include "lines.h"
 #include "log.h"
+#include "prefilter.h"
 
 #define CHUNK_TARGET (1u << 20) /* rows are handed to the writer in ~1 MiB chunks */
 #define POOL_MAX 4		/* idle chunks kept for reuse */
@@ -68,6 +69,8 @@ struct rslot {
 	size_t cap;	     /* bytes allocated at data */
 	size_t start, end;   /* the complete lines to scan: data[start, end) */
 	uint64_t first_line; /* number of the line at start */
+	uint64_t nlines;     /* lines in [start, end) */
+	uint64_t n_visit;    /* lines handed to the scanner or found too long */
 	int status;	     /* 0 more follows; else the last slot: GZIN_EOF, a
 				negative errno, or -ECANCELED (stopped) */
 	int scanned;	     /* scanned, waiting for its turn to be committed */
@@ -110,6 +113,11 @@ struct scanner {
 	struct record_worker rw;
 	struct lines lines;
 	struct rslot *slot; /* being scanned */
+	/* prefiltered slots number lines only when a report needs it: ln_no is
+	 * the number of the line starting at ln_pos */
+	int lazy;
+	const char *ln_pos;
+	uint64_t ln_no;
 };
 
 struct worker {
@@ -383,7 +391,7 @@ static void publish(struct ring *r, struct rslot *s, int status)
 {
 	s->status = status;
 	s->scanned = 0;
-	s->n_rec = s->n_match = 0;
+	s->n_rec = s->n_match = s->n_visit = 0;
 	/* rows of an unusual slot (huge values) do not pin their memory */
 	if (s->out.alloc > 4 * r->size)
 		buf_release(&s->out);
@@ -448,6 +456,7 @@ static void *inflater_main(void *arg)
 		seen = in;
 		arc = lines_align_cut(&w->align, s->data, o.pos, rc == GZIN_EOF, &s->start, &s->end,
 				      &s->first_line, &sink);
+		s->nlines = w->align.lineno - s->first_line;
 		if (rc < 0) {
 			/* the cut partial line is not a record: never scanned */
 			w->dropped = lines_align_pending(&w->align);
@@ -492,6 +501,17 @@ static int push_cur(struct worker *w)
 	return rc;
 }
 
+/* The number of the line at `line` in a prefiltered slot: newlines are
+ * counted from the last numbered position (lines are visited in order). */
+static uint64_t lineno_at(struct scanner *sc, const char *line, uint64_t given)
+{
+	if (!sc->lazy)
+		return given;
+	sc->ln_no += lines_count(sc->ln_pos, (size_t)(line - sc->ln_pos));
+	sc->ln_pos = line;
+	return sc->ln_no;
+}
+
 static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno)
 {
 	struct scanner *sc = ctx;
@@ -513,6 +533,7 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno)
 		return 0;
 	}
 	s->n_rec++;
+	lineno = lineno_at(sc, line, lineno);
 	if (w->p->cfg->strict) {
 		uint64_t cur = atomic_load(&w->stop_line);
 
@@ -558,11 +579,62 @@ static int on_too_long_scanner(void *ctx, uint64_t lineno, size_t max_line)
 	return too_long(w, lineno, max_line);
 }
 
+/* One line of a prefiltered slot (no '\n'), as lines_feed would emit it. */
+static void pf_emit(struct scanner *sc, const char *l, size_t n)
+{
+	struct worker *w = sc->w;
+
+	sc->slot->n_visit++;
+	if (n > 0 && l[n - 1] == '\r')
+		n--;
+	if (n > w->p->cfg->max_line) {
+		too_long(w, lineno_at(sc, l, 0), w->p->cfg->max_line);
+		return;
+	}
+	on_line(sc, l, n, 0);
+}
+
+/*
+ * A slot through the prefilter (prefilter.h): only the candidate lines are
+ * scanned, the others are passed over unparsed (they cannot match: the rows
+ * are the same), except that a line over max_line is still reported.
+ */
+static void scan_slot_pf(struct scanner *sc, struct rslot *s, const struct prefilter *pf)
+{
+	const char *base = s->data + s->start, *end = s->data + s->end, *p = base;
+	const char *ls = NULL, *le = NULL, *gs, *ge;
+	size_t max = sc->w->p->cfg->max_line;
+
+	sc->lazy = 1;
+	sc->ln_pos = base;
+	sc->ln_no = s->first_line;
+	while (p < end) {
+		int more = prefilter_next_line(pf, base, p, end, &ls, &le);
+
+		while ((ge = lines_find_long(p, more ? ls : end, max, &gs)) != NULL) {
+			s->n_visit++;
+			too_long(sc->w, lineno_at(sc, gs, 0), max);
+			p = ge + 1;
+		}
+		if (!more)
+			break;
+		pf_emit(sc, ls, (size_t)(le - ls));
+		p = le + 1;
+	}
+	sc->lazy = 0;
+}
+
 static void scan_slot(struct scanner *sc, struct rslot *s)
 {
 	const struct lines_sink sink = {on_line, on_too_long_scanner, sc};
+	const struct pipeline_cfg *cfg = sc->w->p->cfg;
 
 	sc->slot = s;
+	if (cfg->plan->pf && !cfg->validate && !cfg->strict) {
+		scan_slot_pf(sc, s, cfg->plan->pf);
+		return;
+	}
+	s->n_visit = s->nlines;
 	lines_discard(&sc->lines);
 	sc->lines.lineno = s->first_line;
 	/* slots hold whole lines; only the last one may end without "\n" */
@@ -581,6 +653,9 @@ static void commit(struct worker *w, struct rslot *s)
 	atomic_fetch_add_explicit(&st->bytes_data, s->end - s->start, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->records, s->n_rec, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->matched, s->n_match, memory_order_relaxed);
+	if (s->nlines > s->n_visit)
+		atomic_fetch_add_explicit(&st->skipped, s->nlines - s->n_visit,
+					  memory_order_relaxed);
 	if (s->out.len) {
 		if (w->cur && w->cur->b.len + s->out.len > w->cur->b.cap_max)
 			rc = push_cur(w);

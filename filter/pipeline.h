@@ -63,6 +63,11 @@ struct pipeline_cfg {
 	size_t out_cap;	       /* bytes of rows buffered ahead; 0 = 4 MiB */
 	unsigned scan_threads; /* scanner threads per file: 1, or 2 (when cores are
 				  spare: one file then uses 3 threads) */
+	/* plan->pf (prefilter.h) is used unless validate or strict: only the
+	 * candidate lines of a slot are scanned, the others are counted in
+	 * skipped, unparsed (a bad record among them is not reported). A line
+	 * over max_line is reported either way. */
+	int validate;
 };
 
 struct pipeline_stats {
@@ -74,6 +79,7 @@ struct pipeline_stats {
 	_Atomic uint64_t matched;      /* rows written */
 	_Atomic uint64_t bad;	       /* bad records skipped */
 	_Atomic uint64_t too_long;     /* lines over max_line skipped */
+	_Atomic uint64_t skipped;      /* lines the prefilter passed over unparsed */
 	_Atomic uint64_t reported;     /* detail messages printed so far */
 	int stopped;		       /* --strict stopped the run */
 	int out_err;		       /* negative errno of the output, or 0 */

@@ -22,6 +22,9 @@ void pred_node_free(struct pnode *n)
 	pred_node_free(n->a);
 	pred_node_free(n->b);
 	free(n->lit.s);
+	for (size_t i = 0; i < n->nin; i++)
+		free(n->inlits[i].s);
+	free(n->inlits);
 	strset_free(n->set);
 	if (n->has_re)
 		regfree(&n->re);

@@ -107,6 +107,37 @@ void pred_free(struct pred *p);
  */
 int pred_eval(const struct pred *p, const struct scan_val *slots, char *scratch, size_t cap);
 
+/*
+ * LITERAL CONDITIONS (for the raw prefilter, prefilter.h). pred_clauses()
+ * derives from the tree a conjunction of clauses that every record the
+ * predicate matches satisfies: for EACH clause, the record holds somewhere (as
+ * any value or key, at any depth) a string whose UNESCAPED text satisfies at
+ * least ONE atom of the clause:
+ *   PRED_ATOM_EQ      text == s        (`p == 'x'`, `p in ['x', 'y']`)
+ *   PRED_ATOM_PREFIX  text starts with s (`startswith`; s not empty)
+ *   PRED_ATOM_SUFFIX  text ends with s   (`endswith`; s not empty)
+ *   PRED_ATOM_SUB     text contains s    (`contains`; s not empty)
+ * Derivation (conservative): a test above gives one clause; `and` the clauses
+ * of both sides; `or` one clause, the union of the best clause of each side,
+ * only when both sides have one; `not`, `!=`, ordering, numbers, bools, null,
+ * `not in`, `in @FILE`, a list holding a non-string value, exists, missing,
+ * regexes and constants give none. A clause over PRED_MAX_ATOMS atoms is
+ * dropped. Returns the number of clauses written to out (at most max; 0: no
+ * condition, every line must be scanned). Atoms point into p's literals.
+ */
+#define PRED_MAX_ATOMS 16
+enum pred_atom_kind { PRED_ATOM_EQ, PRED_ATOM_PREFIX, PRED_ATOM_SUFFIX, PRED_ATOM_SUB };
+struct pred_atom {
+	enum pred_atom_kind kind;
+	const char *s;
+	size_t n;
+};
+struct pred_clause {
+	struct pred_atom a[PRED_MAX_ATOMS];
+	size_t n;
+};
+size_t pred_clauses(const struct pred *p, struct pred_clause *out, size_t max);
+
 /* "msg at column N\n  EXPR\n  ----^\n" into out (always NUL-terminated). */
 void pred_error_format(const char *expr, const struct pred_error *err, char *out, size_t cap);
 

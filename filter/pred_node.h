@@ -50,6 +50,11 @@ struct pnode {
 	struct pnode *a, *b;
 	struct lit lit;
 	struct strset *set;
+	/* `in [...]`: the string literals of the list, kept for pred_clauses()
+	 * (the set cannot be iterated); nin_other counts the list's other
+	 * values (numbers, bools, null) and the strings beyond PRED_MAX_ATOMS */
+	struct lit *inlits;
+	size_t nin, nin_other;
 	regex_t re;
 	int has_re;
 };

@@ -370,16 +370,31 @@ static int parse_list(struct ps *p, struct pnode *n)
 		switch (l.type) {
 		case SCAN_STRING:
 			rc = strset_add_literal(n->set, 's', l.s, l.n);
+			if (rc == 0 && n->nin < PRED_MAX_ATOMS) {
+				if (!n->inlits)
+					n->inlits = calloc(PRED_MAX_ATOMS, sizeof(*n->inlits));
+				if (!n->inlits) {
+					rc = -ENOMEM;
+					break;
+				}
+				n->inlits[n->nin++] = l;
+				l.s = NULL; /* now owned by the node */
+			} else {
+				n->nin_other++;
+			}
 			break;
 		case SCAN_NUMBER:
+			n->nin_other++;
 			/* The parsed value, not a re-printed token: a "%.17g" of an
 			 * integer beyond 2^53 would round it. */
 			rc = strset_add_num(n->set, &l.num);
 			break;
 		case SCAN_BOOL:
+			n->nin_other++;
 			rc = strset_add_literal(n->set, l.b ? 't' : 'f', NULL, 0);
 			break;
 		default:
+			n->nin_other++;
 			rc = strset_add_literal(n->set, 'z', NULL, 0);
 			break;
 		}

@@ -133,7 +133,7 @@ void progress_stop(struct progress *p)
 void progress_summary(const struct pipeline_stats *st, uint64_t files_total, double seconds,
 		      char *out, size_t cap)
 {
-	char rec[32], mat[32], bad[32], hdata[32], hin[32], failed[48] = "", extra[96] = "";
+	char rec[32], mat[32], bad[32], hdata[32], hin[32], failed[48] = "", extra[160] = "";
 	uint64_t data = ld(&st->bytes_data);
 	uint64_t nfail = ld(&st->files_failed), nbad = ld(&st->bad), nlong = ld(&st->too_long);
 
@@ -146,6 +146,14 @@ void progress_summary(const struct pipeline_stats *st, uint64_t files_total, dou
 		snprintf(failed, sizeof(failed), " (%llu failed)", (unsigned long long)nfail);
 	if (nlong)
 		snprintf(extra, sizeof(extra), ", %llu over-long lines", (unsigned long long)nlong);
+	if (ld(&st->skipped)) {
+		char sk[32];
+		size_t el = strlen(extra);
+
+		commas(ld(&st->skipped), sk, sizeof(sk));
+		snprintf(extra + el, sizeof(extra) - el,
+			 ", %s lines skipped unvalidated (prefilter)", sk);
+	}
 	snprintf(out, cap,
 		 "filter: %llu/%llu files%s, %s scanned (%s read), %s records, %s rows, "
 		 "%s bad records%s, %.2f s, %.0f MB/s%s",

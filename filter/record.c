@@ -110,8 +110,16 @@ int record_plan_init(struct record_plan *j, const char *where, const char *colum
 	return 0;
 }
 
+int record_plan_prefilter(struct record_plan *j)
+{
+	prefilter_free(j->pf);
+	j->pf = NULL;
+	return j->pred ? prefilter_new(j->pred, &j->pf) : 0;
+}
+
 void record_plan_release(struct record_plan *j)
 {
+	prefilter_free(j->pf);
 	pred_free(j->pred);
 	scan_fields_free(j->fields);
 	for (size_t i = 0; i < j->ncols; i++)

@@ -20,13 +20,15 @@
 #include "buf.h"
 #include "csv.h"
 #include "pred.h"
+#include "prefilter.h"
 #include "scan.h"
 
 #define RECORD_MAX_COLS 1024
 
 struct record_plan {
 	struct scan_fields *fields;
-	struct pred *pred; /* NULL: every record matches */
+	struct pred *pred;    /* NULL: every record matches */
+	struct prefilter *pf; /* NULL: every line is scanned (record_plan_prefilter) */
 	enum scan_format informat;
 	enum csv_format outformat;
 	unsigned csv_flags;
@@ -50,6 +52,9 @@ int record_plan_init(struct record_plan *j, const char *where, const char *colum
 		     enum scan_format in, enum csv_format out, unsigned csv_flags, size_t max_line,
 		     char *err, size_t errcap);
 void record_plan_release(struct record_plan *j);
+/* Builds the raw prefilter of the predicate (prefilter.h) into j->pf; it
+ * stays NULL when the predicate has no literal condition. 0 or -ENOMEM. */
+int record_plan_prefilter(struct record_plan *j);
 
 int record_worker_init(struct record_worker *w, const struct record_plan *j);
 void record_worker_release(struct record_worker *w);

@@ -213,11 +213,18 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 		}
 		if (!p)
 			return NULL;
-		if (!tok_sep_sp(p, end, ',')) {
-			p = tok_ws(p, end, py);
-			if (p >= end)
-				return tok_fail(s, p, "unexpected end of line inside a container");
+		if (tok_sep_sp(p, end, ',')) {
+			/* ", " then (almost always) the next key's quote */
+			p += 2;
+			if (p < end && (unsigned char)*p <= 0x20)
+				p = tok_ws(p, end, py);
+			if (py && p < end && *p == '}')
+				return p + 1;
+			continue;
 		}
+		p = tok_ws(p, end, py);
+		if (p >= end)
+			return tok_fail(s, p, "unexpected end of line inside a container");
 		if (*p == ',') {
 			p = tok_ws(p + 1, end, py);
 			if (py && p < end && *p == '}')

@@ -41,7 +41,10 @@
  *               writes it); trailing commas as Python allows. Whitespace: space,
  *               \t, \n, \r, \f. Not accepted: sets, raw strings, implicit string
  *               concatenation, complex numbers, Python 2 `123L`, leading zeros.
- *               Raw newlines inside a string are rejected.
+ *               Raw newlines inside a string are rejected, and so is a NUL
+ *               byte in a string, raw or after a backslash (Python: "source
+ *               code string cannot contain null bytes"); other raw control
+ *               bytes are legal in Python string literals and accepted.
  *   SCAN_AUTO   Each line is tried as strict JSON first; if that fails it is
  *               tried as a Python dict; the format that worked is returned in
  *               res->format. If both fail, the error of the attempt that got

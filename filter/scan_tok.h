@@ -200,17 +200,16 @@ static inline __attribute__((always_inline)) const char *tok_py_string(struct sc
 		/* Both quote bytes stop the vector loop (constant vectors are cheaper
 		 * than a per-string broadcast); the other quote is rare inside a
 		 * string and is stepped over below. */
-		/* (x | 5) == 0x27 is x in {'"', '#', '&', '\''}; (x | 7) == 0x0f is
-		 * x in 0x08..0x0f, which holds '\n' and '\r' (repr never writes the
-		 * others raw). Four ops fewer than five compares; a false stop is
-		 * stepped over below. */
+		/* (x | 5) == 0x27 is x in {'"', '#', '&', '\''}; max(x, 0x0f) ==
+		 * 0x0f is x in 0x00..0x0f, which holds NUL, '\n' and '\r' (repr
+		 * never writes the others raw). Four ops fewer than six compares; a
+		 * false stop is stepped over below. */
 		const __m128i q27 = _mm_set1_epi8(0x27), o5 = _mm_set1_epi8(5),
-			      c0f = _mm_set1_epi8(0x0f), o7 = _mm_set1_epi8(7),
-			      bs = _mm_set1_epi8('\\');
+			      c0f = _mm_set1_epi8(0x0f), bs = _mm_set1_epi8('\\');
 		while (q + 16 <= end) {
 			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
 			__m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_or_si128(x, o5), q27),
-						 _mm_cmpeq_epi8(_mm_or_si128(x, o7), c0f));
+						 _mm_cmpeq_epi8(_mm_max_epu8(x, c0f), c0f));
 			m = _mm_or_si128(m, _mm_cmpeq_epi8(x, bs));
 			int mask = _mm_movemask_epi8(m);
 			if (mask) {
@@ -220,7 +219,8 @@ static inline __attribute__((always_inline)) const char *tok_py_string(struct sc
 			q += 16;
 		}
 #endif
-		while (q < end && *q != quote && *q != '\\' && *q != '\n' && *q != '\r')
+		while (q < end && *q != quote && *q != '\\' && *q != '\n' && *q != '\r' &&
+		       *q != '\0')
 			q++;
 		if (q >= end)
 			return tok_fail(s, p, "unterminated string");
@@ -232,6 +232,10 @@ static inline __attribute__((always_inline)) const char *tok_py_string(struct sc
 		if (*q != '\\') {
 			if (*q == '\n' || *q == '\r')
 				return tok_fail(s, q, "newline in string");
+			/* Python refuses NUL anywhere in source ("source code string
+			 * cannot contain null bytes"); other raw controls are legal. */
+			if (*q == '\0')
+				return tok_fail(s, q, "NUL byte in string");
 			q++; /* the other quote, or a false stop of the vector loop */
 			continue;
 		}
@@ -240,6 +244,8 @@ static inline __attribute__((always_inline)) const char *tok_py_string(struct sc
 			return tok_fail(s, q, "unterminated string");
 		unsigned char e = (unsigned char)q[1];
 		size_t need = 0;
+		if (e == '\0')
+			return tok_fail(s, q + 1, "NUL byte in string");
 		if (e == 'x')
 			need = 2;
 		else if ((e == 'u' || e == 'U' || e == 'N') && !(flags & SCAN_F_BYTES))

@@ -10,6 +10,9 @@
 #   BENCH_CACHE    cache dir for data, DuckDB's npm module, outputs (default /tmp/s3m-bench-filter)
 #   RUNS           runs per fast command, median reported (default 3; slow peers run once)
 #   SKIP_SLOW=1    leave out jq, Miller and the Python peers
+#   MANY_ONLY=1    only the many-files / one-file table (filter vs the igzip floor, with and
+#                  without the raw prefilter; issue 14)
+#   MANY_FORMATS   formats of that table (default "json pydict")
 # Needs: python3, /usr/bin/time (Debian `time`), igzip (Debian `isal`); optional peers:
 # python3-ujson, jq, miller (Debian), node + npm (DuckDB's @duckdb/node-api is npm-installed
 # into the cache dir on first use). A missing peer is listed as such, never silently dropped.
@@ -38,15 +41,22 @@ gen() { # format file
 	$PY "$PEERS/gen_records.py" --records 1700000 --seed 42 --format "$1" --out "$2.tmp" &&
 		mv "$2.tmp" "$2"
 }
-gen json "$J"
-gen pydict "$P"
-[ -s "$SUBJ" ] || zcat "$J" | head -n 166000 | gzip -6 -n > "$SUBJ"
-[ -s "$SUBP" ] || zcat "$P" | head -n 166000 | gzip -6 -n > "$SUBP"
+MANY_FORMATS=${MANY_FORMATS:-json pydict}
 usize() { # cached uncompressed size
 	[ -s "$1.usize" ] || zcat "$1" | wc -c > "$1.usize"
 	cat "$1.usize"
 }
-UJ=$(usize "$J"); UP=$(usize "$P"); USJ=$(usize "$SUBJ"); USP=$(usize "$SUBP")
+gen json "$J"
+UJ=$(usize "$J") UP=0
+if [ "${MANY_ONLY:-0}" != 1 ] || [[ "$MANY_FORMATS" == *pydict* ]]; then
+	gen pydict "$P"
+	UP=$(usize "$P")
+fi
+if [ "${MANY_ONLY:-0}" != 1 ]; then
+	[ -s "$SUBJ" ] || zcat "$J" | head -n 166000 | gzip -6 -n > "$SUBJ"
+	[ -s "$SUBP" ] || zcat "$P" | head -n 166000 | gzip -6 -n > "$SUBP"
+	USJ=$(usize "$SUBJ"); USP=$(usize "$SUBP")
+fi
 
 WHERE="event_type in ['purchase', 'refund', 'subscription_renew'] and user.country == 'DE' and amount > 100"
 COLS=id,ts,user.id,user.name,amount
@@ -64,7 +74,7 @@ HAVE_DUCK=0
 UJSON=json
 $PY -c 'import ujson' 2>/dev/null && UJSON=ujson
 
-cat "$J" "$P" "$SUBJ" "$SUBP" > /dev/null # page cache
+cat "$J" "$P" "$SUBJ" "$SUBP" > /dev/null 2>&1 # page cache
 
 ROWS=()
 NOTES=()
@@ -102,9 +112,70 @@ bench() {
 	mbpc=$(awk -v b="$ubytes" -v t="$medcpus" 'BEGIN { if (t > 0) printf "%.0f", b / 1e6 / t; else print "-" }')
 	ROWS+=("$(printf '| %-56s | %6s | %7s | %5s%% | %7s | %7s | %7.1f | %6s | %s |' "$name" "$mbps" "$med" "$medcpu" "$medcpus" "$mbpc" "$(awk -v k="$rss" 'BEGIN{print k/1024}')" "$rows" "$runs")")
 	echo "${ROWS[-1]}" >&2
+	LAST_MBPS=$mbps LAST_CPUS=$medcpus LAST_RSS=$rss LAST_ROWS=$rows
+}
+
+# many NAME UBYTES FLOOR_MBPS CSV|- COMMAND...: a row of the many-files table (issue 14):
+# MB/s, the ratio to the floor measured in the same run, CPU-s per GB, RSS.
+MANY=()
+many() {
+	local name=$1 ubytes=$2 floor=$3
+	shift 3
+	bench "$name" "$ubytes" "$RUNS" "$@"
+	MANY+=("$(printf '| %-62s | %6s | %5s | %6s | %7.1f | %7s |' "$name" "$LAST_MBPS" \
+		"$(awk -v a="$LAST_MBPS" -v b="$floor" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')" \
+		"$(awk -v c="$LAST_CPUS" -v b="$ubytes" 'BEGIN { printf "%.2f", c / (b / 1e9) }')" \
+		"$(awk -v k="$LAST_RSS" 'BEGIN{print k/1024}')" "$LAST_ROWS")")
 }
 
 F="$FILTER --no-progress -q"
+NP=$(nproc)
+# ---- many files (issue 14): 4 copies of each file, -j $(nproc) against $(nproc) parallel
+# igzip -dc over the same files, with and without the raw prefilter, on the standard
+# predicate and on `amount > 100` alone (no literal: nothing to prefilter); and one file
+# against one igzip. The copies are symlinks (same page cache, separate streams).
+for k in 1 2 3 4; do ln -sf "$J" "$CACHE/many$k.json.gz"; ln -sf "$P" "$CACHE/many$k.pydict.gz"; done
+MJ="$CACHE/many1.json.gz $CACHE/many2.json.gz $CACHE/many3.json.gz $CACHE/many4.json.gz"
+MP="$CACHE/many1.pydict.gz $CACHE/many2.pydict.gz $CACHE/many3.pydict.gz $CACHE/many4.pydict.gz"
+for fmt in $MANY_FORMATS; do
+	if [ $fmt = json ]; then files=$MJ one=$J ub=$UJ; else files=$MP one=$P ub=$UP; fi
+	bench "floor: $NP x igzip -dc, 4 $fmt files" "$((4 * ub))" "$RUNS" - \
+		"printf '%s\\n' $files | xargs -P $NP -n 1 sh -c 'igzip -dc \"\$0\" > /dev/null'"
+	fl=$LAST_MBPS
+	MANY+=("$(printf '| %-62s | %6s | %5s | %6s | %7s | %7s |' "floor: $NP x igzip -dc, 4 $fmt files" "$fl" "1.00x" "$(awk -v c="$LAST_CPUS" -v b="$((4 * ub))" 'BEGIN { printf "%.2f", c / (b / 1e9) }')" "-" "-")")
+	many "filter -j $NP, 4 $fmt files, standard predicate" "$((4 * ub))" "$fl" "$OUT/m_$fmt.csv" \
+		"$F -j $NP -w \"$WHERE\" -c $COLS -o '$OUT/m_$fmt.csv' $files"
+	many "filter -j $NP, 4 $fmt files, standard, --no-prefilter" "$((4 * ub))" "$fl" "$OUT/m_${fmt}_np.csv" \
+		"$F -j $NP --no-prefilter -w \"$WHERE\" -c $COLS -o '$OUT/m_${fmt}_np.csv' $files"
+	many "filter -j $NP, 4 $fmt files, amount > 100" "$((4 * ub))" "$fl" - \
+		"$F -j $NP -w 'amount > 100' -c $COLS -o /dev/null $files"
+	bench "floor: igzip -dc, 1 $fmt file" "$ub" "$RUNS" - "igzip -dc '$one' > /dev/null"
+	fl=$LAST_MBPS
+	MANY+=("$(printf '| %-62s | %6s | %5s | %6s | %7s | %7s |' "floor: igzip -dc, 1 $fmt file" "$fl" "1.00x" "$(awk -v c="$LAST_CPUS" -v b="$ub" 'BEGIN { printf "%.2f", c / (b / 1e9) }')" "-" "-")")
+	many "filter, 1 $fmt file, standard predicate" "$ub" "$fl" "$OUT/o_$fmt.csv" \
+		"$F -w \"$WHERE\" -c $COLS -o '$OUT/o_$fmt.csv' '$one'"
+	many "filter, 1 $fmt file, standard, --no-prefilter" "$ub" "$fl" "$OUT/o_${fmt}_np.csv" \
+		"$F --no-prefilter -w \"$WHERE\" -c $COLS -o '$OUT/o_${fmt}_np.csv' '$one'"
+	many "filter, 1 $fmt file, amount > 100" "$ub" "$fl" - \
+		"$F -w 'amount > 100' -c $COLS -o /dev/null '$one'"
+	for x in m o; do
+		cmp -s "$OUT/${x}_$fmt.csv" "$OUT/${x}_${fmt}_np.csv" ||
+			NOTES+=("$x $fmt: the outputs with and without the prefilter DIFFER")
+	done
+done
+print_many() {
+	echo
+	echo "many files / one file (issue 14): ratio = MB/s over the igzip floor of the same run;"
+	echo "CPU-s/GB = user+sys CPU seconds per GB of records (all threads)"
+	printf '| %-62s | %6s | %5s | %6s | %7s | %7s |\n' "command" "MB/s" "ratio" "CPU-s/GB" "RSS MiB" "rows"
+	printf '|%s|--------|-------|--------|---------|---------|\n' "$(printf -- '-%.0s' {1..64})"
+	printf '%s\n' "${MANY[@]}"
+}
+if [ "${MANY_ONLY:-0}" = 1 ]; then
+	print_many
+	for n in "${NOTES[@]}"; do echo "note: $n"; done
+	exit 0
+fi
 bench "floor: zcat > /dev/null (zlib)" "$UJ" "$RUNS" - "zcat '$J' > /dev/null"
 bench "floor: igzip -dc > /dev/null (ISA-L)" "$UJ" "$RUNS" - "igzip -dc '$J' > /dev/null"
 bench "filter, JSON (ISA-L)" "$UJ" "$RUNS" "$OUT/f_json.csv" \
@@ -177,4 +248,5 @@ cmp -s "$OUT/f_json.csv" "$OUT/f_pydict.csv" && echo "  filter JSON and pydict o
 	echo "  filter JSON and pydict outputs DIFFER"
 [ -f "$OUT/f_sub_pydict.csv" ] && [ -f "$OUT/py_lit_sub.csv" ] && $PY "$PEERS/compare.py" "$OUT/py_lit_sub.csv" "$OUT/f_sub_pydict.csv"
 [ -f "$OUT/py_$UJSON.csv" ] && $PY "$PEERS/compare.py" "$OUT/py_$UJSON.csv" "$OUT/f_json.csv"
+print_many
 for n in "${NOTES[@]}"; do echo "note: $n"; done

@@ -128,6 +128,55 @@ gzip -c "$D/hostile.jsonl" >"$D/hostile.jsonl.gz"
 run_filter hostile-gz -c id "$D/hostile.jsonl.gz"
 expect hostile-gz '1|3'
 has_ids hostile-gz 1 3 5 7 11 15 17 20
+# ---- the raw prefilter and --validate (issue 14) -----------------------------------------------
+# With a string literal in -w, lines that cannot hold it are skipped unparsed: a malformed
+# line among them is not reported (the summary counts the skipped lines); --validate, and
+# --strict, parse every line. Over-long lines are reported either way.
+python3 - "$D" <<'EOF'
+import sys
+d = sys.argv[1]
+with open(d + "/pf.jsonl", "wb") as f:
+    f.write(b'{"id": 1, "name": "ok"}\n')
+    f.write(b'{"id": 2, "name": "ok"\n')                   # bad, holds "ok": parsed, reported
+    f.write(b'{"id": 3, "deep": ' + b"[" * 100000 + b"\n")  # bad, no "ok": skipped by default
+    f.write(b'{"id": 4, "name": "ok"}\n')
+    f.write(b"\x00\x00\x00\n")                              # bad, skipped by default
+    f.write(b'{"id": 6, "name": "o\\u006b"}\n')             # escaped "ok": parsed, a row
+    f.write(b'{"id": 7, "name": "no"}\n')
+with open(d + "/pf-quiet.jsonl", "wb") as f:
+    f.write(b'{"id": 1, "name": "ok"}\n{"id": 2, oops}\n{"id": 3, "name": "ok"}\n')
+EOF
+run_filter pf -w "name == 'ok'" -c id "$D/pf.jsonl"
+expect pf 1
+has_ids pf 1 4 6
+check "prefilter: 3 rows" test "$(grep -c . "$D/pf.out")" = 4
+check "prefilter: the parsed bad line 2 is reported" grep -q 'pf.jsonl:2: bad record' "$D/pf.err"
+check "prefilter: the skipped bad lines 3 and 5 are not" \
+    bash -c "! grep -qE 'pf.jsonl:(3|5):' '$D/pf.err'"
+check "prefilter: the summary counts 3 skipped lines" grep -q '3 lines skipped unvalidated' "$D/pf.err"
+run_filter pf-validate --validate -w "name == 'ok'" -c id "$D/pf.jsonl"
+expect pf-validate 1
+check "--validate: the same rows" cmp -s "$D/pf.out" "$D/pf-validate.out"
+for l in 2 3 5; do
+    check "--validate: line $l reported" grep -q "pf.jsonl:$l: bad record" "$D/pf-validate.err"
+done
+check "--validate: nothing skipped" bash -c "! grep -q skipped '$D/pf-validate.err'"
+run_filter pf-quiet -w "name == 'ok'" -c id "$D/pf-quiet.jsonl"
+expect pf-quiet 0
+check "prefilter: a skipped bad line leaves exit 0, counted as skipped" \
+    grep -q '1 lines skipped unvalidated' "$D/pf-quiet.err"
+run_filter pf-quiet-validate --validate -w "name == 'ok'" -c id "$D/pf-quiet.jsonl"
+expect pf-quiet-validate 1
+check "--validate: the bad line 2 is reported" grep -q 'pf-quiet.jsonl:2: bad record' "$D/pf-quiet-validate.err"
+run_filter pf-quiet-strict --strict -w "name == 'ok'" -c id "$D/pf-quiet.jsonl"
+expect pf-quiet-strict 1
+check "--strict implies --validate: stops at the bad line 2" grep -q 'pf-quiet.jsonl:2: bad record' "$D/pf-quiet-strict.err"
+check "--strict: only the row before it" test "$(grep -c . "$D/pf-quiet-strict.out")" = 2
+run_filter hostile-pf -w "name == 'ok'" -c id "$D/hostile.jsonl"
+expect hostile-pf '1|3'
+has_ids hostile-pf 1 3 5 7 11 15 17 20
+check "prefilter: the 100 MB line is still reported as too long" grep -q 'longer than --max-line' "$D/hostile-pf.err"
+
 for n in trunc corrupt hostile hostile-py hostile-gz; do
     sed 's/^/    /' "$D/$n.err" | head -c 600
 done

@@ -265,6 +265,35 @@ static void test_align(void)
 	}
 }
 
+/* lines_count (SIMD byte counters summed every 255 rounds) against a plain
+ * count, on buffers past one 255 x 16 byte round; lines_find_long. */
+static void test_count_and_long(void)
+{
+	static char buf[20000];
+	unsigned seed = 7;
+	for (size_t i = 0; i < sizeof(buf); i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (seed >> 16) % 3 == 0 ? '\n' : 'a';
+	}
+	for (size_t n = 0; n < sizeof(buf); n += n < 64 ? 1 : 997) {
+		for (size_t off = 0; off < 3; off++) {
+			uint64_t want = 0;
+			for (size_t i = off; i < n; i++)
+				want += buf[i] == '\n';
+			CHECK_INT(lines_count(buf + off, n > off ? n - off : 0), want);
+		}
+	}
+	memset(buf, '\n', 5000);
+	CHECK_INT(lines_count(buf, 5000), 5000);
+	const char *t = "ab\nabcdef\r\nabcdefg\nx";
+	const char *ls = NULL, *le;
+	CHECK(lines_find_long(t, t + strlen(t), 6, &ls) == t + 18 && ls == t + 11);
+	CHECK(lines_find_long(t, t + strlen(t), 7, &ls) == NULL);
+	CHECK(lines_find_long(t, t + 5, 4, &ls) == NULL); /* a range <= max + 1: none */
+	le = lines_find_long(t, t + strlen(t), 1, &ls);
+	CHECK(le == t + 2 && ls == t);
+}
+
 int main(void)
 {
 	T_RUN(test_align);
@@ -273,5 +302,6 @@ int main(void)
 	T_RUN(test_too_long);
 	T_RUN(test_stop_and_pending);
 	T_RUN(test_many_lines);
+	T_RUN(test_count_and_long);
 	return T_DONE();
 }

@@ -624,6 +624,84 @@ static void test_py_errors(void)
 	done(&s);
 }
 
+/*
+ * Python refuses a NUL byte anywhere in a string literal, raw or after a
+ * backslash (issue 14); other raw control bytes are legal there and stay
+ * accepted. Both the scalar loop (short strings) and the 16-byte loop (a NUL
+ * past the first 16 bytes) are covered, in both quote kinds.
+ */
+static void test_py_nul(void)
+{
+	static const char *const bodies[] = {"a\0a", "\\\0", "0123456789abcdefghij\0x",
+					     "0123456789abcdefghij\\\0x"};
+	static const size_t blen[] = {3, 2, 23, 24};
+	const char *paths[] = {"a"};
+	for (size_t q = 0; q < 2; q++) {
+		char quote = q ? '"' : '\'';
+		for (size_t i = 0; i < 4; i++) {
+			char line[64];
+			size_t n = 0;
+			memcpy(line, "{'a': ", 6);
+			n = 6;
+			line[n++] = quote;
+			memcpy(line + n, bodies[i], blen[i]);
+			n += blen[i];
+			line[n++] = quote;
+			line[n++] = '}';
+			struct scanned s;
+			CHECK_INT(do_scan(&s, line, n, SCAN_PYDICT, paths, 1), -EINVAL);
+			CHECK(s.res.err_reason && strstr(s.res.err_reason, "NUL") != NULL);
+			done(&s);
+			CHECK_INT(do_scan(&s, line, n, SCAN_AUTO, paths, 1), -EINVAL);
+			done(&s);
+		}
+	}
+	/* other raw controls (0x01..0x1f but \n \r) are legal Python */
+	for (int c = 1; c < 0x20; c++) {
+		if (c == '\n' || c == '\r')
+			continue;
+		char line[64];
+		int n = snprintf(line, sizeof(line), "{'a': 'x%cy', 'b': '0123456789abcdef%cgh'}",
+				 c, c);
+		struct scanned s;
+		const char *pb[] = {"a", "b"};
+		CHECK_INT(do_scan(&s, line, (size_t)n, SCAN_AUTO, pb, 2), 0);
+		CHECK_INT(s.res.format, SCAN_PYDICT);
+		CHECK_INT(V(&s, 0)->len, 3);
+		done(&s);
+	}
+	/* JSONTestSuite n_string_unescaped_ctrl_char and n_string_backslash_00,
+	 * wrapped as a field value: bad records in AUTO mode (they were read as
+	 * Python dicts before) */
+	static const char *const files[] = {"n_string_unescaped_ctrl_char.json",
+					    "n_string_backslash_00.json"};
+	for (size_t i = 0; i < 2; i++) {
+		char path[1024], line[256];
+		snprintf(path, sizeof(path), "%s/testdata/json/test_parsing/%s", S3M_SHARED_DIR,
+			 files[i]);
+		FILE *f = fopen(path, "rb");
+		CHECK(f != NULL);
+		if (!f)
+			continue;
+		memcpy(line, "{\"a\": ", 6);
+		size_t n = 6 + fread(line + 6, 1, sizeof(line) - 8, f);
+		fclose(f);
+		while (n > 6 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+			n--;
+		line[n++] = '}';
+		CHECK(memchr(line, '\0', n) != NULL);
+		struct scanned s;
+		CHECK_INT(do_scan(&s, line, n, SCAN_AUTO, paths, 1), -EINVAL);
+		done(&s);
+		/* and with the Python quote */
+		for (size_t k = 0; k < n; k++)
+			if (line[k] == '"')
+				line[k] = '\'';
+		CHECK_INT(do_scan(&s, line, n, SCAN_AUTO, paths, 1), -EINVAL);
+		done(&s);
+	}
+}
+
 static void test_auto(void)
 {
 	struct scanned s;
@@ -833,6 +911,7 @@ int main(void)
 	T_RUN(test_py_basic);
 	T_RUN(test_py_escapes);
 	T_RUN(test_py_errors);
+	T_RUN(test_py_nul);
 	T_RUN(test_auto);
 	T_RUN(test_numbers_and_cmp);
 	T_RUN(test_json_escape_fn);
