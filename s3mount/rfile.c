@@ -220,10 +220,14 @@ static void verify_failed(struct fs *fs, struct fh *h, const char *why)
 	if (why)
 		log_error("read of '%s': %s: EIO; its cached blocks are dropped", LOG_KEY(key),
 			  why);
-	else
-		log_error("read of '%s': the %s of the bytes downloaded does not match the "
-			  "object's (corrupted in transit?): EIO; its cached blocks are dropped",
+	else if (verify_mode(h->v) == VERIFY_MODE_CRC)
+		log_error("read of '%s': the %s of the bytes downloaded does not match its stored "
+			  "checksum (corrupted in transit?): EIO; its cached blocks are dropped",
 			  LOG_KEY(key), verify_what(h->v));
+	else
+		log_error("read of '%s': the MD5 of the bytes downloaded does not match its ETag "
+			  "(corrupted in transit?): EIO; its cached blocks are dropped",
+			  LOG_KEY(key));
 	rcache_invalidate(fs->rc, key);
 }
 
