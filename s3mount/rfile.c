@@ -307,6 +307,17 @@ ssize_t rfile_read(struct fs *fs, struct fh *h, size_t size, uint64_t off, struc
 		return n;
 	}
 	int vrc = fh_verify(h, off, d->iov, d->niov);
+	int gave_up = verify_gave_up(h->v);
+	if (gave_up) {
+		char key[S3_KEY_MAX + 2];
+		handle_key(fs, h, key);
+		if (gave_up == VERIFY_GAVE_UP_WAIT)
+			log_info("read of '%s': a read waited over %d ms for the ones before it: "
+				 "this handle's read is not checked",
+				 LOG_KEY(key), RFILE_VERIFY_WAIT_MS);
+		else
+			log_debug("read of '%s': random access: not checked", LOG_KEY(key));
+	}
 	const char *why = NULL;
 	if (vrc == VERIFY_FEED_DECIDE)
 		vrc = decide_by_second_download(fs, h, &why);

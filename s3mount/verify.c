@@ -52,6 +52,8 @@ struct verify {
 	uint64_t pos;		 /* bytes hashed so far (a prefix); protected by lock */
 	enum verify_state state; /* protected by lock */
 	int wait_ms;
+	int gave_up;  /* why reads out of order turned the check off (verify_gave_up) */
+	int reported; /* 1: verify_gave_up said so */
 };
 
 /* The 16 bytes of the 32 hex digits that open etag (quoted or not), or
@@ -451,6 +453,13 @@ static void verify_off_locked(struct verify *v)
 	pthread_cond_broadcast(&v->moved);
 }
 
+/* Stops checking because the reads did not come in order (lock held). */
+static void verify_give_up_locked(struct verify *v, int why)
+{
+	verify_off_locked(v);
+	v->gave_up = why;
+}
+
 int verify_feed(struct verify *v, uint64_t off, const struct iovec *iov, int niov)
 {
 	if (!v)
@@ -461,7 +470,7 @@ int verify_feed(struct verify *v, uint64_t off, const struct iovec *iov, int nio
 	int rc = 0;
 	pthread_mutex_lock(&v->lock);
 	if (v->state == VERIFY_ACTIVE && off > v->pos + VERIFY_REORDER_MAX)
-		verify_off_locked(v);
+		verify_give_up_locked(v, VERIFY_GAVE_UP_JUMP);
 	if (v->state == VERIFY_ACTIVE && off > v->pos) {
 		/* A read ahead of the hashed prefix: the reads before it are
 		 * normally on other FUSE threads right now. Wait a little. */
@@ -476,7 +485,7 @@ int verify_feed(struct verify *v, uint64_t off, const struct iovec *iov, int nio
 		while (v->state == VERIFY_ACTIVE && off > v->pos) {
 			if (pthread_cond_timedwait(&v->moved, &v->lock, &dl) == ETIMEDOUT) {
 				if (off > v->pos)
-					verify_off_locked(v);
+					verify_give_up_locked(v, VERIFY_GAVE_UP_WAIT);
 				break;
 			}
 		}
@@ -539,6 +548,18 @@ int verify_stop(struct verify *v)
 		verify_off_locked(v);
 	pthread_mutex_unlock(&v->lock);
 	return was;
+}
+
+int verify_gave_up(struct verify *v)
+{
+	if (!v)
+		return 0;
+	pthread_mutex_lock(&v->lock);
+	int r = v->reported ? 0 : v->gave_up;
+	if (r)
+		v->reported = 1;
+	pthread_mutex_unlock(&v->lock);
+	return r;
 }
 
 enum verify_state verify_state(struct verify *v)

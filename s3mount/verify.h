@@ -140,6 +140,16 @@ int verify_decide(struct verify *v, int rc, uint64_t crc, uint64_t len);
  * encryption). Returns 1 when the check was stopped by this call. */
 int verify_stop(struct verify *v);
 
+/* Once, after the check turned off because the reads did not come in
+ * order, why: VERIFY_GAVE_UP_JUMP (a read more than 32 MiB past the hashed
+ * prefix: random access) or VERIFY_GAVE_UP_WAIT (a read waited wait_ms for
+ * the reads before it: a loaded machine, or a hole the kernel's page cache
+ * served); else 0. For the log, so that a sequential read left unchecked is
+ * not silent. v may be NULL. */
+#define VERIFY_GAVE_UP_JUMP 1
+#define VERIFY_GAVE_UP_WAIT 2
+int verify_gave_up(struct verify *v);
+
 enum verify_state verify_state(struct verify *v);
 
 #endif

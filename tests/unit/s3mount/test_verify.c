@@ -147,6 +147,8 @@ static void test_random_access_turns_off(void)
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	CHECK(ms >= 45 && ms < 5000);
 	CHECK_INT(verify_state(v), VERIFY_OFF);
+	CHECK_INT(verify_gave_up(v), VERIFY_GAVE_UP_WAIT); /* said once */
+	CHECK_INT(verify_gave_up(v), 0);
 	/* a corrupt tail is then not reported: the check is off */
 	CHECK_INT(feed(v, obj, 0, SIZE + 77), 0);
 	verify_free(v);
@@ -165,6 +167,7 @@ static void test_far_ahead_no_wait(void)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	CHECK(t1.tv_sec - t0.tv_sec < 5); /* did not wait the 60 s */
 	CHECK_INT(verify_state(v), VERIFY_OFF);
+	CHECK_INT(verify_gave_up(v), VERIFY_GAVE_UP_JUMP);
 	verify_free(v);
 	free(big);
 }
