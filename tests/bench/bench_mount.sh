@@ -292,7 +292,7 @@ EOF
 code=$(s3curl -o /dev/null -w '%{http_code}' -X PUT -H "x-amz-content-sha256: $EMPTY" "$EP/$BUCKET")
 [ "$code" = 200 ] || { say "CreateBucket answered $code"; exit 1; }
 AWSV=$("$AWS" --version 2>&1)
-say "RGW at $EP; $AWSV"
+say "S3 server at $EP; $AWSV"
 
 # ---- data ----------------------------------------------------------------------------
 BIGF=$CACHE/big-${BIG_MIB}M.bin
