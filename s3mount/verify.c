@@ -105,8 +105,9 @@ static uint64_t round_up(uint64_t a, uint64_t m)
 }
 
 /* Each tool's default part size and what it does when that would take more
- * than 10,000 parts (from their sources; a rule we get wrong costs a second
- * download, never a wrong verdict):
+ * than 10,000 parts, as we know their current versions (not checked against
+ * every release; a rule we get wrong costs a second download, never a wrong
+ * verdict):
  *   AWS CLI / boto3 (s3transfer): 8 MiB, doubled until <= 10,000 parts;
  *   AWS SDK for Go (s3manager): 5 MiB, else size / 10,000 + 1 bytes;
  *   rclone: 5 MiB, else size / 10,000 rounded up to whole MiB;

@@ -19,7 +19,8 @@
 #          of a single-PUT copy of the big object through tests/faultproxy, which answers HEAD
 #          with a CRC64NVME it precomputed (RGW keeps no checksums): s3mount (and the
 #          --baseline build) with the CRC check, with the MD5 (ETag) check, and with
-#          no_verify_etag; daemon CPU-s per GB and MB/s (the proxy's Python lowers MB/s)
+#          no_verify_etag; daemon CPU-s per GB and MB/s (the proxy's Python lowers MB/s).
+#          The proxy's plain-Python CRC takes 2-3 minutes over 1 GiB, once per run
 #
 # Usage: tests/bench/bench_mount.sh [--quick] [--only PARTS] [--size MB] [--runs N]
 #                                   [--objects N] [--big MiB] [--build DIR] [--cache DIR]
