@@ -51,7 +51,8 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                         "status": {http status of S3's forwarded answers: n},
                         "inflight": n, "inflight_max": n (requests whose answer is
                         not finished, now and at most), "per_second": [[second since
-                        the last reset, requests that arrived, most in flight], ...]}
+                        the last reset, requests that arrived, most in flight], ...],
+                        "checksum_heads": HEAD answers given a CRC64NVME (checksum_head)}
     GET  /config       the current configuration
     POST /config       merge a JSON object: {"rates": {class|"*": {kind: rate}},
                        "seed": n, "stall_s": s, "delay_s": s, "max_faults": n,
