@@ -291,30 +291,38 @@ ssize_t rfile_read(struct fs *fs, struct fh *h, size_t size, uint64_t off, struc
 		log_warn("read of a file open for writing refused (EPERM)");
 		return -EPERM;
 	}
+	/* Announced to the check, so that a later read waits for this one
+	 * while it fetches (verify.h). */
+	int slot = verify_read_begin(h->v, off, size);
 	/* Zero copy first: the kernel copies straight from the cached blocks. */
 	ssize_t n = reader_read_iov(h->r, off, size, d->iov, &d->niov, &d->pin);
 	if (n == -EAGAIN) {
 		/* It would wait for memory (or spans too many blocks): copy instead. */
 		d->pin = NULL;
 		d->buf = malloc(size ? size : 1);
-		if (!d->buf)
+		if (!d->buf) {
+			verify_read_end(h->v, slot);
 			return -ENOMEM;
+		}
 		n = reader_read(h->r, d->buf, size, off);
 		d->iov[0] = (struct iovec){d->buf, n > 0 ? (size_t)n : 0};
 		d->niov = 1;
 	}
 	if (n < 0) {
 		d->pin = NULL; /* a failed read pins nothing */
+		verify_read_end(h->v, slot);
 		return n;
 	}
 	int vrc = fh_verify(h, off, d->iov, d->niov);
+	verify_read_end(h->v, slot);
 	int gave_up = verify_gave_up(h->v);
 	if (gave_up) {
 		char key[S3_KEY_MAX + 2];
 		handle_key(fs, h, key);
 		if (gave_up == VERIFY_GAVE_UP_WAIT)
-			log_info("read of '%s': a read waited over %d ms for the ones before it: "
-				 "this handle's read is not checked",
+			log_info("read of '%s': a read waited too long for the ones before it "
+				 "(%d ms, 10 s while one was fetching): this handle's read is not "
+				 "checked",
 				 LOG_KEY(key), RFILE_VERIFY_WAIT_MS);
 		else
 			log_debug("read of '%s': random access: not checked", LOG_KEY(key));

@@ -18,6 +18,14 @@
  * readahead (the kernel's window is a few MiB) but random access: stop at
  * once instead of waiting. */
 #define VERIFY_REORDER_MAX ((uint64_t)32 << 20)
+/* How long a read ahead of the hashed prefix waits while a read that covers
+ * the gap is still in flight (verify_read_begin): on a loaded machine that
+ * read may wait on its GET for seconds, and giving up would leave a
+ * sequential read unchecked. Bounded because the waiting read holds its
+ * pinned blocks: at a tiny budget the read it waits for could be waiting
+ * for that memory (then this is a stall of this length, and the check gives
+ * up, logged). */
+#define VERIFY_INFLIGHT_WAIT_MS 10000
 #define MIB ((uint64_t)1 << 20)
 
 /* One MD5 computation of the ETag: plain (the whole object) or multipart
@@ -52,6 +60,11 @@ struct verify {
 	uint64_t pos;		 /* bytes hashed so far (a prefix); protected by lock */
 	enum verify_state state; /* protected by lock */
 	int wait_ms;
+	/* reads begun and not yet fed (verify_read_begin); a slot with len 0 is
+	 * free. More at once than slots (FUSE threads) are not tracked. */
+	struct {
+		uint64_t off, len;
+	} inflight[VERIFY_INFLIGHT_MAX];
 	int gave_up;  /* why reads out of order turned the check off (verify_gave_up) */
 	int reported; /* 1: verify_gave_up said so */
 };
@@ -454,6 +467,65 @@ static void verify_off_locked(struct verify *v)
 	pthread_cond_broadcast(&v->moved);
 }
 
+int verify_read_begin(struct verify *v, uint64_t off, size_t len)
+{
+	if (!v || len == 0)
+		return -1;
+	int slot = -1;
+	pthread_mutex_lock(&v->lock);
+	for (int i = 0; i < VERIFY_INFLIGHT_MAX && slot < 0; i++)
+		if (v->inflight[i].len == 0)
+			slot = i;
+	if (slot >= 0) {
+		v->inflight[slot].off = off;
+		v->inflight[slot].len = len;
+	}
+	pthread_mutex_unlock(&v->lock);
+	return slot;
+}
+
+void verify_read_end(struct verify *v, int slot)
+{
+	if (!v || slot < 0 || slot >= VERIFY_INFLIGHT_MAX)
+		return;
+	pthread_mutex_lock(&v->lock);
+	v->inflight[slot].len = 0;
+	/* a waiter may have been waiting for this read */
+	pthread_cond_broadcast(&v->moved);
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* 1 when a read in flight covers the next byte to hash (lock held): a read
+ * ahead of it then waits for that one instead of giving up. */
+static int gap_filler_locked(struct verify *v)
+{
+	for (int i = 0; i < VERIFY_INFLIGHT_MAX; i++)
+		if (v->inflight[i].len && v->inflight[i].off <= v->pos &&
+		    v->pos - v->inflight[i].off < v->inflight[i].len)
+			return 1;
+	return 0;
+}
+
+static struct timespec deadline_ms(int ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	return dl;
+}
+
+static int passed(const struct timespec *dl)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > dl->tv_sec || (now.tv_sec == dl->tv_sec && now.tv_nsec >= dl->tv_nsec);
+}
+
 /* Stops checking because the reads did not come in order (lock held). */
 static void verify_give_up_locked(struct verify *v, int why)
 {
@@ -474,21 +546,18 @@ int verify_feed(struct verify *v, uint64_t off, const struct iovec *iov, int nio
 		verify_give_up_locked(v, VERIFY_GAVE_UP_JUMP);
 	if (v->state == VERIFY_ACTIVE && off > v->pos) {
 		/* A read ahead of the hashed prefix: the reads before it are
-		 * normally on other FUSE threads right now. Wait a little. */
-		struct timespec dl;
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_sec += v->wait_ms / 1000;
-		dl.tv_nsec += (long)(v->wait_ms % 1000) * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
+		 * normally on other FUSE threads right now. Wait a little, and
+		 * as long as a read covering the gap is known to be in flight
+		 * (up to a minute): it may be waiting on its GET. */
+		struct timespec dl = deadline_ms(v->wait_ms);
+		struct timespec dl_long = deadline_ms(VERIFY_INFLIGHT_WAIT_MS);
 		while (v->state == VERIFY_ACTIVE && off > v->pos) {
-			if (pthread_cond_timedwait(&v->moved, &v->lock, &dl) == ETIMEDOUT) {
-				if (off > v->pos)
-					verify_give_up_locked(v, VERIFY_GAVE_UP_WAIT);
+			int filler = gap_filler_locked(v);
+			if (passed(filler ? &dl_long : &dl)) {
+				verify_give_up_locked(v, VERIFY_GAVE_UP_WAIT);
 				break;
 			}
+			pthread_cond_timedwait(&v->moved, &v->lock, filler ? &dl_long : &dl);
 		}
 	}
 	if (v->state == VERIFY_ACTIVE && off <= v->pos && off + len > v->pos) {

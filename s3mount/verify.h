@@ -41,9 +41,11 @@
  * Only sequential reading is checked. The kernel may send the reads of one
  * handle slightly out of order (parallel readahead on several FUSE threads),
  * so a read at most 32 MiB beyond the hashed prefix waits up to wait_ms for
- * the reads before it; past that, or further ahead (random access, a hole
+ * the reads before it, longer while one of them is known to be fetching
+ * (verify_read_begin); past that, or further ahead (random access, a hole
  * served from the kernel's page cache), the handle stops checking
- * (verify_state() says VERIFY_OFF) and never reports an error.
+ * (verify_state() says VERIFY_OFF, verify_gave_up() says why) and never
+ * reports an error.
  *
  * Ownership: verify_new/verify_free. Thread-safety: one struct verify may be
  * fed by several threads at once (it has its own lock).
@@ -127,6 +129,16 @@ int verify_feed(struct verify *v, uint64_t off, const struct iovec *iov, int nio
 /* VERIFY_MODE_GUESSED: the ETag of the version read, which the second
  * download must be of ("" in the other modes). */
 const char *verify_etag(struct verify *v);
+
+/* Readers of one handle announce each read before fetching its bytes and
+ * close it after verify_feed (or on failure), so that a read that arrives
+ * ahead of the hashed prefix waits for a read still fetching the gap (up to
+ * 10 s) instead of giving the check up after wait_ms: on a loaded
+ * machine a GET can take longer than that. Returns a slot for
+ * verify_read_end (-1: not tracked; v may be NULL). */
+#define VERIFY_INFLIGHT_MAX 64
+int verify_read_begin(struct verify *v, uint64_t off, size_t len);
+void verify_read_end(struct verify *v, int slot);
 
 /* The second download's verdict: rc its result (0: it completed), crc the
  * CRC64NVME (crc.h) of its bytes and len their count. Same bytes as the

@@ -322,6 +322,69 @@ static void test_multipart(void)
 	verify_free(v);
 }
 
+struct slow_read {
+	struct verify *v;
+	int slot;
+	int ms;	  /* sleep this long "fetching", then feed [0, CHUNK) */
+	int feed; /* 0: fail instead (the slot ends without feeding) */
+};
+
+static void *slow_read_fn(void *arg)
+{
+	struct slow_read *s = arg;
+	struct timespec ts = {s->ms / 1000, (long)(s->ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	if (s->feed)
+		(void)feed(s->v, obj, 0, CHUNK);
+	verify_read_end(s->v, s->slot);
+	return NULL;
+}
+
+/* A read ahead of the prefix waits past wait_ms while the read that covers
+ * the gap is still fetching (a slow GET on a loaded machine), and gives up
+ * soon after that read ends without delivering. */
+static void test_waits_for_inflight(void)
+{
+	struct verify *v;
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 50, &v), 0);
+	struct slow_read s = {v, verify_read_begin(v, 0, CHUNK), 300, 1};
+	CHECK(s.slot >= 0);
+	pthread_t th;
+	pthread_create(&th, NULL, slow_read_fn, &s);
+	int slot = verify_read_begin(v, CHUNK, CHUNK);
+	CHECK_INT(feed(v, obj, CHUNK, CHUNK), 0); /* waits ~300 ms, not 50 */
+	verify_read_end(v, slot);
+	pthread_join(th, NULL);
+	CHECK_INT(verify_state(v), VERIFY_ACTIVE);
+	CHECK_INT(verify_gave_up(v), 0);
+	CHECK_INT(feed(v, obj, 2 * CHUNK, SIZE + 77 - 2 * CHUNK), 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+
+	/* the read it waits for fails: the check gives up, without waiting 10 s */
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 50, &v), 0);
+	struct slow_read f = {v, verify_read_begin(v, 0, CHUNK), 200, 0};
+	pthread_create(&th, NULL, slow_read_fn, &f);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_INT(feed(v, obj, CHUNK, CHUNK), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	CHECK(t1.tv_sec - t0.tv_sec < 5);
+	CHECK_INT(verify_state(v), VERIFY_OFF);
+	CHECK_INT(verify_gave_up(v), VERIFY_GAVE_UP_WAIT);
+	verify_free(v);
+	/* untracked: NULL verify, more slots than VERIFY_INFLIGHT_MAX */
+	CHECK_INT(verify_read_begin(NULL, 0, 1), -1);
+	verify_read_end(NULL, 3);
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 50, &v), 0);
+	int last = 0;
+	for (int i = 0; i <= VERIFY_INFLIGHT_MAX; i++)
+		last = verify_read_begin(v, 0, 1);
+	CHECK_INT(last, -1);
+	verify_free(v);
+}
+
 /* A FULL_OBJECT CRC from HEAD is what a read is checked against, whatever
  * the ETag (multipart, none, or no MD5); a flipped byte fails the last read. */
 static void test_crc(void)
@@ -545,6 +608,7 @@ int main(void)
 	T_RUN(test_far_ahead_no_wait);
 	T_RUN(test_reordered_threads);
 	T_RUN(test_multipart);
+	T_RUN(test_waits_for_inflight);
 	T_RUN(test_crc);
 	T_RUN(test_guesses);
 	T_RUN(test_guessed);
