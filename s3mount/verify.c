@@ -12,6 +12,7 @@
 #include "crc.h"
 #include "crypto.h"
 #include "log.h"
+#include "monoclock.h"
 #include "mpu.h"
 
 /* A read further than this past the hashed prefix is not a reordered
@@ -275,12 +276,7 @@ int verify_new_spec(const struct verify_spec *s, struct verify **out)
 		return rc;
 	}
 	pthread_mutex_init(&v->lock, NULL);
-	/* CLOCK_MONOTONIC: a wall-clock step must not stretch or cut the wait. */
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&v->moved, &ca);
-	pthread_condattr_destroy(&ca);
+	mono_cond_init(&v->moved);
 	v->size = s->size;
 	v->wait_ms = s->wait_ms;
 	v->state = VERIFY_ACTIVE;
@@ -506,24 +502,11 @@ static int gap_filler_locked(struct verify *v)
 	return 0;
 }
 
-static struct timespec deadline_ms(int ms)
+/* The absolute time of a deadline of mono_ms() ms, for the timed waits of
+ * the monotonic condition variable. */
+static struct timespec mono_ts(uint64_t ms)
 {
-	struct timespec dl;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += ms / 1000;
-	dl.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
-	return dl;
-}
-
-static int passed(const struct timespec *dl)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > dl->tv_sec || (now.tv_sec == dl->tv_sec && now.tv_nsec >= dl->tv_nsec);
+	return (struct timespec){(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 }
 
 /* Stops checking because the reads did not come in order (lock held). */
@@ -549,15 +532,16 @@ int verify_feed(struct verify *v, uint64_t off, const struct iovec *iov, int nio
 		 * normally on other FUSE threads right now. Wait a little, and
 		 * as long as a read covering the gap is known to be in flight
 		 * (up to a minute): it may be waiting on its GET. */
-		struct timespec dl = deadline_ms(v->wait_ms);
-		struct timespec dl_long = deadline_ms(VERIFY_INFLIGHT_WAIT_MS);
+		uint64_t now = mono_ms();
+		uint64_t dl = now + (uint64_t)v->wait_ms, dl_long = now + VERIFY_INFLIGHT_WAIT_MS;
 		while (v->state == VERIFY_ACTIVE && off > v->pos) {
-			int filler = gap_filler_locked(v);
-			if (passed(filler ? &dl_long : &dl)) {
+			uint64_t d = gap_filler_locked(v) ? dl_long : dl;
+			if (mono_ms() >= d) {
 				verify_give_up_locked(v, VERIFY_GAVE_UP_WAIT);
 				break;
 			}
-			pthread_cond_timedwait(&v->moved, &v->lock, filler ? &dl_long : &dl);
+			struct timespec ts = mono_ts(d);
+			pthread_cond_timedwait(&v->moved, &v->lock, &ts);
 		}
 	}
 	if (v->state == VERIFY_ACTIVE && off <= v->pos && off + len > v->pos) {
