@@ -54,6 +54,7 @@ struct fs {
 	    n_write, bytes_written, n_commit, n_commit_err, n_abort_killed;
 	atomic_int open_readers;    /* reader handles alive (rcache_free needs none) */
 	atomic_int no_part_probe;   /* the server ignores HEAD ?partNumber: stop asking */
+	atomic_int cksum_misses;    /* HEAD answers in a row without a checksum (rfile.c) */
 	int proc_ours;		    /* /proc is of our pid namespace (procstat.h) */
 	atomic_int invisible_noted; /* bits: causes of unseen callers already logged */
 

@@ -97,11 +97,14 @@ static const struct opt_def opts_table[] = {
     {"op_timeout", OK_SECONDS, F(op_timeout), "SEC",
      "deadline of an S3 request and its retries, then EIO (default 0 = none)", 0},
     {"verify_etag", OK_BOOL, F(verify_etag), NULL,
-     "a read of a whole object fails EIO if its MD5 differs from the ETag (default;"
-     " multipart objects when s3mount wrote them)",
+     "a whole sequential read fails EIO if it differs from the object's stored CRC"
+     " or, without one, its ETag (MD5; multipart: recorded, probed or guessed part"
+     " sizes) (default; docs/integrity.md)",
      0},
     {"no_verify_etag", OK_BOOL0, F(verify_etag), NULL,
-     "do not hash reads (saves CPU and a HEAD per open of a multipart object)", 0},
+     "do not check reads (saves CPU, a HEAD per open of a multipart or 8 MiB+ object"
+     " and second downloads)",
+     0},
     {"checksum", OK_STR, F(checksum), "ALG",
      "upload checksums: auto (default), crc64nvme, crc32c, md5 or off (see below)", 0},
     {"readahead_kb", OK_LONG, F(readahead_kb), "N",

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "mpu.h"
+#include "s3cksum.h"
 #include "s3hdr.h"
 #include "s3int.h"
 #include "s3xml.h"
@@ -62,6 +63,23 @@ static int s3_parse_content_range(const char *v, uint64_t *a, uint64_t *b, uint6
 	return 0;
 }
 
+/* The object's checksum, when the answer has one that parses (s3cksum.h):
+ * the first of s3cksum_order present and valid. */
+static void s3_fill_checksum(const struct http_response *r, struct s3_checksum *ck)
+{
+	char v[S3_HVAL_MAX], type[S3_HVAL_MAX];
+	memset(ck, 0, sizeof(*ck));
+	if (http_response_header(r, "x-amz-checksum-type", type, sizeof(type)) != 0)
+		type[0] = '\0';
+	for (int i = 0; i < S3CKSUM_NALGS; i++) {
+		enum s3_cksum_alg a = s3cksum_order[i];
+		if (http_response_header(r, s3cksum_header(a), v, sizeof(v)) == 0 &&
+		    s3cksum_parse(a, v, type, ck) == 0)
+			return;
+	}
+	memset(ck, 0, sizeof(*ck));
+}
+
 /* size from Content-Range "bytes a-b/total" when present, else Content-Length. */
 static void s3_fill_info(const struct http_response *r, struct s3_object_info *info)
 {
@@ -90,6 +108,7 @@ static void s3_fill_info(const struct http_response *r, struct s3_object_info *i
 				 sizeof(ssec)) != 0)
 		ssec[0] = '\0';
 	info->etag_not_md5 = s3hdr_etag_not_md5(sse, ssec);
+	s3_fill_checksum(r, &info->checksum);
 }
 
 /* ---- HEAD / GET ---- */
@@ -101,9 +120,14 @@ int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info)
 			   .method = "HEAD",
 			   .key = key,
 			   .quiet_enoent = 1};
+	/* the object's stored CRC, where the server keeps one (s3cksum.h);
+	 * servers without checksums ignore the header */
+	int rc = s3_op_header(&op, "x-amz-checksum-mode", "ENABLED");
+	if (rc)
+		return rc;
 	struct http_response r;
 	http_response_init(&r);
-	int rc = s3_exec(c, &op, &r);
+	rc = s3_exec(c, &op, &r);
 	if (!rc && info)
 		s3_fill_info(&r, info);
 	http_response_release(&r);

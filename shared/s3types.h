@@ -29,6 +29,27 @@
 #define S3_MAX_PART_SIZE (5ull << 30)
 #define S3_MAX_OBJECT_SIZE (5ull << 40)
 
+/* A checksum S3 stores with an object (s3cksum.h parses it). */
+/* The CRC checksums S3 validates on an upload (issue 13; crc.h computes
+ * them). Declared per request as x-amz-checksum-<alg>: base64 of the
+ * big-endian digest; a multipart upload declares its algorithm and
+ * FULL_OBJECT at CreateMultipartUpload and lists each part's checksum in
+ * CompleteMultipartUpload. CRC32 (IEEE) is only read: a HEAD may name it
+ * for an object another client uploaded (s3cksum.h); uploads never send it. */
+enum s3_cksum_alg {
+	S3_CKSUM_NONE = 0,
+	S3_CKSUM_CRC32C,
+	S3_CKSUM_CRC64NVME,
+	S3_CKSUM_CRC32,
+};
+#define S3_CKSUM_B64_MAX 16 /* base64 of 8 bytes (12) and NUL, rounded */
+struct s3_checksum {
+	enum s3_cksum_alg alg; /* S3_CKSUM_NONE: the answer had no usable one */
+	int full_object;       /* 1: the CRC of the whole object's bytes */
+	int parts;	       /* COMPOSITE: the "-N" of the value; else 0 */
+	uint64_t value;	       /* the digest (a CRC32's in the low 32 bits) */
+};
+
 struct s3_object_info {
 	uint64_t size;
 	time_t mtime;			   /* Last-Modified */
@@ -39,6 +60,9 @@ struct s3_object_info {
 	 * no MD5 of the bytes */
 	int etag_not_md5;
 	char upload_nonce[S3_NONCE_MAX]; /* x-amz-meta-s3mount-upload, or "" */
+	/* x-amz-checksum-* of a HEAD with x-amz-checksum-mode: ENABLED (s3_head
+	 * asks for it), or alg S3_CKSUM_NONE */
+	struct s3_checksum checksum;
 };
 
 /* HEAD ?partNumber=N: where part N of a multipart object lies. S3 (and RGW
@@ -68,18 +92,6 @@ struct s3_list_page {
 	int truncated;
 	char *next_continuation; /* NULL when not truncated */
 };
-
-/* The CRC checksums S3 validates on an upload (issue 13; crc.h computes
- * them). Declared per request as x-amz-checksum-<alg>: base64 of the
- * big-endian digest; a multipart upload declares its algorithm and
- * FULL_OBJECT at CreateMultipartUpload and lists each part's checksum in
- * CompleteMultipartUpload. */
-enum s3_cksum_alg {
-	S3_CKSUM_NONE = 0,
-	S3_CKSUM_CRC32C,
-	S3_CKSUM_CRC64NVME,
-};
-#define S3_CKSUM_B64_MAX 16 /* base64 of 8 bytes (12) and NUL, rounded */
 
 /* The checksum of one upload request: PutObject's or UploadPart's body, or
  * at CompleteMultipartUpload the whole object's (FULL_OBJECT). */

@@ -15,12 +15,18 @@
 #          /usr/bin/aws s3 cp; then peak daemon RSS during 4 concurrent 1 GiB writers
 #   main   the main job: filter over the mounted folders with the CSV written into the
 #          mount, vs the same filter on the local copies of the same files (page cache warm)
+#   verify the read part's cost of end-to-end verification (issue 13, docs/integrity.md): cat
+#          of a single-PUT copy of the big object through tests/faultproxy, which answers HEAD
+#          with a CRC64NVME it precomputed (RGW keeps no checksums): s3mount (and the
+#          --baseline build) with the CRC check, with the MD5 (ETag) check, and with
+#          no_verify_etag; daemon CPU-s per GB and MB/s (the proxy's Python lowers MB/s).
+#          The proxy's plain-Python CRC takes 2-3 minutes over 1 GiB, once per run
 #
 # Usage: tests/bench/bench_mount.sh [--quick] [--only PARTS] [--size MB] [--runs N]
 #                                   [--objects N] [--big MiB] [--build DIR] [--cache DIR]
 #                                   [--s3mount-opts OPTS] [--md5 GiB]
 #   --quick        256 MiB object, 2,000 objects, --size 128, 2 runs
-#   --only PARTS   run only these parts, comma-separated: read, ls, write, main (default all;
+#   --only PARTS   run only these parts, comma-separated: read, ls, write, main, verify (default all;
 #                  `--only read` takes about 2 minutes and uploads only the big object)
 #   --s3mount-opts OPTS  extra -o options for s3mount (e.g. readahead_kb=0), for comparisons
 #   --md5 GiB      also md5sum a random object of GiB GiB through s3mount (larger than the
@@ -34,8 +40,12 @@
 #                  (default $S3M_BUILD_DIR, else build/)
 #   --cache DIR    generated data kept between runs (default /tmp/s3m-bench-mount)
 #   --baseline DIR another build of s3mount (e.g. `git worktree add /tmp/base REV` and build it)
-#                  measured as the extra peer s3mount_base in the read, ls and write parts of
-#                  the same run: before/after comparisons of a change
+#                  measured as the extra peer s3mount_base in the read, ls, write and verify
+#                  parts of the same run: before/after comparisons of a change
+#   --endpoint URL use this running S3 server (credentials from $AWS_ACCESS_KEY_ID and
+#                  $AWS_SECRET_ACCESS_KEY) instead of starting an RGW; a bucket bench-PID is
+#                  made and removed. Only the read and verify parts (ls and write count RGW's
+#                  access log and collect its garbage)
 # Main-job data: scripts/gen-records.py | gzip -1 makes 8 distinct base files (4 JSON-lines,
 # 4 Python-dict, 200,000 records each) once; the input of --size MB is copies of them
 # (generating >= 1 GB of distinct gzip with Python takes longer than the whole bench).
@@ -51,7 +61,8 @@ RUNS=2
 NOBJ=10000
 BIG_MIB=1024
 QUICK=0
-ONLY=read,ls,write,main
+ONLY=read,ls,write,main,verify
+EXT_EP=""
 S3M_XOPTS=""
 MD5_GIB=0
 BASE_BUILD=""
@@ -62,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--s3mount-opts) S3M_XOPTS=${2:?--s3mount-opts needs options}; shift ;;
 	--md5) MD5_GIB=${2:?--md5 needs GiB}; shift ;;
 	--baseline) BASE_BUILD=${2:?--baseline needs a build dir}; shift ;;
+	--endpoint) EXT_EP=${2:?--endpoint needs a URL}; shift ;;
 	--size) SIZE_MB=${2:?--size needs MB}; shift ;;
 	--runs) RUNS=${2:?--runs needs N}; shift ;;
 	--objects) NOBJ=${2:?--objects needs N}; shift ;;
@@ -75,7 +87,11 @@ while [ $# -gt 0 ]; do
 done
 case "$SIZE_MB$RUNS$NOBJ$BIG_MIB$MD5_GIB" in *[!0-9]*) echo "bench_mount: numbers only" >&2; exit 2 ;; esac
 for p in ${ONLY//,/ }; do
-	case "$p" in read | ls | write | main) ;; *) echo "bench_mount: unknown part '$p' (read, ls, write, main)" >&2; exit 2 ;; esac
+	case "$p" in read | ls | write | main | verify) ;; *) echo "bench_mount: unknown part '$p' (read, ls, write, main, verify)" >&2; exit 2 ;; esac
+	if [ -n "$EXT_EP" ] && [ "$p" != read ] && [ "$p" != verify ]; then
+		echo "bench_mount: --endpoint runs only the read and verify parts (--only read,verify)" >&2
+		exit 2
+	fi
 done
 # part NAME: true when NAME was asked for
 part() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
@@ -132,6 +148,10 @@ cleanup() {
 		# a daemon stuck on a dead server may ignore TERM (rclone did once)
 		for _ in $(seq 50); do kill -0 "$MPID" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$MPID" 2>/dev/null
+	fi
+	if [ -n "$EXT_EP" ] && [ -n "${BUCKET:-}" ]; then
+		"$AWS" --endpoint-url "$EP" s3 rb --force "s3://$BUCKET" >/dev/null 2>&1 ||
+			say "could not remove bucket $BUCKET on $EP"
 	fi
 	if [ -f "$RGWDIR/.s3m-rgw" ]; then
 		cp "$RGWDIR/log/client.rgw.a.log" "$W/rgw.log" 2>/dev/null
@@ -241,16 +261,22 @@ verdict() { # VALUE OP LIMIT -> PASS/FAIL/n/a
 say "work dir $W, cache $CACHE, build $BUILD"
 
 # ---- RGW -----------------------------------------------------------------------------
-say "starting RGW (tests/s3/rgw-up.sh, free port, host loopback)"
-mkdir -p "$RGWDIR"
-S3M_RGW_DIR=$RGWDIR S3M_RGW_PORT=auto S3M_RGW_BLOCK_GB=60 "$ROOT/tests/s3/rgw-up.sh" >"$W/rgw.env" 2>"$W/rgw-up.log" ||
-	{ say "RGW did not start: $(tail -5 "$W/rgw-up.log")"; exit 1; }
-# shellcheck disable=SC1091
-. "$W/rgw.env"
-EP=$S3M_ENDPOINT
+if [ -n "$EXT_EP" ]; then
+	EP=$EXT_EP
+	BUCKET=bench-$$
+	say "using the S3 server at $EP (no RGW started), bucket $BUCKET"
+else
+	say "starting RGW (tests/s3/rgw-up.sh, free port, host loopback)"
+	mkdir -p "$RGWDIR"
+	S3M_RGW_DIR=$RGWDIR S3M_RGW_PORT=auto S3M_RGW_BLOCK_GB=60 "$ROOT/tests/s3/rgw-up.sh" >"$W/rgw.env" 2>"$W/rgw-up.log" ||
+		{ say "RGW did not start: $(tail -5 "$W/rgw-up.log")"; exit 1; }
+	# shellcheck disable=SC1091
+	. "$W/rgw.env"
+	EP=$S3M_ENDPOINT
+	BUCKET=bench
+fi
 export AWS_EC2_METADATA_DISABLED=true AWS_REGION=${AWS_REGION:-us-east-1} AWS_DEFAULT_REGION=us-east-1
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-BUCKET=bench
 printf '%s:%s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$W/passwd-s3fs"
 chmod 600 "$W/passwd-s3fs"
 cat >"$W/rclone.conf" <<EOF
@@ -267,16 +293,18 @@ EOF
 code=$(s3curl -o /dev/null -w '%{http_code}' -X PUT -H "x-amz-content-sha256: $EMPTY" "$EP/$BUCKET")
 [ "$code" = 200 ] || { say "CreateBucket answered $code"; exit 1; }
 AWSV=$("$AWS" --version 2>&1)
-say "RGW at $EP; $AWSV"
+say "S3 server at $EP; $AWSV"
 
 # ---- data ----------------------------------------------------------------------------
 BIGF=$CACHE/big-${BIG_MIB}M.bin
-if part read || part write; then
+if part read || part write || part verify; then
 if [ ! -s "$BIGF" ] || [ "$(stat -c %s "$BIGF")" != "$BIG_BYTES" ]; then
 	say "generating $BIGF (random)"
 	head -c "$BIG_BYTES" /dev/urandom >"$BIGF.tmp" && mv "$BIGF.tmp" "$BIGF"
 fi
 cat "$BIGF" >/dev/null # the local source of every write: from the page cache
+fi
+if part read || part write; then
 say "uploading big.bin ($BIG_MIB MiB) with aws s3 cp"
 "$AWS" --endpoint-url "$EP" s3 cp --no-progress "$BIGF" "s3://$BUCKET/big.bin" >/dev/null ||
 	{ say "upload of big.bin failed"; exit 1; }
@@ -392,6 +420,70 @@ for tool in $PEERS; do
 	if [ "$tool" = s3mount ]; then
 		R_NOTE[$tool]+="; $(sed -n 's/.*\(down [0-9]* MiB\).*\(cache hits .*evicted [0-9]* MiB\).*\(memory used .* MiB\).*/\1, \2, budget \3/p' "$W/read-summary.txt")"
 	fi
+done
+fi
+
+# ---- verify: the cost of checking reads (CRC vs MD5 vs off) -----------------------------
+if part verify; then
+say "verify: uploading bigput.bin ($BIG_MIB MiB) in one PUT (its ETag is its MD5)"
+"$AWS" --endpoint-url "$EP" s3api put-object --bucket "$BUCKET" --key bigput.bin --body "$BIGF" \
+	>/dev/null || { say "upload of bigput.bin failed"; exit 1; }
+python3 "$ROOT/tests/faultproxy/faultproxy.py" --upstream "$EP" --port-file "$W/fp.json" \
+	>"$W/faultproxy.out" 2>"$W/faultproxy.err" &
+BGPIDS+=($!)
+for _ in $(seq 100); do [ -s "$W/fp.json" ] && break; sleep 0.1; done
+FP_EP=http://127.0.0.1:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["port"])' "$W/fp.json")
+FP_CTL=http://127.0.0.1:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["control_port"])' "$W/fp.json")
+fp_cfg() { curl -s -f -X POST --data-binary "$1" "$FP_CTL/config" >/dev/null; }
+fp_stat() { curl -s -f "$FP_CTL/stats" | python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+fp_cfg '{"checksum_head": true}'
+say "verify: the proxy computes the CRC64NVME of bigput.bin once (plain Python, ~10 MB/s)"
+t0=$(now)
+"$AWS" --endpoint-url "$FP_EP" --cli-read-timeout 0 s3api head-object --bucket "$BUCKET" \
+	--key bigput.bin --checksum-mode ENABLED >/dev/null || say "verify: the precomputing HEAD failed"
+say "verify: CRC64NVME precomputed in $(sub "$t0" "$(now)") s"
+declare -A V_MBS V_CPU V_NOTE
+VARIANTS="crc md5 off"
+VTOOLS="s3mount"
+[ -n "$BASE_BUILD" ] && VTOOLS="s3mount s3mount_base"
+for tool in $VTOOLS; do
+	bin=$S3M
+	[ "$tool" = s3mount_base ] && bin=$BASE_S3M
+	for v in $VARIANTS; do
+		say "verify: $tool $v x$RUNS"
+		case "$v" in
+		crc) fp_cfg '{"checksum_head": true}'; vo="" ;;
+		md5) fp_cfg '{"checksum_head": false}'; vo="" ;;
+		off) fp_cfg '{"checksum_head": false}'; vo=",no_verify_etag" ;;
+		esac
+		T=(); C=(); bad=""; heads0=$(fp_stat '["checksum_heads"]')
+		for r in $(seq "$RUNS"); do
+			drop_caches
+			MNT=$W/mnt-verify; mkdir -p "$MNT"
+			"$bin" -f -o "endpoint=$FP_EP,path_style,memory_budget=$BUDGET$vo${S3M_XOPTS:+,$S3M_XOPTS}" \
+				"$BUCKET" "$MNT" 2>>"$W/verify-$tool-$v.log" &
+			MPID=$!
+			wait_mount "$tool" "$W/verify-$tool-$v.log" || { bad="mount failed"; break; }
+			c0=$(cpu_s "$MPID")
+			t0=$(now)
+			cat "$MNT/bigput.bin" >/dev/null 2>"$W/err" || bad="cat failed: $(head -c 200 "$W/err")"
+			t1=$(now)
+			c1=$(cpu_s "$MPID")
+			T+=("$(sub "$t0" "$t1")"); C+=("$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')")
+			umount_tool
+			[ -z "$bad" ] || break
+		done
+		heads=$(($(fp_stat '["checksum_heads"]') - heads0))
+		if [ ${#T[@]} -eq 0 ]; then
+			V_MBS[$tool-$v]=n/a; V_CPU[$tool-$v]=n/a; V_NOTE[$tool-$v]=$bad
+			continue
+		fi
+		V_MBS[$tool-$v]=$(mbps "$BIG_BYTES" "$(echo "${T[*]}" | median)")
+		V_CPU[$tool-$v]=$(perg "$(echo "${C[*]}" | median)" "$BIG_BYTES")
+		# a check that gave up (reads out of order past 200 ms: a loaded machine) says so
+		gu=$(grep -c "this handle's read is not checked" "$W/verify-$tool-$v.log")
+		V_NOTE[$tool-$v]="runs: ${T[*]} s; CPU ${C[*]} s; HEADs answered with a CRC: $heads; checks given up: $gu${bad:+; $bad}"
+	done
 done
 fi
 
@@ -593,7 +685,7 @@ fi
 END=$(date +%s)
 {
 	echo "bench_mount.sh $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), $(free -g | awk '/^Mem/ { print $2 }') GiB RAM"
-	echo "RGW (Ceph $(radosgw --version 2>/dev/null | awk '{ print $3 }'), bluestore on a sparse file) on the host loopback, started by this script; s3mount memory_budget=$BUDGET"
+	if [ -n "$EXT_EP" ]; then echo "S3 server at $EP (--endpoint: not started by this script, maybe shared); s3mount memory_budget=$BUDGET"; else echo "RGW (Ceph $(radosgw --version 2>/dev/null | awk '{ print $3 }'), bluestore on a sparse file) on the host loopback, started by this script; s3mount memory_budget=$BUDGET"; fi
 	echo "peers: $AWSV | $(s3fs --version 2>&1 | head -1) | $(rclone version 2>/dev/null | head -1)"
 	echo "CAVEAT: shared machine (other engineers build and test on the same 2 cores); load average at start/end: $LOAD0 / $(cut -d' ' -f1-3 /proc/loadavg). Wall-clock figures are lowered by that load."
 	echo "object $BIG_MIB MiB, $NOBJ small objects, $RUNS cold runs per read (median; page cache dropped, fresh mount each); parts: $ONLY${S3M_XOPTS:+; s3mount -o $S3M_XOPTS}; CPU s/GB = the client's/daemon's utime+stime (not cat's/dd's); peak RSS = VmHWM; whole bench $((END - T_START)) s"
@@ -609,6 +701,17 @@ for tool in $PEERS; do
 		n="$(awk -v a="$a" 'BEGIN { if (a == "n/a") print "n/a"; else printf "%.0f%%", a * 100 }') of curl [$(verdict "$a" '>=' 0.9)], ${b}x s3fs [$(verdict "$b" '>=' 2.5)], RSS [$(verdict "${R_RSS[s3mount]}" '<=' $RSS_MAX)]; $n"
 	fi
 	row "$tool" "${R_MBS[$tool]}" "${R_CPU[$tool]}" "${R_RSS[$tool]}" "$n"
+done
+fi
+if part verify; then
+sect "READ VERIFIED: cat of a $BIG_MIB MiB single-PUT object through tests/faultproxy (HEAD answered with a precomputed CRC64NVME in the crc rows), fresh mount, page cache dropped (target: crc <= 0.7 daemon CPU-s/GB)"
+row "tool, check" MB/s "CPU s/GB" "" notes
+for tool in ${VTOOLS:-}; do
+	for v in $VARIANTS; do
+		n=${V_NOTE[$tool-$v]}
+		[ "$tool" = s3mount ] && [ "$v" = crc ] && n="[$(verdict "${V_CPU[$tool-$v]}" '<=' 0.7)] $n"
+		row "$tool $v" "${V_MBS[$tool-$v]}" "${V_CPU[$tool-$v]}" "" "$n"
+	done
 done
 fi
 if part ls; then

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "crc.h"
 #include "crypto.h"
 #include "t.h"
 #include "verify.h"
@@ -146,6 +147,8 @@ static void test_random_access_turns_off(void)
 	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	CHECK(ms >= 45 && ms < 5000);
 	CHECK_INT(verify_state(v), VERIFY_OFF);
+	CHECK_INT(verify_gave_up(v), VERIFY_GAVE_UP_WAIT); /* said once */
+	CHECK_INT(verify_gave_up(v), 0);
 	/* a corrupt tail is then not reported: the check is off */
 	CHECK_INT(feed(v, obj, 0, SIZE + 77), 0);
 	verify_free(v);
@@ -164,6 +167,7 @@ static void test_far_ahead_no_wait(void)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	CHECK(t1.tv_sec - t0.tv_sec < 5); /* did not wait the 60 s */
 	CHECK_INT(verify_state(v), VERIFY_OFF);
+	CHECK_INT(verify_gave_up(v), VERIFY_GAVE_UP_JUMP);
 	verify_free(v);
 	free(big);
 }
@@ -318,6 +322,281 @@ static void test_multipart(void)
 	verify_free(v);
 }
 
+struct slow_read {
+	struct verify *v;
+	int slot;
+	int ms;	  /* sleep this long "fetching", then feed [0, CHUNK) */
+	int feed; /* 0: fail instead (the slot ends without feeding) */
+};
+
+static void *slow_read_fn(void *arg)
+{
+	struct slow_read *s = arg;
+	struct timespec ts = {s->ms / 1000, (long)(s->ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+	if (s->feed)
+		(void)feed(s->v, obj, 0, CHUNK);
+	verify_read_end(s->v, s->slot);
+	return NULL;
+}
+
+/* A read ahead of the prefix waits past wait_ms while the read that covers
+ * the gap is still fetching (a slow GET on a loaded machine), and gives up
+ * soon after that read ends without delivering. */
+static void test_waits_for_inflight(void)
+{
+	struct verify *v;
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 50, &v), 0);
+	struct slow_read s = {v, verify_read_begin(v, 0, CHUNK), 300, 1};
+	CHECK(s.slot >= 0);
+	pthread_t th;
+	pthread_create(&th, NULL, slow_read_fn, &s);
+	int slot = verify_read_begin(v, CHUNK, CHUNK);
+	CHECK_INT(feed(v, obj, CHUNK, CHUNK), 0); /* waits ~300 ms, not 50 */
+	verify_read_end(v, slot);
+	pthread_join(th, NULL);
+	CHECK_INT(verify_state(v), VERIFY_ACTIVE);
+	CHECK_INT(verify_gave_up(v), 0);
+	CHECK_INT(feed(v, obj, 2 * CHUNK, SIZE + 77 - 2 * CHUNK), 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+
+	/* the read it waits for fails: the check gives up, without waiting 10 s */
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 50, &v), 0);
+	struct slow_read f = {v, verify_read_begin(v, 0, CHUNK), 200, 0};
+	pthread_create(&th, NULL, slow_read_fn, &f);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_INT(feed(v, obj, CHUNK, CHUNK), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	CHECK(t1.tv_sec - t0.tv_sec < 5);
+	CHECK_INT(verify_state(v), VERIFY_OFF);
+	CHECK_INT(verify_gave_up(v), VERIFY_GAVE_UP_WAIT);
+	verify_free(v);
+	/* untracked: NULL verify, more slots than VERIFY_INFLIGHT_MAX */
+	CHECK_INT(verify_read_begin(NULL, 0, 1), -1);
+	verify_read_end(NULL, 3);
+	CHECK_INT(verify_new(etag, SIZE + 77, NULL, 50, &v), 0);
+	int last = 0;
+	for (int i = 0; i <= VERIFY_INFLIGHT_MAX; i++)
+		last = verify_read_begin(v, 0, 1);
+	CHECK_INT(last, -1);
+	verify_free(v);
+}
+
+/* A FULL_OBJECT CRC from HEAD is what a read is checked against, whatever
+ * the ETag (multipart, none, or no MD5); a flipped byte fails the last read. */
+static void test_crc(void)
+{
+	const uint64_t total = SIZE + 77;
+	enum s3_cksum_alg algs[] = {S3_CKSUM_CRC64NVME, S3_CKSUM_CRC32C, S3_CKSUM_CRC32};
+	uint64_t want[] = {crc64nvme(0, obj, total), crc32c(0, obj, total), 0};
+	/* CRC32 (IEEE) from its definition: reflected 0xEDB88320, bitwise */
+	uint32_t c = 0xFFFFFFFFu;
+	for (uint64_t i = 0; i < total; i++) {
+		c ^= obj[i];
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? c >> 1 ^ 0xEDB88320u : c >> 1;
+	}
+	want[2] = c ^ 0xFFFFFFFFu;
+	const char *names[] = {"CRC64NVME", "CRC32C", "CRC32"};
+	unsigned char *bad = malloc(total);
+	memcpy(bad, obj, total);
+	bad[SIZE / 2] ^= 0x20;
+	for (int a = 0; a < 3; a++) {
+		struct s3_checksum ck = {.alg = algs[a], .full_object = 1, .value = want[a]};
+		struct verify_spec s = {.etag = "\"0123456789abcdef0123456789abcdef-7\"",
+					.size = total,
+					.checksum = &ck,
+					.wait_ms = 10};
+		struct verify *v;
+		CHECK_INT(verify_new_spec(&s, &v), 0);
+		CHECK(v && verify_mode(v) == VERIFY_MODE_CRC);
+		CHECK_STR(verify_what(v), names[a]);
+		CHECK_INT(read_all(v, obj, total, 100000), 0);
+		CHECK_INT(verify_state(v), VERIFY_GOOD);
+		verify_free(v);
+		CHECK_INT(verify_new_spec(&s, &v), 0);
+		CHECK_INT(read_all(v, bad, total, CHUNK), -EIO);
+		CHECK_INT(verify_state(v), VERIFY_BAD);
+		verify_free(v);
+		/* SSE-KMS said by a GET: an ETag check stops, a CRC one goes on */
+		CHECK_INT(verify_new_spec(&s, &v), 0);
+		CHECK_INT(feed(v, obj, 0, 1000), 0);
+		CHECK_INT(verify_stop(v), 0);
+		CHECK_INT(feed(v, bad, 1000, total - 1000), -EIO);
+		verify_free(v);
+	}
+	/* COMPOSITE is not usable: the plain MD5 ETag is checked instead */
+	struct s3_checksum comp = {
+	    .alg = S3_CKSUM_CRC32C, .full_object = 0, .parts = 3, .value = want[1]};
+	struct verify_spec s = {.etag = etag, .size = total, .checksum = &comp, .wait_ms = 10};
+	struct verify *v;
+	CHECK_INT(verify_new_spec(&s, &v), 0);
+	CHECK(v && verify_mode(v) == VERIFY_MODE_MD5);
+	CHECK_INT(read_all(v, obj, total, CHUNK), 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+	free(bad);
+}
+
+static void test_guesses(void)
+{
+	struct verify_guess g[VERIFY_GUESSES_MAX];
+	const uint64_t M = 1 << 20;
+	/* 64 MiB in 8 parts: aws-cli's 8 MiB only */
+	CHECK_INT(verify_guesses(64 * M, 8, g), 1);
+	CHECK(g[0].part_size == 8 * M);
+	/* 100 MiB in 7 parts: s3cmd's 15 MiB and the MinIO client's 16 MiB */
+	CHECK_INT(verify_guesses(100 * M, 7, g), 2);
+	CHECK(g[0].part_size == 15 * M && g[1].part_size == 16 * M);
+	/* 20 MiB in 4: rclone/Go SDK 5 MiB (one entry for one size) */
+	CHECK_INT(verify_guesses(20 * M, 4, g), 1);
+	CHECK(g[0].part_size == 5 * M);
+	CHECK_INT(verify_guesses(20 * M, 5, g), 0);
+	/* past 10,000 parts: 100 GiB with aws-cli doubles 8 MiB to 16 MiB
+	 * (6,400 parts); the Go SDK takes size / 10000 + 1 */
+	uint64_t big = 100ull << 30;
+	int n = verify_guesses(big, 6400, g);
+	int aws = 0;
+	for (int i = 0; i < n; i++)
+		aws |= g[i].part_size == 16 * M;
+	CHECK(aws);
+	n = verify_guesses(big, 10000, g);
+	int go = 0, rclone = 0;
+	for (int i = 0; i < n; i++)
+		go |= g[i].part_size == big / 10000 + 1;
+	/* rclone rounds size / 10000 up to 11 MiB: 9,310 parts */
+	n = verify_guesses(big, 9310, g);
+	for (int i = 0; i < n; i++)
+		rclone |= g[i].part_size == 11 * M;
+	CHECK(go && rclone);
+	CHECK_INT(verify_guesses(0, 1, g), 0);
+	CHECK_INT(verify_guesses(M, 10001, g), 0);
+}
+
+static unsigned char *big_obj(uint64_t n)
+{
+	unsigned char *b = malloc(n);
+	uint64_t x = 7;
+	for (uint64_t i = 0; i < n; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		b[i] = (unsigned char)(x >> 56);
+	}
+	return b;
+}
+
+static void mp_etag_of(unsigned char *data, const uint64_t *sizes, int n, char out[64])
+{
+	unsigned char *save = obj;
+	obj = data;
+	mp_etag(sizes, n, out);
+	obj = save;
+}
+
+struct end_reader {
+	struct verify *v;
+	unsigned char *data;
+	uint64_t total;
+	int rc;
+};
+
+static void *end_reader_fn(void *arg)
+{
+	struct end_reader *e = arg;
+	e->rc = feed(e->v, e->data, e->total - 4096, 4096);
+	return NULL;
+}
+
+/* A multipart ETag without layout, guessed: a fitting tool's part size
+ * matches; otherwise the state asks for a second download, and its verdict
+ * decides (same bytes: good; other bytes or no download: bad). */
+static void test_guessed(void)
+{
+	const uint64_t M = 1 << 20, total = 20 * M + 12345; /* 3 parts of 8 MiB */
+	unsigned char *b = big_obj(total);
+	uint64_t aws[] = {8 * M, 8 * M, 4 * M + 12345};
+	char et[64];
+	mp_etag_of(b, aws, 3, et);
+	struct verify_spec s = {.etag = et, .size = total, .infer = 1, .wait_ms = 10};
+	struct verify *v;
+	CHECK_INT(verify_new_spec(&s, &v), 0);
+	CHECK(v && verify_mode(v) == VERIFY_MODE_GUESSED);
+	CHECK_STR(verify_etag(v), et);
+	CHECK_INT(read_all(v, b, total, 1 << 20), 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+	/* without infer: nothing to check, as before */
+	s.infer = 0;
+	v = (struct verify *)1;
+	CHECK_INT(verify_new_spec(&s, &v), 0);
+	CHECK(v == NULL);
+	s.infer = 1;
+
+	/* flipped: no guess matches, the second download decides */
+	unsigned char *bad = malloc(total);
+	memcpy(bad, b, total);
+	bad[9 * M] ^= 0x20;
+	CHECK_INT(verify_new_spec(&s, &v), 0);
+	CHECK_INT(read_all(v, bad, total, 1 << 20), VERIFY_FEED_DECIDE);
+	CHECK_INT(verify_state(v), VERIFY_DECIDE);
+	CHECK_INT(verify_decide(v, 0, crc64nvme(0, b, total), total), -EIO);
+	CHECK_INT(verify_state(v), VERIFY_BAD);
+	CHECK_INT(feed(v, b, 0, 10), -EIO);
+	verify_free(v);
+
+	/* uneven parts (6, 9, then the rest): aws-cli's 8 MiB fits the count
+	 * and is wrong; the same bytes again prove the read good */
+	uint64_t odd[] = {6 * M, 9 * M, total - 15 * M};
+	char eo[64];
+	mp_etag_of(b, odd, 3, eo);
+	s.etag = eo;
+	CHECK_INT(verify_new_spec(&s, &v), 0);
+	CHECK_INT(read_all(v, b, total, 1 << 20), VERIFY_FEED_DECIDE);
+	/* another read of the end waits for the decision */
+	struct end_reader er = {v, b, total, 99};
+	pthread_t th;
+	pthread_create(&th, NULL, end_reader_fn, &er);
+	struct timespec ts = {0, 50 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	CHECK_INT(er.rc, 99);
+	CHECK_INT(verify_decide(v, 0, crc64nvme(0, b, total), total), 0);
+	pthread_join(th, NULL);
+	CHECK_INT(er.rc, 0);
+	CHECK_INT(verify_state(v), VERIFY_GOOD);
+	verify_free(v);
+	/* the second download failed or was short: no verdict, EIO */
+	CHECK_INT(verify_new_spec(&s, &v), 0);
+	CHECK_INT(read_all(v, b, total, 1 << 20), VERIFY_FEED_DECIDE);
+	CHECK_INT(verify_decide(v, -ESTALE, 0, 0), -ESTALE);
+	CHECK_INT(verify_state(v), VERIFY_BAD);
+	verify_free(v);
+	CHECK_INT(verify_new_spec(&s, &v), 0);
+	CHECK_INT(read_all(v, b, total, 1 << 20), VERIFY_FEED_DECIDE);
+	CHECK_INT(verify_decide(v, 0, crc64nvme(0, b, total - 1), total - 1), -EIO);
+	verify_free(v);
+
+	/* no tool's size fits 7 parts of 20 MiB: every read is decided by
+	 * the second download */
+	uint64_t seven[7];
+	for (int i = 0; i < 6; i++)
+		seven[i] = 3 * M;
+	seven[6] = total - 18 * M;
+	char e7[64];
+	mp_etag_of(b, seven, 7, e7);
+	struct verify_guess g[VERIFY_GUESSES_MAX];
+	CHECK_INT(verify_guesses(total, 7, g), 0);
+	s.etag = e7;
+	CHECK_INT(verify_new_spec(&s, &v), 0);
+	CHECK(v != NULL);
+	CHECK_INT(read_all(v, b, total, 1 << 20), VERIFY_FEED_DECIDE);
+	CHECK_INT(verify_decide(v, 0, crc64nvme(0, b, total), total), 0);
+	verify_free(v);
+	free(bad);
+	free(b);
+}
+
 int main(void)
 {
 	make_object();
@@ -329,6 +608,10 @@ int main(void)
 	T_RUN(test_far_ahead_no_wait);
 	T_RUN(test_reordered_threads);
 	T_RUN(test_multipart);
+	T_RUN(test_waits_for_inflight);
+	T_RUN(test_crc);
+	T_RUN(test_guesses);
+	T_RUN(test_guessed);
 	free(obj);
 	return T_DONE();
 }
