@@ -175,6 +175,84 @@ closed:
 }
 
 /*
+ * Fast path for the common short JSON string: the whole body and its closing
+ * quote lie in the 16 bytes after the opening quote at p, with no backslash
+ * or control byte before that quote. Returns the byte after the closing quote
+ * and the body length, or NULL when the general reader must decide (longer
+ * string, escape, control byte, fewer than 17 readable bytes): NULL is not an
+ * error and records none. Two masks and no loop: keys and most values of
+ * event records are shorter than 16 bytes, and this saves the loop set-up and
+ * the scan_val stores of tok_json_string for each of them.
+ */
+static inline __attribute__((always_inline)) const char *
+tok_json_short(const char *p, const char *end, uint32_t *len)
+{
+#ifdef SCAN_SSE2
+	if (end - p < 17)
+		return NULL;
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+	const __m128i lim = _mm_set1_epi8(0x1f);
+	unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+	unsigned ms = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim)));
+	/* (mq & -mq) - 1: the bits below the first quote (all if none) */
+	if (!mq || (ms & ((mq & -mq) - 1)))
+		return NULL;
+	unsigned n = (unsigned)__builtin_ctz(mq);
+	*len = n;
+	return p + n + 2;
+#else
+	(void)p;
+	(void)end;
+	(void)len;
+	return NULL;
+#endif
+}
+
+/*
+ * The same for a Python str literal without prefix: p at its quote byte q
+ * (' or ", a constant in each caller). Falls back (NULL) on a backslash or
+ * any byte 0x00..0x0f in the 16 bytes before the closing quote (NUL, \n and
+ * \r are errors there; the other low controls are legal but rare, and the
+ * general reader accepts them); the other quote byte is plain text.
+ */
+static inline __attribute__((always_inline)) const char *
+tok_py_short(const char *p, const char *end, char q, uint32_t *len)
+{
+#ifdef SCAN_SSE2
+	if (end - p < 17)
+		return NULL;
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+	const __m128i lim = _mm_set1_epi8(0x0f);
+	unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(q)));
+	unsigned ms = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim)));
+	if (!mq || (ms & ((mq & -mq) - 1)))
+		return NULL;
+	unsigned n = (unsigned)__builtin_ctz(mq);
+	*len = n;
+	return p + n + 2;
+#else
+	(void)p;
+	(void)end;
+	(void)q;
+	(void)len;
+	return NULL;
+#endif
+}
+
+/* Short plain string at p for either format, or NULL (see above). */
+static inline __attribute__((always_inline)) const char *tok_short(const char *p, const char *end,
+								   int py, uint32_t *len)
+{
+	if (!py)
+		return *p == '"' ? tok_json_short(p, end, len) : NULL;
+	if (*p == '\'')
+		return tok_py_short(p, end, '\'', len);
+	return *p == '"' ? tok_py_short(p, end, '"', len) : NULL;
+}
+
+/*
  * Python string at p: optional u/U/b/B prefix, then ' or ". Python escapes
  * are all "backslash + next byte" except the counted ones (\x \u \U \N),
  * which are checked here so value_unescape can trust them.
