@@ -172,10 +172,9 @@ static inline __attribute__((always_inline)) uint32_t find_plain_key(struct sc *
 								     const char *kp, uint32_t n)
 {
 	const struct sf_node *nodes = s->f->nodes;
-	unsigned bit = sf_key_bit(kp, n);
-	if (!((nodes[node].key_bloom >> bit) & 1))
-		return SF_NONE;
-	for (uint32_t c = nodes[node].bit_head[bit]; c; c = nodes[c - 1].next_same_bit)
+	/* an empty bucket is the common answer: one load */
+	for (uint32_t c = nodes[node].bit_head[sf_key_bit(kp, n)]; c;
+	     c = nodes[c - 1].next_same_bit)
 		if (nodes[c - 1].name_len == n && key_eq(nodes[c - 1].name, kp, n, s->end))
 			return c - 1;
 	return SF_NONE;
