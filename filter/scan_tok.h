@@ -192,13 +192,17 @@ tok_json_short(const char *p, const char *end, uint32_t *len)
 		return NULL;
 	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
 	const __m128i lim = _mm_set1_epi8(0x1f);
-	unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
-	unsigned ms = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim)));
-	/* (mq & -mq) - 1: the bits below the first quote (all if none) */
-	if (!mq || (ms & ((mq & -mq) - 1)))
+	/* one mask of every stop byte; the byte at the first stop tells the
+	 * closing quote from a backslash or a control byte */
+	__m128i st = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+				  _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+	unsigned m = (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(st, _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim)));
+	if (!m)
 		return NULL;
-	unsigned n = (unsigned)__builtin_ctz(mq);
+	unsigned n = (unsigned)__builtin_ctz(m);
+	if (p[1 + n] != '"')
+		return NULL;
 	*len = n;
 	return p + n + 2;
 #else
@@ -224,12 +228,17 @@ tok_py_short(const char *p, const char *end, char q, uint32_t *len)
 		return NULL;
 	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
 	const __m128i lim = _mm_set1_epi8(0x0f);
-	unsigned mq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(q)));
-	unsigned ms = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')), _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim)));
-	if (!mq || (ms & ((mq & -mq) - 1)))
+	/* one mask of every stop byte; the byte at the first stop tells the
+	 * closing quote from a backslash or a control byte */
+	__m128i st = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(q)),
+				  _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+	unsigned m = (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(st, _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim)));
+	if (!m)
 		return NULL;
-	unsigned n = (unsigned)__builtin_ctz(mq);
+	unsigned n = (unsigned)__builtin_ctz(m);
+	if (p[1 + n] != q)
+		return NULL;
 	*len = n;
 	return p + n + 2;
 #else
