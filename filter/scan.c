@@ -239,7 +239,14 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 			}
 			c = find_key(s, node, &k);
 		}
-		if (c != SF_NONE) {
+		if (c != SF_NONE && p < end && *p != '{' && *p != '[' && *p != '(') {
+			/* a wanted scalar (most wanted fields): recorded here, without
+			 * the call into match_value */
+			struct scan_val *slot = &s->slots[c];
+			if (slot->type != SCAN_MISSING)
+				clear_subtree(s, c); /* duplicate key: the last one wins */
+			p = tok_scalar(s, p, py, slot);
+		} else if (c != SF_NONE) {
 			p = match_value(s, p, c, py);
 		} else if (p < end && (kq = tok_short(p, end, py, &klen)) != NULL) {
 			p = kq; /* a skipped short string: nothing to record */
