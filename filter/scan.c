@@ -60,7 +60,7 @@ value:
 	}
 	if (c == '"' || (py && c == '\'')) {
 		uint32_t n;
-		const char *q = tok_short(p, end, py, &n);
+		const char *q = tok_block(s, p, py, &n);
 		if (q) {
 			p = q;
 			goto after;
@@ -74,7 +74,7 @@ value:
 key:
 	if (p < end && (*p == '"' || (py && *p == '\''))) {
 		uint32_t n;
-		const char *q = tok_short(p, end, py, &n);
+		const char *q = tok_block(s, p, py, &n);
 		p = q ? q : py ? tok_key(s, p, end, py, &v) : tok_json_string(s, p, &v);
 	} else {
 		p = tok_key(s, p, end, py, &v);
@@ -212,7 +212,7 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 	for (;;) {
 		uint32_t c, klen;
 		const char *kq;
-		if (p < end && (kq = tok_short(p, end, py, &klen)) != NULL) {
+		if (p < end && (kq = tok_block(s, p, py, &klen)) != NULL) {
 			/* a short plain string key (nearly all of them): no scan_val */
 			const char *kp = p + 1;
 			p = kq;
@@ -248,7 +248,7 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 			p = tok_scalar(s, p, py, slot);
 		} else if (c != SF_NONE) {
 			p = match_value(s, p, c, py);
-		} else if (p < end && (kq = tok_short(p, end, py, &klen)) != NULL) {
+		} else if (p < end && (kq = tok_block(s, p, py, &klen)) != NULL) {
 			p = kq; /* a skipped short string: nothing to record */
 		} else if (p < end && *p != '{' && *p != '[' && *p != '(') {
 			struct scan_val tmp; /* a skipped scalar: no call, no stack */
@@ -383,6 +383,8 @@ static int scan_one(struct sc *s, int py, int want_object)
 	const char *p = tok_ws(s->start, s->end, py);
 	s->err = NULL;
 	s->depth = 0;
+	s->blk = NULL;
+	s->bstop = 0;
 	if (p >= s->end) {
 		tok_fail(s, p, "empty line");
 		return -EINVAL;

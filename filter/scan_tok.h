@@ -32,6 +32,10 @@ struct sc {
 	const struct scan_fields *f;
 	struct scan_val *slots;
 	int depth; /* containers open in match_value */
+	/* tok_block's cache: stop bytes of the 64 bytes at blk (bit i: blk[i]);
+	 * blk NULL or out of the line: empty. Reset per attempt (scan_one). */
+	const char *blk;
+	uint64_t bstop;
 };
 
 /* Byte classes for the scalar string loops: 1 = stop in a JSON string. */
@@ -257,6 +261,64 @@ static inline __attribute__((always_inline)) const char *tok_short(const char *p
 	if (*p == '\'')
 		return tok_py_short(p, end, '\'', len);
 	return *p == '"' ? tok_py_short(p, end, '"', len) : NULL;
+}
+
+/*
+ * Plain string at p via a cached 64-bit stop mask (s->blk, s->bstop): the
+ * string's end is a shift and a bit scan of a mask already in hand, so the
+ * walk's chain from one token to the next (load, compare, movemask, bit scan
+ * per string in tok_short) gets shorter; the mask of the next 64 bytes is
+ * built when a string starts past the cached block, off that chain. Stops
+ * are the quote bytes, backslash and low control bytes of the format; the
+ * byte at the first stop must be the string's own quote, else NULL (the
+ * general reader decides, as with tok_short). Needs 64 readable bytes from
+ * the block start, so the last bytes of a line take tok_short.
+ */
+static inline __attribute__((always_inline)) uint64_t tok_block_mask(const char *b, int py)
+{
+#ifdef SCAN_SSE2
+	const __m128i lim = _mm_set1_epi8(py ? 0x0f : 0x1f), dq = _mm_set1_epi8('"'),
+		      bs = _mm_set1_epi8('\\'), sq = _mm_set1_epi8('\'');
+	uint64_t m = 0;
+	for (int i = 0; i < 4; i++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * i));
+		__m128i st = _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs));
+		if (py)
+			st = _mm_or_si128(st, _mm_cmpeq_epi8(x, sq));
+		st = _mm_or_si128(st, _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim));
+		m |= (uint64_t)(unsigned)_mm_movemask_epi8(st) << (16 * i);
+	}
+	return m;
+#else
+	(void)b;
+	(void)py;
+	return 0;
+#endif
+}
+
+static inline __attribute__((always_inline)) const char *tok_block(struct sc *s, const char *p,
+								   int py, uint32_t *len)
+{
+	const char q = *p;
+	if (q != '"' && !(py && q == '\''))
+		return NULL;
+	const char *b = p + 1;
+	size_t off = (size_t)((uintptr_t)b - (uintptr_t)s->blk);
+	uint64_t m = off < 64 ? s->bstop >> off : 0;
+	if (!m) {
+		if (s->end - b < 64)
+			return tok_short(p, s->end, py, len);
+		s->blk = b;
+		s->bstop = tok_block_mask(b, py);
+		m = s->bstop;
+		if (!m)
+			return NULL; /* 64 bytes without a stop: the general reader */
+	}
+	b += __builtin_ctzll(m);
+	if (*b != q)
+		return NULL;
+	*len = (uint32_t)(b - (p + 1));
+	return b + 1;
 }
 
 /*
