@@ -245,7 +245,16 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 			struct scan_val *slot = &s->slots[c];
 			if (slot->type != SCAN_MISSING)
 				clear_subtree(s, c); /* duplicate key: the last one wins */
-			p = tok_scalar(s, p, py, slot);
+			const char *e = tok_block(s, p, py, &klen);
+			if (e) { /* a plain string: what tok_*_string would record */
+				slot->p = p + 1;
+				slot->len = klen;
+				slot->type = SCAN_STRING;
+				slot->flags = py ? SCAN_F_PY : 0;
+				p = e;
+			} else {
+				p = tok_scalar(s, p, py, slot);
+			}
 		} else if (c != SF_NONE) {
 			p = match_value(s, p, c, py);
 		} else if (p < end && (kq = tok_block(s, p, py, &klen)) != NULL) {
