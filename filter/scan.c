@@ -58,13 +58,27 @@ value:
 			goto key;
 		goto value;
 	}
+	if (c == '"' || (py && c == '\'')) {
+		uint32_t n;
+		const char *q = tok_block(s, p, py, &n);
+		if (q) {
+			p = q;
+			goto after;
+		}
+	}
 	p = tok_scalar(s, p, py, &v);
 	if (!p)
 		return NULL;
 	goto after;
 
 key:
-	p = tok_key(s, p, end, py, &v);
+	if (p < end && (*p == '"' || (py && *p == '\''))) {
+		uint32_t n;
+		const char *q = tok_block(s, p, py, &n);
+		p = q ? q : py ? tok_key(s, p, end, py, &v) : tok_json_string(s, p, &v);
+	} else {
+		p = tok_key(s, p, end, py, &v);
+	}
 	if (!p)
 		return NULL;
 	if (tok_sep_sp(p, end, ':')) {
@@ -153,20 +167,25 @@ static inline __attribute__((always_inline)) int key_eq(const char *name, const 
 	return memcmp(name, k, n) == 0;
 }
 
+/* Child of node named by the unescaped key kp[0..n). */
+static inline __attribute__((always_inline)) uint32_t find_plain_key(struct sc *s, uint32_t node,
+								     const char *kp, uint32_t n)
+{
+	const struct sf_node *nodes = s->f->nodes;
+	/* an empty bucket is the common answer: one load */
+	for (uint32_t c = nodes[node].bit_head[sf_key_bit(kp, n)]; c;
+	     c = nodes[c - 1].next_same_bit)
+		if (nodes[c - 1].name_len == n && key_eq(nodes[c - 1].name, kp, n, s->end))
+			return c - 1;
+	return SF_NONE;
+}
+
 static inline __attribute__((always_inline)) uint32_t find_key(struct sc *s, uint32_t node,
 							       const struct scan_val *k)
 {
 	const struct sf_node *nodes = s->f->nodes;
-	if (!(k->flags & SCAN_F_ESC) && k->type == SCAN_STRING) {
-		unsigned bit = sf_key_bit(k->p, k->len);
-		if (!((nodes[node].key_bloom >> bit) & 1))
-			return SF_NONE;
-		for (uint32_t c = nodes[node].bit_head[bit]; c; c = nodes[c - 1].next_same_bit)
-			if (nodes[c - 1].name_len == k->len &&
-			    key_eq(nodes[c - 1].name, k->p, k->len, s->end))
-				return c - 1;
-		return SF_NONE;
-	}
+	if (!(k->flags & SCAN_F_ESC) && k->type == SCAN_STRING)
+		return find_plain_key(s, node, k->p, k->len);
 	if (k->type != SCAN_STRING) {
 		/* Python non-string key: match the token text. */
 		for (uint32_t c = nodes[node].first_child; c != SF_NONE; c = nodes[c].next_sibling)
@@ -191,20 +210,55 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 	if (p < end && *p == '}')
 		return p + 1;
 	for (;;) {
-		p = tok_key(s, p, end, py, &k);
-		if (!p)
-			return NULL;
-		if (tok_sep_sp(p, end, ':')) {
-			p = tok_ws(p + 2, end, py);
+		uint32_t c, klen;
+		const char *kq;
+		if (p < end && (kq = tok_block(s, p, py, &klen)) != NULL) {
+			/* a short plain string key (nearly all of them): no scan_val */
+			const char *kp = p + 1;
+			p = kq;
+			if (tok_sep_sp(p, end, ':')) {
+				p = tok_ws(p + 2, end, py);
+			} else {
+				p = tok_ws(p, end, py);
+				if (p >= end || *p != ':')
+					return tok_fail(s, p, "expected ':'");
+				p = tok_ws(p + 1, end, py);
+			}
+			c = find_plain_key(s, node, kp, klen);
 		} else {
-			p = tok_ws(p, end, py);
-			if (p >= end || *p != ':')
-				return tok_fail(s, p, "expected ':'");
-			p = tok_ws(p + 1, end, py);
+			p = tok_key(s, p, end, py, &k);
+			if (!p)
+				return NULL;
+			if (tok_sep_sp(p, end, ':')) {
+				p = tok_ws(p + 2, end, py);
+			} else {
+				p = tok_ws(p, end, py);
+				if (p >= end || *p != ':')
+					return tok_fail(s, p, "expected ':'");
+				p = tok_ws(p + 1, end, py);
+			}
+			c = find_key(s, node, &k);
 		}
-		uint32_t c = find_key(s, node, &k);
-		if (c != SF_NONE) {
+		if (c != SF_NONE && p < end && *p != '{' && *p != '[' && *p != '(') {
+			/* a wanted scalar (most wanted fields): recorded here, without
+			 * the call into match_value */
+			struct scan_val *slot = &s->slots[c];
+			if (slot->type != SCAN_MISSING)
+				clear_subtree(s, c); /* duplicate key: the last one wins */
+			const char *e = tok_block(s, p, py, &klen);
+			if (e) { /* a plain string: what tok_*_string would record */
+				slot->p = p + 1;
+				slot->len = klen;
+				slot->type = SCAN_STRING;
+				slot->flags = py ? SCAN_F_PY : 0;
+				p = e;
+			} else {
+				p = tok_scalar(s, p, py, slot);
+			}
+		} else if (c != SF_NONE) {
 			p = match_value(s, p, c, py);
+		} else if (p < end && (kq = tok_block(s, p, py, &klen)) != NULL) {
+			p = kq; /* a skipped short string: nothing to record */
 		} else if (p < end && *p != '{' && *p != '[' && *p != '(') {
 			struct scan_val tmp; /* a skipped scalar: no call, no stack */
 			p = tok_scalar(s, p, py, &tmp);
@@ -338,6 +392,8 @@ static int scan_one(struct sc *s, int py, int want_object)
 	const char *p = tok_ws(s->start, s->end, py);
 	s->err = NULL;
 	s->depth = 0;
+	s->blk = NULL;
+	s->bstop = 0;
 	if (p >= s->end) {
 		tok_fail(s, p, "empty line");
 		return -EINVAL;

@@ -230,7 +230,6 @@ static int add_child(struct scan_fields *f, uint32_t parent, const char *name, s
 	} else {
 		unsigned bit = sf_key_bit(name, nlen);
 		f->nodes[parent].has_keys = 1;
-		f->nodes[parent].key_bloom |= 1ULL << bit;
 		/* chain the new node into its bit's list (n->next_same_bit = 0) */
 		uint16_t *hp = &f->nodes[parent].bit_head[bit];
 		while (*hp)

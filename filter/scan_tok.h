@@ -32,6 +32,10 @@ struct sc {
 	const struct scan_fields *f;
 	struct scan_val *slots;
 	int depth; /* containers open in match_value */
+	/* tok_block's cache: stop bytes of the 64 bytes at blk (bit i: blk[i]);
+	 * blk NULL or out of the line: empty. Reset per attempt (scan_one). */
+	const char *blk;
+	uint64_t bstop;
 };
 
 /* Byte classes for the scalar string loops: 1 = stop in a JSON string. */
@@ -112,16 +116,14 @@ tok_json_string(struct sc *s, const char *p, struct scan_val *v)
 			      lim = _mm_set1_epi8(0x1f);
 		while (q + 16 <= end) {
 			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
-			__m128i mq = _mm_cmpeq_epi8(x, dq);
-			__m128i m = _mm_or_si128(mq, _mm_cmpeq_epi8(x, bs));
+			__m128i m = _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs));
 			m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim));
 			unsigned mask = (unsigned)_mm_movemask_epi8(m);
 			if (mask) {
-				/* The closing quote is the common stop: decide it from
-				 * the masks, without reloading the byte. */
-				unsigned first = mask & -mask;
+				/* The closing quote is the common stop: one byte
+				 * compare is cheaper than a second mask. */
 				q += __builtin_ctz(mask);
-				if (first & (unsigned)_mm_movemask_epi8(mq))
+				if (*q == '"')
 					goto closed;
 				goto found;
 			}
@@ -172,6 +174,151 @@ closed:
 	v->type = SCAN_STRING;
 	v->flags = flags;
 	return q + 1;
+}
+
+/*
+ * Fast path for the common short JSON string: the whole body and its closing
+ * quote lie in the 16 bytes after the opening quote at p, with no backslash
+ * or control byte before that quote. Returns the byte after the closing quote
+ * and the body length, or NULL when the general reader must decide (longer
+ * string, escape, control byte, fewer than 17 readable bytes): NULL is not an
+ * error and records none. Two masks and no loop: keys and most values of
+ * event records are shorter than 16 bytes, and this saves the loop set-up and
+ * the scan_val stores of tok_json_string for each of them.
+ */
+static inline __attribute__((always_inline)) const char *
+tok_json_short(const char *p, const char *end, uint32_t *len)
+{
+#ifdef SCAN_SSE2
+	if (end - p < 17)
+		return NULL;
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+	const __m128i lim = _mm_set1_epi8(0x1f);
+	/* one mask of every stop byte; the byte at the first stop tells the
+	 * closing quote from a backslash or a control byte */
+	__m128i st = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+				  _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+	unsigned m = (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(st, _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim)));
+	if (!m)
+		return NULL;
+	unsigned n = (unsigned)__builtin_ctz(m);
+	if (p[1 + n] != '"')
+		return NULL;
+	*len = n;
+	return p + n + 2;
+#else
+	(void)p;
+	(void)end;
+	(void)len;
+	return NULL;
+#endif
+}
+
+/*
+ * The same for a Python str literal without prefix: p at its quote byte q
+ * (' or ", a constant in each caller). Falls back (NULL) on a backslash or
+ * any byte 0x00..0x0f in the 16 bytes before the closing quote (NUL, \n and
+ * \r are errors there; the other low controls are legal but rare, and the
+ * general reader accepts them); the other quote byte is plain text.
+ */
+static inline __attribute__((always_inline)) const char *
+tok_py_short(const char *p, const char *end, char q, uint32_t *len)
+{
+#ifdef SCAN_SSE2
+	if (end - p < 17)
+		return NULL;
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+	const __m128i lim = _mm_set1_epi8(0x0f);
+	/* one mask of every stop byte; the byte at the first stop tells the
+	 * closing quote from a backslash or a control byte */
+	__m128i st = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(q)),
+				  _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+	unsigned m = (unsigned)_mm_movemask_epi8(
+	    _mm_or_si128(st, _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim)));
+	if (!m)
+		return NULL;
+	unsigned n = (unsigned)__builtin_ctz(m);
+	if (p[1 + n] != q)
+		return NULL;
+	*len = n;
+	return p + n + 2;
+#else
+	(void)p;
+	(void)end;
+	(void)q;
+	(void)len;
+	return NULL;
+#endif
+}
+
+/* Short plain string at p for either format, or NULL (see above). */
+static inline __attribute__((always_inline)) const char *tok_short(const char *p, const char *end,
+								   int py, uint32_t *len)
+{
+	if (!py)
+		return *p == '"' ? tok_json_short(p, end, len) : NULL;
+	if (*p == '\'')
+		return tok_py_short(p, end, '\'', len);
+	return *p == '"' ? tok_py_short(p, end, '"', len) : NULL;
+}
+
+/*
+ * Plain string at p via a cached 64-bit stop mask (s->blk, s->bstop): the
+ * string's end is a shift and a bit scan of a mask already in hand, so the
+ * walk's chain from one token to the next (load, compare, movemask, bit scan
+ * per string in tok_short) gets shorter; the mask of the next 64 bytes is
+ * built when a string starts past the cached block, off that chain. Stops
+ * are the quote bytes, backslash and low control bytes of the format; the
+ * byte at the first stop must be the string's own quote, else NULL (the
+ * general reader decides, as with tok_short). Needs 64 readable bytes from
+ * the block start, so the last bytes of a line take tok_short.
+ */
+static inline __attribute__((always_inline)) uint64_t tok_block_mask(const char *b, int py)
+{
+#ifdef SCAN_SSE2
+	const __m128i lim = _mm_set1_epi8(py ? 0x0f : 0x1f), dq = _mm_set1_epi8('"'),
+		      bs = _mm_set1_epi8('\\'), sq = _mm_set1_epi8('\'');
+	uint64_t m = 0;
+	for (int i = 0; i < 4; i++) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + 16 * i));
+		__m128i st = _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs));
+		if (py)
+			st = _mm_or_si128(st, _mm_cmpeq_epi8(x, sq));
+		st = _mm_or_si128(st, _mm_cmpeq_epi8(_mm_max_epu8(x, lim), lim));
+		m |= (uint64_t)(unsigned)_mm_movemask_epi8(st) << (16 * i);
+	}
+	return m;
+#else
+	(void)b;
+	(void)py;
+	return 0;
+#endif
+}
+
+static inline __attribute__((always_inline)) const char *tok_block(struct sc *s, const char *p,
+								   int py, uint32_t *len)
+{
+	const char q = *p;
+	if (q != '"' && !(py && q == '\''))
+		return NULL;
+	const char *b = p + 1;
+	size_t off = (size_t)((uintptr_t)b - (uintptr_t)s->blk);
+	uint64_t m = off < 64 ? s->bstop >> off : 0;
+	if (!m) {
+		if (s->end - b < 64)
+			return tok_short(p, s->end, py, len);
+		s->blk = b;
+		s->bstop = tok_block_mask(b, py);
+		m = s->bstop;
+		if (!m)
+			return NULL; /* 64 bytes without a stop: the general reader */
+	}
+	b += __builtin_ctzll(m);
+	if (*b != q)
+		return NULL;
+	*len = (uint32_t)(b - (p + 1));
+	return b + 1;
 }
 
 /*

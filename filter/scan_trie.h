@@ -3,8 +3,8 @@
  * scan.c walks it). The compiled field set of scan.h is a trie of path
  * segments, one node per distinct prefix; the node index is the slot index,
  * node 0 is the record itself. Both files need the node layout and the key
- * Bloom bit, and the walker must inline sf_key_bit per key, hence a header
- * rather than accessor functions.
+ * hash, and the walker must inline sf_key_bit per key, hence a header rather
+ * than accessor functions.
  *
  * Ownership and threads: as scan.h (built single-threaded, then read-only).
  */
@@ -24,9 +24,8 @@ struct sf_node {
 	uint32_t parent;
 	uint32_t first_child;
 	uint32_t next_sibling;
-	uint64_t key_bloom;	/* bit sf_key_bit(name) set for each key child: rejects
-				   most keys of a record with one test */
-	uint16_t bit_head[64];	/* key children by sf_key_bit: first node + 1 (0: none) */
+	uint16_t bit_head[64];	/* key children by sf_key_bit: first node + 1 (0: none);
+				   an empty bucket rejects most keys with one load */
 	uint16_t next_same_bit; /* next sibling key node with the same sf_key_bit, + 1 */
 	uint8_t has_keys;	/* some child is a key node */
 	uint8_t has_idx;	/* some child is an index node */
@@ -38,12 +37,13 @@ struct scan_fields {
 	size_t max_name; /* longest key name: bounds unescaping of keys */
 };
 
-/* Bloom bit of a key: mixes its length with its first and last bytes. */
+/* Hash bucket of a key: its length and first byte (two LEAs and a load; the
+ * last byte as well cost more per key than it saved in chain walks). */
 static inline unsigned sf_key_bit(const char *k, size_t n)
 {
 	if (n == 0)
 		return 0;
-	return (unsigned)(n * 5 + (unsigned char)k[0] * 7 + (unsigned char)k[n - 1] * 3) & 63;
+	return (unsigned)(n * 5 + (unsigned char)k[0] * 9) & 63;
 }
 
 #endif
