@@ -514,8 +514,9 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 				memcpy(etag, u->info.etag, sizeof(etag));
 		}
 		if (rc < 0) {
-			log_error("upload of %s: PutObject of %zu bytes failed: %s",
-				  LOG_KEY(u->key), u->buf_len, strerror(-rc));
+			if (!u->cond_lost) /* (else cond_conflict said why) */
+				log_error("upload of %s: PutObject of %zu bytes failed: %s",
+					  LOG_KEY(u->key), u->buf_len, strerror(-rc));
 			goto fail;
 		}
 		upload_drop_buffer(u);

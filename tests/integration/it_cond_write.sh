@@ -84,8 +84,9 @@ for size in small big; do
     check_eq "create race ($size): the other writer's object survives" "$(sha_key $k)" \
         "$(file_sha256 "$D/theirs")"
     check_eq "create race ($size): no multipart upload is left" "$(uploads)" 0
-    check "create race ($size): one log line names the key" \
+    check "create race ($size): the log line names the key" \
         grep -q "upload of $k not committed: another writer created the key" "$LOG"
+    check_eq "create race ($size): exactly one log line names it" "$(grep -c "$k" "$LOG")" 1
 done
 # (s3mount checks a multipart commit's condition with a HEAD before the Complete, since
 # RGW ignores it in the Complete: that HEAD finds the other object first)
@@ -102,8 +103,9 @@ for size in small big; do
     check_eq "overwrite race ($size): the other writer's object survives" "$(sha_key $k)" \
         "$(file_sha256 "$D/theirs")"
     check_eq "overwrite race ($size): no multipart upload is left" "$(uploads)" 0
-    check "overwrite race ($size): one log line names the key" \
+    check "overwrite race ($size): the log line names the key" \
         grep -q "upload of $k not committed: another writer replaced" "$LOG"
+    check_eq "overwrite race ($size): exactly one log line names it" "$(grep -c "$k" "$LOG")" 1
 done
 # without a race an overwrite goes through (its If-Match holds)
 put_theirs over-ok "$D/old"
