@@ -25,7 +25,8 @@ enum fh_kind { FH_READ, FH_WRITE };
 
 /* FH_LAZY: an existing object opened for writing without O_TRUNC: nothing
  * happens unless ftruncate(0) turns it into FH_OPEN (truncate(1) does
- * open + ftruncate); a write fails with EPERM. */
+ * open + ftruncate) or the first write is at its end (an append, `>>`:
+ * the object is continued); any other write fails with EPERM. */
 enum fh_state { FH_LAZY, FH_OPEN, FH_COMMITTED, FH_FAILED, FH_DISCARDED };
 
 struct fh {
@@ -39,12 +40,17 @@ struct fh {
 	int err;		 /* result of the commit; protected by lock */
 	uint64_t committed_size; /* bytes of the last commit; protected by lock */
 	int empty_committed;	 /* an empty object was committed and reopened */
-	pid_t opener_tgid;	 /* 0: the opener could not be seen */
-	pid_t killed_pid;	 /* the last flush came from this dying task */
-	int killed_sig;		 /* ... killed by this signal (0: crashed) */
-	int pins;		 /* rename using it; protected by the table lock */
-	int released;		 /* RELEASE came; protected by the table lock */
-	struct fh *prev, *next;	 /* fs->fhs; protected by fs->hlock */
+	/* What the open saw (protected by lock): the object's ETag, "" when
+	 * there was none, and its size (FH_LAZY: where an append starts). */
+	char open_etag[S3_ETAG_MAX];
+	uint64_t open_size;
+	char last_etag[S3_ETAG_MAX]; /* of this handle's last commit */
+	pid_t opener_tgid;	     /* 0: the opener could not be seen */
+	pid_t killed_pid;	     /* the last flush came from this dying task */
+	int killed_sig;		     /* ... killed by this signal (0: crashed) */
+	int pins;		     /* rename using it; protected by the table lock */
+	int released;		     /* RELEASE came; protected by the table lock */
+	struct fh *prev, *next;	     /* fs->fhs; protected by fs->hlock */
 };
 
 /* A handle of that kind, linked on fs->fhs, with no inode yet. */

@@ -718,7 +718,9 @@ int fs_init(struct fs *fs, const struct opts *o, struct s3_client *s3, uid_t uid
 	}
 	if (!rc) {
 		struct upload_pool_opts uo = {.part_size = (size_t)o->part_size,
-					      .checksum = (enum upload_cksum_mode)o->checksum_mode};
+					      .checksum = (enum upload_cksum_mode)o->checksum_mode,
+
+					      .no_conditions = !o->conditional_writes};
 		rc = upload_pool_new(s3, fs->budget, &uo, &fs->up);
 	}
 	if (!rc)

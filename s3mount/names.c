@@ -114,6 +114,8 @@ int names_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t 
 	}
 	int is_dir = c->is_dir;
 	uint64_t size = c->size;
+	char src_etag[S3_ETAG_MAX]; /* the version to move: the one seen (nsops.h) */
+	snprintf(src_etag, sizeof(src_etag), "%s", fs->o->conditional_writes ? c->etag : "");
 	uint64_t ino = c->ino;
 	int rc = inode_key_locked(fs->it, c, src, sizeof(src));
 	if (!rc)
@@ -162,7 +164,7 @@ int names_rename(struct fs *fs, fuse_ino_t parent, const char *name, fuse_ino_t 
 	} else if (w) {
 		rc = wfile_rename(fs, w, src, dst, size);
 	} else {
-		rc = nsops_rename_file(fs->s3, src, dst, size);
+		rc = nsops_rename_file_if(fs->s3, src, dst, size, src_etag);
 	}
 	fh_unpin(fs, w);
 	if (rc) {

@@ -20,11 +20,22 @@ static int is_dir_key(const char *d)
 
 int nsops_rename_file(struct s3_client *c, const char *src, const char *dst, uint64_t size)
 {
+	return nsops_rename_file_if(c, src, dst, size, NULL);
+}
+
+int nsops_rename_file_if(struct s3_client *c, const char *src, const char *dst, uint64_t size,
+			 const char *src_etag)
+{
 	char etag[S3_ETAG_MAX];
-	int rc = s3_copy(c, src, dst, size, etag);
+	int rc = s3_copy_if(c, src, dst, size, src_etag, etag);
 	if (rc < 0) {
-		log_error("rename %s -> %s: copy failed: %s", LOG_KEY(src), LOG_KEY(dst),
-			  strerror(-rc));
+		if (rc == -ESTALE)
+			log_error("rename %s -> %s: the source was replaced by another writer "
+				  "since it was seen (ESTALE); nothing changed",
+				  LOG_KEY(src), LOG_KEY(dst));
+		else
+			log_error("rename %s -> %s: copy failed: %s", LOG_KEY(src), LOG_KEY(dst),
+				  strerror(-rc));
 		return rc;
 	}
 	rc = s3_delete(c, src);

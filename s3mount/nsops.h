@@ -28,6 +28,10 @@
  * (0 lets s3_copy HEAD it). If the copy fails nothing changed; if the delete
  * fails, both names exist and -EIO is returned (logged). */
 int nsops_rename_file(struct s3_client *c, const char *src, const char *dst, uint64_t size);
+/* The same, copying only the version src_etag of src (NULL or "": any): a
+ * source replaced since it was seen fails with -ESTALE and nothing changes. */
+int nsops_rename_file_if(struct s3_client *c, const char *src, const char *dst, uint64_t size,
+			 const char *src_etag);
 
 /* Renames directory src_dir to dst_dir (both end in '/'): lists every object
  * under src_dir (its marker and subdirectories' markers included), refuses

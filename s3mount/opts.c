@@ -107,6 +107,12 @@ static const struct opt_def opts_table[] = {
      0},
     {"checksum", OK_STR, F(checksum), "ALG",
      "upload checksums: auto (default), crc64nvme, crc32c, md5 or off (see below)", 0},
+    {"conditional_writes", OK_BOOL, F(conditional_writes), NULL,
+     "a close never replaces another writer's object: commits carry If-None-Match /"
+     " If-Match, renames copy only the version seen (default)",
+     0},
+    {"no_conditional_writes", OK_BOOL0, F(conditional_writes), NULL,
+     "send no conditions (servers that reject them); the last writer wins", 0},
     {"readahead_kb", OK_LONG, F(readahead_kb), "N",
      "kernel readahead in KiB, set when run as root (default 4096; 0 = kernel's)", 0},
     {"sse", OK_STR, F(sse), "ALG",
@@ -494,6 +500,7 @@ static void opts_defaults(struct opts *o)
 	o->max_rename_objects = 1000;
 	o->retries = 6;
 	o->verify_etag = 1;
+	o->conditional_writes = 1;
 	o->connect_timeout = 5.0;
 	o->request_timeout = 30.0;
 	o->readahead_kb = 4096;

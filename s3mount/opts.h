@@ -60,6 +60,7 @@ struct opts {
 	double connect_timeout;	 /* seconds to connect; default 5 */
 	double request_timeout;	 /* seconds a transfer may stall (< 1 KB/s); default 30 */
 	int verify_etag;	 /* check whole-object reads against a plain-MD5 ETag */
+	int conditional_writes;	 /* commits carry If-None-Match / If-Match (default) */
 	double op_timeout;	 /* seconds an S3 request may take, retries included;
 				  * 0 (default) = no deadline */
 	long readahead_kb;	 /* kernel readahead of the mount, KiB (set when root);

@@ -23,11 +23,13 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "crc.h"
+#include "crypto.h"
 #include "log.h"
 #include "mpu.h"
 #include "partsize.h"
@@ -59,6 +61,28 @@ int upload_new(struct upload_pool *p, const char *key, struct upload **out)
 	p->open = u;
 	pthread_mutex_unlock(&p->lock);
 	*out = u;
+	return 0;
+}
+
+void upload_set_cond(struct upload *u, const char *etag)
+{
+	if (u->p->no_conditions || !etag) {
+		u->ccond = COND_NONE;
+		return;
+	}
+	u->ccond = etag[0] ? COND_MATCH : COND_ABSENT;
+	snprintf(u->cond_etag, sizeof(u->cond_etag), "%s", etag);
+}
+
+int upload_adopt(struct upload *u, uint64_t size, const char *etag)
+{
+	if (u->state != UP_OPEN || u->size || u->buf || u->upload_id[0])
+		return -EINVAL;
+	u->size = size;
+	u->info.size = size;
+	u->info.mtime = time(NULL);
+	snprintf(u->info.etag, sizeof(u->info.etag), "%s", etag);
+	u->state = UP_COMMITTED;
 	return 0;
 }
 
@@ -265,6 +289,95 @@ static void abort_mpu(struct upload *u)
 	u->upload_id[0] = '\0';
 }
 
+/* The ETag a PutObject of u's buffer gets (its quoted MD5) into want. */
+static void put_etag(const struct upload *u, char want[S3_ETAG_MAX])
+{
+	uint8_t md[CRYPTO_MD5_LEN];
+	char hex[2 * CRYPTO_MD5_LEN + 1];
+	want[0] = '\0';
+	if (crypto_md5(u->buf ? u->buf : "", u->buf_len, md) == 0) {
+		crypto_hex(md, sizeof(md), hex);
+		snprintf(want, S3_ETAG_MAX, "\"%s\"", hex);
+	}
+}
+
+/* The condition of u's commit as s3_put_opts fields (into o), or NULL. */
+static const struct s3_put_opts *commit_cond(const struct upload *u, struct s3_put_opts *o)
+{
+	if (u->ccond == COND_ABSENT)
+		o->if_none_match = "*";
+	else if (u->ccond == COND_MATCH)
+		o->if_match = u->cond_etag;
+	else
+		return NULL;
+	return o;
+}
+
+/* rc of a conditional commit says its condition failed: 412 (-ESTALE, or
+ * -EEXIST for If-None-Match) or 409 ConditionalRequestConflict (-EBUSY). */
+static int is_cond_failure(const struct upload *u, int rc)
+{
+	return u->ccond != COND_NONE && (rc == -ESTALE || rc == -EEXIST || rc == -EBUSY);
+}
+
+/* Another writer's object is where this commit was to go: the error, logged
+ * once with the key; why: how it was found. */
+static int cond_conflict(struct upload *u, const char *why)
+{
+	int err = u->ccond == COND_ABSENT ? -EEXIST : -ESTALE;
+	u->cond_lost = err;
+	log_error("upload of %s not committed: %s (%s); that object is kept, this file is "
+		  "discarded (%s)",
+		  LOG_KEY(u->key),
+		  u->ccond == COND_ABSENT ? "another writer created the key since the open"
+					  : "another writer replaced the object this file was to "
+					    "replace or continue",
+		  why, strerror(-err));
+	return err;
+}
+
+/* The commit's condition failed. A try whose answer was lost may have
+ * written the object already, and the retry then fails its own condition:
+ * the object is ours if it has our nonce and our size, and our computed ETag
+ * (want, "" when none can be computed). Else another writer's object is
+ * there: it is kept, and the caller aborts ours. */
+static int cond_failed(struct upload *u, const char *want, int rc)
+{
+	struct s3_object_info hi;
+	int hr = s3_head(u->p->c, u->key, &hi);
+	if (hr == 0 && hi.size == u->size && u->nonce[0] &&
+	    strcmp(hi.upload_nonce, u->nonce) == 0 &&
+	    (!want[0] || hi.etag_not_md5 || strcmp(hi.etag, want) == 0)) {
+		log_info("upload of %s: the commit's retry failed its condition, but the object "
+			 "is this upload's (an earlier try's answer was lost): committed",
+			 LOG_KEY(u->key));
+		u->info = hi;
+		u->mpu_done = 1;
+		return 0;
+	}
+	return cond_conflict(u, rc == -EBUSY ? "409 ConditionalRequestConflict"
+					     : "412 PreconditionFailed");
+}
+
+/* Before a conditional Complete, its condition checked by a HEAD. S3 checks
+ * it in the Complete itself, but Ceph RGW 16 ignores it there (it completes
+ * and replaces whatever is there: docs/semantics.md), so this one HEAD per
+ * multipart commit is what keeps such a server from silently losing another
+ * writer's object; only a writer landing between the HEAD and the Complete
+ * still loses there. A HEAD that fails leaves it to the Complete. */
+static int precheck_cond(struct upload *u)
+{
+	struct s3_object_info hi;
+	if (u->ccond == COND_NONE)
+		return 0;
+	int rc = s3_head(u->p->c, u->key, &hi);
+	if (rc < 0 && rc != -ENOENT)
+		return 0;
+	int held =
+	    u->ccond == COND_ABSENT ? rc == -ENOENT : rc == 0 && strcmp(hi.etag, u->cond_etag) == 0;
+	return held ? 0 : cond_conflict(u, "seen by a HEAD before the Complete");
+}
+
 static int complete_mpu(struct upload *u)
 {
 	struct upload_pool *p = u->p;
@@ -298,10 +411,17 @@ static int complete_mpu(struct upload *u)
 	}
 	/* want stays "" when the part ETags are not MD5s (SSE-KMS) */
 	mpu_etag_of_parts(u->parts, (size_t)nparts, want, sizeof(want));
-	rc = s3_mpu_complete(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, u->nonce,
-			     full.alg != S3_CKSUM_NONE ? &full : NULL, etag);
+	rc = precheck_cond(u);
+	if (rc < 0)
+		return rc;
+	struct s3_put_opts cond = {0};
+	rc = s3_mpu_complete_if(p->c, u->key, u->upload_id, u->parts, (size_t)nparts, u->nonce,
+				full.alg != S3_CKSUM_NONE ? &full : NULL, commit_cond(u, &cond),
+				etag);
 	u->obj_crc = full.crc;
 	u->obj_crc_ok = full.alg != S3_CKSUM_NONE;
+	if (is_cond_failure(u, rc))
+		return cond_failed(u, want, rc);
 	if (rc == -ENOENT) {
 		/* NoSuchUpload: maybe our retry of a Complete that went through.
 		 * Ours only if proven: our multipart ETag, or our nonce where the
@@ -372,21 +492,38 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 		struct s3_cksum ck;
 		upload_cksum_prepare(u, body, u->buf_len, &ck);
 		struct s3_put_opts po = {.cksum = &ck};
+		const char *meta[3] = {S3_NONCE_META, u->nonce, NULL};
+		u->nonce[0] = '\0';
+		if (commit_cond(u, &po)) {
+			/* the nonce tells our own object from another writer's (cond_failed) */
+			rc = s3_nonce_new(u->nonce);
+			if (rc < 0)
+				goto fail;
+			po.meta = meta;
+		}
 		rc = s3_put(p->c, u->key, body, u->buf_len, &po, etag);
 		if (rc == 0)
 			upload_cksum_learn(p, &ck, "PutObject");
 		u->obj_crc = ck.crc;
 		u->obj_crc_ok = ck.alg != S3_CKSUM_NONE;
+		if (is_cond_failure(u, rc)) {
+			char want[S3_ETAG_MAX];
+			put_etag(u, want);
+			rc = cond_failed(u, want, rc);
+			if (rc == 0)
+				memcpy(etag, u->info.etag, sizeof(etag));
+		}
 		if (rc < 0) {
-			log_error("upload of %s: PutObject of %zu bytes failed: %s",
-				  LOG_KEY(u->key), u->buf_len, strerror(-rc));
+			if (!u->cond_lost) /* (else cond_conflict said why) */
+				log_error("upload of %s: PutObject of %zu bytes failed: %s",
+					  LOG_KEY(u->key), u->buf_len, strerror(-rc));
 			goto fail;
 		}
 		upload_drop_buffer(u);
 		u->info.size = u->size;
 		u->info.mtime = time(NULL);
 		memcpy(u->info.etag, etag, sizeof(etag));
-		u->info.upload_nonce[0] = '\0';
+		memcpy(u->info.upload_nonce, u->nonce, sizeof(u->nonce));
 	} else {
 		rc = submit_current(u);
 		if (rc < 0)
@@ -414,6 +551,8 @@ int upload_commit(struct upload *u, struct s3_object_info *info)
 	}
 	upload_finish_renames(u);
 	u->state = UP_COMMITTED;
+	/* the next commit of this file replaces only what this one made */
+	upload_set_cond(u, u->info.etag[0] ? u->info.etag : NULL);
 	log_debug("upload of %s committed: %llu bytes, ETag %s", LOG_KEY(u->final_key),
 		  (unsigned long long)u->info.size, u->info.etag);
 done:
@@ -425,6 +564,10 @@ fail:
 	abort_mpu(u);
 	upload_drop_buffer(u);
 	u->state = UP_FAILED;
+	if (u->cond_lost && rc == u->cond_lost) {
+		u->fail_rc = rc; /* cond_failed logged it */
+		return rc;
+	}
 	u->fail_rc = rc == -EFBIG ? -EFBIG : -EIO;
 	log_error("upload of %s failed (%s): nothing was published", LOG_KEY(u->final_key),
 		  strerror(-rc));
@@ -472,6 +615,8 @@ int upload_resume(struct upload *u, const char *key)
 	int head_ok = u->obj_crc_ok && u->ck_alg == p->ck_alg;
 	u->ck_alg = size < S3_MIN_PART_SIZE || (head_ok && n_copy == 1) ? p->ck_alg : S3_CKSUM_NONE;
 	u->obj_crc_ok = 0;
+	/* the longer object replaces only the version it continues */
+	upload_set_cond(u, hi.etag[0] ? hi.etag : NULL);
 	u->upload_id[0] = '\0';
 	u->mpu_done = 0;
 	u->part_no = 1;

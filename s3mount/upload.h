@@ -30,16 +30,14 @@
  * body is <Error> is a failure) and returns only once the object exists; on
  * any failure it aborts the multipart upload (no orphaned parts), logs the
  * key and S3 error, and returns -EIO (-EFBIG when the file outgrew the
- * limits above). A part that fails is reported early: the next upload_write()
- * returns -EIO. upload_abort() discards everything: no object, no upload.
- * fsync: the caller commits (upload_commit); the object then exists. A later
- * commit returns 0 and the same info again (close after fsync) and
- * upload_abort() does nothing. To write on (a logger that fsyncs and goes on
- * writing), call upload_resume(): it starts a new upload of the same key
- * whose first bytes are the committed object (UploadPartCopy, server-side,
- * if it is >= 5 MiB; a GET into the first part buffer if smaller), then
- * appends as before; the next commit replaces the object with the longer
- * one. Until then the committed version stays as it was, so S3 always holds
+ * limits above; -EEXIST / -ESTALE when its condition failed, below). A part that fails is reported
+ * early: the next upload_write() returns -EIO. upload_abort() discards everything: no object, no
+ * upload. fsync: the caller commits (upload_commit); the object then exists. A later commit returns
+ * 0 and the same info again (close after fsync) and upload_abort() does nothing. To write on (a
+ * logger that fsyncs and goes on writing), call upload_resume(): it starts a new upload of the same
+ * key whose first bytes are the committed object (UploadPartCopy, server-side, if it is >= 5 MiB; a
+ * GET into the first part buffer if smaller), then appends as before; the next commit replaces the
+ * object with the longer one. Until then the committed version stays as it was, so S3 always holds
  * a committed prefix of the file; an abort (killed writer) or a failure after
  * a resume leaves that version in place. upload_write() right after a commit
  * without upload_resume() fails with -EPERM.
@@ -51,6 +49,22 @@
  * fsync, an object being replaced) stays there until the commit under the
  * new name, and goes then only if it is still that version: an abort (a
  * killed writer) leaves it in place.
+ *
+ * Conditional commits (docs/semantics.md): a commit carries the condition
+ * upload_set_cond() gave (If-None-Match: * for a file that did not exist,
+ * If-Match: <ETag> for one that did), and every commit after the first
+ * If-Match on the ETag the last one made (upload_resume: on the version it
+ * continues). A failed condition (412, or 409 ConditionalRequestConflict) is
+ * first checked against the key: an object with this upload's nonce (sent
+ * as x-amz-meta-s3mount-upload on the PutObject too, when a condition is
+ * sent) and size, and its computed ETag where one is computed, is this
+ * upload's own, committed by a try whose answer was lost: success. Anything
+ * else is another writer's object: it is kept, the multipart upload is
+ * aborted, one line names the key, and the commit fails with -EEXIST (the
+ * file was new) or -ESTALE (it replaced a version). A multipart commit's
+ * condition is also checked by a HEAD just before the Complete (a server may
+ * ignore it there: Ceph RGW 16 does). A pool made with no_conditions never
+ * sends them.
  *
  * Thread-safety: all calls on one struct upload must be serialised by the
  * caller (FUSE: writes, flush, fsync, rename and release of a handle under
@@ -100,6 +114,7 @@ struct upload_pool_opts {
 	int workers;	  /* parallel part uploads for all files; 0 = 8 */
 	int max_inflight; /* parts of one file queued or uploading; 0 = workers */
 	enum upload_cksum_mode checksum;
+	int no_conditions; /* never send commit conditions (servers that refuse them) */
 };
 
 int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_pool_opts *o,
@@ -113,6 +128,13 @@ void upload_pool_free(struct upload_pool *p);
 size_t upload_part_size(const struct upload_pool *p, int part_number);
 
 int upload_new(struct upload_pool *p, const char *key, struct upload **out);
+/* The condition of the upload's next commit (see above): NULL none; "" the
+ * key must not exist (If-None-Match: *); else If-Match on that ETag. */
+void upload_set_cond(struct upload *u, const char *etag);
+/* Makes a new upload the continuation of the existing object under its key,
+ * of size bytes and version etag (append): as if this upload had committed
+ * it, so that upload_resume() continues it next. -EINVAL unless new. */
+int upload_adopt(struct upload *u, uint64_t size, const char *etag);
 /* Appends len bytes at off, which must equal upload_size(); returns len or a
  * negative errno (a background part failure is reported here, early). */
 ssize_t upload_write(struct upload *u, const void *data, size_t len, uint64_t off);

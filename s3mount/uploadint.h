@@ -39,6 +39,7 @@ struct part_job {
 
 struct upload_pool {
 	struct s3_client *c;
+	int no_conditions; /* upload_pool_opts */
 	struct budget *b;
 	uint64_t part_size;  /* first part size, bytes */
 	uint64_t part_cap;   /* no part above this: half the budget, bytes */
@@ -78,10 +79,13 @@ struct upload {
 	char nonce[S3_NONCE_MAX];	  /* this upload's, recorded at Create (s3.h) */
 	int mpu_done;			  /* Complete succeeded: nothing to abort */
 	char src_etag[S3_ETAG_MAX];	  /* version copy parts come from (resume) */
-	uint64_t size;			  /* bytes accepted so far */
-	enum upload_state state;	  /* writer only */
-	int fail_rc;			  /* what commit returns once UP_FAILED */
-	struct s3_object_info info;	  /* valid in UP_COMMITTED */
+	enum { COND_NONE, COND_ABSENT, COND_MATCH } ccond; /* of the next commit */
+	char cond_etag[S3_ETAG_MAX];			   /* COND_MATCH: that version */
+	int cond_lost;		    /* -EEXIST/-ESTALE: another writer's object won (commit) */
+	uint64_t size;		    /* bytes accepted so far */
+	enum upload_state state;    /* writer only */
+	int fail_rc;		    /* what commit returns once UP_FAILED */
+	struct s3_object_info info; /* valid in UP_COMMITTED */
 	struct {
 		char key[S3_KEY_MAX];
 		char etag[S3_ETAG_MAX]; /* the version there at the rename */

@@ -344,6 +344,7 @@ int upload_pool_new(struct s3_client *c, struct budget *b, const struct upload_p
 	p->b = b;
 	p->part_size = part;
 	p->max_inflight = o && o->max_inflight > 0 ? o->max_inflight : workers;
+	p->no_conditions = o ? o->no_conditions : 0;
 	p->ck_mode = o ? o->checksum : UPLOAD_CKSUM_AUTO;
 	p->ck_alg = p->ck_mode == UPLOAD_CKSUM_CRC32C ? S3_CKSUM_CRC32C
 		    : p->ck_mode == UPLOAD_CKSUM_MD5 || p->ck_mode == UPLOAD_CKSUM_OFF

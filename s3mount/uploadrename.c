@@ -78,7 +78,10 @@ int upload_retarget(struct upload *u, const char *new_key)
 	memcpy(u->final_key, new_key, klen + 1);
 	pthread_mutex_unlock(&u->lock);
 	if (!u->upload_id[0]) {
-		/* Nothing of this upload under the old key yet: free. */
+		/* Nothing of this upload under the old key yet: free. Its
+		 * condition was about the old key; at the new one the commit
+		 * replaces whatever is there, as any rename replaces its target. */
+		upload_set_cond(u, NULL);
 		memcpy(u->key, new_key, klen + 1);
 		return 0;
 	}

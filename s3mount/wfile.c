@@ -31,6 +31,15 @@
  * handle starts a fresh upload that replaces it at the next commit. A write
  * at the end of a committed file (after fsync) continues it (upload_resume);
  * elsewhere it fails with EBADF (documented).
+ *
+ * Why each commit is conditioned on the handle's own last one: S3 keeps the
+ * last writer's object, so without a condition a close silently replaced an
+ * object another client wrote after our open. The first commit names what
+ * the open saw, every later one what this handle committed before (the
+ * empty object of `cmd > f`, each close of `exec 3>f`, fsync): the handle's
+ * own commits always match, another writer's never do. An append is the
+ * same machinery as writing on after fsync, starting from the object the
+ * open saw instead of one this handle committed.
  */
 #define _GNU_SOURCE
 #include "wfile.h"
@@ -74,6 +83,26 @@ static int start_write_locked(struct fs *fs, struct inode *in, struct fh *h, con
 	return 0;
 }
 
+/* An open of a file whose ETag is not known here (an inode with no object
+ * yet, or one a failed write left): HEAD says whether an object is there,
+ * so that the commit's condition is right. A HEAD that fails otherwise than
+ * 404 fails the open (a commit could not be conditioned). */
+static int open_seen_head(struct fs *fs, struct fh *h, const char *key)
+{
+	struct s3_object_info hi;
+	int rc = s3_head(fs->s3, key, &hi);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0) {
+		log_warn("open of '%s' for writing: HEAD failed: %s", LOG_KEY(key), strerror(-rc));
+		return rc;
+	}
+	snprintf(h->open_etag, sizeof(h->open_etag), "%s", hi.etag);
+	if (h->state == FH_LAZY)
+		h->open_size = hi.size;
+	return 0;
+}
+
 int wfile_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	char key[S3_KEY_MAX + 2];
@@ -92,6 +121,11 @@ int wfile_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 			 LOG_KEY(key));
 		rc = -EBUSY;
 	}
+	if (!rc) {
+		/* what this open saw: the commit's condition (wfile.h) */
+		snprintf(h->open_etag, sizeof(h->open_etag), "%s", in->etag);
+		h->open_size = in->size;
+	}
 	if (!rc && !(fi->flags & O_TRUNC) && in->size > 0) {
 		h->state = FH_LAZY;
 		h->in = in;
@@ -101,6 +135,16 @@ int wfile_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_i
 		rc = start_write_locked(fs, in, h, key);
 	}
 	itable_unlock(fs->it);
+	if (!rc && !h->open_etag[0]) {
+		rc = open_seen_head(fs, h, key);
+		if (rc) {
+			itable_lock(fs->it);
+			in->attr_time = 0; /* start_write zeroed it: ask S3 again */
+			itable_unlock(fs->it);
+		}
+	}
+	if (!rc && h->state == FH_OPEN)
+		upload_set_cond(h->u, h->open_etag);
 	if (rc) {
 		fh_free(fs, h);
 		return rc;
@@ -139,12 +183,17 @@ int wfile_create(struct fs *fs, fuse_req_t req, fuse_ino_t parent, const char *n
 			rc = -ENOMEM;
 	}
 	if (!rc) {
+		/* an object known here is replaced only as it was seen; a name
+		 * known as missing is created only if still missing */
+		snprintf(h->open_etag, sizeof(h->open_etag), "%s", c->etag);
 		h->state = FH_OPEN;
 		rc = start_write_locked(fs, c, h, key);
 	}
 	if (!rc)
 		fs_fill_entry_locked(fs, c, e);
 	itable_unlock(fs->it);
+	if (!rc)
+		upload_set_cond(h->u, h->open_etag);
 	if (rc) {
 		fh_free(fs, h);
 		return rc;
@@ -168,6 +217,7 @@ int wfile_truncate(struct fs *fs, struct fh *h, uint64_t want)
 			if (!rc) {
 				h->state = FH_OPEN;
 				inode_unref_locked(fs->it, h->in); /* start_write took one more */
+				upload_set_cond(h->u, h->open_etag);
 			}
 		} else {
 			log_warn("ftruncate of '%s' to %" PRIu64 " bytes refused (size %" PRIu64
@@ -179,6 +229,49 @@ int wfile_truncate(struct fs *fs, struct fh *h, uint64_t want)
 	itable_unlock(fs->it);
 	pthread_mutex_unlock(&h->lock);
 	return rc;
+}
+
+/* The first write of an FH_LAZY handle is at the end of the object it
+ * opened (`>>`): continue that object as after fsync (upload_resume: a
+ * server-side copy or a GET of it, then the new bytes), committed only over
+ * the version the open saw. h->lock held. A second writer meanwhile: EBUSY;
+ * the object changed since the open, or cannot be copied: EIO for good. */
+static int start_append(struct fs *fs, struct fh *h)
+{
+	char key[S3_KEY_MAX + 2];
+	itable_lock(fs->it);
+	int rc = h->in->writers ? -EBUSY : inode_key_locked(fs->it, h->in, key, sizeof(key));
+	if (!rc) {
+		h->in->writers++; /* claimed now: no second writer while we copy */
+		h->in->wctx = h;
+	}
+	itable_unlock(fs->it);
+	if (rc)
+		return rc;
+	struct upload *u = NULL;
+	rc = upload_new(fs->up, key, &u);
+	if (!rc)
+		rc = upload_adopt(u, h->open_size, h->open_etag);
+	if (!rc)
+		rc = upload_resume(u, key);
+	if (rc) {
+		log_warn("append to '%s' failed (%s): the object stays as it was", LOG_KEY(key),
+			 strerror(-rc));
+		upload_free(u);
+		itable_lock(fs->it);
+		h->in->writers--;
+		if (h->in->wctx == h)
+			h->in->wctx = NULL;
+		h->in->attr_time = 0;
+		itable_unlock(fs->it);
+		h->state = FH_FAILED;
+		h->err = -EIO;
+		return -EIO;
+	}
+	h->u = u;
+	h->state = FH_OPEN;
+	log_debug("append to '%s' at %" PRIu64, LOG_KEY(key), h->open_size);
+	return 0;
 }
 
 ssize_t wfile_write(struct fs *fs, struct fh *h, const char *buf, size_t size, off_t off)
@@ -199,6 +292,8 @@ ssize_t wfile_write(struct fs *fs, struct fh *h, const char *buf, size_t size, o
 		if (!rc) {
 			upload_free(h->u);
 			h->u = u;
+			/* replaces only the empty object this handle committed */
+			upload_set_cond(u, h->last_etag[0] ? h->last_etag : NULL);
 			h->state = FH_OPEN;
 			h->empty_committed = 1;
 			itable_lock(fs->it);
@@ -234,9 +329,18 @@ ssize_t wfile_write(struct fs *fs, struct fh *h, const char *buf, size_t size, o
 		h->in->wctx = h;
 		itable_unlock(fs->it);
 	}
+	if (h->state == FH_LAZY && (uint64_t)off == h->open_size) {
+		int rc = start_append(fs, h);
+		if (rc) {
+			pthread_mutex_unlock(&h->lock);
+			return rc;
+		}
+	}
 	if (h->state == FH_LAZY) {
-		log_warn("write into an existing object opened without O_TRUNC refused (EPERM): "
-			 "objects can only be replaced whole; see docs/semantics.md");
+		log_warn("write into an existing object opened without O_TRUNC at offset %lld "
+			 "refused (EPERM): objects can only be replaced whole or continued at "
+			 "their end (%" PRIu64 "); see docs/semantics.md",
+			 (long long)off, h->open_size);
 		n = -EPERM;
 	} else if (h->state == FH_FAILED) {
 		n = h->err; /* EIO: its upload failed or a rename replaced it */
@@ -293,13 +397,15 @@ static int finish_write_locked(struct fs *fs, struct fh *h, int discard, const c
 		fs_count(&fs->n_commit, 1);
 		if (rc) {
 			fs_count(&fs->n_commit_err, 1);
-			log_error("upload of '%s' failed: %s; nothing was published", LOG_KEY(key),
-				  strerror(-rc));
+			if (rc != -EEXIST && rc != -ESTALE) /* else upload.c said why */
+				log_error("upload of '%s' failed: %s; nothing was published",
+					  LOG_KEY(key), strerror(-rc));
 			h->state = FH_FAILED;
 			h->err = rc;
 		} else {
 			h->state = FH_COMMITTED;
 			h->committed_size = info.size;
+			snprintf(h->last_etag, sizeof(h->last_etag), "%s", info.etag);
 			log_debug("committed '%s' (%" PRIu64 " bytes)", LOG_KEY(key), info.size);
 			rcache_invalidate(fs->rc, key);
 		}

@@ -3,11 +3,16 @@
  * fh of kind FH_WRITE, fh.h) over one upload (upload.h).
  *
  * States: FH_LAZY (an existing object opened without O_TRUNC: nothing
- * happens unless ftruncate(0) turns it into FH_OPEN), FH_OPEN (an upload is
+ * happens unless ftruncate(0) turns it into FH_OPEN, or a first write at the
+ * object's end continues it: an append), FH_OPEN (an upload is
  * pending; the inode counts a writer), FH_COMMITTED, FH_FAILED (err says
  * why; later writes and flushes return it), FH_DISCARDED. A commit happens
  * in flush (only the opener's), fsync and release; a release after a flush
  * from a writer killed by a signal discards instead. wfile.c says why.
+ * Every commit is conditioned (upload.h) on what the handle saw at open (no
+ * object: If-None-Match: *; else If-Match on its ETag) or on its own last
+ * commit; another writer's object makes the commit fail with EEXIST or
+ * ESTALE (docs/semantics.md).
  *
  * Thread-safety: every call takes h->lock (then the table lock), so writes,
  * flushes, fsyncs and a rename on one handle are serialised.
@@ -23,7 +28,8 @@
 
 /* OPEN for writing (fs not read-only): a new handle into fi->fh; O_TRUNC or
  * an empty file starts an upload, else the handle is FH_LAZY. -EBUSY when
- * the file is already open for writing. */
+ * the file is already open for writing. Blocks (a HEAD) only when the file's
+ * ETag is not known here. */
 int wfile_open(struct fs *fs, fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 /* CREATE: the inode of (parent, name), made if new, and a handle writing it
  * into fi->fh; the entry into e (its nlookup counted). */

@@ -9,7 +9,8 @@
  * Errors: 0 or a negative errno, mapped from HTTP/S3 errors in exactly one
  * table (s3err.c): NoSuchKey/404 -> -ENOENT, AccessDenied/403/Signature... ->
  * -EACCES, NoSuchBucket -> -ENXIO, PreconditionFailed/412 -> -ESTALE,
- * InvalidRange/416 -> -ERANGE, EntityTooLarge -> -EFBIG, NoSuchUpload ->
+ * ConditionalRequestConflict/409 -> -EBUSY, InvalidRange/416 -> -ERANGE,
+ * EntityTooLarge -> -EFBIG, NoSuchUpload ->
  * -ENOENT, BucketAlreadyOwnedByYou -> -EEXIST, BucketNotEmpty -> -ENOTEMPTY,
  * InvalidArgument/InvalidPart/other 400 -> -EINVAL, transport failure or 5xx
  * after retries -> -EIO, timeouts after retries -> -ETIMEDOUT (s3err.c has
@@ -152,6 +153,8 @@ struct s3_put_opts {
 	const char *const *meta;   /* NULL or {"name", "value", ..., NULL}: x-amz-meta-* */
 	const char *if_none_match; /* NULL or "*" (create only: s3_put fails
 				    * with -EEXIST when the key exists) */
+	const char *if_match;	   /* NULL or an ETag: replace only that version
+				    * (-ESTALE when the key holds another one) */
 	struct s3_cksum *cksum;	   /* NULL: Content-MD5 only. PutObject: the
 				    * body's CRC (and echoed is set);
 				    * CreateMultipartUpload: only alg, declared
@@ -162,7 +165,11 @@ const char *s3_cksum_name(enum s3_cksum_alg alg);
 /* The header value of crc under alg (base64 of the big-endian digest). */
 void s3_cksum_b64(enum s3_cksum_alg alg, uint64_t crc, char out[S3_CKSUM_B64_MAX]);
 /* PutObject of len bytes (Content-MD5, the CRC of opts->cksum, or both:
- * corruption is rejected by a server that checks what it gets). */
+ * corruption is rejected by a server that checks what it gets).
+ * A failed condition of opts: -EEXIST (if_none_match), -ESTALE (if_match: 412
+ * PreconditionFailed); -EBUSY for 409 ConditionalRequestConflict (another
+ * conditional write of the key at the same moment). Servers that ignore the
+ * conditions (Ceph RGW ignores them on Complete) just write. */
 int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	   const struct s3_put_opts *opts, char etag[S3_ETAG_MAX]);
 
@@ -175,6 +182,10 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
  * pass it, or 0 to HEAD. The multipart upload is aborted on any failure. */
 int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint64_t src_size,
 	    char etag[S3_ETAG_MAX]);
+/* s3_copy of exactly the version src_etag of src_key (NULL or "": any):
+ * x-amz-copy-source-if-match; -ESTALE when src_key holds another version. */
+int s3_copy_if(struct s3_client *c, const char *src_key, const char *dst_key, uint64_t src_size,
+	       const char *src_etag, char etag[S3_ETAG_MAX]);
 int s3_delete(struct s3_client *c, const char *key);
 /* DeleteObjects in batches of 1000; -EIO if any key failed (each is logged). */
 int s3_delete_many(struct s3_client *c, const char *const *keys, size_t n);
@@ -215,6 +226,13 @@ int s3_mpu_upload_part_copy(struct s3_client *c, const char *key, const char *up
 int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    const struct s3_part *parts, size_t nparts, const char *nonce,
 		    const struct s3_cksum *full, char etag[S3_ETAG_MAX]);
+/* s3_mpu_complete with cond's if_none_match / if_match (its other fields are
+ * ignored; NULL: none), which S3 checks as for PutObject, with the same
+ * errors (-EEXIST, -ESTALE, -EBUSY). */
+int s3_mpu_complete_if(struct s3_client *c, const char *key, const char *upload_id,
+		       const struct s3_part *parts, size_t nparts, const char *nonce,
+		       const struct s3_cksum *full, const struct s3_put_opts *cond,
+		       char etag[S3_ETAG_MAX]);
 int s3_mpu_abort(struct s3_client *c, const char *key, const char *upload_id);
 /* ListMultipartUploads under prefix, every page; fn returns non-zero to stop. */
 typedef int (*s3_upload_fn)(void *arg, const char *key, const char *upload_id, time_t initiated);

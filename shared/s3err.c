@@ -46,6 +46,8 @@ static const struct s3err_entry s3err_table[] = {
     {"IllegalLocationConstraintException", -EIO, S3ERR_REGION, 0},
     /* conditions and ranges */
     {"PreconditionFailed", -ESTALE, S3ERR_FAIL, 0},
+    /* two conditional writes of one key at once: the loser starts again */
+    {"ConditionalRequestConflict", -EBUSY, S3ERR_FAIL, 0},
     {"InvalidRange", -ERANGE, S3ERR_FAIL, 0},
     /* sizes and names */
     {"EntityTooLarge", -EFBIG, S3ERR_FAIL, 0},

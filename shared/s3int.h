@@ -72,6 +72,9 @@ struct s3_client {
 	uint64_t throttle_deadline_ms; /* retry throttled answers this long */
 	_Atomic uint64_t n_throttled, n_gate_wait_ms;
 	_Atomic uint64_t n_req_kind[S3HDR_NOPS], n_retry_kind[S3HDR_NOPS];
+	/* 1 once the server showed that it compares a PutObject's If-Match
+	 * with the bare ETag (Ceph RGW 16): send it without quotes */
+	_Atomic int if_match_bare;
 };
 
 struct s3_op {
@@ -154,7 +157,7 @@ void s3_etag_header(const struct http_response *r, char etag[S3_ETAG_MAX]);
 
 /* ---- s3obj.c ---- */
 
-/* Adds Content-Type, x-amz-meta-* and If-None-Match from opts (may be NULL)
+/* Adds Content-Type, x-amz-meta-* and the conditions from opts (may be NULL)
  * to op: PutObject and CreateMultipartUpload take the same. */
 int s3_put_headers(struct s3_op *op, const struct s3_put_opts *opts);
 
@@ -174,6 +177,21 @@ int s3_cksum_request(struct s3_op *op, const struct s3_cksum *ck, struct s3_cksu
 /* ck->echoed from the answer r: the header came back with our value. */
 void s3_cksum_echo(const struct http_response *r, struct s3_cksum *ck,
 		   const struct s3_cksum_hdr *h);
+/* The condition headers of a commit (If-None-Match, If-Match) from cond (may
+ * be NULL); PutObject and CompleteMultipartUpload take the same. The ETag
+ * goes quoted, as S3 and HTTP have it, or bare (into bare, which op then
+ * borrows) once the server showed it wants that (s3_cond_retry). */
+int s3_cond_headers(struct s3_client *c, struct s3_op *op, const struct s3_put_opts *cond,
+		    char bare[S3_ETAG_MAX]);
+/* A commit with cond got rc. 1 when it should be sent again: a 412 to a
+ * quoted If-Match although the key holds exactly that ETag, which Ceph RGW
+ * 16 answers to every quoted If-Match of a PutObject (it compares the bare
+ * ETag): from then on the client sends If-Match bare (logged once), and op's
+ * If-Match is made bare (into bare) for the caller to send again. */
+int s3_cond_retry(struct s3_client *c, const char *key, const struct s3_put_opts *cond, int rc,
+		  struct s3_op *op, char bare[S3_ETAG_MAX]);
+/* rc of a commit that carried cond: a failed If-None-Match is -EEXIST. */
+int s3_cond_result(int rc, const struct s3_put_opts *cond);
 
 /* ---- s3mpu.c ---- */
 

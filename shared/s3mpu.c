@@ -309,6 +309,14 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		    const struct s3_part *parts, size_t nparts, const char *nonce,
 		    const struct s3_cksum *full, char etag[S3_ETAG_MAX])
 {
+	return s3_mpu_complete_if(c, key, upload_id, parts, nparts, nonce, full, NULL, etag);
+}
+
+int s3_mpu_complete_if(struct s3_client *c, const char *key, const char *upload_id,
+		       const struct s3_part *parts, size_t nparts, const char *nonce,
+		       const struct s3_cksum *full, const struct s3_put_opts *cond,
+		       char etag[S3_ETAG_MAX])
+{
 	const char *alg = full ? s3_cksum_name(full->alg) : NULL;
 	char elem[S3_CKSUM_HNAME_MAX] = "";
 	struct s3_cksum_hdr ch = {.name = ""};
@@ -345,7 +353,13 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		if (rc)
 			goto out;
 	}
-	rc = s3_exec_parse(c, &op, NULL, s3_parse_complete, tag);
+	char bare[S3_ETAG_MAX];
+	rc = s3_cond_headers(c, &op, cond, bare);
+	if (!rc)
+		rc = s3_exec_parse(c, &op, NULL, s3_parse_complete, tag);
+	if (s3_cond_retry(c, key, cond, rc, &op, bare))
+		rc = s3_exec_parse(c, &op, NULL, s3_parse_complete, tag);
+	rc = s3_cond_result(rc, cond);
 	/* (no parser answers -ENOENT: this one is s3_exec's) */
 	if (rc == -ENOENT && op.attempts > 0) {
 		/* An earlier try may have completed it and lost the answer. Only

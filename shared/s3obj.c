@@ -411,6 +411,58 @@ out:
 
 /* ---- PUT ---- */
 
+int s3_cond_headers(struct s3_client *c, struct s3_op *op, const struct s3_put_opts *cond,
+		    char bare[S3_ETAG_MAX])
+{
+	int rc = 0;
+	if (cond && cond->if_none_match)
+		rc = s3_op_header(op, "If-None-Match", cond->if_none_match);
+	if (rc || !cond || !cond->if_match || !cond->if_match[0])
+		return rc;
+	const char *v = cond->if_match;
+	size_t n = strlen(v);
+	if (atomic_load(&c->if_match_bare) && n >= 2 && v[0] == '"' && v[n - 1] == '"' &&
+	    n - 2 < S3_ETAG_MAX) {
+		memcpy(bare, v + 1, n - 2);
+		bare[n - 2] = '\0';
+		v = bare;
+	}
+	return s3_op_header(op, "If-Match", v);
+}
+
+int s3_cond_retry(struct s3_client *c, const char *key, const struct s3_put_opts *cond, int rc,
+		  struct s3_op *op, char bare[S3_ETAG_MAX])
+{
+	struct s3_object_info hi;
+	if (rc != -ESTALE || !cond || !cond->if_match || cond->if_match[0] != '"' ||
+	    atomic_load(&c->if_match_bare))
+		return 0;
+	if (s3_head(c, key, &hi) != 0 || strcmp(hi.etag, cond->if_match) != 0)
+		return 0; /* a real 412: the key holds another version */
+	if (!atomic_exchange(&c->if_match_bare, 1))
+		log_warn("s3: %s answers 412 to If-Match with the ETag it holds, quoted: it "
+			 "compares bare ETags (Ceph RGW 16); sending them bare from now on",
+			 c->bucket);
+	size_t n = strlen(cond->if_match);
+	if (n < 2 || cond->if_match[n - 1] != '"' || n - 2 >= S3_ETAG_MAX)
+		return 0;
+	memcpy(bare, cond->if_match + 1, n - 2);
+	bare[n - 2] = '\0';
+	for (size_t i = 0; i < op->nhdrs; i++)
+		if (strcmp(op->hdrs[i].name, "If-Match") == 0)
+			op->hdrs[i].value = bare;
+	op->deadline_ms = 0; /* a deadline of its own, as a new call */
+	return 1;
+}
+
+int s3_cond_result(int rc, const struct s3_put_opts *cond)
+{
+	/* If-None-Match: * failing means "it already exists". */
+	if (rc == -ESTALE && cond && cond->if_none_match)
+		return -EEXIST;
+	return rc;
+}
+
 int s3_put_headers(struct s3_op *op, const struct s3_put_opts *opts)
 {
 	int rc = 0;
@@ -418,7 +470,7 @@ int s3_put_headers(struct s3_op *op, const struct s3_put_opts *opts)
 		return 0;
 	if (opts->content_type)
 		rc = s3_op_header(op, "Content-Type", opts->content_type);
-	if (!rc && opts->if_none_match)
+	if (!rc && opts->if_none_match) /* (commits: s3_cond_headers) */
 		rc = s3_op_header(op, "If-None-Match", opts->if_none_match);
 	for (size_t i = 0; !rc && opts->meta && opts->meta[i]; i += 2) {
 		if (!opts->meta[i + 1])
@@ -485,7 +537,11 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	struct s3_cksum_hdr ch;
 	if (etag)
 		etag[0] = '\0';
+	char bare[S3_ETAG_MAX];
 	int rc = s3_put_headers(&op, opts);
+	if (!rc && opts && opts->if_match)
+		rc = s3_cond_headers(c, &op, &(struct s3_put_opts){.if_match = opts->if_match},
+				     bare);
 	if (!rc)
 		rc = s3_cksum_request(&op, ck, &ch);
 	if (rc)
@@ -493,13 +549,16 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 	struct http_response r;
 	http_response_init(&r);
 	rc = s3_exec(c, &op, &r);
+	if (s3_cond_retry(c, key, opts, rc, &op, bare)) {
+		http_response_release(&r);
+		http_response_init(&r);
+		rc = s3_exec(c, &op, &r);
+	}
 	if (!rc)
 		s3_cksum_echo(&r, ck, &ch);
 	if (!rc && etag)
 		s3_etag_header(&r, etag);
-	/* If-None-Match: * failing means "it already exists". */
-	if (rc == -ESTALE && opts && opts->if_none_match)
-		rc = -EEXIST;
+	rc = s3_cond_result(rc, opts);
 	http_response_release(&r);
 	return rc;
 }
@@ -507,7 +566,7 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 /* ---- COPY ---- */
 
 static int s3_copy_single(struct s3_client *c, const char *src_key, const char *dst_key,
-			  char etag[S3_ETAG_MAX])
+			  const char *src_etag, char etag[S3_ETAG_MAX])
 {
 	struct buf src;
 	buf_init(&src, S3_COPY_SOURCE_MAX);
@@ -521,6 +580,8 @@ static int s3_copy_single(struct s3_client *c, const char *src_key, const char *
 			   .error_in_200 = 1,
 			   .slow_ok = 1};
 	s3_op_header(&op, "x-amz-copy-source", src.ptr);
+	if (src_etag && src_etag[0])
+		s3_op_header(&op, "x-amz-copy-source-if-match", src_etag);
 	char tag[S3_ETAG_MAX];
 	rc = s3_exec_parse(c, &op, NULL, s3_parse_copy_etag, tag);
 	if (!rc && etag)
@@ -533,6 +594,12 @@ out:
 int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint64_t src_size,
 	    char etag[S3_ETAG_MAX])
 {
+	return s3_copy_if(c, src_key, dst_key, src_size, NULL, etag);
+}
+
+int s3_copy_if(struct s3_client *c, const char *src_key, const char *dst_key, uint64_t src_size,
+	       const char *src_etag, char etag[S3_ETAG_MAX])
+{
 	int rc;
 	struct s3_object_info info;
 	int have_info = 0;
@@ -544,6 +611,8 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint6
 			return rc;
 		src_size = info.size;
 		have_info = 1;
+		if (src_etag && src_etag[0] && strcmp(info.etag, src_etag) != 0)
+			return -ESTALE;
 	}
 	if (src_size > c->copy_threshold) {
 		/* Many requests over a while: pin them all to one version. */
@@ -551,14 +620,15 @@ int s3_copy(struct s3_client *c, const char *src_key, const char *dst_key, uint6
 			rc = s3_head(c, src_key, &info);
 			if (rc)
 				return rc;
-			if (info.size != src_size)
+			if (info.size != src_size ||
+			    (src_etag && src_etag[0] && strcmp(info.etag, src_etag) != 0))
 				return -ESTALE;
 		}
 		char tag[S3_ETAG_MAX];
 		return s3_copy_multipart(c, src_key, dst_key, src_size, info.etag,
 					 etag ? etag : tag);
 	}
-	return s3_copy_single(c, src_key, dst_key, etag);
+	return s3_copy_single(c, src_key, dst_key, src_etag, etag);
 }
 
 /* ---- DELETE ---- */

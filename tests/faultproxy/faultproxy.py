@@ -52,7 +52,8 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                         "inflight": n, "inflight_max": n (requests whose answer is
                         not finished, now and at most), "per_second": [[second since
                         the last reset, requests that arrived, most in flight], ...],
-                        "checksum_heads": HEAD answers given a CRC64NVME (checksum_head)}
+                        "checksum_heads": HEAD answers given a CRC64NVME (checksum_head),
+                        "cond_refused": n (412s answered by cond_emulate)}
     GET  /config       the current configuration
     POST /config       merge a JSON object: {"rates": {class|"*": {kind: rate}},
                        "seed": n, "stall_s": s, "delay_s": s, "max_faults": n,
@@ -104,6 +105,10 @@ Control (HTTP on a second loopback port; curl-friendly JSON):
                        "strip_headers": [NAME, "PREFIX*", ...] request headers dropped
                        before RGW sees them (what it cannot take over plain HTTP, e.g.
                        the SSE ones); recorded first
+                       "cond_emulate": bool emulates the conditions Ceph RGW 16 ignores
+                       and S3 honours: If-None-Match: * and If-Match on
+                       CompleteMultipartUpload, x-amz-copy-source-if-match on CopyObject:
+                       see emulate_cond
     GET  /requests     the recorded requests: [{"op": S3 operation (op_of), "method",
                        "target", "headers": {lower-case name: value}}, ...] (no
                        Authorization or session token)
@@ -165,6 +170,7 @@ class State:
         self.record = False       # keep the headers of every request (GET /requests)
         self.strip_headers = []   # request headers dropped before S3 sees them (re-signed)
         self.recorded = []
+        self.cond_emulate = False  # answer failed conditions RGW ignores as S3 does
         self.etag_map = {}        # fake ETag (no quotes) -> RGW's, for requests naming it
         self.lock = threading.Lock()
         self.rng = random.Random(seed)
@@ -205,6 +211,7 @@ class State:
         self.checksum_complete_bad = 0      # ... refused (BadDigest or InvalidPart)
         self.checksum_complete_unknown = 0  # ... left unchecked: a part not seen here
         self.checksum_heads = 0   # HEAD answers given a CRC64NVME (emulate_checksum_head)
+        self.cond_refused = 0     # requests answered 412 by emulate_cond
         self.recorded = []
 
     def rate(self, cls, kind):
@@ -284,6 +291,7 @@ class State:
                 "checksum_complete_bad": self.checksum_complete_bad,
                 "checksum_complete_unknown": self.checksum_complete_unknown,
                 "checksum_heads": self.checksum_heads,
+                "cond_refused": self.cond_refused,
                 "status": {str(k): v for k, v in sorted(self.status.items())},
                 "inflight": self.inflight,
                 "inflight_max": self.inflight_max,
@@ -300,7 +308,8 @@ class State:
                     "flip_once": sorted(self.flip_once),
                     "sse_emulate": self.sse_emulate, "record": self.record,
                     "checksum_validate": self.checksum_validate,
-                    "strip_headers": self.strip_headers}
+                    "strip_headers": self.strip_headers,
+                    "cond_emulate": self.cond_emulate}
 
     def update(self, cfg):
         rates = cfg.get("rates")
@@ -344,6 +353,8 @@ class State:
                 self.record = bool(cfg["record"])
             if "checksum_validate" in cfg:
                 self.checksum_validate = bool(cfg["checksum_validate"])
+            if "cond_emulate" in cfg:
+                self.cond_emulate = bool(cfg["cond_emulate"])
             if rates is not None:
                 self.rates = {c: {k: float(r) for k, r in d.items()} for c, d in rates.items()}
             if "seed" in cfg:
@@ -723,6 +734,73 @@ def edit_request(state, method, target, raw, op):
     return head_bytes([hl[0]] + out)
 
 
+def head_upstream(up_addr, path, hdrs):
+    """(status, etag) of a HEAD of the object at path (URL-encoded, as sent) that the
+    proxy sends itself, signed with the test's credentials in the client's scope (region,
+    date) and Host. etag: the ETag header, quoted as sent, or None."""
+    m = AUTH_RE.match(hdrs.get("authorization", ""))
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+    if not m or not secret:
+        raise ValueError("cannot sign a HEAD: no SigV4 Authorization or no secret")
+    amz_date = hdrs.get("x-amz-date", "")
+    h = {"host": hdrs.get("host", ""), "x-amz-date": amz_date,
+         "x-amz-content-sha256": hashlib.sha256(b"").hexdigest()}
+    if "x-amz-security-token" in hdrs:
+        h["x-amz-security-token"] = hdrs["x-amz-security-token"]
+    signed = sorted(h)
+    scope = (m.group(2), m.group(3), m.group(4))
+    sig = sigv4("HEAD", path, h, signed, scope, amz_date, secret)
+    h["authorization"] = ("AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, "
+                          "SignedHeaders=%s, Signature=%s"
+                          % (m.group(1), scope[0], scope[1], scope[2], ";".join(signed), sig))
+    s = socket.create_connection(up_addr, timeout=30)
+    try:
+        s.sendall(("HEAD %s HTTP/1.1\r\n" % path).encode("latin-1") + "".join(
+            "%s: %s\r\n" % kv for kv in h.items()).encode("latin-1") +
+            b"Connection: close\r\n\r\n")
+        first, rh = parse_head(Reader(s).head())
+    finally:
+        soft_close(s)
+    return int(first.split(" ")[1]), rh.get("etag")
+
+
+def emulate_cond(state, up_addr, op, target, hdrs):
+    """S3 checks If-None-Match: * and If-Match on CompleteMultipartUpload (since 2024) and
+    x-amz-copy-source-if-match on CopyObject; Ceph RGW 16 ignores all three (checked by
+    hand: Complete answers 200 and replaces the object, CopyObject copies another version).
+    With cond_emulate on, such a request is checked here first, against a HEAD of the key
+    (of the copy's source), and answered 412 PreconditionFailed (S3's XML error) without
+    reaching RGW when the condition fails; a multipart upload stays open, as on S3. ETags
+    compare without their quotes. Returns the answer to send, or None to forward. (A
+    check and a write that are not atomic: fine for a test that orders its writers.)"""
+    if not state.cond_emulate:
+        return None
+    if op == "CompleteMultipartUpload":
+        inm, im = hdrs.get("if-none-match"), hdrs.get("if-match")
+        path = urlsplit(target).path
+    elif op == "CopyObject" and "x-amz-copy-source-if-match" in hdrs:
+        inm, im = None, hdrs["x-amz-copy-source-if-match"]
+        path = "/" + hdrs["x-amz-copy-source"].split("?", 1)[0].lstrip("/")
+    else:
+        return None
+    if inm is None and im is None:
+        return None
+    status, etag = head_upstream(up_addr, path, hdrs)
+    exists = status == 200
+    bare = lambda v: (v or "").strip().strip('"')
+    ok = True
+    if inm is not None and inm.strip() == "*" and exists:
+        ok = False
+    if im is not None and (not exists or (im.strip() != "*" and bare(im) != bare(etag))):
+        ok = False
+    if ok:
+        return None
+    state.add("cond_refused")
+    return error_response(412, "PreconditionFailed",
+                          "At least one of the pre-conditions you specified did not hold",
+                          target, hdrs.get("connection", "").lower() != "close")
+
+
 def emulate_sse_head(state, op, rhead):
     """The response head as S3 would send it for an object under state.sse_emulate: its
     encryption headers added, the ETag of an object replaced (fake_etag)."""
@@ -1000,7 +1078,8 @@ def flip_once_due(state, method, target, status, blen):
 
 
 def error_response(status, code, message, resource, keep_alive):
-    reason = {400: "Bad Request", 404: "Not Found", 500: "Internal Server Error",
+    reason = {400: "Bad Request", 404: "Not Found", 412: "Precondition Failed",
+              500: "Internal Server Error",
               503: "Slow Down"}[status]
     rid = "tx-faultproxy-%016x" % random.getrandbits(64)
     body = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
@@ -1187,6 +1266,16 @@ class Proxy:
                                               "Please reduce your request rate.",
                                               target, not client_close)
                     csock.sendall(resp)
+                    if client_close:
+                        break
+                    continue
+
+                cond = emulate_cond(self.state, self.up_addr, op, target, hdrs)
+                if cond is not None:
+                    copy_body(crd, _Null(), reqb, self.state, "bytes_up")
+                    with self.state.lock:
+                        self.state.status[412] = self.state.status.get(412, 0) + 1
+                    csock.sendall(cond)
                     if client_close:
                         break
                     continue

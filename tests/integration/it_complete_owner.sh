@@ -69,9 +69,10 @@ import errno, os, sys, urllib.request
 path, mine, ctl, closing = sys.argv[1:5]
 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
 os.write(fd, open(mine, "rb").read())
-# the next HEAD is the one after the Complete: hold it
+# the second HEAD is the one after the Complete: hold it (the first is the one that
+# checks the commit's If-None-Match before the Complete, issue 13)
 urllib.request.urlopen(urllib.request.Request(
-    f"http://127.0.0.1:{ctl}/config", data=b'{"script": {"head": ["delay"]}}',
+    f"http://127.0.0.1:{ctl}/config", data=b'{"script": {"head": [null, "delay"]}}',
     method="POST")).read()
 open(closing, "w").close()
 try:

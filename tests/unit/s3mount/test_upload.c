@@ -43,6 +43,7 @@ struct fobj {
 	char *data;
 	size_t len;
 	char etag[S3_ETAG_MAX];
+	char nonce[S3_NONCE_MAX]; /* x-amz-meta-s3mount-upload */
 };
 struct fmpu {
 	int open;
@@ -60,6 +61,8 @@ static struct {
 	int fail_part;	   /* part number that fails with -EIO (0: none) */
 	int fail_complete; /* Complete fails with this errno (0: none) */
 	int complete_lost; /* Complete succeeds but answers -ENOENT (lost response) */
+	int commit_lost;   /* a commit lands, then its retry fails its condition */
+	int conflict_409;  /* a conditional commit answers 409 ConditionalRequestConflict */
 	int part_delay_ms;
 	int inflight, max_inflight;
 	int copies, puts, creates, aborts, part_copies, gets;
@@ -128,6 +131,25 @@ static void store(const char *key, char *data, size_t len, const char *etag)
 	snprintf(o->etag, sizeof(o->etag), "%s", etag);
 }
 
+/* S3's conditional commit (If-None-Match: *, If-Match): 0 when it may
+ * write, else what s3_put / s3_mpu_complete_if return. fs3.lock held. */
+static int cond_check(const char *key, const struct s3_put_opts *cond)
+{
+	struct fobj *o = find_obj(key);
+	if (cond && cond->if_none_match && o)
+		return -EEXIST;
+	if (cond && cond->if_match && (!o || strcmp(o->etag, cond->if_match) != 0))
+		return -ESTALE;
+	return 0;
+}
+
+static void set_nonce(const char *key, const char *nonce)
+{
+	struct fobj *o = find_obj(key);
+	if (o)
+		snprintf(o->nonce, sizeof(o->nonce), "%s", nonce ? nonce : "");
+}
+
 static struct fmpu *find_mpu(const char *key, const char *id)
 {
 	for (int i = 0; i < MAXMPU; i++)
@@ -150,12 +172,23 @@ int s3_put(struct s3_client *c, const char *key, const void *data, size_t len,
 {
 	pthread_mutex_lock(&fs3.lock);
 	int rc = check_body(opts ? opts->cksum : NULL, data, len);
+	if (rc == 0)
+		rc = cond_check(key, opts);
+	if (!rc && fs3.conflict_409 && opts && (opts->if_match || opts->if_none_match))
+		rc = -EBUSY;
 	if (rc == 0) {
 		char *copy = malloc(len ? len : 1);
 		memcpy(copy, data, len);
 		md5_etag(data, len, etag);
 		store(key, copy, len, etag);
 		fs3.puts++;
+		const char *nonce = NULL;
+		for (int i = 0; opts && opts->meta && opts->meta[i]; i += 2)
+			if (strcmp(opts->meta[i], S3_NONCE_META) == 0)
+				nonce = opts->meta[i + 1];
+		set_nonce(key, nonce);
+		if (fs3.commit_lost && opts && (opts->if_match || opts->if_none_match))
+			rc = opts->if_none_match ? -EEXIST : -ESTALE; /* the retry's answer */
 	}
 	pthread_mutex_unlock(&fs3.lock);
 	return rc;
@@ -170,6 +203,9 @@ int s3_head(struct s3_client *c, const char *key, struct s3_object_info *info)
 		info->size = o->len;
 		info->mtime = time(NULL);
 		snprintf(info->etag, sizeof(info->etag), "%s", o->etag);
+		snprintf(info->upload_nonce, sizeof(info->upload_nonce), "%s", o->nonce);
+		info->parts_layout[0] = '\0';
+		info->etag_not_md5 = 0;
 		rc = 0;
 	}
 	pthread_mutex_unlock(&fs3.lock);
@@ -328,14 +364,20 @@ int s3_get_range(struct s3_client *c, const char *key, uint64_t off, size_t len,
 	return rc;
 }
 
-int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
-		    const struct s3_part *parts, size_t nparts, const char *nonce,
-		    const struct s3_cksum *full, char etag[S3_ETAG_MAX])
+int s3_mpu_complete_if(struct s3_client *c, const char *key, const char *upload_id,
+		       const struct s3_part *parts, size_t nparts, const char *nonce,
+		       const struct s3_cksum *full, const struct s3_put_opts *cond,
+		       char etag[S3_ETAG_MAX])
 {
-	(void)nonce;
 	int rc = 0;
 	pthread_mutex_lock(&fs3.lock);
 	struct fmpu *m = find_mpu(key, upload_id);
+	if (m && (rc = cond_check(key, cond)) != 0)
+		goto out;
+	if (m && fs3.conflict_409 && cond && (cond->if_match || cond->if_none_match)) {
+		rc = -EBUSY;
+		goto out;
+	}
 	if (fs3.fail_complete) {
 		rc = fs3.fail_complete;
 		goto out;
@@ -394,10 +436,13 @@ int s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 		goto out;
 	}
 	store(key, data, total, mpetag);
+	set_nonce(key, nonce);
 	mpu_drop(m);
 	etag[0] = '\0'; /* as Ceph RGW does */
 	if (fs3.complete_lost)
 		rc = -ENOENT;
+	else if (fs3.commit_lost && cond && (cond->if_match || cond->if_none_match))
+		rc = cond->if_none_match ? -EEXIST : -ESTALE; /* the retry's answer */
 out:
 	pthread_mutex_unlock(&fs3.lock);
 	return rc;
@@ -439,6 +484,7 @@ static void reset(void)
 		if (fs3.mpu[i].open)
 			mpu_drop(&fs3.mpu[i]);
 	fs3.fail_part = fs3.fail_complete = fs3.complete_lost = fs3.part_delay_ms = 0;
+	fs3.commit_lost = fs3.conflict_409 = 0;
 	fs3.max_inflight = fs3.copies = fs3.puts = fs3.creates = fs3.aborts = 0;
 	fs3.part_copies = fs3.gets = 0;
 	fs3.echo = fs3.md5_sent = fs3.md5_not_sent = fs3.bad_digest = 0;
@@ -1075,6 +1121,109 @@ static void test_checksum_resume(void)
 	MODE = UPLOAD_CKSUM_AUTO;
 }
 
+/* Conditional commits: a new file is created only if the key is still
+ * missing, an overwrite replaces only the version seen, and each later
+ * commit only what the one before made. Another writer's object wins: the
+ * commit fails with EEXIST / ESTALE, that object stays, no upload is left. */
+static void cond_case(size_t n, int overwrite)
+{
+	setup(64 * MiB, 2);
+	char *d = malloc(n + 1), e[S3_ETAG_MAX], seen[S3_ETAG_MAX] = "";
+	fill(d, n + 1, 21);
+	struct upload *u;
+	struct s3_object_info a;
+	if (overwrite) {
+		CHECK_INT(s3_put(NULL, "k", "old", 3, NULL, seen), 0);
+	}
+	CHECK_INT(upload_new(P, "k", &u), 0);
+	upload_set_cond(u, seen);
+	CHECK_INT(write_chunks(u, d, n, 65536), 0);
+	CHECK_INT(s3_put(NULL, "k", "theirs", 6, NULL, e), 0); /* the other writer */
+	CHECK_INT(upload_commit(u, &a), overwrite ? -ESTALE : -EEXIST);
+	CHECK(obj_equals("k", "theirs", 6));
+	CHECK_INT(open_mpus(), 0);
+	upload_free(u);
+
+	/* no other writer: the commits go through, each on the one before */
+	CHECK_INT(upload_new(P, "k2", &u), 0);
+	upload_set_cond(u, "");
+	CHECK_INT(write_chunks(u, d, n, 65536), 0);
+	CHECK_INT(upload_commit(u, &a), 0);   /* fsync */
+	CHECK_INT(upload_resume(u, "k2"), 0); /* writes on */
+	CHECK_INT(upload_write(u, d + n, 1, n), 1);
+	CHECK_INT(upload_commit(u, &a), 0);
+	CHECK(obj_equals("k2", d, n + 1));
+	upload_free(u);
+
+	/* a lost answer: the commit landed, its retry fails the condition */
+	fs3.commit_lost = 1;
+	CHECK_INT(upload_new(P, "k3", &u), 0);
+	upload_set_cond(u, "");
+	CHECK_INT(write_chunks(u, d, n, 65536), 0);
+	CHECK_INT(upload_commit(u, &a), 0);
+	CHECK_INT(a.size, n);
+	CHECK(obj_equals("k3", d, n));
+	fs3.commit_lost = 0;
+	upload_free(u);
+
+	/* 409 ConditionalRequestConflict (another conditional writer at the
+	 * same moment): not ours by the HEAD, so it fails as a conflict */
+	fs3.conflict_409 = 1;
+	CHECK_INT(upload_new(P, "k4", &u), 0);
+	upload_set_cond(u, "");
+	CHECK_INT(write_chunks(u, d, n, 65536), 0);
+	CHECK_INT(upload_commit(u, &a), -EEXIST);
+	CHECK_INT(open_mpus(), 0);
+	fs3.conflict_409 = 0;
+	upload_free(u);
+	free(d);
+	teardown();
+	CHECK_INT(open_mpus(), 0);
+}
+
+static void test_cond_put(void)
+{
+	cond_case(1000, 0);
+	cond_case(1000, 1);
+}
+
+static void test_cond_mpu(void)
+{
+	cond_case(2 * PART + 5, 0);
+	cond_case(2 * PART + 5, 1);
+}
+
+/* Append: a new upload continues an existing object of the version seen. */
+static void test_adopt(void)
+{
+	setup(64 * MiB, 2);
+	char *d = malloc(2 * PART), e[S3_ETAG_MAX];
+	fill(d, 2 * PART, 5);
+	struct upload *u;
+	struct s3_object_info a;
+	CHECK_INT(s3_put(NULL, "ap", d, PART + 9, NULL, e), 0);
+	CHECK_INT(upload_new(P, "ap", &u), 0);
+	CHECK_INT(upload_adopt(u, PART + 9, e), 0);
+	CHECK_INT(upload_resume(u, "ap"), 0);
+	CHECK_INT(upload_write(u, d + PART + 9, 10, PART + 9), 10);
+	CHECK_INT(upload_commit(u, &a), 0);
+	CHECK(obj_equals("ap", d, PART + 19));
+	upload_free(u);
+	/* the object was replaced before the append's commit: ESTALE, kept */
+	CHECK_INT(s3_put(NULL, "ap2", d, 100, NULL, e), 0);
+	CHECK_INT(upload_new(P, "ap2", &u), 0);
+	CHECK_INT(upload_adopt(u, 100, e), 0);
+	CHECK_INT(upload_resume(u, "ap2"), 0);
+	CHECK_INT(upload_write(u, d + 100, 10, 100), 10);
+	CHECK_INT(s3_put(NULL, "ap2", "theirs", 6, NULL, e), 0);
+	CHECK_INT(upload_commit(u, &a), -ESTALE);
+	CHECK(obj_equals("ap2", "theirs", 6));
+	upload_free(u);
+	free(d);
+	teardown();
+	CHECK_INT(open_mpus(), 0);
+}
+
 int main(void)
 {
 	T_RUN(test_sizes);
@@ -1096,6 +1245,9 @@ int main(void)
 	T_RUN(test_checksum_modes);
 	T_RUN(test_checksum_resume);
 	T_RUN(test_checksum_echo_lost);
+	T_RUN(test_cond_put);
+	T_RUN(test_cond_mpu);
+	T_RUN(test_adopt);
 	reset();
 	return T_DONE();
 }
