@@ -14,16 +14,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 #ifdef HAVE_ISAL
 #include <isa-l/igzip_lib.h>
 #endif
 
+#include "log.h"
+
 enum { MODE_PLAIN, MODE_ZLIB, MODE_ISAL };
 enum { ST_MEMBER, ST_BETWEEN, ST_DONE, ST_FAILED };
 
 #define GZIN_DEFAULT_READ (512u * 1024u)
+#define GZIN_DEFAULT_BACKOFF_MS 1000u
 
 /*
  * ISA-L inflates raw deflate here (ISAL_GZIP_NO_HDR_VER: it still checks the
@@ -58,6 +63,20 @@ struct gzhdr {
 struct gzin {
 	int fd;
 	int own_fd; /* 0 for stdin */
+	/* Retry (see gzin.h): the file is reopened by path and read on from
+	 * `off`, the offset of the first byte not yet read: every byte before
+	 * it is in `in` or already went through the inflater, so the inflater
+	 * state carries on unchanged. */
+	char *path;	       /* NULL for stdin: never reopened */
+	uint64_t off;	       /* file offset of the next read(2) */
+	int regular;	       /* S_ISREG at open: size and mtime are meaningful */
+	off_t size;	       /* st_size at open */
+	struct timespec mtime; /* st_mtim at open */
+	unsigned max_retries;
+	unsigned backoff_ms;
+	unsigned retries; /* retries done on this file */
+	gzin_read_fn read_fn;
+	void *read_ctx;
 	int mode;
 	int state;
 	int err;       /* sticky negative errno once ST_FAILED */
@@ -95,6 +114,135 @@ static int fail(struct gzin *g, int err, const char *msg)
 	return err;
 }
 
+/* ---- input reads, with the retry of transient errors ---- */
+
+/* Errors the mount (or a network file system) may clear by itself: EIO after
+ * its own retries ran out, a timeout, a reset, and a short read (-ENODATA
+ * here: end of file before st_size). EBADMSG (the mount's checksum
+ * mismatch), ENOENT, EACCES, ENOTCONN (the mount is gone) and the rest are
+ * final: reading again would not make the data right. */
+static int transient(int e)
+{
+	return e == -EIO || e == -ETIMEDOUT || e == -ECONNRESET || e == -EAGAIN || e == -ENODATA;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Reopens the file and positions it at g->off. 0, or a negative errno
+ * (-ESTALE when the file changed: its rest is not the same stream). */
+static int reopen_at(struct gzin *g)
+{
+	struct stat sb;
+	int fd;
+
+	if (g->fd >= 0)
+		close(g->fd);
+	g->fd = -1;
+	fd = open(g->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	if (sb.st_size != g->size || sb.st_mtim.tv_sec != g->mtime.tv_sec ||
+	    sb.st_mtim.tv_nsec != g->mtime.tv_nsec) {
+		close(fd);
+		return -ESTALE;
+	}
+	if (lseek(fd, (off_t)g->off, SEEK_SET) != (off_t)g->off) {
+		int e = errno ? -errno : -EIO;
+
+		close(fd);
+		return e;
+	}
+	g->fd = fd;
+	return 0;
+}
+
+/*
+ * One read(2) of up to n bytes at g->off (the file position). A transient
+ * error on a regular file opened by path is retried: wait (backoff_ms,
+ * doubling, at most 16 x), reopen, seek to g->off, read again; up to
+ * max_retries times in a row (the count starts again after a good read).
+ * Returns the bytes read (0 = end of file at st_size), or a negative errno
+ * with g->msg set.
+ */
+static ssize_t input_read(struct gzin *g, void *buf, size_t n)
+{
+	unsigned attempt = 0, wait = g->backoff_ms;
+	int open_err = 0; /* the last reopen failed with it (the file is closed) */
+
+	for (;;) {
+		ssize_t r = open_err;
+		int e;
+
+		if (g->fd >= 0) {
+			do
+				r = g->read_fn ? g->read_fn(g->read_ctx, g->fd, buf, n)
+					       : read(g->fd, buf, n);
+			while (r < 0 && errno == EINTR);
+			if (r < 0)
+				r = errno ? -errno : -EIO;
+		}
+		if (r > 0 || (r == 0 && (!g->regular || g->off >= (uint64_t)g->size))) {
+			g->off += (uint64_t)r;
+			atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)r, memory_order_relaxed);
+			return r;
+		}
+		e = r == 0 ? -ENODATA : (int)r; /* 0 before st_size: a short read */
+		if (e == -ENODATA)
+			snprintf(g->msg, sizeof(g->msg),
+				 "short read: end of data at byte %llu of %lld",
+				 (unsigned long long)g->off, (long long)g->size);
+		else
+			snprintf(g->msg, sizeof(g->msg), "read at byte %llu: %s",
+				 (unsigned long long)g->off, strerror(-e));
+		if (!g->path || !transient(e) || attempt >= g->max_retries) {
+			if (attempt > 0 && transient(e)) {
+				size_t l = strlen(g->msg);
+
+				snprintf(g->msg + l, sizeof(g->msg) - l, " (after %u retries)",
+					 attempt);
+			}
+			return e == -ENODATA ? -EIO : e;
+		}
+		attempt++;
+		g->retries++;
+		log_warn("%s: %s; retry %u/%u in %.1f s from byte %llu", g->path, g->msg, attempt,
+			 g->max_retries, wait / 1000.0, (unsigned long long)g->off);
+		sleep_ms(wait);
+		if (wait < 16 * g->backoff_ms)
+			wait *= 2;
+		open_err = reopen_at(g);
+		if (open_err == -ESTALE || (open_err < 0 && !transient(open_err))) {
+			if (open_err == -ESTALE)
+				snprintf(g->msg, sizeof(g->msg),
+					 "the file changed (size or mtime) while it was retried");
+			else
+				snprintf(g->msg, sizeof(g->msg), "reopening for retry %u: %s",
+					 attempt, strerror(-open_err));
+			return open_err;
+		}
+	}
+}
+
+/* A read error: the stream fails with the message input_read left. */
+static int fail_read(struct gzin *g, int err)
+{
+	g->state = ST_FAILED;
+	g->err = err;
+	return err;
+}
+
 /* Refills the input buffer when it is empty. 0, or a negative errno. */
 static int fill(struct gzin *g)
 {
@@ -104,20 +252,12 @@ static int fill(struct gzin *g)
 		return 0;
 	g->in_pos = 0;
 	g->in_len = 0;
-	do
-		n = read(g->fd, g->in, g->in_size);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int e = -errno;
-		snprintf(g->msg, sizeof(g->msg), "read: %s", strerror(-e));
-		g->state = ST_FAILED;
-		g->err = e;
-		return e;
-	}
+	n = input_read(g, g->in, g->in_size);
+	if (n < 0)
+		return fail_read(g, (int)n);
 	if (n == 0)
 		g->in_eof = 1;
 	g->in_len = (size_t)n;
-	atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)n, memory_order_relaxed);
 	return 0;
 }
 
@@ -133,20 +273,12 @@ static int fill_more(struct gzin *g)
 	}
 	if (g->in_len == g->in_size)
 		return fail(g, -EBADMSG, "inflater made no progress (corrupt data)");
-	do
-		n = read(g->fd, g->in + g->in_len, g->in_size - g->in_len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int e = -errno;
-		char m[120];
-
-		snprintf(m, sizeof(m), "read: %s", strerror(-e));
-		return fail(g, e, m);
-	}
+	n = input_read(g, g->in + g->in_len, g->in_size - g->in_len);
+	if (n < 0)
+		return fail_read(g, (int)n);
 	if (n == 0)
 		g->in_eof = 1;
 	g->in_len += (size_t)n;
-	atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)n, memory_order_relaxed);
 	return 0;
 }
 
@@ -214,22 +346,14 @@ static int read_plain(struct gzin *g, struct gzin_out *o)
 		return GZIN_EOF;
 	}
 	/* Straight into the caller's window: no copy for plain text. */
-	do
-		n = read(g->fd, (char *)o->dst + o->pos, want);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		int e = -errno;
-		char m[120];
-
-		snprintf(m, sizeof(m), "read: %s", strerror(-e));
-		return fail(g, e, m);
-	}
+	n = input_read(g, (char *)o->dst + o->pos, want);
+	if (n < 0)
+		return fail_read(g, (int)n);
 	if (n == 0) {
 		g->in_eof = 1;
 		g->state = ST_DONE;
 		return GZIN_EOF;
 	}
-	atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)n, memory_order_relaxed);
 	o->pos += (size_t)n;
 	return 0;
 }
@@ -458,6 +582,12 @@ int gzin_open(struct gzin **out, const char *path, const struct gzin_opts *opts)
 	if (!g)
 		return -ENOMEM;
 	g->fd = -1;
+	if (opts) {
+		g->max_retries = opts->retries;
+		g->backoff_ms = opts->backoff_ms ? opts->backoff_ms : GZIN_DEFAULT_BACKOFF_MS;
+		g->read_fn = opts->read_fn;
+		g->read_ctx = opts->read_ctx;
+	}
 	g->in_size = opts && opts->read_size ? opts->read_size : GZIN_DEFAULT_READ;
 	if (g->in_size < 2)
 		g->in_size = 2; /* the sniff needs the two magic bytes in the buffer */
@@ -469,6 +599,8 @@ int gzin_open(struct gzin **out, const char *path, const struct gzin_opts *opts)
 	if (strcmp(path, "-") == 0) {
 		g->fd = STDIN_FILENO;
 	} else {
+		struct stat sb;
+
 		g->fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (g->fd < 0) {
 			rc = -errno;
@@ -477,22 +609,28 @@ int gzin_open(struct gzin **out, const char *path, const struct gzin_opts *opts)
 		g->own_fd = 1;
 		/* Sequential hint: larger read-ahead on local disks. */
 		(void)posix_fadvise(g->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		if (fstat(g->fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+			g->regular = 1;
+			g->size = sb.st_size;
+			g->mtime = sb.st_mtim;
+			g->path = strdup(path);
+			if (!g->path) {
+				rc = -ENOMEM;
+				goto fail_out;
+			}
+		}
 	}
 	/* Sniff: gather at least two bytes (a pipe may deliver one). */
 	while (g->in_len < 2 && !g->in_eof) {
-		ssize_t n;
+		ssize_t n = input_read(g, g->in + g->in_len, g->in_size - g->in_len);
 
-		do
-			n = read(g->fd, g->in + g->in_len, g->in_size - g->in_len);
-		while (n < 0 && errno == EINTR);
 		if (n < 0) {
-			rc = -errno;
+			rc = (int)n;
 			goto fail_out;
 		}
 		if (n == 0)
 			g->in_eof = 1;
 		g->in_len += (size_t)n;
-		atomic_fetch_add_explicit(&g->bytes_in, (uint64_t)n, memory_order_relaxed);
 	}
 	if (g->in_len >= 2 && g->in[0] == 0x1f && g->in[1] == 0x8b) {
 		g->state = ST_MEMBER;
@@ -543,6 +681,11 @@ uint64_t gzin_bytes_in(const struct gzin *g)
 	return atomic_load_explicit(&g->bytes_in, memory_order_relaxed);
 }
 
+unsigned gzin_retries(const struct gzin *g)
+{
+	return g->retries;
+}
+
 uint64_t gzin_members(const struct gzin *g)
 {
 	return g->members;
@@ -566,6 +709,7 @@ void gzin_free(struct gzin *g)
 #endif
 	if (g->own_fd && g->fd >= 0)
 		close(g->fd);
+	free(g->path);
 	free(g->in);
 	free(g);
 }

@@ -14,6 +14,18 @@
  * buffer allocated at open: memory is bounded (read_size + the inflater state,
  * ~300 KiB for ISA-L) whatever the file size. Reads are strictly sequential.
  *
+ * Retry: on a regular file opened by path, a TRANSIENT read error (EIO,
+ * ETIMEDOUT, ECONNRESET, EAGAIN, or a short read: end of data before the
+ * st_size seen at open) is retried up to gzin_opts.retries times in a row:
+ * wait backoff_ms (doubling, at most 16 x), reopen the path, check that size
+ * and mtime are those seen at open (else -ESTALE, final), seek to the offset
+ * of the first byte not yet read and read on. Every byte before that offset
+ * was read once and went (or will go) through the inflater, whose state is
+ * kept: the decompressed stream continues exactly, no byte twice, none lost.
+ * Any other error is final, notably -EBADMSG from read(2) (s3mount's
+ * checksum mismatch: the data is wrong, not late). Each retry logs a warning.
+ * A short read that stays short fails with -EIO.
+ *
  * Errors (negative errno; gzin_errmsg() gives the human detail):
  *   -ENODATA  the gzip stream ended early ("unexpected end of file"): every
  *             byte before the cut has already been returned
@@ -29,12 +41,20 @@
 #define GZIN_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct gzin;
 
+/* read(2) replacement for tests (fault injection); NULL = read(2). */
+typedef ssize_t (*gzin_read_fn)(void *ctx, int fd, void *buf, size_t n);
+
 struct gzin_opts {
-	int force_zlib;	  /* 1: inflate with zlib even when ISA-L is built in */
-	size_t read_size; /* bytes per read(2); 0 = default (512 KiB); at least 2 */
+	int force_zlib;	     /* 1: inflate with zlib even when ISA-L is built in */
+	size_t read_size;    /* bytes per read(2); 0 = default (512 KiB); at least 2 */
+	unsigned retries;    /* transient read errors retried in a row; 0 = none */
+	unsigned backoff_ms; /* first wait before a retry; 0 = 1000 */
+	gzin_read_fn read_fn;
+	void *read_ctx;
 };
 
 /* The caller's output window: gzin_read fills dst[pos..size) and advances pos. */
@@ -63,6 +83,8 @@ int gzin_is_gzip(const struct gzin *g);
 const char *gzin_decoder(const struct gzin *g);
 /* Compressed (raw file) bytes read so far; safe from another thread. */
 uint64_t gzin_bytes_in(const struct gzin *g);
+/* Retries done on this stream so far (see Retry above). */
+unsigned gzin_retries(const struct gzin *g);
 /* Number of gzip members finished so far. */
 uint64_t gzin_members(const struct gzin *g);
 /* Detail of the last error ("unexpected end of file", "CRC mismatch", ...). */

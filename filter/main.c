@@ -162,6 +162,7 @@ int main(int argc, char **argv)
 	 * thread (inflate and scanning then share the cores). */
 	cfg.scan_threads = (files.n < cfg.jobs ? files.n : cfg.jobs) < ncpu() ? 2 : 1;
 	cfg.gz.force_zlib = o.force_zlib;
+	cfg.gz.retries = o.input_retries;
 	cfg.max_line = o.max_line;
 	cfg.strict = o.strict;
 	cfg.validate = o.validate;

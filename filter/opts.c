@@ -25,6 +25,7 @@ enum {
 	O_INPUT_FORMAT,
 	O_VALIDATE,
 	O_NO_PREFILTER,
+	O_INPUT_RETRIES,
 };
 
 static const struct option long_opts[] = {
@@ -42,6 +43,7 @@ static const struct option long_opts[] = {
     {"no-prefilter", no_argument, NULL, O_NO_PREFILTER},
     {"max-line", required_argument, NULL, O_MAX_LINE},
     {"max-errors", required_argument, NULL, O_MAX_ERRORS},
+    {"input-retries", required_argument, NULL, O_INPUT_RETRIES},
     {"quiet", no_argument, NULL, 'q'},
     {"progress", no_argument, NULL, O_PROGRESS},
     {"no-progress", no_argument, NULL, O_NO_PROGRESS},
@@ -101,6 +103,13 @@ void opts_usage(FILE *f)
 	      "                          a longer line is reported with file:line and skipped\n"
 	      "      --max-errors N      bad records reported in detail (default 10; then only\n"
 	      "                          counted)\n"
+	      "      --input-retries N   a transient read error of an input file (EIO, a\n"
+	      "                          timeout, data ending before the file's size) is\n"
+	      "                          retried up to N times in a row (default 5; 0 = never):\n"
+	      "                          wait 1 s (doubling, at most 16 s), reopen, read on\n"
+	      "                          from the byte reached; rows are as without the fault.\n"
+	      "                          EBADMSG (s3mount: checksum mismatch) is never retried:\n"
+	      "                          the file fails. The summary counts retried inputs\n"
 	      "  -q, --quiet             no summary line\n"
 	      "      --progress          progress line on stderr (default: when it is a terminal)\n"
 	      "      --no-progress       never show the progress line\n"
@@ -208,6 +217,7 @@ int opts_parse(struct opts *o, int argc, char **argv)
 	o->progress = -1;
 	o->header = 1;
 	o->max_errors = 10;
+	o->input_retries = 5;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":w:c:o:f:j:qhV", long_opts, NULL)) != -1) {
@@ -271,6 +281,12 @@ int opts_parse(struct opts *o, int argc, char **argv)
 			if (opts_parse_size(optarg, &o->max_line) || o->max_line == 0 ||
 			    o->max_line > (1u << 30))
 				USAGE_ERR("--max-line: '%s' is not a size from 1 to 1G", optarg);
+			break;
+		case O_INPUT_RETRIES:
+			if (parse_uint(optarg, 100, &v))
+				USAGE_ERR("--input-retries: '%s' is not a number from 0 to 100",
+					  optarg);
+			o->input_retries = (unsigned)v;
 			break;
 		case O_MAX_ERRORS:
 			if (parse_uint(optarg, 1000000000, &v))

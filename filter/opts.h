@@ -37,8 +37,9 @@ struct opts {
 	int progress; /* -1 auto (stderr is a terminal), 0 off, 1 on */
 	int header;
 	int force_zlib;
-	unsigned max_errors; /* bad records reported in detail */
-	char *const *paths;  /* PATH arguments (into argv) */
+	unsigned max_errors;	/* bad records reported in detail */
+	unsigned input_retries; /* gzin_opts.retries: transient read errors retried */
+	char *const *paths;	/* PATH arguments (into argv) */
 	size_t n_paths;
 	char err[256]; /* usage error message */
 };

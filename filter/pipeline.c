@@ -823,6 +823,11 @@ static void process_file(struct worker *w, size_t idx)
 		file_failed(w);
 	}
 done:
+	if (w->gz && gzin_retries(w->gz)) {
+		atomic_fetch_add_explicit(&p->st->files_retried, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&p->st->retries, gzin_retries(w->gz),
+					  memory_order_relaxed);
+	}
 	gzin_free(w->gz);
 	w->gz = NULL;
 	if (push_cur(w) == -ENOMEM)

@@ -33,6 +33,9 @@
  * files before it plus the rows of the failing file before the error. A
  * truncated or corrupt file always contributes its complete lines before the
  * error; the cut partial line is discarded, never written.
+ * A transient read error is retried inside gzin (gzin.h, cfg->gz.retries):
+ * the file continues where it was, its rows are the same as without the
+ * fault; files_retried and retries count it.
  * An output error stops everything at once.
  *
  * pipeline_run() blocks until done; pipeline_stats may be read by another thread
@@ -71,19 +74,21 @@ struct pipeline_cfg {
 };
 
 struct pipeline_stats {
-	_Atomic uint64_t files_done;   /* finished, with or without error */
-	_Atomic uint64_t files_failed; /* could not open, corrupt, truncated */
-	_Atomic uint64_t bytes_in;     /* raw (compressed) bytes read */
-	_Atomic uint64_t bytes_data;   /* decompressed bytes scanned */
-	_Atomic uint64_t records;      /* non-blank lines scanned */
-	_Atomic uint64_t matched;      /* rows written */
-	_Atomic uint64_t bad;	       /* bad records skipped */
-	_Atomic uint64_t too_long;     /* lines over max_line skipped */
-	_Atomic uint64_t skipped;      /* lines the prefilter passed over unparsed */
-	_Atomic uint64_t reported;     /* detail messages printed so far */
-	int stopped;		       /* --strict stopped the run */
-	int out_err;		       /* negative errno of the output, or 0 */
-	int internal_err;	       /* negative errno (ENOMEM, thread) or 0 */
+	_Atomic uint64_t files_done;	/* finished, with or without error */
+	_Atomic uint64_t files_failed;	/* could not open, corrupt, truncated */
+	_Atomic uint64_t bytes_in;	/* raw (compressed) bytes read */
+	_Atomic uint64_t bytes_data;	/* decompressed bytes scanned */
+	_Atomic uint64_t records;	/* non-blank lines scanned */
+	_Atomic uint64_t matched;	/* rows written */
+	_Atomic uint64_t bad;		/* bad records skipped */
+	_Atomic uint64_t too_long;	/* lines over max_line skipped */
+	_Atomic uint64_t skipped;	/* lines the prefilter passed over unparsed */
+	_Atomic uint64_t reported;	/* detail messages printed so far */
+	_Atomic uint64_t files_retried; /* inputs that needed a read retry (gzin.h) */
+	_Atomic uint64_t retries;	/* read retries in all */
+	int stopped;			/* --strict stopped the run */
+	int out_err;			/* negative errno of the output, or 0 */
+	int internal_err;		/* negative errno (ENOMEM, thread) or 0 */
 };
 
 void pipeline_stats_init(struct pipeline_stats *s);

@@ -133,7 +133,7 @@ void progress_stop(struct progress *p)
 void progress_summary(const struct pipeline_stats *st, uint64_t files_total, double seconds,
 		      char *out, size_t cap)
 {
-	char rec[32], mat[32], bad[32], hdata[32], hin[32], failed[48] = "", extra[160] = "";
+	char rec[32], mat[32], bad[32], hdata[32], hin[32], failed[48] = "", extra[224] = "";
 	uint64_t data = ld(&st->bytes_data);
 	uint64_t nfail = ld(&st->files_failed), nbad = ld(&st->bad), nlong = ld(&st->too_long);
 
@@ -153,6 +153,13 @@ void progress_summary(const struct pipeline_stats *st, uint64_t files_total, dou
 		commas(ld(&st->skipped), sk, sizeof(sk));
 		snprintf(extra + el, sizeof(extra) - el,
 			 ", %s lines skipped unvalidated (prefilter)", sk);
+	}
+	if (ld(&st->files_retried)) {
+		size_t el = strlen(extra);
+
+		snprintf(extra + el, sizeof(extra) - el, ", %llu inputs retried (%llu retries)",
+			 (unsigned long long)ld(&st->files_retried),
+			 (unsigned long long)ld(&st->retries));
 	}
 	snprintf(out, cap,
 		 "filter: %llu/%llu files%s, %s scanned (%s read), %s records, %s rows, "

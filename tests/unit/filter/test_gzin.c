@@ -2,7 +2,8 @@
  * with zlib, large and tiny buffers: line counts from the datasets' README,
  * multi-member and zero-padded streams, truncated files (every complete byte
  * first, then -ENODATA), corrupt data and CRC errors (-EBADMSG), plain text,
- * a missing file. */
+ * a missing file; the retry of transient read errors (test_retry: injected
+ * through gzin_opts.read_fn, the only difference from a real read). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,14 +25,25 @@ struct res {
 	uint32_t sum; /* a cheap order-sensitive checksum of the bytes */
 };
 
+static struct res run_opts(const char *path, const struct gzin_opts *o, size_t window);
+
 static struct res run(const char *path, int force_zlib, size_t read_size, size_t window)
 {
-	struct gzin_opts o = {force_zlib, read_size};
+	struct gzin_opts o = {force_zlib, read_size, 0, 0, NULL, NULL};
+
+	return run_opts(path, &o, window);
+}
+
+static unsigned last_retries; /* gzin_retries() of the last run_opts */
+
+static struct res run_opts(const char *path, const struct gzin_opts *o, size_t window)
+{
 	struct res r = {0, 0, 0, 0, 0};
 	struct gzin *g = NULL;
 	char *buf = malloc(window);
 
-	r.rc = gzin_open(&g, path, &o);
+	last_retries = 0;
+	r.rc = gzin_open(&g, path, o);
 	if (r.rc < 0) {
 		free(buf);
 		return r;
@@ -49,6 +61,7 @@ static struct res run(const char *path, int force_zlib, size_t read_size, size_t
 			break;
 	}
 	r.members = gzin_members(g);
+	last_retries = gzin_retries(g);
 	gzin_free(g);
 	free(buf);
 	return r;
@@ -276,7 +289,7 @@ static void test_plain_and_errors(void)
 {
 	struct res r;
 	struct gzin *g = NULL;
-	struct gzin_opts o = {0, 0};
+	struct gzin_opts o = {0, 0, 0, 0, NULL, NULL};
 
 	write_file("plain.json", "{\"a\":1}\r\n{\"a\":2}", 16, 0);
 	r = run(tp("plain.json"), 0, 0, 1 << 20);
@@ -301,6 +314,176 @@ static void test_plain_and_errors(void)
 	CHECK_INT(r.rc, -EISDIR);
 }
 
+/*
+ * Fault injection for test_retry: every `every`-th read call starts a burst
+ * of `burst` failed calls. A failed call first consumes half of what was
+ * asked from the real descriptor (the file position moves, the bytes are
+ * lost, as when a read dies half-way), then fails with `err`, or returns 0
+ * (a short read) when err is 0. Resuming at the file position instead of the
+ * offset consumed would thus lose bytes and change the checksum.
+ */
+struct fault {
+	unsigned calls, every, burst, left, injected;
+	int err;
+	const char *touch; /* utimensat() this path at the first fault */
+};
+
+static ssize_t faulty_read(void *ctx, int fd, void *buf, size_t n)
+{
+	struct fault *f = ctx;
+	char junk[4096];
+	struct stat sb;
+
+	f->calls++;
+	/* at the end of the file a read of 0 is the end, not a fault */
+	if (fstat(fd, &sb) == 0 && lseek(fd, 0, SEEK_CUR) >= sb.st_size)
+		return read(fd, buf, n);
+	if (f->left == 0 && f->every && f->calls % f->every == 0)
+		f->left = f->burst;
+	if (f->left == 0)
+		return read(fd, buf, n);
+	f->left--;
+	f->injected++;
+	if (f->touch && f->injected == 1) {
+		struct timespec ts[2] = {{1, 0}, {1, 0}};
+
+		CHECK(utimensat(AT_FDCWD, f->touch, ts, 0) == 0);
+	}
+	if (read(fd, junk, n / 2 < sizeof(junk) ? n / 2 : sizeof(junk)) < 0)
+		return -1;
+	if (f->err == 0)
+		return 0;
+	errno = f->err;
+	return -1;
+}
+
+static int same(struct res a, struct res b)
+{
+	return a.rc == b.rc && a.bytes == b.bytes && a.sum == b.sum && a.members == b.members &&
+	       a.newlines == b.newlines;
+}
+
+static void test_retry(void)
+{
+	static const char *files[] = {
+	    DS "gharchive/2015-01-01-0.json.gz",
+	    DS "humaneval/HumanEval.jsonl.gz",
+	};
+	static const size_t reads[] = {4096, 7, 65536};
+	static const int errs[] = {EIO, 0, ETIMEDOUT};
+	size_t n;
+	char *raw;
+
+	for (size_t fi = 0; fi < sizeof(files) / sizeof(files[0]); fi++) {
+		struct res ref = run(files[fi], 1, 0, 1 << 20);
+
+		CHECK_INT(ref.rc, GZIN_EOF);
+		for (int z = 0; z < 2; z++) {
+			for (size_t ri = 0; ri < sizeof(reads) / sizeof(reads[0]); ri++) {
+				for (size_t ei = 0; ei < sizeof(errs) / sizeof(errs[0]); ei++) {
+					struct fault f = {0, 5, 2, 0, 0, errs[ei], NULL};
+					struct gzin_opts o = {z, reads[ri], 3, 1, faulty_read, &f};
+					struct res r;
+
+					if (reads[ri] == 7)
+						f.every =
+						    3001; /* a few hundred faults are plenty */
+					if (fi == 1 && reads[ri] > 4096)
+						continue; /* 44 KB: one read, nothing to fault */
+					r = run_opts(files[fi], &o, 333 + 1000 * ri);
+					if (!same(r, ref) || f.injected == 0 ||
+					    last_retries != f.injected) {
+						fprintf(
+						    stderr,
+						    "%s zlib=%d read=%zu err=%d: rc %d bytes %llu "
+						    "(want %d %llu), %u faults, %u retries\n",
+						    files[fi], z, reads[ri], errs[ei], r.rc,
+						    (unsigned long long)r.bytes, ref.rc,
+						    (unsigned long long)ref.bytes, f.injected,
+						    last_retries);
+						t_cur_failed = 1;
+					}
+				}
+			}
+		}
+	}
+
+	/* plain text: the same resume at the offset */
+	raw = slurp(DS "humaneval/HumanEval.jsonl.gz", &n);
+	CHECK(raw != NULL);
+	{
+		struct res ref, r;
+		struct fault f = {0, 3, 1, 0, 0, EIO, NULL};
+		struct gzin_opts o = {0, 1000, 2, 1, faulty_read, &f};
+		struct gzin_opts plain = {0, 0, 0, 0, NULL, NULL};
+		struct gzin *g = NULL;
+		char *dec = malloc(1 << 20);
+		struct gzin_out out = {dec, 1 << 20, 0};
+
+		CHECK_INT(gzin_open(&g, DS "humaneval/HumanEval.jsonl.gz", &plain), 0);
+		while (gzin_read(g, &out) == 0 && out.pos < out.size)
+			;
+		gzin_free(g);
+		write_file("plain.jsonl", dec, out.pos, 0);
+		ref = run(tp("plain.jsonl"), 0, 0, 1 << 20);
+		r = run_opts(tp("plain.jsonl"), &o, 777);
+		CHECK(same(r, ref));
+		CHECK(f.injected > 10);
+		CHECK_INT(last_retries, f.injected);
+		free(dec);
+	}
+
+	/* retries run out: the error stays, after exactly `retries` retries */
+	{
+		struct fault f = {0, 4, 100, 0, 0, EIO, NULL};
+		struct gzin_opts o = {0, 4096, 3, 1, faulty_read, &f};
+		struct res r = run_opts(DS "humaneval/HumanEval.jsonl.gz", &o, 1 << 20);
+
+		CHECK_INT(r.rc, -EIO);
+		CHECK_INT(last_retries, 3);
+		CHECK_INT(f.injected, 4);
+		f = (struct fault){0, 4, 100, 0, 0, 0, NULL}; /* short reads */
+		r = run_opts(DS "humaneval/HumanEval.jsonl.gz", &o, 1 << 20);
+		CHECK_INT(r.rc, -EIO);
+		CHECK_INT(last_retries, 3);
+	}
+	/* EBADMSG (the mount's checksum mismatch) and EACCES are never retried */
+	{
+		struct fault f = {0, 4, 1, 0, 0, EBADMSG, NULL};
+		struct gzin_opts o = {0, 4096, 5, 1, faulty_read, &f};
+		struct res r = run_opts(DS "humaneval/HumanEval.jsonl.gz", &o, 1 << 20);
+
+		CHECK_INT(r.rc, -EBADMSG);
+		CHECK_INT(last_retries, 0);
+		f = (struct fault){0, 4, 1, 0, 0, EACCES, NULL};
+		r = run_opts(DS "humaneval/HumanEval.jsonl.gz", &o, 1 << 20);
+		CHECK_INT(r.rc, -EACCES);
+		CHECK_INT(last_retries, 0);
+	}
+	/* the file changed meanwhile (mtime): -ESTALE, never a mixed stream */
+	{
+		struct fault f = {0, 4, 1, 0, 0, EIO, NULL};
+		struct gzin_opts o = {0, 4096, 5, 1, faulty_read, &f};
+		struct res r;
+
+		write_file("changing.gz", raw, n, 0);
+		f.touch = tp("changing.gz");
+		r = run_opts(tp("changing.gz"), &o, 1 << 20);
+		CHECK_INT(r.rc, -ESTALE);
+		CHECK_INT(last_retries, 1);
+	}
+	/* no retry by default (retries 0), as before */
+	{
+		struct fault f = {0, 4, 1, 0, 0, EIO, NULL};
+		struct gzin_opts o = {0, 4096, 0, 1, faulty_read, &f};
+		struct res r = run_opts(DS "humaneval/HumanEval.jsonl.gz", &o, 1 << 20);
+
+		CHECK_INT(r.rc, -EIO);
+		CHECK_INT(last_retries, 0);
+	}
+	free(raw);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -313,6 +496,7 @@ int main(void)
 	T_RUN(test_made_streams);
 	T_RUN(test_header_fields);
 	T_RUN(test_plain_and_errors);
+	T_RUN(test_retry);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		return 1;
