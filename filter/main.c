@@ -4,6 +4,7 @@
  * Only this file exits. Exit codes are listed in opts_usage() (--help).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "gzin.h"
 #include "log.h"
+#include "manifest.h"
 #include "monoclock.h"
 #include "opts.h"
 #include "output.h"
@@ -37,6 +39,100 @@ static unsigned ncpu(void)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/*
+ * --manifest: the output as parts. The writer thread calls parts_file_written
+ * after each input's rows (inputs in list order, whole): once the part holds
+ * --part-input bytes of input it is closed (on s3mount: committed), its
+ * inputs are added to the manifest, the manifest is rewritten whole, and the
+ * next part is opened. A part thus closes between inputs, never inside one.
+ */
+struct parts {
+	struct manifest mf;
+	const char *base; /* -o OUT */
+	struct output *out;
+	const struct walk_list *files;
+	unsigned part; /* number of the part being written */
+	size_t *cur;   /* indices (into files) of its inputs */
+	size_t n_cur;
+	uint64_t acc;	/* their input bytes */
+	uint64_t limit; /* --part-input */
+	char name[PATH_MAX + 16];
+};
+
+static const char *part_name(struct parts *ps)
+{
+	snprintf(ps->name, sizeof(ps->name), "%s.part-%04u", ps->base, ps->part);
+	return ps->name;
+}
+
+/* Closes the current part and records it. 0 or a negative errno. */
+static int parts_commit(struct parts *ps)
+{
+	int rc = output_close(ps->out);
+
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < ps->n_cur; i++) {
+		const char *path = ps->files->v[ps->cur[i]].path;
+		struct stat sb;
+
+		if (stat(path, &sb) < 0) /* gone since: never matches on --resume */
+			memset(&sb, 0, sizeof(sb));
+		rc = manifest_add(&ps->mf, ps->part, path, (uint64_t)sb.st_size, sb.st_mtim.tv_sec,
+				  sb.st_mtim.tv_nsec);
+		if (rc < 0)
+			return rc;
+	}
+	rc = manifest_save(&ps->mf);
+	if (rc < 0) {
+		snprintf(ps->out->msg, sizeof(ps->out->msg), "%s: writing the manifest: %s",
+			 ps->mf.path, strerror(-rc));
+		ps->out->err = rc;
+		return rc;
+	}
+	ps->n_cur = 0;
+	ps->acc = 0;
+	ps->part++;
+	return 0;
+}
+
+static int parts_file_written(void *ctx, size_t idx)
+{
+	struct parts *ps = ctx;
+
+	ps->cur[ps->n_cur++] = idx;
+	ps->acc += ps->files->v[idx].size;
+	if (ps->acc < ps->limit)
+		return 0;
+	int rc = parts_commit(ps);
+
+	return rc < 0 ? rc : output_open(ps->out, part_name(ps), 0);
+}
+
+/* --resume: drops the inputs the manifest lists with the same size and mtime. */
+static size_t parts_skip_done(struct parts *ps, struct walk_list *files)
+{
+	size_t k = 0, skipped = 0;
+
+	for (size_t i = 0; i < files->n; i++) {
+		struct walk_file *f = &files->v[i];
+		struct stat sb;
+
+		if (stat(f->path, &sb) == 0 &&
+		    manifest_done(&ps->mf, f->path, (uint64_t)sb.st_size, sb.st_mtim.tv_sec,
+				  sb.st_mtim.tv_nsec)) {
+			files->total_size -= f->size;
+			free(f->path);
+			free(f->rel);
+			skipped++;
+			continue;
+		}
+		files->v[k++] = *f;
+	}
+	files->n = k;
+	return skipped;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -47,11 +143,13 @@ int main(int argc, char **argv)
 	struct pipeline_cfg cfg;
 	struct pipeline_stats st;
 	struct progress prog;
+	struct parts ps;
 	char err[2048];
 	int rc, code = 0, out_open = 0, plan_ok = 0, show_progress;
 	double t0 = mono_s();
 
 	walk_list_init(&files);
+	memset(&ps, 0, sizeof(ps));
 	rc = opts_parse(&o, argc, argv);
 	if (rc == OPTS_HELP) {
 		opts_usage(stdout);
@@ -90,8 +188,36 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (o.manifest) {
+		manifest_init(&ps.mf, o.manifest);
+		ps.base = o.output;
+		ps.out = &out;
+		ps.files = &files;
+		ps.limit = o.part_input;
+		rc = o.resume ? manifest_load(&ps.mf) : -ENOENT;
+		if (rc < 0 && rc != -ENOENT) {
+			fprintf(stderr, "filter: --resume: %s: %s\n", o.manifest,
+				rc == -EBADMSG ? "not a filter manifest" : strerror(-rc));
+			code = rc == -ENOMEM ? EXIT_INTERNAL : EXIT_USAGE;
+			goto out;
+		}
+		if (rc == -ENOENT && o.resume)
+			fprintf(stderr,
+				"filter: --resume: no manifest %s yet: starting from the "
+				"first input\n",
+				o.manifest);
+		/* a new run: forget an older run's parts at once */
+		if (!o.resume && (rc = manifest_save(&ps.mf)) < 0) {
+			fprintf(stderr, "filter: %s: %s\n", o.manifest, strerror(-rc));
+			code = EXIT_OUTPUT;
+			goto out;
+		}
+		ps.part = ps.mf.last_part + 1;
+		if (ps.part > 1)
+			o.header = 0; /* part 0001 has it */
+	}
 	/* The output is opened before the walk so the walk can skip it. */
-	rc = output_open(&out, o.output, 0);
+	rc = output_open(&out, o.manifest ? part_name(&ps) : o.output, 0);
 	if (rc < 0) {
 		fprintf(stderr, "filter: %s\n",
 			rc == -ENOMEM ? "out of memory" : output_errmsg(&out));
@@ -119,6 +245,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "filter: listing the inputs: %s\n", strerror(-rc));
 		code = EXIT_INTERNAL;
 		goto out;
+	}
+	if (o.manifest) {
+		if (o.resume && ps.mf.n) {
+			size_t skipped = parts_skip_done(&ps, &files);
+
+			fprintf(stderr,
+				"filter: --resume: %zu input(s) already in parts 1-%u skipped, "
+				"%zu to do, from part %u\n",
+				skipped, ps.mf.last_part, files.n, ps.part);
+		}
+		ps.cur = calloc(files.n ? files.n : 1, sizeof(*ps.cur));
+		if (!ps.cur) {
+			fprintf(stderr, "filter: out of memory\n");
+			code = EXIT_INTERNAL;
+			goto out;
+		}
 	}
 	if (files.n_errors)
 		code = EXIT_INPUT;
@@ -167,6 +309,10 @@ int main(int argc, char **argv)
 	cfg.strict = o.strict;
 	cfg.validate = o.validate;
 	cfg.max_errors = o.max_errors;
+	if (o.manifest) {
+		cfg.file_written = parts_file_written;
+		cfg.file_written_ctx = &ps;
+	}
 	pipeline_stats_init(&st);
 
 	show_progress = o.progress == 1 || (o.progress == -1 && isatty(STDERR_FILENO));
@@ -176,6 +322,15 @@ int main(int argc, char **argv)
 	if (show_progress)
 		progress_stop(&prog);
 
+	if (o.manifest && !st.out_err && !st.internal_err && rc == 0) {
+		/* the last part: committed when it holds inputs, else removed */
+		if (ps.n_cur) {
+			if (parts_commit(&ps) < 0)
+				st.out_err = out.err ? out.err : -EIO;
+		} else if (output_close(&out) == 0 && ps.part > 1) {
+			(void)unlink(part_name(&ps));
+		}
+	}
 	if (output_close(&out) < 0 || st.out_err) {
 		fprintf(stderr, "filter: %s\n", output_errmsg(&out));
 		code = EXIT_OUTPUT;
@@ -214,6 +369,8 @@ out:
 	}
 	if (plan_ok)
 		record_plan_release(&plan);
+	free(ps.cur);
+	manifest_release(&ps.mf);
 	walk_list_release(&files);
 	opts_release(&o);
 	return code;

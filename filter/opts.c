@@ -26,6 +26,9 @@ enum {
 	O_VALIDATE,
 	O_NO_PREFILTER,
 	O_INPUT_RETRIES,
+	O_MANIFEST,
+	O_RESUME,
+	O_PART_INPUT,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +47,9 @@ static const struct option long_opts[] = {
     {"max-line", required_argument, NULL, O_MAX_LINE},
     {"max-errors", required_argument, NULL, O_MAX_ERRORS},
     {"input-retries", required_argument, NULL, O_INPUT_RETRIES},
+    {"manifest", required_argument, NULL, O_MANIFEST},
+    {"resume", no_argument, NULL, O_RESUME},
+    {"part-input", required_argument, NULL, O_PART_INPUT},
     {"quiet", no_argument, NULL, 'q'},
     {"progress", no_argument, NULL, O_PROGRESS},
     {"no-progress", no_argument, NULL, O_NO_PROGRESS},
@@ -110,6 +116,16 @@ void opts_usage(FILE *f)
 	      "                          from the byte reached; rows are as without the fault.\n"
 	      "                          EBADMSG (s3mount: checksum mismatch) is never retried:\n"
 	      "                          the file fails. The summary counts retried inputs\n"
+	      "      --manifest PATH     resumable run: -o OUT is written as parts OUT.part-0001,\n"
+	      "                          OUT.part-0002, ... each closed (on s3mount: committed)\n"
+	      "                          after --part-input of input, between two inputs; PATH\n"
+	      "                          lists each committed part's inputs (size, mtime) and\n"
+	      "                          is rewritten whole after each part. Only part 0001\n"
+	      "                          has the header: join with `cat OUT.part-*`\n"
+	      "      --resume            with --manifest and the same arguments: skip the\n"
+	      "                          inputs of committed parts whose size and mtime match,\n"
+	      "                          go on with the next part number\n"
+	      "      --part-input SIZE   compressed input bytes per part (default 10G; K/M/G)\n"
 	      "  -q, --quiet             no summary line\n"
 	      "      --progress          progress line on stderr (default: when it is a terminal)\n"
 	      "      --no-progress       never show the progress line\n"
@@ -218,6 +234,7 @@ int opts_parse(struct opts *o, int argc, char **argv)
 	o->header = 1;
 	o->max_errors = 10;
 	o->input_retries = 5;
+	o->part_input = (size_t)10 << 30;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":w:c:o:f:j:qhV", long_opts, NULL)) != -1) {
@@ -282,6 +299,16 @@ int opts_parse(struct opts *o, int argc, char **argv)
 			    o->max_line > (1u << 30))
 				USAGE_ERR("--max-line: '%s' is not a size from 1 to 1G", optarg);
 			break;
+		case O_MANIFEST:
+			o->manifest = optarg;
+			break;
+		case O_RESUME:
+			o->resume = 1;
+			break;
+		case O_PART_INPUT:
+			if (opts_parse_size(optarg, &o->part_input) || o->part_input == 0)
+				USAGE_ERR("--part-input: '%s' is not a size (K/M/G)", optarg);
+			break;
 		case O_INPUT_RETRIES:
 			if (parse_uint(optarg, 100, &v))
 				USAGE_ERR("--input-retries: '%s' is not a number from 0 to 100",
@@ -324,6 +351,10 @@ int opts_parse(struct opts *o, int argc, char **argv)
 		USAGE_ERR("--columns is required (e.g. -c id,user.name)");
 	if (optind >= argc)
 		USAGE_ERR("no input PATH given ('-' reads standard input)");
+	if (o->resume && !o->manifest)
+		USAGE_ERR("--resume needs --manifest PATH");
+	if (o->manifest && (!o->output || strcmp(o->output, "-") == 0))
+		USAGE_ERR("--manifest needs -o OUT (a file: its parts are OUT.part-NNNN)");
 	o->paths = argv + optind;
 	o->n_paths = (size_t)(argc - optind);
 	return 0;

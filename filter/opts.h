@@ -38,6 +38,9 @@ struct opts {
 	int header;
 	int force_zlib;
 	unsigned max_errors;	/* bad records reported in detail */
+	const char *manifest;	/* --manifest PATH: output as committed parts */
+	int resume;		/* --resume: skip the inputs of the manifest's parts */
+	size_t part_input;	/* --part-input: input bytes (compressed) per part */
 	unsigned input_retries; /* gzin_opts.retries: transient read errors retried */
 	char *const *paths;	/* PATH arguments (into argv) */
 	size_t n_paths;

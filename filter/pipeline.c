@@ -284,8 +284,21 @@ static void *writer_main(void *arg)
 			}
 			pthread_cond_broadcast(&oq->cv_space);
 		} else if (s->done) {
+			size_t idx = oq->head;
+
 			oq->head++;
 			pthread_cond_broadcast(&oq->cv_space);
+			if (p->cfg->file_written && !atomic_load(&p->abort_all)) {
+				int rc;
+
+				pthread_mutex_unlock(&oq->mu);
+				rc = p->cfg->file_written(p->cfg->file_written_ctx, idx);
+				pthread_mutex_lock(&oq->mu);
+				if (rc < 0) {
+					p->st->out_err = rc;
+					atomic_store(&p->abort_all, 1);
+				}
+			}
 		} else {
 			pthread_cond_wait(&oq->cv_writer, &oq->mu);
 		}

@@ -71,6 +71,12 @@ struct pipeline_cfg {
 	 * skipped, unparsed (a bad record among them is not reported). A line
 	 * over max_line is reported either way. */
 	int validate;
+	/* Called by the writer thread, outside every lock, when every row of
+	 * file idx has been handed to output_write (files in list order; not
+	 * after an output error). It may close and reopen cfg->out (parts of a
+	 * --manifest run). A negative errno stops the run as an output error. */
+	int (*file_written)(void *ctx, size_t idx);
+	void *file_written_ctx;
 };
 
 struct pipeline_stats {
