@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MANIFEST_MAGIC "s3mount-filter-manifest 1"
+#define MANIFEST_MAX (256 << 20) /* a manifest is read whole: cap it */
 
 void manifest_init(struct manifest *m, const char *path)
 {
@@ -50,25 +52,50 @@ int manifest_add(struct manifest *m, unsigned part, const char *path, uint64_t s
 	return 0;
 }
 
-int manifest_load(struct manifest *m)
+/* "input SIZE MTIME_S MTIME_NS PATH" (line without its '\n', NUL-terminated):
+ * 0 or -EBADMSG. */
+static int parse_input(struct manifest *m, unsigned part, char *line)
 {
-	FILE *f = fopen(m->path, "re");
+	unsigned long long size;
+	long long ms;
+	long mns;
+	int off = 0;
+
+	if (part == 0 || sscanf(line, "input %llu %lld %ld %n", &size, &ms, &mns, &off) != 3 ||
+	    off == 0 || line[off] == '\0' || mns < 0 || mns > 999999999)
+		return -EBADMSG;
+	return manifest_add(m, part, line + off, size, ms, mns);
+}
+
+int manifest_parse(struct manifest *m, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t len;
 	unsigned part = 0;
 	int rc = 0, first = 1;
 
-	if (!f)
-		return -errno;
-	while ((len = getline(&line, &cap, f)) > 0) {
-		unsigned long long size;
-		long long ms;
-		long mns;
-		int off = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
 
-		if (line[len - 1] == '\n')
-			line[--len] = '\0';
+		if (n + 1 > cap) { /* a line: at most the whole (capped) file */
+			char *l = realloc(line, n + 1);
+
+			if (!l) {
+				rc = -ENOMEM;
+				break;
+			}
+			line = l;
+			cap = n + 1;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p = nl ? nl + 1 : end;
+		if (memchr(line, '\0', n)) {
+			rc = -EBADMSG;
+			break;
+		}
 		if (first) {
 			first = 0;
 			if (strcmp(line, MANIFEST_MAGIC) != 0) {
@@ -77,22 +104,65 @@ int manifest_load(struct manifest *m)
 			}
 			continue;
 		}
-		if (sscanf(line, "part %u", &part) == 1 && part > 0)
+		if (strncmp(line, "part ", 5) == 0) {
+			unsigned long v;
+			char *e;
+
+			errno = 0;
+			v = strtoul(line + 5, &e, 10);
+			if (errno || *e || e == line + 5 || v == 0 || v > 999999 || v < part) {
+				rc = -EBADMSG;
+				break;
+			}
+			part = (unsigned)v;
 			continue;
-		if (part == 0 ||
-		    sscanf(line, "input %llu %lld %ld %n", &size, &ms, &mns, &off) != 3 ||
-		    off == 0 || line[off] == '\0') {
-			rc = -EBADMSG;
-			break;
 		}
-		rc = manifest_add(m, part, line + off, size, ms, mns);
+		rc = parse_input(m, part, line);
 		if (rc < 0)
 			break;
 	}
-	if (rc == 0 && (first || ferror(f)))
-		rc = first ? -EBADMSG : -EIO;
+	if (rc == 0 && first)
+		rc = -EBADMSG;
 	free(line);
-	fclose(f);
+	return rc;
+}
+
+int manifest_load(struct manifest *m)
+{
+	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	char *buf;
+	size_t got = 0;
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &sb) < 0 || sb.st_size < 0 || sb.st_size > MANIFEST_MAX) {
+		rc = sb.st_size > MANIFEST_MAX ? -EFBIG : -errno;
+		close(fd);
+		return rc;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			free(buf);
+			close(fd);
+			return rc;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	rc = manifest_parse(m, buf, got);
+	free(buf);
 	return rc;
 }
 

@@ -42,8 +42,12 @@ struct manifest {
 };
 
 void manifest_init(struct manifest *m, const char *path);
-/* Reads m->path. -ENOENT when it does not exist (m stays empty). */
+/* Reads m->path (at most 256 MiB: -EFBIG) and parses it. -ENOENT when it
+ * does not exist (m stays empty). */
 int manifest_load(struct manifest *m);
+/* Parses a manifest's text into m (pure; the fuzz target's entry). Part
+ * numbers must not decrease. */
+int manifest_parse(struct manifest *m, const char *text, size_t len);
 /* Appends one input to part `part` (in memory). -EINVAL for a path with '\n'. */
 int manifest_add(struct manifest *m, unsigned part, const char *path, uint64_t size,
 		 int64_t mtime_s, long mtime_ns);

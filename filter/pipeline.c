@@ -265,10 +265,9 @@ static void *writer_main(void *arg)
 	       oq->head <= atomic_load(&p->stop_idx)) {
 		struct slotq *s = &oq->q[oq->head];
 		struct chunk *c = s->first;
+		int rc = 0;
 
 		if (c) {
-			int rc;
-
 			s->first = c->next;
 			if (!s->first)
 				s->last = NULL;
@@ -278,30 +277,22 @@ static void *writer_main(void *arg)
 			s->bytes -= c->b.len;
 			oq->buffered -= c->b.len;
 			chunk_put_locked(oq, c);
-			if (rc < 0) {
-				p->st->out_err = rc;
-				atomic_store(&p->abort_all, 1);
-			}
-			pthread_cond_broadcast(&oq->cv_space);
 		} else if (s->done) {
-			size_t idx = oq->head;
+			size_t idx = oq->head++;
 
-			oq->head++;
-			pthread_cond_broadcast(&oq->cv_space);
-			if (p->cfg->file_written && !atomic_load(&p->abort_all)) {
-				int rc;
-
-				pthread_mutex_unlock(&oq->mu);
+			pthread_mutex_unlock(&oq->mu);
+			if (p->cfg->file_written && !atomic_load(&p->abort_all))
 				rc = p->cfg->file_written(p->cfg->file_written_ctx, idx);
-				pthread_mutex_lock(&oq->mu);
-				if (rc < 0) {
-					p->st->out_err = rc;
-					atomic_store(&p->abort_all, 1);
-				}
-			}
+			pthread_mutex_lock(&oq->mu);
 		} else {
 			pthread_cond_wait(&oq->cv_writer, &oq->mu);
+			continue;
 		}
+		if (rc < 0) {
+			p->st->out_err = rc;
+			atomic_store(&p->abort_all, 1);
+		}
+		pthread_cond_broadcast(&oq->cv_space);
 	}
 	/* Wake workers blocked on space: nothing more will be written. */
 	atomic_store(&p->abort_all, atomic_load(&p->abort_all) || oq->head < oq->n);
@@ -792,6 +783,7 @@ static void process_file(struct worker *w, size_t idx)
 	const struct walk_file *f = &p->cfg->files->v[idx];
 	pthread_t inf;
 	int rc, helper = 0;
+	uint64_t nretry;
 
 	w->idx = idx;
 	w->path = strcmp(f->path, "-") == 0 ? "<stdin>" : f->path;
@@ -836,11 +828,9 @@ static void process_file(struct worker *w, size_t idx)
 		file_failed(w);
 	}
 done:
-	if (w->gz && gzin_retries(w->gz)) {
-		atomic_fetch_add_explicit(&p->st->files_retried, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&p->st->retries, gzin_retries(w->gz),
-					  memory_order_relaxed);
-	}
+	nretry = w->gz ? gzin_retries(w->gz) : 0;
+	atomic_fetch_add_explicit(&p->st->files_retried, nretry > 0, memory_order_relaxed);
+	atomic_fetch_add_explicit(&p->st->retries, nretry, memory_order_relaxed);
 	gzin_free(w->gz);
 	w->gz = NULL;
 	if (push_cur(w) == -ENOMEM)
