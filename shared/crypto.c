@@ -101,6 +101,17 @@ void crypto_md5_free(struct crypto_md5_ctx *c)
 	free(c);
 }
 
+int crypto_b64val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 int crypto_hexval(char c)
 {
 	if (c >= '0' && c <= '9')

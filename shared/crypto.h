@@ -34,6 +34,8 @@ void crypto_md5_free(struct crypto_md5_ctx *c);
 void crypto_hex(const uint8_t *in, size_t n, char *out);
 /* Value of one hex digit (either case), or -1 when c is not one. */
 int crypto_hexval(char c);
+/* The value of one base64 character (standard alphabet), or -1. */
+int crypto_b64val(unsigned char c);
 /* Standard base64 with padding of n bytes into out (4*ceil(n/3)+1 bytes). */
 void crypto_base64(const uint8_t *in, size_t n, char *out);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "crc.h"
+#include "crypto.h"
 #include "s3.h"
 
 const char *s3_cksum_name(enum s3_cksum_alg alg)
@@ -60,17 +61,6 @@ const char *s3cksum_header(enum s3_cksum_alg alg)
 	return NULL;
 }
 
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* Canonical base64 of exactly nbytes (4 or 8) bytes in s[0..len): the
  * padded length, '=' only at the end, unused bits zero. Big-endian value. */
 static int b64_digest(const char *s, size_t len, int nbytes, uint64_t *out)
@@ -87,7 +77,7 @@ static int b64_digest(const char *s, size_t len, int nbytes, uint64_t *out)
 	uint32_t acc = 0;
 	int got = 0;
 	for (size_t i = 0; i < digits; i++) {
-		int d = b64val((unsigned char)s[i]);
+		int d = crypto_b64val((unsigned char)s[i]);
 		if (d < 0)
 			return -EINVAL;
 		acc = (acc << 6 | (uint32_t)d) & 0xFFFFu;

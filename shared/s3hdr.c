@@ -104,17 +104,6 @@ int s3hdr_account_id_valid(const char *id)
 	return 1;
 }
 
-static int s3hdr_b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 int s3hdr_ssec_key_parse(const void *data, size_t len, uint8_t out[S3HDR_SSEC_KEY_LEN])
 {
 	const unsigned char *p = data;
@@ -136,7 +125,7 @@ int s3hdr_ssec_key_parse(const void *data, size_t len, uint8_t out[S3HDR_SSEC_KE
 	uint32_t acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < 43; i++) {
-		int v = s3hdr_b64val(p[i]);
+		int v = crypto_b64val(p[i]);
 		if (v < 0)
 			return -EINVAL;
 		acc = acc << 6 | (uint32_t)v;
