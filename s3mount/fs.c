@@ -310,11 +310,11 @@ int fs_revalidate(struct fs *fs, fuse_ino_t ino)
 	struct s3_object_info info;
 	fs_count(&fs->n_probe, 1);
 	rc = s3_head(fs->s3, key, &info);
+	/* A failure that finds S3 out of reach starts an outage (getattrs
+	 * after it answer stale, above) but is itself an error: the kernel
+	 * asks getattr in the middle of reads, and answering it stale would
+	 * make such a read wait op_timeout twice, here and in its GET. */
 	outage_result(&fs->outage, rc == -ENOENT ? 0 : rc, "HEAD", key, mono_s());
-	if (rc && outage_unreachable(rc)) {
-		outage_stale(&fs->outage);
-		return 0;
-	}
 	if (rc)
 		return rc;
 	itable_lock(fs->it);
