@@ -47,6 +47,14 @@ fp_stat() { fp_stats | jq -r "$1"; }
 fp_stop() {
     [ -n "$FP_PID" ] || return 0
     kill -TERM "$FP_PID" 2>/dev/null
+    # a proxy busy in a long request (a CRC over a whole object) may take a while: give it
+    # 10 s, then KILL it: the test must never leave it running (run-tests.sh counts that)
+    local i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$FP_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$FP_PID" 2>/dev/null && { echo "faultproxy $FP_PID: no exit 10 s after SIGTERM; killed" >&2; kill -KILL "$FP_PID" 2>/dev/null; }
     wait "$FP_PID" 2>/dev/null
     FP_PID=""
     if grep -q Traceback "$IT_TMP/faultproxy.err" 2>/dev/null; then

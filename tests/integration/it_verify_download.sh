@@ -169,4 +169,5 @@ for f in aws64.bin:"matches parts of 8388608 bytes (aws-cli" \
 done
 
 remove_bucket "$B"
+fp_stop # it_exit clears the EXIT trap that would stop the proxy
 it_exit
