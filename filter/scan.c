@@ -201,6 +201,19 @@ static inline __attribute__((always_inline)) uint32_t find_key(struct sc *s, uin
 	return SF_NONE;
 }
 
+/* Past the ':' after a key and the blanks after it ("key": value): ": " in
+ * one compare, the general case byte by byte; NULL (tok_fail) without ':'. */
+static inline __attribute__((always_inline)) const char *key_colon(struct sc *s, const char *p,
+								   const char *end, int py)
+{
+	if (tok_sep_sp(p, end, ':'))
+		return tok_ws(p + 2, end, py);
+	p = tok_ws(p, end, py);
+	if (p >= end || *p != ':')
+		return tok_fail(s, p, "expected ':'");
+	return tok_ws(p + 1, end, py);
+}
+
 static inline __attribute__((always_inline)) const char *match_object(struct sc *s, const char *p,
 								      uint32_t node, int py)
 {
@@ -216,27 +229,17 @@ static inline __attribute__((always_inline)) const char *match_object(struct sc 
 			/* a short plain string key (nearly all of them): no scan_val */
 			const char *kp = p + 1;
 			p = kq;
-			if (tok_sep_sp(p, end, ':')) {
-				p = tok_ws(p + 2, end, py);
-			} else {
-				p = tok_ws(p, end, py);
-				if (p >= end || *p != ':')
-					return tok_fail(s, p, "expected ':'");
-				p = tok_ws(p + 1, end, py);
-			}
+			p = key_colon(s, p, end, py);
+			if (!p)
+				return NULL;
 			c = find_plain_key(s, node, kp, klen);
 		} else {
 			p = tok_key(s, p, end, py, &k);
 			if (!p)
 				return NULL;
-			if (tok_sep_sp(p, end, ':')) {
-				p = tok_ws(p + 2, end, py);
-			} else {
-				p = tok_ws(p, end, py);
-				if (p >= end || *p != ':')
-					return tok_fail(s, p, "expected ':'");
-				p = tok_ws(p + 1, end, py);
-			}
+			p = key_colon(s, p, end, py);
+			if (!p)
+				return NULL;
 			c = find_key(s, node, &k);
 		}
 		if (c != SF_NONE && p < end && *p != '{' && *p != '[' && *p != '(') {
